@@ -1,0 +1,38 @@
+//! SCIM filters (RFC 7644 §3.4.2.2): parse to a typed AST, check it against the schema, print it
+//! back, and evaluate it in memory.
+
+pub mod ast;
+pub mod eval;
+mod lexer;
+pub(crate) mod parser;
+mod resolve;
+
+pub use ast::{CompValue, CompareOp, Filter};
+pub use eval::fold_case;
+pub use parser::{MAX_DEPTH, MAX_LENGTH};
+
+use crate::error::Result;
+use crate::schema::ResourceType;
+use serde_json::{Map, Value};
+
+impl Filter {
+    /// Parses filter syntax. Errors are 400 `invalidFilter` with the character position.
+    pub fn parse(text: &str) -> Result<Self> {
+        parser::parse_filter(text)
+    }
+
+    /// Parses and resolves against a resource type: the form to execute.
+    pub fn parse_for(text: &str, resource_type: &ResourceType) -> Result<Self> {
+        Self::parse(text)?.resolve(resource_type)
+    }
+
+    /// Checks names, operators and value types against the schema and canonicalises names.
+    pub fn resolve(self, resource_type: &ResourceType) -> Result<Self> {
+        resolve::resolve(self, resource_type)
+    }
+
+    /// Evaluates a resolved filter against a resource document.
+    pub fn matches(&self, resource: &Map<String, Value>, resource_type: &ResourceType) -> bool {
+        eval::matches(self, resource, resource_type)
+    }
+}
