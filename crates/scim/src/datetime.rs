@@ -17,8 +17,14 @@ pub fn parse(text: &str) -> Option<Timestamp> {
         }
         std::str::from_utf8(digits).ok()?.parse().ok()
     };
-    let separator = |index: usize, expected: &[u8]| bytes.get(index).is_some_and(|b| expected.contains(b));
-    if !(separator(4, b"-") && separator(7, b"-") && separator(10, b"Tt") && separator(13, b":") && separator(16, b":")) {
+    let separator =
+        |index: usize, expected: &[u8]| bytes.get(index).is_some_and(|b| expected.contains(b));
+    if !(separator(4, b"-")
+        && separator(7, b"-")
+        && separator(10, b"Tt")
+        && separator(13, b":")
+        && separator(16, b":"))
+    {
         return None;
     }
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
@@ -100,14 +106,30 @@ mod tests {
         assert_eq!(utc.seconds, 1_305_261_754);
         assert_eq!(parse("2011-05-13T06:42:34+02:00"), Some(utc));
         assert_eq!(parse("2011-05-13T04:42:34"), Some(utc));
-        assert_eq!(parse("2011-05-13T04:42:34.5Z").expect("valid").nanos, 500_000_000);
-        assert_eq!(parse("1970-01-01T00:00:00Z"), Some(Timestamp { seconds: 0, nanos: 0 }));
+        assert_eq!(
+            parse("2011-05-13T04:42:34.5Z").expect("valid").nanos,
+            500_000_000
+        );
+        assert_eq!(
+            parse("1970-01-01T00:00:00Z"),
+            Some(Timestamp {
+                seconds: 0,
+                nanos: 0
+            })
+        );
     }
 
     #[test]
     fn rejects_malformed_dates() {
-        for bad in ["", "2011-13-01T00:00:00Z", "2011-02-30T00:00:00Z", "04-12-2018 00:00:00",
-                    "2011-05-13T04:42:34.Z", "2011-05-13T04:42:34+2", "2011-05-13T24:00:00Z"] {
+        for bad in [
+            "",
+            "2011-13-01T00:00:00Z",
+            "2011-02-30T00:00:00Z",
+            "04-12-2018 00:00:00",
+            "2011-05-13T04:42:34.Z",
+            "2011-05-13T04:42:34+2",
+            "2011-05-13T24:00:00Z",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

@@ -83,12 +83,20 @@ pub struct Error {
 impl Error {
     /// An error whose status follows from its `scimType`.
     pub fn new(scim_type: ScimType, detail: impl Into<String>) -> Self {
-        Self { status: scim_type.status(), scim_type: Some(scim_type), detail: detail.into() }
+        Self {
+            status: scim_type.status(),
+            scim_type: Some(scim_type),
+            detail: detail.into(),
+        }
     }
 
     /// An error with a status and no `scimType` (404, 401, 412 on ETag mismatch, 501, ...).
     pub fn status(status: u16, detail: impl Into<String>) -> Self {
-        Self { status, scim_type: None, detail: detail.into() }
+        Self {
+            status,
+            scim_type: None,
+            detail: detail.into(),
+        }
     }
 
     pub fn invalid_filter(detail: impl Into<String>) -> Self {

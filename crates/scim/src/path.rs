@@ -16,7 +16,11 @@ pub struct AttrPath {
 impl AttrPath {
     /// A core attribute without a sub-attribute.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { urn: None, name: name.into(), sub_attr: None }
+        Self {
+            urn: None,
+            name: name.into(),
+            sub_attr: None,
+        }
     }
 
     /// Parses one attribute path; the error says what is wrong with it.
@@ -58,7 +62,9 @@ pub(crate) fn check_attr_name(name: &str) -> std::result::Result<(), &'static st
         Some(_) if name == "$ref" => Ok(()),
         Some(first) if !first.is_ascii_alphabetic() => Err("must start with a letter"),
         Some(_) if chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => Ok(()),
-        Some(_) => Err("may only contain letters, digits, '-' and '_' (or a '.' before one sub-attribute)"),
+        Some(_) => {
+            Err("may only contain letters, digits, '-' and '_' (or a '.' before one sub-attribute)")
+        }
     }
 }
 
@@ -148,9 +154,20 @@ mod tests {
 
     #[test]
     fn malformed_patch_paths_are_invalid_path_errors() {
-        for bad in ["", "emails[", "emails[type eq \"work\"", "emails]", "a b", "emails[type eq]"] {
+        for bad in [
+            "",
+            "emails[",
+            "emails[type eq \"work\"",
+            "emails]",
+            "a b",
+            "emails[type eq]",
+        ] {
             let error = PatchPath::parse(bad).expect_err(bad);
-            assert_eq!(error.scim_type, Some(ScimType::InvalidPath), "{bad}: {error}");
+            assert_eq!(
+                error.scim_type,
+                Some(ScimType::InvalidPath),
+                "{bad}: {error}"
+            );
         }
     }
 }

@@ -20,8 +20,17 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
-    pub const ALL: [CompareOp; 9] =
-        [Self::Eq, Self::Ne, Self::Co, Self::Sw, Self::Ew, Self::Gt, Self::Ge, Self::Lt, Self::Le];
+    pub const ALL: [CompareOp; 9] = [
+        Self::Eq,
+        Self::Ne,
+        Self::Co,
+        Self::Sw,
+        Self::Ew,
+        Self::Gt,
+        Self::Ge,
+        Self::Lt,
+        Self::Le,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,7 +48,9 @@ impl CompareOp {
 
     /// Operators are case-insensitive on the wire.
     pub fn from_keyword(word: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|op| op.as_str().eq_ignore_ascii_case(word))
+        Self::ALL
+            .into_iter()
+            .find(|op| op.as_str().eq_ignore_ascii_case(word))
     }
 
     /// `gt`, `ge`, `lt`, `le`: meaningless for booleans and binaries (RFC 7644 §3.4.2.2).
@@ -107,9 +118,9 @@ impl fmt::Display for Filter {
             Self::Not(inner) => write!(f, "not ({inner})"),
             // `and` binds tighter than `or`, and both group left to right, so a nested operand of
             // the same operator must be bracketed to survive a round trip.
-            Self::And(operands) => {
-                write_joined(f, operands, " and ", |o| matches!(o, Self::And(_) | Self::Or(_)))
-            }
+            Self::And(operands) => write_joined(f, operands, " and ", |o| {
+                matches!(o, Self::And(_) | Self::Or(_))
+            }),
             Self::Or(operands) => write_joined(f, operands, " or ", |o| matches!(o, Self::Or(_))),
         }
     }

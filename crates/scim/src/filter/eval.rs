@@ -13,7 +13,11 @@ use std::cmp::Ordering;
 
 /// Whether `resource` matches `filter` (which should come from [`super::Filter::parse_for`];
 /// an attribute the registry does not know simply matches nothing).
-pub fn matches(filter: &Filter, resource: &Map<String, Value>, resource_type: &ResourceType) -> bool {
+pub fn matches(
+    filter: &Filter,
+    resource: &Map<String, Value>,
+    resource_type: &ResourceType,
+) -> bool {
     Scope::Resource(resource, resource_type).test(filter)
 }
 
@@ -32,7 +36,9 @@ enum Scope<'a> {
 impl<'a> Scope<'a> {
     fn test(self, filter: &Filter) -> bool {
         match filter {
-            Filter::Present(path) => self.values(path).is_some_and(|(values, _)| values.iter().any(|v| is_present(v))),
+            Filter::Present(path) => self
+                .values(path)
+                .is_some_and(|(values, _)| values.iter().any(|v| is_present(v))),
             Filter::Compare(path, op, value) => match self.values(path) {
                 Some((values, attribute)) => compare_any(&values, attribute, *op, value),
                 None => false,
@@ -54,7 +60,8 @@ impl<'a> Scope<'a> {
             }
             Scope::Resource(resource, resource_type) => {
                 let resolved = resource_type.resolve(path)?;
-                let top = container(resource, resolved.container).and_then(|c| c.get(resolved.attribute.name));
+                let top = container(resource, resolved.container)
+                    .and_then(|c| c.get(resolved.attribute.name));
                 let mut values = Vec::new();
                 for item in top.into_iter().flat_map(elements) {
                     match resolved.sub_attribute {
@@ -68,8 +75,12 @@ impl<'a> Scope<'a> {
     }
 
     fn value_path(self, path: &AttrPath, inner: &Filter) -> bool {
-        let Scope::Resource(resource, resource_type) = self else { return false };
-        let Some(resolved) = resource_type.resolve(path) else { return false };
+        let Scope::Resource(resource, resource_type) = self else {
+            return false;
+        };
+        let Some(resolved) = resource_type.resolve(path) else {
+            return false;
+        };
         container(resource, resolved.container)
             .and_then(|c| c.get(resolved.attribute.name))
             .into_iter()
@@ -79,7 +90,10 @@ impl<'a> Scope<'a> {
 }
 
 /// The object holding an attribute: the resource itself or its extension object.
-pub(crate) fn container(resource: &Map<String, Value>, container: Container) -> Option<&Map<String, Value>> {
+pub(crate) fn container(
+    resource: &Map<String, Value>,
+    container: Container,
+) -> Option<&Map<String, Value>> {
     match container {
         Container::Root => Some(resource),
         Container::Extension(urn) => resource.get(urn).and_then(Value::as_object),
@@ -105,11 +119,18 @@ pub(crate) fn is_present(value: &Value) -> bool {
     }
 }
 
-fn compare_any(values: &[&Value], attribute: &Attribute, op: CompareOp, expected: &CompValue) -> bool {
+fn compare_any(
+    values: &[&Value],
+    attribute: &Attribute,
+    op: CompareOp,
+    expected: &CompValue,
+) -> bool {
     match (op, expected) {
         (CompareOp::Eq, CompValue::Null) => !values.iter().any(|v| is_present(v)),
         (CompareOp::Ne, CompValue::Null) => values.iter().any(|v| is_present(v)),
-        (CompareOp::Ne, _) => !values.iter().any(|v| compare(v, attribute, CompareOp::Eq, expected)),
+        (CompareOp::Ne, _) => !values
+            .iter()
+            .any(|v| compare(v, attribute, CompareOp::Eq, expected)),
         _ => values.iter().any(|v| compare(v, attribute, op, expected)),
     }
 }
@@ -120,7 +141,9 @@ fn compare(actual: &Value, attribute: &Attribute, op: CompareOp, expected: &Comp
         (AttrType::Boolean, Value::Bool(a), CompValue::Bool(b)) => op == CompareOp::Eq && a == b,
         (AttrType::Integer | AttrType::Decimal, Value::Number(a), CompValue::Number(b)) => {
             match (a.as_f64(), b.as_f64()) {
-                (Some(a), Some(b)) => a.partial_cmp(&b).is_some_and(|order| ordering_holds(op, order)),
+                (Some(a), Some(b)) => a
+                    .partial_cmp(&b)
+                    .is_some_and(|order| ordering_holds(op, order)),
                 _ => false,
             }
         }
@@ -130,7 +153,11 @@ fn compare(actual: &Value, attribute: &Attribute, op: CompareOp, expected: &Comp
                 _ => false,
             }
         }
-        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(a), CompValue::String(b)) => {
+        (
+            AttrType::String | AttrType::Reference | AttrType::Binary,
+            Value::String(a),
+            CompValue::String(b),
+        ) => {
             if attribute.case_exact {
                 compare_text(a, b, op)
             } else {
@@ -146,9 +173,12 @@ fn compare_text(actual: &str, expected: &str, op: CompareOp) -> bool {
         CompareOp::Co => actual.contains(expected),
         CompareOp::Sw => actual.starts_with(expected),
         CompareOp::Ew => actual.ends_with(expected),
-        CompareOp::Eq | CompareOp::Ne | CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
-            ordering_holds(op, actual.cmp(expected))
-        }
+        CompareOp::Eq
+        | CompareOp::Ne
+        | CompareOp::Gt
+        | CompareOp::Ge
+        | CompareOp::Lt
+        | CompareOp::Le => ordering_holds(op, actual.cmp(expected)),
     }
 }
 

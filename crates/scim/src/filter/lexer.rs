@@ -33,7 +33,8 @@ pub(crate) struct LexError {
 /// Undoes a second layer of percent-encoding (`userName%20eq%20%22a%40b.c%22`) when the text has
 /// no raw quote or space of its own, so that a correctly encoded value is never decoded twice.
 pub(crate) fn undo_double_encoding(text: &str) -> Cow<'_, str> {
-    let looks_encoded = !text.contains(['"', ' ']) && (text.contains("%20") || text.contains("%22"));
+    let looks_encoded =
+        !text.contains(['"', ' ']) && (text.contains("%20") || text.contains("%22"));
     if !looks_encoded {
         return Cow::Borrowed(text);
     }
@@ -42,7 +43,9 @@ pub(crate) fn undo_double_encoding(text: &str) -> Cow<'_, str> {
     let mut i = 0;
     while i < bytes.len() {
         let hex = bytes.get(i + 1..i + 3).and_then(|pair| {
-            std::str::from_utf8(pair).ok().and_then(|s| u8::from_str_radix(s, 16).ok())
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|s| u8::from_str_radix(s, 16).ok())
         });
         match (bytes[i], hex) {
             (b'%', Some(byte)) => {
@@ -84,7 +87,10 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
             i += 3;
         } else if c == '"' {
             let (value, next) = lex_string(&chars, i)?;
-            tokens.push(Token { tok: Tok::Str(value), at });
+            tokens.push(Token {
+                tok: Tok::Str(value),
+                at,
+            });
             i = next;
         } else {
             let start = i;
@@ -94,10 +100,16 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
             {
                 i += 1;
             }
-            tokens.push(Token { tok: Tok::Word(chars[start..i].iter().collect()), at });
+            tokens.push(Token {
+                tok: Tok::Word(chars[start..i].iter().collect()),
+                at,
+            });
         }
     }
-    tokens.push(Token { tok: Tok::End, at: chars.len() + 1 });
+    tokens.push(Token {
+        tok: Tok::End,
+        at: chars.len() + 1,
+    });
     Ok(tokens)
 }
 
@@ -117,7 +129,9 @@ fn continues_word(word: &[char], c: char) -> bool {
     }
     if c == '+' {
         return matches!(word.last(), Some('e' | 'E'))
-            && word.first().is_some_and(|first| first.is_ascii_digit() || *first == '-');
+            && word
+                .first()
+                .is_some_and(|first| first.is_ascii_digit() || *first == '-');
     }
     true
 }
@@ -142,7 +156,10 @@ fn lex_string(chars: &[char], open: usize) -> Result<(String, usize), LexError> 
             _ => i += 1,
         }
     }
-    Err(LexError { at: open + 1, message: "unterminated string literal".into() })
+    Err(LexError {
+        at: open + 1,
+        message: "unterminated string literal".into(),
+    })
 }
 
 #[cfg(test)]
@@ -150,13 +167,21 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<Tok> {
-        tokenize(text).expect("lexes").into_iter().map(|t| t.tok).collect()
+        tokenize(text)
+            .expect("lexes")
+            .into_iter()
+            .map(|t| t.tok)
+            .collect()
     }
 
     #[test]
     fn plus_and_percent20_are_spaces_outside_strings() {
-        let expected =
-            vec![Tok::Word("userName".into()), Tok::Word("eq".into()), Tok::Str("a+b@x.io".into()), Tok::End];
+        let expected = vec![
+            Tok::Word("userName".into()),
+            Tok::Word("eq".into()),
+            Tok::Str("a+b@x.io".into()),
+            Tok::End,
+        ];
         assert_eq!(words(r#"userName+eq+"a+b@x.io""#), expected);
         assert_eq!(words(r#"userName%20eq%20"a+b@x.io""#), expected);
     }
@@ -168,8 +193,14 @@ mod tests {
 
     #[test]
     fn doubly_encoded_filters_are_decoded_once_more() {
-        assert_eq!(undo_double_encoding("userName%20eq%20%22a%40b.c%22"), r#"userName eq "a@b.c""#);
-        assert_eq!(undo_double_encoding(r#"userName eq "100%20""#), r#"userName eq "100%20""#);
+        assert_eq!(
+            undo_double_encoding("userName%20eq%20%22a%40b.c%22"),
+            r#"userName eq "a@b.c""#
+        );
+        assert_eq!(
+            undo_double_encoding(r#"userName eq "100%20""#),
+            r#"userName eq "100%20""#
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub(crate) fn parse_filter(text: &str) -> Result<Filter> {
 pub(crate) fn parse_patch_path(text: &str, kind: ScimType) -> Result<PatchPath> {
     let mut parser = Parser::new(text, kind)?;
     let (word, at) = match parser.next() {
-        Token { tok: Tok::Word(word), at } => (word, at),
+        Token {
+            tok: Tok::Word(word),
+            at,
+        } => (word, at),
         other => return Err(parser.unexpected(&other, "an attribute path")),
     };
     let mut attr = parser.attr_path(&word, at)?;
@@ -48,18 +51,29 @@ impl Parser {
         if text.len() > MAX_LENGTH {
             return Err(Error::new(
                 kind,
-                format!("{} is {} bytes long; the limit is {MAX_LENGTH}", noun(kind), text.len()),
+                format!(
+                    "{} is {} bytes long; the limit is {MAX_LENGTH}",
+                    noun(kind),
+                    text.len()
+                ),
             ));
         }
         let text = undo_double_encoding(text);
         let tokens = tokenize(&text).map_err(|LexError { at, message }| {
             Error::new(kind, format!("{} at character {at}: {message}", noun(kind)))
         })?;
-        Ok(Self { tokens, position: 0, depth: 0, kind })
+        Ok(Self {
+            tokens,
+            position: 0,
+            depth: 0,
+            kind,
+        })
     }
 
     fn peek(&self) -> &Tok {
-        self.tokens.get(self.position).map_or(&Tok::End, |token| &token.tok)
+        self.tokens
+            .get(self.position)
+            .map_or(&Tok::End, |token| &token.tok)
     }
 
     fn peek_keyword(&self, keyword: &str) -> bool {
@@ -67,14 +81,20 @@ impl Parser {
     }
 
     fn next(&mut self) -> Token {
-        let end = Token { tok: Tok::End, at: self.tokens.last().map_or(1, |t| t.at) };
+        let end = Token {
+            tok: Tok::End,
+            at: self.tokens.last().map_or(1, |t| t.at),
+        };
         let token = self.tokens.get(self.position).cloned().unwrap_or(end);
         self.position += 1;
         token
     }
 
     fn error(&self, at: usize, message: impl std::fmt::Display) -> Error {
-        Error::new(self.kind, format!("{} at character {at}: {message}", noun(self.kind)))
+        Error::new(
+            self.kind,
+            format!("{} at character {at}: {message}", noun(self.kind)),
+        )
     }
 
     fn unexpected(&self, token: &Token, wanted: &str) -> Error {
@@ -92,7 +112,11 @@ impl Parser {
 
     fn expect(&mut self, wanted: &Tok, label: &str) -> Result<()> {
         let token = self.next();
-        if &token.tok == wanted { Ok(()) } else { Err(self.unexpected(&token, label)) }
+        if &token.tok == wanted {
+            Ok(())
+        } else {
+            Err(self.unexpected(&token, label))
+        }
     }
 
     fn expect_end(&mut self) -> Result<()> {
@@ -136,7 +160,9 @@ impl Parser {
                 Ok(inner)
             }
             // `not` is an operator only before '('; otherwise it is an attribute named "not".
-            Tok::Word(ref word) if word.eq_ignore_ascii_case("not") && self.peek() == &Tok::LParen => {
+            Tok::Word(ref word)
+                if word.eq_ignore_ascii_case("not") && self.peek() == &Tok::LParen =>
+            {
                 self.descend(token.at)?;
                 let inner = self.unary()?;
                 self.depth -= 1;
@@ -178,7 +204,10 @@ impl Parser {
     /// After an attribute path, reads `"[" valFilter "]"` and an optional `.subAttr`.
     fn value_path_tail(&mut self, path: &AttrPath, at: usize) -> Result<(Filter, Option<String>)> {
         if path.sub_attr.is_some() {
-            return Err(self.error(at, format!("a value filter cannot follow the sub-attribute in '{path}'")));
+            return Err(self.error(
+                at,
+                format!("a value filter cannot follow the sub-attribute in '{path}'"),
+            ));
         }
         let open = self.next();
         self.descend(open.at)?;
@@ -206,7 +235,10 @@ impl Parser {
             _ => None,
         };
         let Some(op) = op else {
-            return Err(self.unexpected(&token, "an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)"));
+            return Err(self.unexpected(
+                &token,
+                "an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)",
+            ));
         };
         let value = self.next();
         let value = match value.tok {
@@ -249,5 +281,9 @@ fn join(mut operands: Vec<Filter>, combine: fn(Vec<Filter>) -> Filter) -> Filter
 }
 
 fn noun(kind: ScimType) -> &'static str {
-    if kind == ScimType::InvalidPath { "invalid path" } else { "invalid filter" }
+    if kind == ScimType::InvalidPath {
+        "invalid path"
+    } else {
+        "invalid filter"
+    }
 }

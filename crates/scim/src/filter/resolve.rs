@@ -9,7 +9,11 @@ use crate::path::AttrPath;
 use crate::schema::{AttrType, Attribute, Mutability, Resolved, ResourceType, Returned};
 
 pub(crate) fn resolve(filter: Filter, resource_type: &ResourceType) -> Result<Filter> {
-    Resolver { resource_type, parent: None }.filter(filter)
+    Resolver {
+        resource_type,
+        parent: None,
+    }
+    .filter(filter)
 }
 
 struct Resolver<'a> {
@@ -38,7 +42,10 @@ impl Resolver<'_> {
     }
 
     fn all(&self, operands: Vec<Filter>) -> Result<Vec<Filter>> {
-        operands.into_iter().map(|operand| self.filter(operand)).collect()
+        operands
+            .into_iter()
+            .map(|operand| self.filter(operand))
+            .collect()
     }
 
     fn value_path(&self, path: AttrPath, inner: Filter) -> Result<Filter> {
@@ -54,9 +61,15 @@ impl Resolver<'_> {
             )));
         }
         check_filterable(&path, resolved.attribute)?;
-        let inner = Resolver { resource_type: self.resource_type, parent: Some(resolved.attribute) }
-            .filter(inner)?;
-        Ok(Filter::ValuePath(resolved.canonical_path(), Box::new(inner)))
+        let inner = Resolver {
+            resource_type: self.resource_type,
+            parent: Some(resolved.attribute),
+        }
+        .filter(inner)?;
+        Ok(Filter::ValuePath(
+            resolved.canonical_path(),
+            Box::new(inner),
+        ))
     }
 
     /// Resolves a compared or tested path to its canonical form and the definition compared.
@@ -79,7 +92,9 @@ impl Resolver<'_> {
         let mut resolved = self.lookup(&path)?;
         if resolved.sub_attribute.is_none() && resolved.attribute.is_complex() {
             match resolved.attribute.sub_attribute("value") {
-                Some(value) if resolved.attribute.multi_valued => resolved.sub_attribute = Some(value),
+                Some(value) if resolved.attribute.multi_valued => {
+                    resolved.sub_attribute = Some(value)
+                }
                 _ => {
                     return Err(Error::invalid_filter(format!(
                         "'{path}' is a complex attribute; filter on one of its sub-attributes"
@@ -94,7 +109,10 @@ impl Resolver<'_> {
 
     fn lookup(&self, path: &AttrPath) -> Result<Resolved> {
         self.resource_type.resolve(path).ok_or_else(|| {
-            Error::invalid_filter(format!("'{path}' is not an attribute of {}", self.resource_type.name))
+            Error::invalid_filter(format!(
+                "'{path}' is not an attribute of {}",
+                self.resource_type.name
+            ))
         })
     }
 }
@@ -103,7 +121,9 @@ impl Resolver<'_> {
 /// filtered on: a filter would reveal what a read cannot.
 fn check_filterable(path: &AttrPath, attribute: &Attribute) -> Result<()> {
     if attribute.mutability == Mutability::WriteOnly || attribute.returned == Returned::Never {
-        return Err(Error::invalid_filter(format!("'{path}' is write-only and cannot be filtered on")));
+        return Err(Error::invalid_filter(format!(
+            "'{path}' is write-only and cannot be filtered on"
+        )));
     }
     Ok(())
 }
@@ -122,11 +142,15 @@ fn check_comparison(
     if value == CompValue::Null {
         return match op {
             CompareOp::Eq | CompareOp::Ne => Ok(value),
-            _ => refuse(format!("only 'eq' and 'ne' compare with null; use '{path} pr'")),
+            _ => refuse(format!(
+                "only 'eq' and 'ne' compare with null; use '{path} pr'"
+            )),
         };
     }
     if op.is_substring() && !matches!(attribute.ty, AttrType::String | AttrType::Reference) {
-        return refuse(format!("'{op}' applies to strings, and '{path}' is a {type_name}"));
+        return refuse(format!(
+            "'{op}' applies to strings, and '{path}' is a {type_name}"
+        ));
     }
     if op.is_ordering() && matches!(attribute.ty, AttrType::Boolean | AttrType::Binary) {
         return refuse(format!("'{op}' cannot order a {type_name}"));
@@ -138,13 +162,19 @@ fn check_comparison(
             "false" => Ok(CompValue::Bool(false)),
             _ => refuse(format!("'{path}' is a boolean")),
         },
-        (AttrType::Integer, CompValue::Number(number)) if number.is_i64() || number.is_u64() => Ok(value),
-        (AttrType::Decimal, CompValue::Number(_)) => Ok(value),
-        (AttrType::DateTime, CompValue::String(text)) if datetime::parse(text).is_some() => Ok(value),
-        (AttrType::DateTime, _) => {
-            refuse(format!("'{path}' is a dateTime; compare it with a string such as \"2011-05-13T04:42:34Z\""))
+        (AttrType::Integer, CompValue::Number(number)) if number.is_i64() || number.is_u64() => {
+            Ok(value)
         }
-        (AttrType::String | AttrType::Reference | AttrType::Binary, CompValue::String(_)) => Ok(value),
+        (AttrType::Decimal, CompValue::Number(_)) => Ok(value),
+        (AttrType::DateTime, CompValue::String(text)) if datetime::parse(text).is_some() => {
+            Ok(value)
+        }
+        (AttrType::DateTime, _) => refuse(format!(
+            "'{path}' is a dateTime; compare it with a string such as \"2011-05-13T04:42:34Z\""
+        )),
+        (AttrType::String | AttrType::Reference | AttrType::Binary, CompValue::String(_)) => {
+            Ok(value)
+        }
         // An unquoted number or boolean compared with a string attribute is taken as its text.
         (AttrType::String | AttrType::Reference | AttrType::Binary, CompValue::Number(n)) => {
             Ok(CompValue::String(n.to_string()))
@@ -153,6 +183,8 @@ fn check_comparison(
             Ok(CompValue::String(b.to_string()))
         }
         (AttrType::Boolean | AttrType::Integer | AttrType::Decimal | AttrType::Complex, _)
-        | (_, CompValue::Null) => refuse(format!("'{path}' is a {type_name} and cannot be compared with {value}")),
+        | (_, CompValue::Null) => refuse(format!(
+            "'{path}' is a {type_name} and cannot be compared with {value}"
+        )),
     }
 }

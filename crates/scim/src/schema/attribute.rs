@@ -190,7 +190,9 @@ impl Attribute {
 
     /// Finds a sub-attribute by name, case-insensitively (RFC 7643 §2.1).
     pub fn sub_attribute(&self, name: &str) -> Option<&'static Attribute> {
-        self.sub_attributes.iter().find(|sub| sub.name.eq_ignore_ascii_case(name))
+        self.sub_attributes
+            .iter()
+            .find(|sub| sub.name.eq_ignore_ascii_case(name))
     }
 
     pub fn is_complex(&self) -> bool {
@@ -208,7 +210,10 @@ impl Attribute {
         if !self.canonical_values.is_empty() {
             map.insert("canonicalValues".into(), json!(self.canonical_values));
         }
-        if matches!(self.ty, AttrType::String | AttrType::Reference | AttrType::Binary) {
+        if matches!(
+            self.ty,
+            AttrType::String | AttrType::Reference | AttrType::Binary
+        ) {
             map.insert("caseExact".into(), self.case_exact.into());
         }
         map.insert("mutability".into(), self.mutability.as_str().into());

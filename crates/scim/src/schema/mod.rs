@@ -23,7 +23,9 @@ pub struct Schema {
 impl Schema {
     /// Finds an attribute by name, case-insensitively.
     pub fn attribute(&self, name: &str) -> Option<&'static Attribute> {
-        self.attributes.iter().find(|attribute| attribute.name.eq_ignore_ascii_case(name))
+        self.attributes
+            .iter()
+            .find(|attribute| attribute.name.eq_ignore_ascii_case(name))
     }
 
     /// The RFC 7643 §7 Schema resource.
@@ -106,7 +108,10 @@ impl Resolved {
 impl ResourceType {
     /// The extension with this URN (case-insensitive).
     pub fn extension(&self, urn: &str) -> Option<&'static Schema> {
-        self.extensions.iter().copied().find(|schema| schema.id.eq_ignore_ascii_case(urn))
+        self.extensions
+            .iter()
+            .copied()
+            .find(|schema| schema.id.eq_ignore_ascii_case(urn))
     }
 
     /// Every schema URN the resource type knows, core first.
@@ -125,19 +130,31 @@ impl ResourceType {
             }
             Some(urn) => {
                 let schema = self.extension(urn)?;
-                (Container::Extension(schema.id), schema.attribute(&path.name)?)
+                (
+                    Container::Extension(schema.id),
+                    schema.attribute(&path.name)?,
+                )
             }
-            None => self.root_attribute(&path.name).map(|a| (Container::Root, a)).or_else(|| {
-                self.extensions.iter().find_map(|schema| {
-                    schema.attribute(&path.name).map(|a| (Container::Extension(schema.id), a))
-                })
-            })?,
+            None => self
+                .root_attribute(&path.name)
+                .map(|a| (Container::Root, a))
+                .or_else(|| {
+                    self.extensions.iter().find_map(|schema| {
+                        schema
+                            .attribute(&path.name)
+                            .map(|a| (Container::Extension(schema.id), a))
+                    })
+                })?,
         };
         let sub_attribute = match path.sub_attr.as_deref() {
             None => None,
             Some(sub) => Some(attribute.sub_attribute(sub)?),
         };
-        Some(Resolved { container, attribute, sub_attribute })
+        Some(Resolved {
+            container,
+            attribute,
+            sub_attribute,
+        })
     }
 
     fn root_attribute(&self, name: &str) -> Option<&'static Attribute> {
@@ -188,7 +205,10 @@ mod tests {
     #[test]
     fn unqualified_manager_resolves_to_the_enterprise_extension() {
         let resolved = USER.resolve(&path("manager")).expect("known");
-        assert_eq!(resolved.container, Container::Extension(user::ENTERPRISE_USER_URN));
+        assert_eq!(
+            resolved.container,
+            Container::Extension(user::ENTERPRISE_USER_URN)
+        );
     }
 
     #[test]
@@ -211,13 +231,19 @@ mod tests {
     fn common_attributes_resolve_with_or_without_the_core_urn() {
         assert!(USER.resolve(&path("id")).is_some());
         assert!(USER.resolve(&path("meta.lastModified")).is_some());
-        assert!(USER.resolve(&path(&format!("{}:externalId", user::CORE_USER_URN))).is_some());
+        assert!(
+            USER.resolve(&path(&format!("{}:externalId", user::CORE_USER_URN)))
+                .is_some()
+        );
     }
 
     #[test]
     fn unknown_attributes_and_sub_attributes_do_not_resolve() {
         assert!(USER.resolve(&path("shoeSize")).is_none());
         assert!(USER.resolve(&path("name.nickname")).is_none());
-        assert!(USER.resolve(&path("urn:example:ext:1.0:User:foo")).is_none());
+        assert!(
+            USER.resolve(&path("urn:example:ext:1.0:User:foo"))
+                .is_none()
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! The User schemas scimd serves: RFC 7643 §4.1 core User, §4.3 enterprise extension, and the
 //! inSync extension (`userPrincipalName` plus open custom attributes, SPEC R-43/R-44).
 
-use super::attribute::{Attribute as A, AttrType, Mutability, Returned, Uniqueness};
 use super::Schema;
+use super::attribute::{AttrType, Attribute as A, Mutability, Returned, Uniqueness};
 
 pub const CORE_USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -10,25 +10,48 @@ pub const INSYNC_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:Druva:
 
 /// RFC 7643 §3.1 common attributes: part of every resource, defined by no schema.
 pub static COMMON: &[A] = &[
-    A::string("id", "Unique identifier for the resource, assigned by the service provider.")
-        .case_exact()
-        .mutability(Mutability::ReadOnly)
-        .returned(Returned::Always)
-        .unique(Uniqueness::Server),
-    A::string("externalId", "Identifier of the resource as defined by the provisioning client.")
-        .case_exact(),
+    A::string(
+        "schemas",
+        "The schema URNs the resource uses; computed by the service provider.",
+    )
+    .multi()
+    .mutability(Mutability::ReadOnly)
+    .returned(Returned::Always),
+    A::string(
+        "id",
+        "Unique identifier for the resource, assigned by the service provider.",
+    )
+    .case_exact()
+    .mutability(Mutability::ReadOnly)
+    .returned(Returned::Always)
+    .unique(Uniqueness::Server),
+    A::string(
+        "externalId",
+        "Identifier of the resource as defined by the provisioning client.",
+    )
+    .case_exact(),
     A::complex(
         "meta",
         &[
-            A::string("resourceType", "The name of the resource type of the resource.")
-                .case_exact()
-                .mutability(Mutability::ReadOnly),
-            A::date_time("created", "When the resource was added to the service provider.")
-                .mutability(Mutability::ReadOnly),
+            A::string(
+                "resourceType",
+                "The name of the resource type of the resource.",
+            )
+            .case_exact()
+            .mutability(Mutability::ReadOnly),
+            A::date_time(
+                "created",
+                "When the resource was added to the service provider.",
+            )
+            .mutability(Mutability::ReadOnly),
             A::date_time("lastModified", "When the resource was last updated.")
                 .mutability(Mutability::ReadOnly),
-            A::reference("location", &["uri"], "The URI of the resource being returned.")
-                .mutability(Mutability::ReadOnly),
+            A::reference(
+                "location",
+                &["uri"],
+                "The URI of the resource being returned.",
+            )
+            .mutability(Mutability::ReadOnly),
             A::string("version", "The version (weak ETag) of the resource.")
                 .case_exact()
                 .mutability(Mutability::ReadOnly),
@@ -41,17 +64,25 @@ pub static COMMON: &[A] = &[
 const fn value(description: &'static str) -> A {
     A::string("value", description)
 }
-const DISPLAY: A = A::string("display", "A human-readable name, primarily used for display.");
-const PRIMARY: A =
-    A::boolean("primary", "Whether this is the preferred value; true appears at most once.");
+const DISPLAY: A = A::string(
+    "display",
+    "A human-readable name, primarily used for display.",
+);
+const PRIMARY: A = A::boolean(
+    "primary",
+    "Whether this is the preferred value; true appears at most once.",
+);
 const fn kind(values: &'static [&'static str]) -> A {
     A::string("type", "A label indicating the attribute's function.").canonical(values)
 }
 
 pub static CORE_USER_ATTRIBUTES: &[A] = &[
-    A::string("userName", "Unique identifier for the User; here, the account's email address.")
-        .required()
-        .unique(Uniqueness::Server),
+    A::string(
+        "userName",
+        "Unique identifier for the User; here, the account's email address.",
+    )
+    .required()
+    .unique(Uniqueness::Server),
     A::complex(
         "name",
         &[
@@ -64,18 +95,46 @@ pub static CORE_USER_ATTRIBUTES: &[A] = &[
         ],
         "The components of the user's real name.",
     ),
-    A::string("displayName", "The name of the User, suitable for display to end-users."),
-    A::string("nickName", "The casual way to address the user in real life."),
-    A::reference("profileUrl", &["external"], "A fully qualified URL to the User's profile."),
+    A::string(
+        "displayName",
+        "The name of the User, suitable for display to end-users.",
+    ),
+    A::string(
+        "nickName",
+        "The casual way to address the user in real life.",
+    ),
+    A::reference(
+        "profileUrl",
+        &["external"],
+        "A fully qualified URL to the User's profile.",
+    ),
     A::string("title", "The user's title, such as \"Vice President\"."),
-    A::string("userType", "The relationship between the organization and the user."),
-    A::string("preferredLanguage", "The User's preferred written or spoken language."),
-    A::string("locale", "The User's default location, for localizing items such as currency."),
-    A::string("timezone", "The User's time zone in the IANA Time Zone database format."),
-    A::boolean("active", "The User's administrative status; false means preserved."),
-    A::string("password", "Never stored nor returned: scimd does not sync passwords.")
-        .mutability(Mutability::WriteOnly)
-        .returned(Returned::Never),
+    A::string(
+        "userType",
+        "The relationship between the organization and the user.",
+    ),
+    A::string(
+        "preferredLanguage",
+        "The User's preferred written or spoken language.",
+    ),
+    A::string(
+        "locale",
+        "The User's default location, for localizing items such as currency.",
+    ),
+    A::string(
+        "timezone",
+        "The User's time zone in the IANA Time Zone database format.",
+    ),
+    A::boolean(
+        "active",
+        "The User's administrative status; false means preserved.",
+    ),
+    A::string(
+        "password",
+        "Never stored nor returned: scimd does not sync passwords.",
+    )
+    .mutability(Mutability::WriteOnly)
+    .returned(Returned::Never),
     A::complex(
         "emails",
         &[
@@ -123,7 +182,10 @@ pub static CORE_USER_ATTRIBUTES: &[A] = &[
     A::complex(
         "addresses",
         &[
-            A::string("formatted", "The full mailing address, formatted for display."),
+            A::string(
+                "formatted",
+                "The full mailing address, formatted for display.",
+            ),
             A::string("streetAddress", "The full street address component."),
             A::string("locality", "The city or locality component."),
             A::string("region", "The state or region component."),
@@ -153,7 +215,12 @@ pub static CORE_USER_ATTRIBUTES: &[A] = &[
     .mutability(Mutability::ReadOnly),
     A::complex(
         "entitlements",
-        &[value("The value of an entitlement."), DISPLAY, kind(&[]), PRIMARY],
+        &[
+            value("The value of an entitlement."),
+            DISPLAY,
+            kind(&[]),
+            PRIMARY,
+        ],
         "A list of entitlements for the User.",
     )
     .multi(),
@@ -166,7 +233,11 @@ pub static CORE_USER_ATTRIBUTES: &[A] = &[
     A::complex(
         "x509Certificates",
         &[
-            A::new("value", AttrType::Binary, "The value of an X.509 certificate."),
+            A::new(
+                "value",
+                AttrType::Binary,
+                "The value of an X.509 certificate.",
+            ),
             DISPLAY,
             kind(&[]),
             PRIMARY,
@@ -177,7 +248,10 @@ pub static CORE_USER_ATTRIBUTES: &[A] = &[
 ];
 
 pub static ENTERPRISE_USER_ATTRIBUTES: &[A] = &[
-    A::string("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+    A::string(
+        "employeeNumber",
+        "Numeric or alphanumeric identifier assigned to a person.",
+    ),
     A::string("costCenter", "Identifies the name of a cost center."),
     A::string("organization", "Identifies the name of an organization."),
     A::string("division", "Identifies the name of a division."),
@@ -186,7 +260,11 @@ pub static ENTERPRISE_USER_ATTRIBUTES: &[A] = &[
         "manager",
         &[
             value("The id of the SCIM resource representing the User's manager."),
-            A::reference("$ref", &["User"], "The URI of the SCIM resource of the manager."),
+            A::reference(
+                "$ref",
+                &["User"],
+                "The URI of the SCIM resource of the manager.",
+            ),
             A::string("displayName", "The displayName of the User's manager.")
                 .mutability(Mutability::ReadOnly),
         ],
@@ -197,14 +275,28 @@ pub static ENTERPRISE_USER_ATTRIBUTES: &[A] = &[
 /// Keys the inSync extension accepts only to classify a new user (R-44): documented here so IdPs
 /// can map them, and honestly marked as never returned.
 const fn custom(name: &'static str, description: &'static str) -> A {
-    A::string(name, description).mutability(Mutability::WriteOnly).returned(Returned::Never)
+    A::string(name, description)
+        .mutability(Mutability::WriteOnly)
+        .returned(Returned::Never)
 }
 
 pub static INSYNC_USER_ATTRIBUTES: &[A] = &[
-    A::string("userPrincipalName", "The account's UPN; when absent, the display name is used."),
-    custom("city", "Custom attribute for mappings; evaluated at creation, never stored."),
-    custom("country", "Custom attribute for mappings; evaluated at creation, never stored."),
-    custom("department", "Custom attribute for mappings; evaluated at creation, never stored."),
+    A::string(
+        "userPrincipalName",
+        "The account's UPN; when absent, the display name is used.",
+    ),
+    custom(
+        "city",
+        "Custom attribute for mappings; evaluated at creation, never stored.",
+    ),
+    custom(
+        "country",
+        "Custom attribute for mappings; evaluated at creation, never stored.",
+    ),
+    custom(
+        "department",
+        "Custom attribute for mappings; evaluated at creation, never stored.",
+    ),
 ];
 
 pub static CORE_USER: Schema = Schema {
