@@ -1,1 +1,218 @@
-//! placeholder
+//! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) with `returned` semantics:
+//! `always` survives any selection, `never` is never shown, `request` only when named.
+
+use crate::path::AttrPath;
+use crate::schema::{Attribute, Container, Resolved, ResourceType, Returned};
+use serde_json::{Map, Value};
+
+/// What a request asked to see.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    attributes: Selection,
+    excluded: Selection,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Selection {
+    paths: Vec<Resolved>,
+    /// Whole extensions named by their URN.
+    extensions: Vec<&'static str>,
+}
+
+impl Selection {
+    fn is_empty(&self) -> bool {
+        self.paths.is_empty() && self.extensions.is_empty()
+    }
+
+    /// Names that resolve nowhere are ignored: a client asking for an attribute this server does
+    /// not have simply does not get it.
+    fn parse<'a>(names: impl IntoIterator<Item = &'a str>, resource_type: &ResourceType) -> Self {
+        let mut selection = Self::default();
+        for name in names
+            .into_iter()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            if let Some(extension) = resource_type.extension(name) {
+                selection.extensions.push(extension.id);
+            } else if let Some(resolved) = AttrPath::parse(name)
+                .ok()
+                .and_then(|path| resource_type.resolve(&path))
+            {
+                selection.paths.push(resolved);
+            }
+        }
+        selection
+    }
+
+    fn names_whole(&self, container: Container, attribute: &Attribute) -> bool {
+        let extension_named =
+            matches!(container, Container::Extension(urn) if self.extensions.contains(&urn));
+        extension_named
+            || self.paths.iter().any(|p| {
+                p.container == container
+                    && p.attribute.name == attribute.name
+                    && p.sub_attribute.is_none()
+            })
+    }
+
+    fn named_subs(&self, container: Container, attribute: &Attribute) -> Vec<&'static str> {
+        self.paths
+            .iter()
+            .filter(|p| p.container == container && p.attribute.name == attribute.name)
+            .filter_map(|p| p.sub_attribute.map(|sub| sub.name))
+            .collect()
+    }
+}
+
+impl Projection {
+    /// From the comma-separated query parameters.
+    pub fn from_query(
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+        resource_type: &ResourceType,
+    ) -> Self {
+        Self {
+            attributes: Selection::parse(attributes.unwrap_or("").split(','), resource_type),
+            excluded: Selection::parse(excluded.unwrap_or("").split(','), resource_type),
+        }
+    }
+
+    /// From the arrays of a `/.search` request body.
+    pub fn from_lists(
+        attributes: &[String],
+        excluded: &[String],
+        resource_type: &ResourceType,
+    ) -> Self {
+        Self {
+            attributes: Selection::parse(attributes.iter().map(String::as_str), resource_type),
+            excluded: Selection::parse(excluded.iter().map(String::as_str), resource_type),
+        }
+    }
+
+    /// Applies the projection to a full resource (with `id` and `meta`). When both lists are
+    /// given, `attributes` decides and `excludedAttributes` is not consulted.
+    pub fn apply(
+        &self,
+        resource: &Map<String, Value>,
+        resource_type: &ResourceType,
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (key, value) in resource {
+            if key == "schemas" {
+                out.insert(key.clone(), value.clone());
+            } else if let Some(schema) = resource_type.extension(key) {
+                let members = value.as_object().map(|members| {
+                    self.members(members, Container::Extension(schema.id), |name| {
+                        schema.attribute(name)
+                    })
+                });
+                if let Some(members) = members.filter(|m| !m.is_empty()) {
+                    out.insert(key.clone(), Value::Object(members));
+                }
+            } else {
+                let single = Map::from_iter([(key.clone(), value.clone())]);
+                let kept = self.members(&single, Container::Root, |name| {
+                    resource_type
+                        .resolve(&AttrPath::new(name))
+                        .map(|r| r.attribute)
+                });
+                out.extend(kept);
+            }
+        }
+        // Keep `schemas` truthful: an extension that was projected away is not listed.
+        if let Some(Value::Array(urns)) = out.get("schemas").cloned() {
+            let kept: Vec<Value> = urns
+                .into_iter()
+                .filter(|urn| {
+                    urn.as_str().is_none_or(|urn| {
+                        resource_type.extension(urn).is_none() || out.contains_key(urn)
+                    })
+                })
+                .collect();
+            out.insert("schemas".into(), Value::Array(kept));
+        }
+        out
+    }
+
+    fn members(
+        &self,
+        members: &Map<String, Value>,
+        container: Container,
+        lookup: impl Fn(&str) -> Option<&'static Attribute>,
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (name, value) in members {
+            let Some(attribute) = lookup(name) else {
+                continue;
+            };
+            if let Some(value) = self.attribute(container, attribute, value) {
+                out.insert(name.clone(), value);
+            }
+        }
+        out
+    }
+
+    fn attribute(
+        &self,
+        container: Container,
+        attribute: &'static Attribute,
+        value: &Value,
+    ) -> Option<Value> {
+        match attribute.returned {
+            Returned::Never => return None,
+            Returned::Always => return Some(value.clone()),
+            Returned::Default | Returned::Request => {}
+        }
+        if !self.attributes.is_empty() {
+            if self.attributes.names_whole(container, attribute) {
+                return Some(value.clone());
+            }
+            let subs = self.attributes.named_subs(container, attribute);
+            if subs.is_empty() {
+                return None;
+            }
+            return restrict(attribute, value, |sub| {
+                subs.contains(&sub.name) || sub.returned == Returned::Always
+            });
+        }
+        if attribute.returned == Returned::Request
+            || self.excluded.names_whole(container, attribute)
+        {
+            return None;
+        }
+        let excluded = self.excluded.named_subs(container, attribute);
+        restrict(attribute, value, |sub| {
+            sub.returned == Returned::Always
+                || (sub.returned == Returned::Default && !excluded.contains(&sub.name))
+        })
+    }
+}
+
+/// Keeps only the chosen sub-attributes of a complex value (of each element when multi-valued);
+/// `None` when nothing is left. Simple values pass through.
+fn restrict(
+    attribute: &'static Attribute,
+    value: &Value,
+    keep: impl Fn(&Attribute) -> bool,
+) -> Option<Value> {
+    if !attribute.is_complex() {
+        return Some(value.clone());
+    }
+    let element = |element: &Value| -> Option<Value> {
+        let kept: Map<String, Value> = element
+            .as_object()?
+            .iter()
+            .filter(|(name, _)| attribute.sub_attribute(name).is_some_and(&keep))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        (!kept.is_empty()).then_some(Value::Object(kept))
+    };
+    match value {
+        Value::Array(items) => {
+            let kept: Vec<Value> = items.iter().filter_map(element).collect();
+            (!kept.is_empty()).then_some(Value::Array(kept))
+        }
+        other => element(other),
+    }
+}

@@ -138,7 +138,7 @@ pub static CORE_USER_ATTRIBUTES: &[A] = &[
     A::complex(
         "emails",
         &[
-            value("Email address for the User.").required(),
+            value("Email address for the User."),
             DISPLAY,
             kind(&["work", "home", "other"]),
             PRIMARY,
