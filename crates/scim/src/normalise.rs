@@ -256,16 +256,14 @@ pub fn attribute_value(
 fn keep_one_primary(items: &mut [Value], label: &str, notes: &mut Vec<String>) {
     let mut seen = false;
     for item in items.iter_mut() {
-        if let Some(primary) = item.get_mut("primary") {
-            if *primary == Value::Bool(true) {
-                if seen {
-                    *primary = Value::Bool(false);
-                    notes.push(format!(
-                        "'{label}' had more than one primary value; kept the first"
-                    ));
-                }
-                seen = true;
+        if let Some(primary) = item.get_mut("primary").filter(|p| **p == Value::Bool(true)) {
+            if seen {
+                *primary = Value::Bool(false);
+                notes.push(format!(
+                    "'{label}' had more than one primary value; kept the first"
+                ));
             }
+            seen = true;
         }
     }
 }
@@ -331,8 +329,7 @@ fn complex_value(
         // Case-insensitive names: take the last key that spells this sub-attribute.
         let Some((key, value)) = members
             .iter()
-            .filter(|(key, _)| key.eq_ignore_ascii_case(sub.name))
-            .last()
+            .rfind(|(key, _)| key.eq_ignore_ascii_case(sub.name))
         else {
             continue;
         };

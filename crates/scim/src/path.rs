@@ -29,10 +29,10 @@ impl AttrPath {
             Some(colon) => (Some(&text[..colon]), &text[colon + 1..]),
             None => (None, text),
         };
-        if let Some(urn) = urn {
-            if urn.is_empty() || !urn.chars().all(is_urn_char) {
-                return Err(format!("'{text}' does not start with a valid schema URN"));
-            }
+        if let Some(urn) = urn
+            && (urn.is_empty() || !urn.chars().all(is_urn_char))
+        {
+            return Err(format!("'{text}' does not start with a valid schema URN"));
         }
         let (name, sub_attr) = match rest.split_once('.') {
             Some((name, sub)) => (name, Some(sub)),

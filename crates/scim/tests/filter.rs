@@ -1,6 +1,9 @@
 //! Filters: the RFC 7644 §3.4.2.2 examples, IdP forms, type semantics and every class of bad
 //! input, evaluated against the RFC 7643 §8.2 example user.
 
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use scim::schema::USER;
 use scim::{Filter, ScimType};
 use serde_json::{Map, Value};
