@@ -65,16 +65,20 @@ pub fn normalise_resource(body: &Value, resource_type: &ResourceType) -> Result<
             let (schema, target) = &mut extensions[index];
             for (name, member) in members {
                 let label = format!("{}:{name}", schema.id);
-                match schema.attribute(name) {
-                    Some(attribute) => {
+                let declared = schema.attribute(name);
+                match declared {
+                    // An open schema's custom attributes, declared or not, are never stored: they
+                    // only classify a new user.
+                    Some(attribute) if !(schema.open && attribute.returned == Returned::Never) => {
                         put(target, attribute, member, &label, &mut out.notes)?;
                     }
-                    None if schema.open => {
+                    _ if schema.open => {
                         if !member.is_null() {
-                            out.custom.insync.insert(name.clone(), member.clone());
+                            let name = declared.map_or(name.as_str(), |a| a.name);
+                            out.custom.insync.insert(name.to_owned(), member.clone());
                         }
                     }
-                    None => out
+                    _ => out
                         .notes
                         .push(format!("ignored unknown attribute '{label}'")),
                 }
