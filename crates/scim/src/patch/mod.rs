@@ -187,20 +187,25 @@ pub fn apply(
         resource: patched,
         notes: more_notes,
         ..
-    } = normalise_resource(&Value::Object(document), resource_type)?;
-    notes.extend(
-        more_notes
-            .into_iter()
-            .filter(|note| !note.contains("readOnly attribute")),
-    );
-    let before = normalise_resource(&Value::Object(resource.clone()), resource_type)
-        .map(|normalised| normalised.resource)
-        .unwrap_or_default();
+    } = normalise_resource(
+        &Value::Object(without_server_attributes(document)),
+        resource_type,
+    )?;
+    notes.extend(more_notes);
+    // The stored document is normalised already, so plain equality tells whether anything changed.
+    let changed = patched != without_server_attributes(resource.clone());
     Ok(Patched {
-        changed: patched != before,
         resource: patched,
+        changed,
         notes,
     })
+}
+
+/// `id` and `meta` belong to the server, not to the document a PATCH produces.
+fn without_server_attributes(mut document: Map<String, Value>) -> Map<String, Value> {
+    document.remove("id");
+    document.remove("meta");
+    document
 }
 
 /// The attribute a path designates, resolved; `None` for attributes no schema defines.
