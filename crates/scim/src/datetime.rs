@@ -1,4 +1,5 @@
-//! xsd:dateTime (RFC 7643 §2.3.5) parsing, enough to compare `meta.lastModified gt "..."`.
+//! xsd:dateTime (RFC 7643 §2.3.5): parsing, enough to compare `meta.lastModified gt "..."`, and
+//! formatting of the server's own timestamps.
 
 /// A point in time: seconds since the Unix epoch and nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,6 +73,57 @@ pub fn parse(text: &str) -> Option<Timestamp> {
     Some(Timestamp { seconds, nanos })
 }
 
+impl Timestamp {
+    /// From milliseconds since the Unix epoch.
+    pub fn from_millis(millis: i64) -> Self {
+        Self {
+            seconds: millis.div_euclid(1000),
+            nanos: (millis.rem_euclid(1000) * 1_000_000) as u32,
+        }
+    }
+
+    /// Milliseconds since the Unix epoch (sub-millisecond precision is dropped).
+    pub fn as_millis(self) -> i64 {
+        self.seconds
+            .saturating_mul(1000)
+            .saturating_add(i64::from(self.nanos / 1_000_000))
+    }
+
+    /// `YYYY-MM-DDThh:mm:ss.sssZ`, always UTC and always with milliseconds, so that text order
+    /// is time order.
+    pub fn to_rfc3339(self) -> String {
+        let days = self.seconds.div_euclid(86_400);
+        let second_of_day = self.seconds.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            second_of_day / 3600,
+            second_of_day % 3600 / 60,
+            second_of_day % 60,
+            self.nanos / 1_000_000
+        )
+    }
+}
+
+/// The inverse of [`days_from_civil`] (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 fn is_leap(year: i64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
@@ -117,6 +169,29 @@ mod tests {
                 nanos: 0
             })
         );
+    }
+
+    #[test]
+    fn formats_utc_with_milliseconds_and_parses_back() {
+        let stamp = Timestamp::from_millis(1_305_261_754_007);
+        assert_eq!(stamp.to_rfc3339(), "2011-05-13T04:42:34.007Z");
+        assert_eq!(parse(&stamp.to_rfc3339()), Some(stamp));
+        assert_eq!(
+            Timestamp::from_millis(0).to_rfc3339(),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(951_782_400_000).to_rfc3339(),
+            "2000-02-29T00:00:00.000Z"
+        );
+        for millis in [-86_400_001_i64, 1, 4_102_444_800_000, 253_402_300_799_999] {
+            let stamp = Timestamp::from_millis(millis);
+            assert_eq!(
+                parse(&stamp.to_rfc3339()).map(Timestamp::as_millis),
+                Some(millis),
+                "{millis}"
+            );
+        }
     }
 
     #[test]
