@@ -9,6 +9,10 @@ fuzz_target!(|text: &str| {
     let _ = AttrPath::parse(text);
     if let Ok(path) = PatchPath::parse(text) {
         let printed = path.to_string();
-        assert_eq!(PatchPath::parse(&printed).ok().as_ref(), Some(&path), "round trip of {printed}");
+        // Printing may lengthen the text (escapes); past the limit it is refused like any other
+        // oversized path.
+        if printed.len() <= scim::filter::MAX_LENGTH {
+            assert_eq!(PatchPath::parse(&printed).ok().as_ref(), Some(&path), "round trip of {printed}");
+        }
     }
 });

@@ -1,0 +1,25 @@
+//! # scimd-core: the domain
+//!
+//! Tenants, tokens and users, the [`Store`](store::Store) port they are kept behind, and the
+//! [`Provisioner`](provisioner::Provisioner) whose use cases the SCIM API, the console and the
+//! CLI all call. No SQL and no HTTP here.
+//!
+//! # Layout
+//! - [`provisioner`]: the use cases.
+//! - [`store`]: the storage port and its error and query types.
+//! - [`tenant`], [`token`], [`user`]: the entities and their newtypes.
+//! - [`etag`]: `If-Match` comparison.
+//! - [`clock`]: the only source of "now".
+//! - [`error`]: domain outcomes, rendered once by the binary.
+
+pub mod clock;
+pub mod error;
+pub mod etag;
+pub mod provisioner;
+pub mod store;
+pub mod tenant;
+pub mod token;
+pub mod user;
+
+pub use error::{Error, Result};
+pub use provisioner::{Principal, Provisioner};

@@ -1,0 +1,169 @@
+//! The use cases. SCIM handlers, console pages and CLI commands all call these: one layer,
+//! three faces.
+
+mod users;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::tenant::{Tenant, TenantId, TenantSlug};
+use crate::token::{DEFAULT_LIFETIME_DAYS, NewToken, Token, TokenName, TokenSecret, days_after};
+use scim::datetime::Timestamp;
+
+pub use users::ListRequest;
+
+/// How often `last_used_at` is written for a busy token: recording every request would turn
+/// each read into a write.
+const TOKEN_TOUCH_INTERVAL_MILLIS: i64 = 60_000;
+
+/// Who is calling: the tenant and token a bearer secret belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub tenant_id: TenantId,
+    pub token_id: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Provisioner<S, C = SystemClock> {
+    store: S,
+    clock: C,
+}
+
+impl<S: Store, C: Clock> Provisioner<S, C> {
+    pub fn new(store: S, clock: C) -> Self {
+        Self { store, clock }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// SPEC §8: a new database holds tenant `default`.
+    pub async fn ensure_default_tenant(&self) -> Result<Tenant> {
+        let slug = TenantSlug::default_tenant();
+        if let Some(tenant) = self.store.tenant_by_slug(&slug).await? {
+            return Ok(tenant);
+        }
+        match self.store.create_tenant(&slug, "Default", self.now()).await {
+            Ok(tenant) => Ok(tenant),
+            // Another instance created it first.
+            Err(crate::store::StoreError::Conflict(_)) => self.tenant(TenantSlug::DEFAULT).await,
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn create_tenant(&self, slug: &str, name: Option<&str>) -> Result<Tenant> {
+        let slug = TenantSlug::parse(slug)?;
+        let name = name.unwrap_or(slug.as_str()).to_owned();
+        self.store
+            .create_tenant(&slug, &name, self.now())
+            .await
+            .map_err(|error| match error {
+                crate::store::StoreError::Conflict(_) => {
+                    Error::Conflict(format!("tenant '{slug}' already exists"))
+                }
+                other => other.into(),
+            })
+    }
+
+    pub async fn tenant(&self, slug: &str) -> Result<Tenant> {
+        let slug = TenantSlug::parse(slug)?;
+        self.store.tenant_by_slug(&slug).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no tenant '{slug}'; `scimd tenant list` shows them"
+            ))
+        })
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        Ok(self.store.list_tenants().await?)
+    }
+
+    /// Creates a token. A live token of the same name is rotated: revoked now, or
+    /// after `keep_previous_millis` so the IdP can be switched over without downtime.
+    pub async fn create_token(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        expires_in_days: Option<i64>,
+        keep_previous_millis: Option<i64>,
+    ) -> Result<(Token, TokenSecret)> {
+        let name = TokenName::parse(name)?;
+        let days = expires_in_days.unwrap_or(DEFAULT_LIFETIME_DAYS);
+        if !(1..=3650).contains(&days) {
+            return Err(Error::Invalid(format!(
+                "a token lives 1 to 3650 days, not {days}"
+            )));
+        }
+        let keep = keep_previous_millis.unwrap_or(0);
+        if keep < 0 {
+            return Err(Error::Invalid("--keep-previous cannot be negative".into()));
+        }
+        let now = self.now();
+        let secret = TokenSecret::generate()?;
+        let token = NewToken {
+            tenant_id: tenant.id,
+            name,
+            hash: secret.hash(),
+            created_at: now,
+            expires_at: days_after(now, days),
+            previous_revoked_at: Timestamp::from_millis(now.as_millis().saturating_add(keep)),
+        };
+        let token = self.store.insert_token(&token).await?;
+        Ok((token, secret))
+    }
+
+    pub async fn list_tokens(&self, tenant: &Tenant) -> Result<Vec<Token>> {
+        Ok(self.store.list_tokens(tenant.id).await?)
+    }
+
+    pub async fn revoke_token(&self, tenant: &Tenant, name: &str) -> Result<()> {
+        let name = TokenName::parse(name)?;
+        if self
+            .store
+            .revoke_token(tenant.id, &name, self.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!(
+                "tenant '{}' has no live token named '{name}'",
+                tenant.slug
+            )))
+        }
+    }
+
+    /// Checks an `Authorization` header. Every failure is the same `Unauthorized`, so a
+    /// caller learns nothing about which part was wrong.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal> {
+        let secret = authorization
+            .and_then(|header| header.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+            .and_then(|(_, secret)| TokenSecret::parse(secret.trim()))
+            .ok_or(Error::Unauthorized)?;
+        let hash = secret.hash();
+        let (token, stored_hash) = self
+            .store
+            .token_by_hash(&hash)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        let now = self.now();
+        if !stored_hash.matches(&hash) || !token.is_usable(now) {
+            return Err(Error::Unauthorized);
+        }
+        let stale = token
+            .last_used_at
+            .is_none_or(|used| now.as_millis() - used.as_millis() >= TOKEN_TOUCH_INTERVAL_MILLIS);
+        if stale {
+            self.store.touch_token(token.id, now).await?;
+        }
+        Ok(Principal {
+            tenant_id: token.tenant_id,
+            token_id: token.id,
+        })
+    }
+}

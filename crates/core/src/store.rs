@@ -1,0 +1,110 @@
+//! The port to the database. Two implementations live in the `scimd-store` crate; both run
+//! the same conformance story.
+
+use crate::tenant::{Tenant, TenantId, TenantSlug};
+use crate::token::{NewToken, Token, TokenHash, TokenName};
+use crate::user::User;
+use scim::datetime::Timestamp;
+use scim::list::{Cursor, Page, SortOrder};
+use scim::{AttrPath, Filter};
+use std::future::Future;
+
+/// Storage failures, as the domain needs to tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (userName, token name, tenant slug).
+    #[error("{0}")]
+    Conflict(String),
+    /// The row changed since it was read (optimistic concurrency).
+    #[error("the record changed concurrently")]
+    VersionMismatch,
+    /// The database itself failed.
+    #[error(transparent)]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// A `/Users` query: a resolved filter, an order and a page.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Already resolved against the User schema (canonical names, checked types).
+    pub filter: Option<Filter>,
+    /// A resolved attribute path; `None` keeps creation order.
+    pub sort_by: Option<AttrPath>,
+    pub sort_order: SortOrder,
+    pub page: Option<Page>,
+}
+
+/// One page of users and the total count of matches.
+#[derive(Debug, Clone, Default)]
+pub struct UserPage {
+    pub total: u64,
+    pub users: Vec<User>,
+    pub next_cursor: Option<Cursor>,
+}
+
+/// Everything the domain reads and writes. Every user operation is scoped by tenant.
+pub trait Store: Clone + Send + Sync + 'static {
+    // Tenants.
+    fn create_tenant(
+        &self,
+        slug: &TenantSlug,
+        name: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Tenant>> + Send;
+    fn tenant_by_slug(
+        &self,
+        slug: &TenantSlug,
+    ) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
+    fn list_tenants(&self) -> impl Future<Output = StoreResult<Vec<Tenant>>> + Send;
+
+    // Tokens.
+    /// Inserts a token and, in the same transaction, makes live tokens of the same name stop
+    /// working at `previous_revoked_at`.
+    fn insert_token(&self, token: &NewToken) -> impl Future<Output = StoreResult<Token>> + Send;
+    fn token_by_hash(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = StoreResult<Option<(Token, TokenHash)>>> + Send;
+    fn touch_token(&self, id: i64, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_tokens(&self, tenant: TenantId)
+    -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
+    /// Revokes the live tokens of that name; false when there was none.
+    fn revoke_token(
+        &self,
+        tenant: TenantId,
+        name: &TokenName,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    // Users.
+    /// Inserts a new user; a taken userName is `Conflict`.
+    fn insert_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_user(
+        &self,
+        tenant: TenantId,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Writes `user` if the stored version is still `expected_version`.
+    fn update_user(
+        &self,
+        user: &User,
+        expected_version: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Retires the SCIM id (it answers 404 from then on) if the version still matches.
+    fn delete_user(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        expected_version: i64,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn query_users(
+        &self,
+        tenant: TenantId,
+        query: &UserQuery,
+    ) -> impl Future<Output = StoreResult<UserPage>> + Send;
+    /// Whether the database answers (for `/readyz`).
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -1,0 +1,157 @@
+//! A provisioned user as stored, and its SCIM representation.
+
+use crate::error::{Error, Result};
+use crate::tenant::TenantId;
+use crate::token::hex;
+use scim::datetime::Timestamp;
+use serde_json::{Map, Value};
+
+/// A user: the normalised SCIM document (no `id`, no `meta`) plus what the server owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub tenant_id: TenantId,
+    /// The SCIM id: server-assigned, opaque, never reused.
+    pub id: String,
+    pub resource: Map<String, Value>,
+    /// Bumped on every change; the weak ETag is `W/"<version>"`.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl User {
+    pub fn user_name(&self) -> &str {
+        self.resource
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn external_id(&self) -> Option<&str> {
+        self.resource.get("externalId").and_then(Value::as_str)
+    }
+
+    pub fn display_name(&self) -> Option<&str> {
+        self.resource.get("displayName").and_then(Value::as_str)
+    }
+
+    /// `active` is always stored (creation fills it in), so absent reads as true only for
+    /// documents written before that rule.
+    pub fn active(&self) -> bool {
+        self.resource
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    /// Every `emails[].value`, for the indexed email lookup.
+    pub fn email_values(&self) -> Vec<&str> {
+        self.resource
+            .get("emails")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|email| email.get("value").and_then(Value::as_str))
+            .collect()
+    }
+
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+
+    pub fn location(&self, base_url: &str) -> String {
+        format!("{base_url}/Users/{}", self.id)
+    }
+
+    /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`.
+    pub fn to_scim(&self, base_url: &str) -> Map<String, Value> {
+        let mut out = Map::new();
+        if let Some(schemas) = self.resource.get("schemas") {
+            out.insert("schemas".into(), schemas.clone());
+        }
+        out.insert("id".into(), self.id.clone().into());
+        for (key, value) in self.resource.iter().filter(|(key, _)| *key != "schemas") {
+            out.insert(key.clone(), value.clone());
+        }
+        let meta = serde_json::json!({
+            "resourceType": "User",
+            "created": self.created_at.to_rfc3339(),
+            "lastModified": self.updated_at.to_rfc3339(),
+            "location": self.location(base_url),
+            "version": self.etag(),
+        });
+        out.insert("meta".into(), meta);
+        out
+    }
+}
+
+/// A new random SCIM id in the UUID v4 layout.
+pub fn new_user_id() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| Error::Internal(format!("no random source: {error}")))?;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let text = hex(&bytes);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &text[..8],
+        &text[8..12],
+        &text[12..16],
+        &text[16..20],
+        &text[20..]
+    ))
+}
+
+/// SPEC R-32: the userName is the account's email address. A deliberately plain check (one
+/// `@`, something on each side, a dot in the domain, no spaces): the IdP owns the address.
+pub fn check_user_name_is_email(user_name: &str) -> Result<(), scim::Error> {
+    let valid = match user_name.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !user_name.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(scim::Error::invalid_value(format!(
+            "'userName' must be an email address, and {user_name:?} is not one"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_look_like_uuid_v4_and_differ() {
+        let a = new_user_id().expect("random");
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert_ne!(a, new_user_id().expect("random"));
+    }
+
+    #[test]
+    fn user_name_must_be_an_email_r32() {
+        for good in [
+            "a@b.co",
+            "Test_User_00aa@testuser.com",
+            "first.last+tag@sub.example.org",
+        ] {
+            assert!(check_user_name_is_email(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "", "bjensen", "a@b", "@b.co", "a@.co", "a@b.co.", "a b@c.co", "a@b@c.co",
+        ] {
+            let error = check_user_name_is_email(bad).expect_err(bad);
+            assert_eq!(error.scim_type, Some(scim::ScimType::InvalidValue));
+        }
+    }
+}
