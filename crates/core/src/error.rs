@@ -34,6 +34,7 @@ impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(detail) => Self::Conflict(detail),
+            StoreError::Invalid(error) => Self::Scim(error),
             other => Self::Store(other),
         }
     }

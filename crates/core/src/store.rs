@@ -15,6 +15,9 @@ pub enum StoreError {
     /// A unique constraint refused the write (userName, token name, tenant slug).
     #[error("{0}")]
     Conflict(String),
+    /// The query cannot run as asked (a filter the database cannot express, a foreign cursor).
+    #[error(transparent)]
+    Invalid(scim::Error),
     /// The row changed since it was read (optimistic concurrency).
     #[error("the record changed concurrently")]
     VersionMismatch,

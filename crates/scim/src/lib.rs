@@ -13,12 +13,14 @@
 //! - [`normalise`]: POST/PUT bodies checked and brought to canonical form, IdP quirks absorbed.
 //! - [`projection`]: `attributes` / `excludedAttributes` with `returned` semantics.
 //! - [`list`]: ListResponse, index paging and RFC 9865 cursor paging types.
-//! - [`datetime`]: xsd:dateTime parsing for comparisons.
+//! - [`fold`]: the case-folded search copy databases compare against.
+//! - [`datetime`]: xsd:dateTime parsing and formatting.
 
 pub mod datetime;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod fold;
 pub mod list;
 pub mod normalise;
 pub mod patch;

@@ -1,0 +1,157 @@
+//! The narrow seam between the shared store logic and each database: run a read, or run a list
+//! of write steps in one transaction. Rows come back decoded into [`Cell`]s by declared column
+//! types, so nothing above this module names a sqlx type.
+
+mod generic;
+mod postgres;
+mod sqlite;
+
+pub(crate) use postgres::PostgresBackend;
+pub(crate) use sqlite::SqliteBackend;
+
+use crate::sql::{Dialect, SqlValue, Statement};
+
+/// How to decode one selected column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column {
+    Int,
+    OptInt,
+    Text,
+    Bytes,
+}
+
+/// One decoded value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Cell {
+    pub fn int(&self) -> i64 {
+        match self {
+            Self::Int(value) => *value,
+            Self::OptInt(value) => value.unwrap_or_default(),
+            Self::Text(_) | Self::Bytes(_) => 0,
+        }
+    }
+
+    pub fn opt_int(&self) -> Option<i64> {
+        match self {
+            Self::Int(value) => Some(*value),
+            Self::OptInt(value) => *value,
+            Self::Text(_) | Self::Bytes(_) => None,
+        }
+    }
+
+    pub fn take_text(&mut self) -> String {
+        match self {
+            Self::Text(value) => std::mem::take(value),
+            Self::Int(_) | Self::OptInt(_) | Self::Bytes(_) => String::new(),
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Bytes(value) => value,
+            Self::Int(_) | Self::OptInt(_) | Self::Text(_) => &[],
+        }
+    }
+}
+
+pub(crate) type Row = Vec<Cell>;
+
+/// One statement of a write transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub statement: Statement,
+    /// Rows to return (`RETURNING ...`), decoded by these types.
+    pub returning: Option<Vec<Column>>,
+    /// The transaction is rolled back unless this step touches at least one row.
+    pub must_affect: bool,
+}
+
+impl Step {
+    pub fn run(sql: impl Into<String>, params: Vec<SqlValue>) -> Self {
+        Self {
+            statement: Statement::new(sql, params),
+            returning: None,
+            must_affect: false,
+        }
+    }
+
+    pub fn returning(mut self, columns: &[Column]) -> Self {
+        self.returning = Some(columns.to_vec());
+        self
+    }
+
+    pub fn must_affect(mut self) -> Self {
+        self.must_affect = true;
+        self
+    }
+}
+
+/// What a write transaction did.
+#[derive(Debug)]
+pub(crate) enum Written {
+    /// Committed; the rows each step returned (empty when it returned none).
+    Committed(Vec<Vec<Row>>),
+    /// Rolled back: a step that must touch a row touched none.
+    Unmet,
+}
+
+/// Database failures, with unique-constraint violations told apart.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BackendError {
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl BackendError {
+    pub fn classify(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(database) if database.is_unique_violation() => {
+                Self::Unique(database.constraint().unwrap_or_default().to_owned())
+            }
+            _ => Self::Database(error),
+        }
+    }
+}
+
+/// The database behind a store.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqliteBackend),
+    Postgres(PostgresBackend),
+}
+
+impl Backend {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    pub async fn query(
+        &self,
+        statement: &Statement,
+        columns: &[Column],
+    ) -> Result<Vec<Row>, BackendError> {
+        match self {
+            Self::Sqlite(backend) => backend.query(statement, columns).await,
+            Self::Postgres(backend) => backend.query(statement, columns).await,
+        }
+    }
+
+    pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {
+        match self {
+            Self::Sqlite(backend) => backend.write(steps).await,
+            Self::Postgres(backend) => backend.write(steps).await,
+        }
+    }
+}

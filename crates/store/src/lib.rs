@@ -1,0 +1,97 @@
+//! # scimd-store: the `Store` on SQLite and PostgreSQL
+//!
+//! [`connect`] picks the backend from the URL scheme (`sqlite:` or `postgres:`), applies
+//! pending migrations, and returns a [`SqlStore`]. The store logic is written once
+//! ([`sql_store`]); the backends differ only in how they connect and run statements
+//! ([`backend`]), and in a few SQL spellings ([`sql::Dialect`]).
+//!
+//! # Layout
+//! - [`sql_store`]: the `Store` implementation.
+//! - `sql`: shared statements, the filter-to-SQL lowering, the dialect differences.
+//! - `backend`: SQLite (WAL, one writer, read-only readers) and PostgreSQL pools.
+//! - `migrations`: per-backend SQL, append-only, embedded in the binary.
+
+mod backend;
+mod migrations;
+mod sql;
+pub mod sql_store;
+
+pub use sql_store::SqlStore;
+
+use backend::{Backend, BackendError, PostgresBackend, SqliteBackend};
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedScheme(String),
+    #[error("cannot open the database at {url}: {source}")]
+    Open {
+        url: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Options that only some backends use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Durability {
+    /// SQLite `synchronous=FULL` (survives power loss) instead of `NORMAL` (survives a crash of
+    /// the process).
+    pub sqlite_full_sync: bool,
+}
+
+/// Opens the database named by `url` and applies pending migrations.
+pub async fn connect(url: &str, durability: Durability) -> Result<SqlStore, ConnectError> {
+    let opened = if url.starts_with("sqlite:") {
+        SqliteBackend::open(url, durability.sqlite_full_sync)
+            .await
+            .map(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        PostgresBackend::open(url).await.map(Backend::Postgres)
+    } else {
+        return Err(ConnectError::UnsupportedScheme(redact_password(url)));
+    };
+    opened
+        .map(|backend| SqlStore { backend })
+        .map_err(|error: BackendError| ConnectError::Open {
+            url: redact_password(url),
+            source: Box::new(error),
+        })
+}
+
+/// The URL with any password replaced by `***`, for logs and error messages.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_password("postgres://scimd:s3cret@db:5432/scimd"),
+            "postgres://scimd:***@db:5432/scimd"
+        );
+        assert_eq!(
+            redact_password("postgres://scimd@db/scimd"),
+            "postgres://scimd@db/scimd"
+        );
+        assert_eq!(
+            redact_password("sqlite://./scimd-data/scimd.db"),
+            "sqlite://./scimd-data/scimd.db"
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! Per-backend migrations, append-only, embedded in the binary.
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+macro_rules! migration {
+    ($version:literal, $description:literal, $file:literal) => {
+        Migration::new(
+            $version,
+            $description.into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!($file)),
+            false,
+        )
+    };
+}
+
+pub(crate) fn sqlite() -> Migrator {
+    Migrator::with_migrations(vec![migration!(
+        1,
+        "initial",
+        "../migrations/sqlite/0001_initial.sql"
+    )])
+}
+
+pub(crate) fn postgres() -> Migrator {
+    Migrator::with_migrations(vec![migration!(
+        1,
+        "initial",
+        "../migrations/postgres/0001_initial.sql"
+    )])
+}

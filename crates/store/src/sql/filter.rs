@@ -1,0 +1,406 @@
+//! A resolved filter lowered to a SQL condition over `users u`, by one total match over the
+//! AST. Indexed columns serve `userName`, `externalId`, `id`, `active`, `meta.created`,
+//! `meta.lastModified` and `emails.value`; every other attribute is read from the case-folded
+//! search copy with the dialect's JSON functions. Comparisons are two-valued (`COALESCE(..,
+//! FALSE)`), so `not` and `ne` mean exactly what the in-memory evaluator means.
+
+use super::{Dialect, Params, SqlValue};
+use scim::AttrPath;
+use scim::datetime;
+use scim::filter::{CompValue, CompareOp, Filter, fold_case};
+use scim::schema::{AttrType, Attribute, Container, Resolved, USER};
+
+pub(crate) struct Lowering<'p> {
+    pub dialect: Dialect,
+    pub params: &'p mut Params,
+}
+
+/// Where a compared value lives.
+enum Source {
+    /// An indexed column of `users`.
+    Column(&'static str, ColumnKind),
+    /// The `user_emails` side table.
+    Emails,
+    /// A scalar in the search copy.
+    Json(Vec<&'static str>),
+    /// Scalars inside the elements of a JSON array: `(array path, field or None for scalars)`.
+    JsonElements(Vec<&'static str>, Option<&'static str>),
+    /// `meta.resourceType`: the same for every row.
+    ResourceType,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ColumnKind {
+    Text,
+    Bool,
+    Millis,
+}
+
+const SEARCH_DOCUMENT: &str = "u.resource_ci";
+
+impl Lowering<'_> {
+    pub fn condition(&mut self, filter: &Filter) -> Result<String, scim::Error> {
+        Ok(match filter {
+            Filter::And(operands) => self.joined(operands, " AND ")?,
+            Filter::Or(operands) => self.joined(operands, " OR ")?,
+            Filter::Not(inner) => format!("NOT ({})", self.condition(inner)?),
+            Filter::Present(path) => self.present(&resolve(path)?)?,
+            Filter::Compare(path, CompareOp::Ne, value) => {
+                format!(
+                    "NOT ({})",
+                    self.compare(&resolve(path)?, CompareOp::Eq, value)?
+                )
+            }
+            Filter::Compare(path, op, value) => self.compare(&resolve(path)?, *op, value)?,
+            Filter::ValuePath(path, inner) => self.value_path(&resolve(path)?, inner)?,
+        })
+    }
+
+    fn joined(&mut self, operands: &[Filter], separator: &str) -> Result<String, scim::Error> {
+        let parts = operands
+            .iter()
+            .map(|operand| self.condition(operand).map(|sql| format!("({sql})")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(parts.join(separator))
+    }
+
+    fn present(&mut self, resolved: &Resolved) -> Result<String, scim::Error> {
+        let dialect = self.dialect;
+        Ok(match source(resolved)? {
+            Source::Column("user_name_ci" | "scim_id", _)
+            | Source::Column(_, ColumnKind::Bool | ColumnKind::Millis) => "1 = 1".to_owned(),
+            Source::Column(column, ColumnKind::Text) => {
+                format!("COALESCE(u.{column} <> '', FALSE)")
+            }
+            Source::Emails => {
+                "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_pk = u.pk AND e.value_ci <> '')"
+                    .to_owned()
+            }
+            Source::Json(path) => {
+                format!(
+                    "COALESCE({} <> '', FALSE)",
+                    dialect.json_scalar(SEARCH_DOCUMENT, &path)
+                )
+            }
+            Source::JsonElements(path, field) => {
+                let value = field.map_or_else(
+                    || dialect.element_scalar().to_owned(),
+                    |f| dialect.element_field(f),
+                );
+                format!(
+                    "EXISTS (SELECT 1 FROM {} WHERE COALESCE({value} <> '', FALSE))",
+                    dialect.json_elements(SEARCH_DOCUMENT, &path)
+                )
+            }
+            Source::ResourceType => "1 = 1".to_owned(),
+        })
+    }
+
+    /// `eq null` is absence; `ne` arrives here as `eq` under a `NOT`.
+    fn compare(
+        &mut self,
+        resolved: &Resolved,
+        op: CompareOp,
+        value: &CompValue,
+    ) -> Result<String, scim::Error> {
+        if *value == CompValue::Null {
+            return Ok(format!("NOT ({})", self.present(resolved)?));
+        }
+        let target = resolved.target();
+        let dialect = self.dialect;
+        Ok(match source(resolved)? {
+            Source::Column(column, ColumnKind::Bool) => {
+                let CompValue::Bool(expected) = value else {
+                    return Ok("1 = 0".into());
+                };
+                format!(
+                    "u.{column} = {}",
+                    self.params.push(SqlValue::Bool(*expected))
+                )
+            }
+            Source::Column(column, ColumnKind::Millis) => {
+                let millis = match value {
+                    CompValue::String(text) => datetime::parse(text).map(|t| t.as_millis()),
+                    CompValue::Null | CompValue::Bool(_) | CompValue::Number(_) => None,
+                };
+                let Some(millis) = millis else {
+                    return Ok("1 = 0".into());
+                };
+                let placeholder = self.params.int(millis);
+                format!("u.{column} {} {placeholder}", ordering_operator(op))
+            }
+            Source::Column(column, ColumnKind::Text) => {
+                let expression = format!("u.{column}");
+                self.text(&expression, target, op, value)
+            }
+            Source::Emails => {
+                let test = self.text("e.value_ci", target, op, value);
+                format!("EXISTS (SELECT 1 FROM user_emails e WHERE e.user_pk = u.pk AND {test})")
+            }
+            Source::Json(path) => {
+                let expression = dialect.json_scalar(SEARCH_DOCUMENT, &path);
+                self.typed(&expression, target, op, value)
+            }
+            Source::JsonElements(path, field) => {
+                let expression = field.map_or_else(
+                    || dialect.element_scalar().to_owned(),
+                    |f| dialect.element_field(f),
+                );
+                let test = self.typed(&expression, target, op, value);
+                format!(
+                    "EXISTS (SELECT 1 FROM {} WHERE {test})",
+                    dialect.json_elements(SEARCH_DOCUMENT, &path)
+                )
+            }
+            Source::ResourceType => {
+                let matches = matches!(value, CompValue::String(text) if op == CompareOp::Eq && text == "User");
+                if matches {
+                    "1 = 1".into()
+                } else {
+                    "1 = 0".into()
+                }
+            }
+        })
+    }
+
+    /// `attr[inner]`: some element of a multi-valued attribute (or the single complex value)
+    /// satisfies `inner`, whose names are sub-attributes.
+    fn value_path(&mut self, resolved: &Resolved, inner: &Filter) -> Result<String, scim::Error> {
+        let path = json_path(resolved.container, resolved.attribute, None);
+        let dialect = self.dialect;
+        let mut scoped = ElementScope {
+            lowering: self,
+            parent: resolved.attribute,
+            base: None,
+        };
+        if resolved.attribute.multi_valued {
+            let test = scoped.condition(inner)?;
+            Ok(format!(
+                "EXISTS (SELECT 1 FROM {} WHERE {test})",
+                dialect.json_elements(SEARCH_DOCUMENT, &path)
+            ))
+        } else {
+            scoped.base = Some(path);
+            scoped.condition(inner)
+        }
+    }
+
+    /// A comparison by the attribute's type, on a scalar read from JSON.
+    fn typed(
+        &mut self,
+        expression: &str,
+        target: &Attribute,
+        op: CompareOp,
+        value: &CompValue,
+    ) -> String {
+        match (target.ty, value) {
+            (AttrType::Boolean, CompValue::Bool(expected)) => {
+                let placeholder = self.params.push(self.dialect.json_bool(*expected));
+                format!("COALESCE({expression} = {placeholder}, FALSE)")
+            }
+            (AttrType::Integer | AttrType::Decimal, CompValue::Number(number)) => {
+                let placeholder = self
+                    .params
+                    .push(SqlValue::Real(number.as_f64().unwrap_or(f64::NAN)));
+                let number = self.dialect.json_number(expression);
+                format!(
+                    "COALESCE({number} {} {placeholder}, FALSE)",
+                    ordering_operator(op)
+                )
+            }
+            _ => self.text(expression, target, op, value),
+        }
+    }
+
+    /// A text comparison; caseExact=false values are folded like the search copy.
+    fn text(
+        &mut self,
+        expression: &str,
+        target: &Attribute,
+        op: CompareOp,
+        value: &CompValue,
+    ) -> String {
+        let text = match value {
+            CompValue::String(text) => text.clone(),
+            CompValue::Number(number) => number.to_string(),
+            CompValue::Bool(b) => b.to_string(),
+            CompValue::Null => String::new(),
+        };
+        let text = if target.case_exact {
+            text
+        } else {
+            fold_case(&text)
+        };
+        let placeholder = self.params.text(text);
+        let dialect = self.dialect;
+        let test = match op {
+            CompareOp::Eq | CompareOp::Ne => format!("{expression} = {placeholder}"),
+            CompareOp::Co => dialect.contains(expression, &placeholder),
+            CompareOp::Sw => {
+                format!("substr({expression}, 1, length({placeholder})) = {placeholder}")
+            }
+            CompareOp::Ew => dialect.ends_with(expression, &placeholder),
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => format!(
+                "{} {} {}",
+                dialect.ordered_text(expression),
+                ordering_operator(op),
+                dialect.ordered_text(&placeholder)
+            ),
+        };
+        format!("COALESCE({test}, FALSE)")
+    }
+}
+
+/// Lowers the inside of `attr[...]`: names are sub-attributes of `parent`, read from the
+/// current array element (`base` is `None`) or from the single complex value at `base`.
+struct ElementScope<'l, 'p> {
+    lowering: &'l mut Lowering<'p>,
+    parent: &'static Attribute,
+    base: Option<Vec<&'static str>>,
+}
+
+impl ElementScope<'_, '_> {
+    fn condition(&mut self, filter: &Filter) -> Result<String, scim::Error> {
+        Ok(match filter {
+            Filter::And(operands) | Filter::Or(operands) => {
+                let separator = if matches!(filter, Filter::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let parts = operands
+                    .iter()
+                    .map(|operand| self.condition(operand).map(|sql| format!("({sql})")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                parts.join(separator)
+            }
+            Filter::Not(inner) => format!("NOT ({})", self.condition(inner)?),
+            Filter::Present(path) => {
+                let (expression, _) = self.field(path)?;
+                format!("COALESCE({expression} <> '', FALSE)")
+            }
+            Filter::Compare(path, op, value) => {
+                let (expression, sub) = self.field(path)?;
+                match (op, value) {
+                    (_, CompValue::Null) => {
+                        let present = format!("COALESCE({expression} <> '', FALSE)");
+                        if *op == CompareOp::Ne {
+                            present
+                        } else {
+                            format!("NOT ({present})")
+                        }
+                    }
+                    (CompareOp::Ne, _) => {
+                        format!(
+                            "NOT ({})",
+                            self.lowering.typed(&expression, sub, CompareOp::Eq, value)
+                        )
+                    }
+                    _ => self.lowering.typed(&expression, sub, *op, value),
+                }
+            }
+            Filter::ValuePath(path, _) => {
+                return Err(scim::Error::invalid_filter(format!(
+                    "value filters cannot be nested: '{path}[...]'"
+                )));
+            }
+        })
+    }
+
+    fn field(&self, path: &AttrPath) -> Result<(String, &'static Attribute), scim::Error> {
+        let sub = self.parent.sub_attribute(&path.name).ok_or_else(|| {
+            scim::Error::invalid_filter(format!(
+                "'{path}' is not a sub-attribute of '{}'",
+                self.parent.name
+            ))
+        })?;
+        let dialect = self.lowering.dialect;
+        let expression = match &self.base {
+            None => dialect.element_field(sub.name),
+            Some(base) => {
+                let mut path = base.clone();
+                path.push(sub.name);
+                dialect.json_scalar(SEARCH_DOCUMENT, &path)
+            }
+        };
+        Ok((expression, sub))
+    }
+}
+
+fn resolve(path: &AttrPath) -> Result<Resolved, scim::Error> {
+    USER.resolve(path)
+        .ok_or_else(|| scim::Error::invalid_filter(format!("'{path}' is not an attribute of User")))
+}
+
+/// The column or JSON location of a resolved path.
+fn source(resolved: &Resolved) -> Result<Source, scim::Error> {
+    let sub = resolved.sub_attribute.map(|sub| sub.name);
+    Ok(match (resolved.container, resolved.attribute.name, sub) {
+        (Container::Root, "userName", None) => Source::Column("user_name_ci", ColumnKind::Text),
+        (Container::Root, "externalId", None) => Source::Column("external_id", ColumnKind::Text),
+        (Container::Root, "id", None) => Source::Column("scim_id", ColumnKind::Text),
+        (Container::Root, "active", None) => Source::Column("active", ColumnKind::Bool),
+        (Container::Root, "meta", Some("created")) => {
+            Source::Column("created_at", ColumnKind::Millis)
+        }
+        (Container::Root, "meta", Some("lastModified")) => {
+            Source::Column("updated_at", ColumnKind::Millis)
+        }
+        (Container::Root, "meta", Some("resourceType")) => Source::ResourceType,
+        (Container::Root, "meta", _) => {
+            return Err(scim::Error::invalid_filter(format!(
+                "filtering on '{}' is not supported; use meta.created or meta.lastModified",
+                resolved.canonical_path()
+            )));
+        }
+        (Container::Root, "emails", Some("value")) => Source::Emails,
+        (container, _, sub) if resolved.attribute.multi_valued => {
+            Source::JsonElements(json_path(container, resolved.attribute, None), sub)
+        }
+        (container, _, sub) => Source::Json(json_path(container, resolved.attribute, sub)),
+    })
+}
+
+fn json_path(
+    container: Container,
+    attribute: &'static Attribute,
+    sub: Option<&'static str>,
+) -> Vec<&'static str> {
+    let mut path = Vec::with_capacity(3);
+    if let Container::Extension(urn) = container {
+        path.push(urn);
+    }
+    path.push(attribute.name);
+    path.extend(sub);
+    path
+}
+
+fn ordering_operator(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
+        CompareOp::Ne => "<>",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+    }
+}
+
+/// The `ORDER BY` expression for a resolved `sortBy` path (multi-valued: the first value).
+pub(crate) fn sort_expression(dialect: Dialect, path: &AttrPath) -> Result<String, scim::Error> {
+    let resolved = resolve(path)?;
+    Ok(match source(&resolved)? {
+        Source::Column(column, ColumnKind::Text) => dialect.ordered_text(&format!("u.{column}")),
+        Source::Column(column, ColumnKind::Bool | ColumnKind::Millis) => format!("u.{column}"),
+        Source::Emails => {
+            dialect.ordered_text(&dialect.json_scalar(SEARCH_DOCUMENT, &["emails", "0", "value"]))
+        }
+        Source::Json(path) => dialect.ordered_text(&dialect.json_scalar(SEARCH_DOCUMENT, &path)),
+        Source::JsonElements(mut path, field) => {
+            path.push("0");
+            path.extend(field);
+            dialect.ordered_text(&dialect.json_scalar(SEARCH_DOCUMENT, &path))
+        }
+        Source::ResourceType => "u.pk".to_owned(),
+    })
+}

@@ -1,0 +1,222 @@
+//! User statements and row mapping shared by both backends.
+
+use super::filter::{Lowering, sort_expression};
+use super::{Dialect, Params, Statement};
+use scim::datetime::Timestamp;
+use scim::filter::fold_case;
+use scim::fold::case_folded;
+use scim::list::{Cursor, Page, SortOrder};
+use scim::schema::USER;
+use scimd_core::store::{StoreError, StoreResult, UserQuery};
+use scimd_core::tenant::TenantId;
+use scimd_core::user::User;
+use serde_json::{Map, Value};
+
+/// The columns written for a user, derived from its document.
+pub(crate) struct UserColumns {
+    pub user_name: String,
+    pub user_name_ci: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub resource: String,
+    pub resource_ci: String,
+    pub emails_ci: Vec<String>,
+}
+
+impl UserColumns {
+    pub fn of(user: &User) -> Self {
+        let mut emails_ci: Vec<String> = user.email_values().into_iter().map(fold_case).collect();
+        emails_ci.sort();
+        emails_ci.dedup();
+        Self {
+            user_name: user.user_name().to_owned(),
+            user_name_ci: fold_case(user.user_name()),
+            external_id: user.external_id().map(str::to_owned),
+            active: user.active(),
+            resource: Value::Object(user.resource.clone()).to_string(),
+            resource_ci: Value::Object(case_folded(&user.resource, &USER)).to_string(),
+            emails_ci,
+        }
+    }
+}
+
+/// The selected columns, in this order, for [`user_from_row`].
+pub(crate) const USER_COLUMNS: &str =
+    "u.pk, u.scim_id, u.resource, u.version, u.created_at, u.updated_at";
+
+pub(crate) fn user_from_row(
+    tenant: TenantId,
+    scim_id: String,
+    resource: &str,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+) -> StoreResult<User> {
+    let resource: Map<String, Value> =
+        serde_json::from_str(resource).map_err(|error| StoreError::Backend(Box::new(error)))?;
+    Ok(User {
+        tenant_id: tenant,
+        id: scim_id,
+        resource,
+        version,
+        created_at: Timestamp::from_millis(created_at),
+        updated_at: Timestamp::from_millis(updated_at),
+    })
+}
+
+/// How the next cursor is made from the fetched rows.
+pub(crate) enum Continuation {
+    /// Index paging: no cursor.
+    Index,
+    /// Default order: continue after the last row's key.
+    Keyset,
+    /// Sorted: continue at this offset.
+    Offset(u64),
+}
+
+pub(crate) struct PlannedQuery {
+    pub count: Statement,
+    /// `None` when only the total was asked for (`count=0`).
+    pub rows: Option<Statement>,
+    pub page_size: u32,
+    pub continuation: Continuation,
+}
+
+const CURSOR_AFTER_KEY: &str = "k";
+const CURSOR_AT_OFFSET: &str = "o";
+
+pub(crate) fn plan_query(
+    dialect: Dialect,
+    tenant: TenantId,
+    query: &UserQuery,
+) -> StoreResult<PlannedQuery> {
+    let condition = |params: &mut Params| -> StoreResult<String> {
+        let tenant = params.int(tenant.0);
+        let mut condition = format!("u.tenant_id = {tenant} AND u.deleted_at IS NULL");
+        if let Some(filter) = &query.filter {
+            let sql = Lowering { dialect, params }
+                .condition(filter)
+                .map_err(client_error)?;
+            condition.push_str(&format!(" AND ({sql})"));
+        }
+        Ok(condition)
+    };
+    let mut count_params = Params::default();
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM users u WHERE {}",
+        condition(&mut count_params)?
+    );
+    let count = Statement {
+        sql: count_sql,
+        params: count_params,
+    };
+
+    let order = match &query.sort_by {
+        None => "u.pk ASC".to_owned(),
+        Some(path) => {
+            let expression = sort_expression(dialect, path).map_err(client_error)?;
+            let direction = match query.sort_order {
+                SortOrder::Ascending => "ASC",
+                SortOrder::Descending => "DESC",
+            };
+            format!("({expression}) IS NULL, {expression} {direction}, u.pk ASC")
+        }
+    };
+    let page = query.page.clone().unwrap_or(Page::Index {
+        start_index: 1,
+        count: 100,
+    });
+    let mut params = Params::default();
+    let mut condition = condition(&mut params)?;
+    let (limit, offset, continuation) = match &page {
+        Page::Index { start_index, count } => {
+            (u64::from(*count), start_index - 1, Continuation::Index)
+        }
+        Page::Cursor { cursor, count } => {
+            let position = cursor.as_ref().map(decode_cursor).transpose()?;
+            let fetch = u64::from(*count) + 1;
+            match (&query.sort_by, position) {
+                (None, None) => (fetch, 0, Continuation::Keyset),
+                (None, Some(CursorPosition::AfterKey(pk))) => {
+                    condition.push_str(&format!(" AND u.pk > {}", params.int(pk)));
+                    (fetch, 0, Continuation::Keyset)
+                }
+                (Some(_), None) => (fetch, 0, Continuation::Offset(0)),
+                (Some(_), Some(CursorPosition::AtOffset(offset))) => {
+                    (fetch, offset, Continuation::Offset(offset))
+                }
+                (None, Some(CursorPosition::AtOffset(_)))
+                | (Some(_), Some(CursorPosition::AfterKey(_))) => {
+                    return Err(client_error(invalid_cursor()));
+                }
+            }
+        }
+    };
+    let rows = (page.count() > 0).then(|| {
+        let limit = params.int(i64::try_from(limit).unwrap_or(i64::MAX));
+        let offset = params.int(i64::try_from(offset).unwrap_or(i64::MAX));
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        Statement { sql, params }
+    });
+    Ok(PlannedQuery {
+        count,
+        rows,
+        page_size: page.count(),
+        continuation,
+    })
+}
+
+enum CursorPosition {
+    AfterKey(i64),
+    AtOffset(u64),
+}
+
+fn decode_cursor(cursor: &Cursor) -> StoreResult<CursorPosition> {
+    let parts = cursor.decode().map_err(client_error)?;
+    match parts.as_slice() {
+        [kind, key] if kind == CURSOR_AFTER_KEY => key
+            .parse()
+            .map(CursorPosition::AfterKey)
+            .map_err(|_| client_error(invalid_cursor())),
+        [kind, offset] if kind == CURSOR_AT_OFFSET => offset
+            .parse()
+            .map(CursorPosition::AtOffset)
+            .map_err(|_| client_error(invalid_cursor())),
+        _ => Err(client_error(invalid_cursor())),
+    }
+}
+
+/// The cursor for the page after `rows` (fetched with one extra row to see if there is one).
+pub(crate) fn next_cursor(
+    continuation: &Continuation,
+    page_size: u32,
+    fetched: usize,
+    last_key: Option<i64>,
+) -> Option<Cursor> {
+    if fetched <= page_size as usize {
+        return None;
+    }
+    match continuation {
+        Continuation::Index => None,
+        Continuation::Keyset => {
+            last_key.map(|key| Cursor::encode(&[CURSOR_AFTER_KEY, &key.to_string()]))
+        }
+        Continuation::Offset(offset) => Some(Cursor::encode(&[
+            CURSOR_AT_OFFSET,
+            &(offset + u64::from(page_size)).to_string(),
+        ])),
+    }
+}
+
+fn invalid_cursor() -> scim::Error {
+    scim::Error::new(
+        scim::ScimType::InvalidCursor,
+        "the cursor does not belong to this query; start again with an empty cursor",
+    )
+}
+
+fn client_error(error: scim::Error) -> StoreError {
+    StoreError::Invalid(error)
+}
