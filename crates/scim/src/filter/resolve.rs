@@ -26,11 +26,11 @@ impl Resolver<'_> {
     fn filter(&self, filter: Filter) -> Result<Filter> {
         Ok(match filter {
             Filter::Present(path) => {
-                let (path, _) = self.attribute(path)?;
+                let (path, _) = self.attribute(path, Use::Presence)?;
                 Filter::Present(path)
             }
             Filter::Compare(path, op, value) => {
-                let (path, target) = self.attribute(path)?;
+                let (path, target) = self.attribute(path, Use::Comparison)?;
                 let value = check_comparison(&path, target, op, value)?;
                 Filter::Compare(path, op, value)
             }
@@ -73,8 +73,9 @@ impl Resolver<'_> {
     }
 
     /// Resolves a compared or tested path to its canonical form and the definition compared.
-    /// A multi-valued complex attribute without a sub-attribute stands for its `value`.
-    fn attribute(&self, path: AttrPath) -> Result<(AttrPath, &'static Attribute)> {
+    /// `pr` applies to a complex attribute as a whole ("a non-empty node"); in a comparison a
+    /// multi-valued complex attribute without a sub-attribute stands for its `value`.
+    fn attribute(&self, path: AttrPath, usage: Use) -> Result<(AttrPath, &'static Attribute)> {
         if let Some(parent) = self.parent {
             let sub = match (&path.urn, &path.sub_attr) {
                 (None, None) => parent.sub_attribute(&path.name),
@@ -90,7 +91,10 @@ impl Resolver<'_> {
             return Ok((AttrPath::new(sub.name), sub));
         }
         let mut resolved = self.lookup(&path)?;
-        if resolved.sub_attribute.is_none() && resolved.attribute.is_complex() {
+        if resolved.sub_attribute.is_none()
+            && resolved.attribute.is_complex()
+            && usage == Use::Comparison
+        {
             match resolved.attribute.sub_attribute("value") {
                 Some(value) if resolved.attribute.multi_valued => {
                     resolved.sub_attribute = Some(value)
@@ -115,6 +119,12 @@ impl Resolver<'_> {
             ))
         })
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Presence,
+    Comparison,
 }
 
 /// Write-only and never-returned attributes (password, the inSync custom keys) cannot be

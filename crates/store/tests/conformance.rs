@@ -1,0 +1,536 @@
+//! One conformance story for the `Store`, run on SQLite always and on PostgreSQL when
+//! `SCIMD_TEST_POSTGRES_URL` is set (each run gets a fresh database).
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use scim::datetime::Timestamp;
+use scim::list::{Page, SortOrder};
+use scim::schema::USER;
+use scim::{AttrPath, Filter};
+use scimd_core::store::{Store, StoreError, UserQuery};
+use scimd_core::tenant::{Tenant, TenantSlug};
+use scimd_core::token::{NewToken, TokenName, TokenSecret};
+use scimd_core::user::User;
+use scimd_store::{Durability, SqlStore, connect};
+use serde_json::{Value, json};
+use sqlx::Executor;
+
+struct Backend {
+    name: &'static str,
+    store: SqlStore,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh store per backend: a temp-file SQLite database, and a new PostgreSQL database
+/// when the environment provides a server.
+async fn backends() -> Vec<Backend> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
+    let sqlite = connect(&url, Durability::default())
+        .await
+        .expect("sqlite opens");
+    let mut backends = vec![Backend {
+        name: "sqlite",
+        store: sqlite,
+        _dir: Some(dir),
+    }];
+    match std::env::var("SCIMD_TEST_POSTGRES_URL") {
+        Ok(admin_url) => backends.push(Backend {
+            name: "postgres",
+            store: fresh_postgres(&admin_url).await,
+            _dir: None,
+        }),
+        Err(_) => eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped"),
+    }
+    backends
+}
+
+async fn fresh_postgres(admin_url: &str) -> SqlStore {
+    let admin = sqlx::PgPool::connect(admin_url)
+        .await
+        .expect("postgres admin connection");
+    let name = format!(
+        "scimd_test_{}",
+        TokenSecret::generate().expect("random").expose()[6..22].to_owned()
+    );
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create database");
+    let (base, _) = admin_url.rsplit_once('/').expect("url has a database");
+    connect(&format!("{base}/{name}"), Durability::default())
+        .await
+        .expect("postgres opens")
+}
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_millis(millis)
+}
+
+async fn tenant(store: &SqlStore, slug: &str) -> Tenant {
+    store
+        .create_tenant(&TenantSlug::parse(slug).unwrap(), slug, at(1))
+        .await
+        .expect("tenant")
+}
+
+fn user(tenant: &Tenant, id: &str, resource: Value) -> User {
+    let mut resource = scim::normalise::normalise_resource(&resource, &USER)
+        .expect("valid")
+        .resource;
+    resource.entry("active").or_insert(Value::Bool(true));
+    User {
+        tenant_id: tenant.id,
+        id: id.into(),
+        resource,
+        version: 1,
+        created_at: at(1000),
+        updated_at: at(1000),
+    }
+}
+
+#[tokio::test]
+async fn tenants_are_unique_by_slug() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let again = store
+            .create_tenant(&TenantSlug::parse("acme").unwrap(), "Acme", at(2))
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{name}");
+        let found = store
+            .tenant_by_slug(&TenantSlug::parse("acme").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(found, Some(acme), "{name}");
+        tenant(&store, "beta").await;
+        let slugs: Vec<String> = store
+            .list_tenants()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.slug.to_string())
+            .collect();
+        assert_eq!(slugs, ["acme", "beta"], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_rotate_by_name_and_revoke() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let entra = TokenName::parse("entra").unwrap();
+        let first = TokenSecret::generate().unwrap();
+        let new_token = |secret: &TokenSecret, now: i64, keep: i64| NewToken {
+            tenant_id: acme.id,
+            name: entra.clone(),
+            hash: secret.hash(),
+            created_at: at(now),
+            expires_at: at(now + 1_000_000),
+            previous_revoked_at: at(now + keep),
+        };
+        store.insert_token(&new_token(&first, 10, 0)).await.unwrap();
+        let (found, hash) = store
+            .token_by_hash(&first.hash())
+            .await
+            .unwrap()
+            .expect("found");
+        assert!(hash.matches(&first.hash()), "{name}");
+        assert_eq!(found.revoked_at, None, "{name}");
+
+        // Rotation with a grace period: the old token works until 20 + 500.
+        let second = TokenSecret::generate().unwrap();
+        store
+            .insert_token(&new_token(&second, 20, 500))
+            .await
+            .unwrap();
+        let (old, _) = store.token_by_hash(&first.hash()).await.unwrap().unwrap();
+        assert_eq!(old.revoked_at, Some(at(520)), "{name}");
+        assert!(old.is_usable(at(519)) && !old.is_usable(at(520)), "{name}");
+
+        store.touch_token(old.id, at(30)).await.unwrap();
+        let (old, _) = store.token_by_hash(&first.hash()).await.unwrap().unwrap();
+        assert_eq!(old.last_used_at, Some(at(30)), "{name}");
+
+        assert!(
+            store.revoke_token(acme.id, &entra, at(40)).await.unwrap(),
+            "{name}"
+        );
+        let tokens = store.list_tokens(acme.id).await.unwrap();
+        assert_eq!(tokens.len(), 2, "{name}");
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t.revoked_at.is_some_and(|r| r <= at(40))),
+            "{name}: {tokens:?}"
+        );
+        assert!(
+            !store.revoke_token(acme.id, &entra, at(50)).await.unwrap(),
+            "{name}: nothing left to revoke"
+        );
+        assert!(
+            store
+                .token_by_hash(&TokenSecret::generate().unwrap().hash())
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn users_are_unique_per_tenant_case_insensitively_and_isolated() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let beta = tenant(&store, "beta").await;
+        let bjensen = user(&acme, "u1", json!({"userName": "BJensen@Example.com"}));
+        store.insert_user(&bjensen).await.unwrap();
+        let clash = user(&acme, "u2", json!({"userName": "bjensen@example.COM"}));
+        assert!(
+            matches!(
+                store.insert_user(&clash).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}"
+        );
+        // Another tenant may hold the same userName, and cannot see the first one.
+        store
+            .insert_user(&user(
+                &beta,
+                "u3",
+                json!({"userName": "bjensen@example.com"}),
+            ))
+            .await
+            .unwrap();
+        assert!(
+            store.get_user(beta.id, "u1").await.unwrap().is_none(),
+            "{name}"
+        );
+        assert_eq!(
+            store.get_user(acme.id, "u1").await.unwrap(),
+            Some(bjensen),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn updates_check_the_version_and_deletes_retire_the_id() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let original = user(
+            &acme,
+            "u1",
+            json!({"userName": "a@example.com", "emails": [{"value": "a@example.com"}]}),
+        );
+        store.insert_user(&original).await.unwrap();
+        let mut changed = original.clone();
+        changed.resource.insert("displayName".into(), "A".into());
+        changed
+            .resource
+            .insert("emails".into(), json!([{"value": "new@example.com"}]));
+        changed.version = 2;
+        store.update_user(&changed, 1).await.unwrap();
+        assert!(
+            matches!(
+                store.update_user(&changed, 1).await,
+                Err(StoreError::VersionMismatch)
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            store.get_user(acme.id, "u1").await.unwrap(),
+            Some(changed.clone()),
+            "{name}"
+        );
+        let by_email = UserQuery {
+            filter: Some(Filter::parse_for(r#"emails.value eq "NEW@example.com""#, &USER).unwrap()),
+            ..UserQuery::default()
+        };
+        assert_eq!(
+            store.query_users(acme.id, &by_email).await.unwrap().total,
+            1,
+            "{name}: email index follows updates"
+        );
+
+        assert!(
+            matches!(
+                store.delete_user(acme.id, "u1", 1, at(5)).await,
+                Err(StoreError::VersionMismatch)
+            ),
+            "{name}"
+        );
+        store.delete_user(acme.id, "u1", 2, at(5)).await.unwrap();
+        assert!(
+            store.get_user(acme.id, "u1").await.unwrap().is_none(),
+            "{name}"
+        );
+        assert_eq!(
+            store.query_users(acme.id, &by_email).await.unwrap().total,
+            0,
+            "{name}"
+        );
+        // The userName is free again; the SCIM id is not.
+        store
+            .insert_user(&user(&acme, "u2", json!({"userName": "a@example.com"})))
+            .await
+            .unwrap();
+        let reused = store
+            .insert_user(&user(&acme, "u1", json!({"userName": "b@example.com"})))
+            .await;
+        assert!(matches!(reused, Err(StoreError::Conflict(_))), "{name}");
+    }
+}
+
+fn population(tenant: &Tenant) -> Vec<User> {
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let mut users = vec![
+        user(
+            tenant,
+            "id-1",
+            json!({"userName": "bjensen@example.com", "externalId": "E1", "displayName": "Babs Jensen",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"}, "title": "Tour Guide", "active": true,
+            "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "babs@jensen.org", "type": "home"}],
+            enterprise: {"department": "Tour Operations", "manager": {"value": "id-2"}}}),
+        ),
+        user(
+            tenant,
+            "id-2",
+            json!({"userName": "jsmith@example.com", "externalId": "e2", "displayName": "John Smith",
+            "name": {"givenName": "John", "familyName": "Smith"}, "active": false, "userType": "Employee",
+            "emails": [{"value": "JSMITH@example.com", "type": "work"}], enterprise: {"department": "Finance"}}),
+        ),
+        user(
+            tenant,
+            "id-3",
+            json!({"userName": "Ünïcode@Example.org", "displayName": "Ünï Code", "nickName": "",
+            "phoneNumbers": [{"value": "555-1234", "type": "mobile"}], "active": true}),
+        ),
+        user(
+            tenant,
+            "id-4",
+            json!({"userName": "zed@example.net", "title": "Intern", "userType": "Intern",
+            "roles": [{"value": "admin", "primary": true}]}),
+        ),
+    ];
+    for (index, user) in users.iter_mut().enumerate() {
+        let offset = i64::try_from(index).unwrap();
+        user.created_at = at(1_000 + offset * 1_000);
+        user.updated_at = at(2_000 + offset * 1_000);
+    }
+    users
+}
+
+/// Every filter is run in the database and by the in-memory evaluator over the same users; the
+/// two must agree. The evaluator is the oracle.
+#[tokio::test]
+async fn database_filters_agree_with_the_in_memory_evaluator() {
+    let filters = [
+        r#"userName eq "BJENSEN@example.com""#,
+        r#"userName eq "ünïcode@example.org""#,
+        r#"userName ne "bjensen@example.com""#,
+        r#"userName co "EXAMPLE""#,
+        r#"userName sw "j""#,
+        r#"userName ew ".NET""#,
+        r#"userName gt "k""#,
+        r#"userName le "jsmith@example.com""#,
+        r#"externalId eq "e1""#,
+        r#"externalId eq "E1""#,
+        "externalId pr",
+        "not (externalId pr)",
+        "externalId eq null",
+        r#"id eq "id-3""#,
+        r#"id ne "id-3""#,
+        "active eq true",
+        "active eq false",
+        r#"active eq "False""#,
+        r#"meta.created gt "1970-01-01T00:00:02Z""#,
+        r#"meta.lastModified le "1970-01-01T00:00:03Z""#,
+        r#"meta.resourceType eq "User""#,
+        r#"emails.value eq "jsmith@EXAMPLE.com""#,
+        r#"emails.value co "jensen""#,
+        r#"emails co "example.com""#,
+        "emails pr",
+        r#"emails.type eq "home""#,
+        r#"emails[type eq "work" and value co "@example.com"]"#,
+        r#"emails[type eq "work" and primary eq true]"#,
+        r#"emails[not (primary eq true)]"#,
+        r#"emails[type eq "work"].value eq "bjensen@example.com""#,
+        r#"displayName co "ï""#,
+        r#"displayName sw "babs""#,
+        "nickName pr",
+        r#"nickName eq """#,
+        r#"name.familyName eq "smith""#,
+        r#"name.givenName gt "C""#,
+        "title pr and userType eq \"Intern\"",
+        r#"title pr or userType eq "Employee""#,
+        r#"userType ne "Employee""#,
+        r#"not (userType eq "Employee") and not (title pr)"#,
+        r#"phoneNumbers[type eq "mobile"]"#,
+        r#"roles[primary eq "True"]"#,
+        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "finance""#,
+        r#"department co "Oper""#,
+        r#"manager.value eq "id-2""#,
+        r#"manager[value eq "id-2"]"#,
+        "manager pr",
+        r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
+        r#"(userName sw "b" or userName sw "z") and (active eq true)"#,
+    ];
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let users = population(&acme);
+        for user in &users {
+            store.insert_user(user).await.unwrap();
+        }
+        for text in filters {
+            let filter = Filter::parse_for(text, &USER).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let mut expected: Vec<&str> = users
+                .iter()
+                .filter(|u| filter.matches(&u.to_scim("https://x/scim/v2"), &USER))
+                .map(|u| u.id.as_str())
+                .collect();
+            expected.sort_unstable();
+            let query = UserQuery {
+                filter: Some(filter),
+                ..UserQuery::default()
+            };
+            let page = store
+                .query_users(acme.id, &query)
+                .await
+                .unwrap_or_else(|e| panic!("{name} {text}: {e}"));
+            let mut actual: Vec<&str> = page.users.iter().map(|u| u.id.as_str()).collect();
+            actual.sort_unstable();
+            assert_eq!(actual, expected, "{name}: {text}");
+            assert_eq!(page.total, expected.len() as u64, "{name}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        for index in 0..25 {
+            store
+                .insert_user(&user(
+                    &acme,
+                    &format!("id-{index:02}"),
+                    json!({"userName": format!("u{index:02}@example.com")}),
+                ))
+                .await
+                .unwrap();
+        }
+        let page = |page: Page| UserQuery {
+            page: Some(page),
+            ..UserQuery::default()
+        };
+        let first = store
+            .query_users(
+                acme.id,
+                &page(Page::Index {
+                    start_index: 1,
+                    count: 10,
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!((first.total, first.users.len()), (25, 10), "{name}");
+        assert_eq!(first.users[0].id, "id-00", "{name}");
+        let last = store
+            .query_users(
+                acme.id,
+                &page(Page::Index {
+                    start_index: 21,
+                    count: 10,
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(last.users.len(), 5, "{name}");
+        let past = store
+            .query_users(
+                acme.id,
+                &page(Page::Index {
+                    start_index: 100,
+                    count: 10,
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!((past.total, past.users.len()), (25, 0), "{name}");
+        let totals = store
+            .query_users(
+                acme.id,
+                &page(Page::Index {
+                    start_index: 1,
+                    count: 0,
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!((totals.total, totals.users.len()), (25, 0), "{name}");
+
+        // Cursor paging walks every user exactly once, in both the default and a sorted order.
+        for sort_by in [None, Some(AttrPath::new("userName"))] {
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let query = UserQuery {
+                    sort_by: sort_by.clone(),
+                    sort_order: SortOrder::Descending,
+                    page: Some(Page::Cursor {
+                        cursor: cursor.clone(),
+                        count: 7,
+                    }),
+                    ..UserQuery::default()
+                };
+                let result = store.query_users(acme.id, &query).await.unwrap();
+                assert_eq!(result.total, 25, "{name}");
+                seen.extend(result.users.into_iter().map(|u| u.id));
+                match result.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(seen.len(), 25, "{name} {sort_by:?}");
+            let mut unique = seen.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), 25, "{name} {sort_by:?}: {seen:?}");
+            if sort_by.is_some() {
+                assert_eq!(seen[0], "id-24", "{name}: descending by userName");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sorting_puts_unassigned_values_last() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        for user in population(&acme) {
+            store.insert_user(&user).await.unwrap();
+        }
+        for order in [SortOrder::Ascending, SortOrder::Descending] {
+            let query = UserQuery {
+                sort_by: Some(AttrPath::new("title")),
+                sort_order: order,
+                ..UserQuery::default()
+            };
+            let ids: Vec<String> = store
+                .query_users(acme.id, &query)
+                .await
+                .unwrap()
+                .users
+                .into_iter()
+                .map(|u| u.id)
+                .collect();
+            let expected = match order {
+                SortOrder::Ascending => ["id-4", "id-1", "id-2", "id-3"],
+                SortOrder::Descending => ["id-1", "id-4", "id-2", "id-3"],
+            };
+            assert_eq!(ids, expected, "{name} {order:?}");
+        }
+    }
+}
