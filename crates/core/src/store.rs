@@ -45,6 +45,8 @@ pub struct UserPage {
     pub total: u64,
     pub users: Vec<User>,
     pub next_cursor: Option<Cursor>,
+    /// The 1-based index of the first user, for index paging (set by the provisioner).
+    pub start_index: Option<u64>,
 }
 
 /// Everything the domain reads and writes. Every user operation is scoped by tenant.

@@ -371,8 +371,7 @@ impl Store for SqlStore {
         let Some(rows) = rows else {
             return Ok(UserPage {
                 total: u64::try_from(total).unwrap_or(0),
-                users: Vec::new(),
-                next_cursor: None,
+                ..UserPage::default()
             });
         };
         let fetched = self.query(rows, USER_TYPES).await?;
@@ -388,6 +387,7 @@ impl Store for SqlStore {
             total: u64::try_from(total).unwrap_or(0),
             users,
             next_cursor: next_cursor(&continuation, page_size, fetched_count, last_key),
+            start_index: None,
         })
     }
 

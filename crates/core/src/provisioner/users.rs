@@ -133,13 +133,21 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         let sort_by = request.sort_by.map(sort_key).transpose()?;
         let sort_order = SortOrder::parse(request.sort_order)?;
         let page = Page::from_params(request.start_index, request.count, request.cursor, limits)?;
+        let start_index = match page {
+            Page::Index { start_index, .. } => Some(start_index),
+            Page::Cursor { .. } => None,
+        };
         let query = UserQuery {
             filter,
             sort_by,
             sort_order,
             page: Some(page),
         };
-        Ok(self.store.query_users(tenant, &query).await?)
+        let page = self.store.query_users(tenant, &query).await?;
+        Ok(UserPage {
+            start_index,
+            ..page
+        })
     }
 
     /// Read, compute the next document, write if the version is unchanged; retried when a

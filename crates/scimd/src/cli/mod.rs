@@ -1,0 +1,149 @@
+//! The commands. Each opens the database (applying pending migrations) and calls the same
+//! provisioner as the HTTP API.
+
+mod tokens;
+
+use crate::config::{Cli, Command, HealthcheckArgs, ServeArgs, TenantCommand};
+use crate::{ServeConfig, open_provisioner, run};
+use anyhow::Context;
+use scim::discovery::Capabilities;
+use scim::list::PageLimits;
+use scimd_store::{Durability, redact_password};
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    let durability = Durability {
+        sqlite_full_sync: cli.sqlite_full_sync,
+    };
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database_url, durability, args).await,
+        Command::Migrate => {
+            open_provisioner(&cli.database_url, durability).await?;
+            eprintln!(
+                "database {} is up to date",
+                redact_password(&cli.database_url)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant(command) => {
+            let provisioner = open_provisioner(&cli.database_url, durability).await?;
+            tenant(&provisioner, command).await
+        }
+        Command::Token(command) => {
+            let provisioner = open_provisioner(&cli.database_url, durability).await?;
+            tokens::execute(&provisioner, command).await
+        }
+        Command::Healthcheck(args) => healthcheck(args).await,
+    }
+}
+
+async fn serve(
+    database_url: &str,
+    durability: Durability,
+    args: ServeArgs,
+) -> anyhow::Result<ExitCode> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let config = ServeConfig {
+        database_url: database_url.to_owned(),
+        durability,
+        public_url: args.public_url,
+        capabilities: Capabilities {
+            max_payload_size: args.max_payload_bytes,
+            page_limits: PageLimits::default(),
+        },
+    };
+    run(config, listener, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[allow(clippy::print_stdout)] // the listing is the command's output
+async fn tenant(
+    provisioner: &scimd_core::Provisioner<scimd_store::SqlStore>,
+    command: TenantCommand,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        TenantCommand::Create { slug, name } => {
+            let tenant = provisioner.create_tenant(&slug, name.as_deref()).await?;
+            eprintln!("created tenant '{}' ({})", tenant.slug, tenant.name);
+            eprintln!(
+                "next: scimd token create --tenant {} --name entra",
+                tenant.slug
+            );
+        }
+        TenantCommand::List => {
+            println!("{:<24} {:<32} CREATED", "SLUG", "NAME");
+            for tenant in provisioner.list_tenants().await? {
+                println!(
+                    "{:<24} {:<32} {}",
+                    tenant.slug,
+                    tenant.name,
+                    tenant.created_at.to_rfc3339()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// GET /healthz with a plain HTTP/1.1 request, so the check needs no HTTP client library.
+async fn healthcheck(args: HealthcheckArgs) -> anyhow::Result<ExitCode> {
+    let mut address = args.listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let check = async {
+        let mut stream = TcpStream::connect(address).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 16];
+        let read = stream.read(&mut head).await?;
+        Ok::<bool, std::io::Error>(head[..read].starts_with(b"HTTP/1.1 200"))
+    };
+    match tokio::time::timeout(Duration::from_secs(5), check).await {
+        Ok(Ok(true)) => {
+            eprintln!("scimd at {address} is healthy");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Ok(false)) => {
+            eprintln!("scimd at {address} answered, but not healthy");
+            Ok(ExitCode::FAILURE)
+        }
+        Ok(Err(error)) => {
+            eprintln!("scimd at {address} is not reachable: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(_) => {
+            eprintln!("scimd at {address} did not answer within 5 s");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

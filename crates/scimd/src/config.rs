@@ -1,0 +1,173 @@
+//! The command line: every flag also reads a `SCIMD_*` environment variable.
+
+use crate::telemetry::LogFormat;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./scimd-data/scimd.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// scimd: a SCIM 2.0 user-provisioning service.
+///
+/// Identity providers (Entra ID, Okta, JumpCloud, any RFC 7644 client) push users in with a
+/// base URL and a bearer token. Start with `scimd serve`, then `scimd token create --name entra`.
+#[derive(Debug, Parser)]
+#[command(name = "scimd", version, propagate_version = true)]
+pub struct Cli {
+    /// Database: sqlite://PATH (created if missing) or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, env = "SCIMD_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// SQLite only: fsync every commit (survives power loss; the default survives a crash).
+    #[arg(long, env = "SCIMD_SQLITE_FULL_SYNC", global = true)]
+    pub sqlite_full_sync: bool,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "SCIMD_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Log filter, e.g. `info` or `scimd=debug,info`.
+    #[arg(long, env = "SCIMD_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the SCIM API (and /healthz, /readyz, /metrics).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit (every command does this first anyway).
+    Migrate,
+    /// Tenants: one per customer organisation.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Bearer tokens for identity providers.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Exit 0 when the server at --url answers /healthz.
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIMD_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Public origin for Location headers (e.g. https://scim.example.com) when behind a proxy;
+    /// by default the request's Host is used.
+    #[arg(long, env = "SCIMD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest request body accepted, in bytes (advertised as maxPayloadSize).
+    #[arg(long, env = "SCIMD_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
+    pub max_payload_bytes: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// Short name: a-z, 0-9 and '-'.
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (once) on stdout. A live token with the same name is
+    /// rotated: revoked now, or after --keep-previous.
+    Create {
+        /// One name per IdP connection, e.g. entra, okta, jumpcloud.
+        #[arg(long, env = "SCIMD_TOKEN_NAME")]
+        name: String,
+        #[arg(long, env = "SCIMD_TENANT", default_value = "default")]
+        tenant: String,
+        /// Lifetime in days.
+        #[arg(long, env = "SCIMD_TOKEN_EXPIRES_IN_DAYS", default_value_t = 365)]
+        expires_in_days: i64,
+        /// Keep the rotated token working this long (e.g. 30m, 12h, 7d) so the IdP can be updated.
+        #[arg(long, env = "SCIMD_KEEP_PREVIOUS", value_parser = parse_duration_millis)]
+        keep_previous: Option<i64>,
+    },
+    /// List tokens with their status, expiry and last use.
+    List {
+        #[arg(long, env = "SCIMD_TENANT", default_value = "default")]
+        tenant: String,
+    },
+    /// Revoke the live tokens of a name.
+    Revoke {
+        name: String,
+        #[arg(long, env = "SCIMD_TENANT", default_value = "default")]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// The server's address.
+    #[arg(long, env = "SCIMD_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+}
+
+/// `90s`, `30m`, `12h`, `7d` (or a bare number of seconds) in milliseconds.
+pub fn parse_duration_millis(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(split) => text.split_at(split),
+        None => (text, "s"),
+    };
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: use a number with s, m, h or d, such as 30m or 7d"
+            ));
+        }
+    };
+    let number: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a number"))?;
+    number
+        .checked_mul(seconds_per_unit * 1000)
+        .ok_or_else(|| format!("{text:?} is too long a duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_accept_units() {
+        assert_eq!(parse_duration_millis("90s"), Ok(90_000));
+        assert_eq!(parse_duration_millis("30m"), Ok(1_800_000));
+        assert_eq!(parse_duration_millis("12h"), Ok(43_200_000));
+        assert_eq!(parse_duration_millis("7d"), Ok(604_800_000));
+        assert_eq!(parse_duration_millis("45"), Ok(45_000));
+        assert!(parse_duration_millis("7w").is_err());
+        assert!(parse_duration_millis("d").is_err());
+        assert!(parse_duration_millis("99999999999999999d").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! Extractors that turn every malformed request into a SCIM error: the JSON body, the query
+//! string, the bearer token.
+
+use super::AppState;
+use super::response::ApiError;
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use scimd_core::Principal;
+use serde_json::Value;
+
+/// A JSON request body: `application/scim+json` or `application/json` (a charset parameter is
+/// fine, a missing Content-Type is taken as JSON), at most the advertised payload size.
+#[derive(Debug)]
+pub(crate) struct ScimJson(pub Value);
+
+impl FromRequest<AppState> for ScimJson {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        check_content_type(request.headers().get(header::CONTENT_TYPE))?;
+        let limit =
+            usize::try_from(state.settings.capabilities.max_payload_size).unwrap_or(usize::MAX);
+        let bytes = read_limited(request.into_body(), limit).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(scim::Error::invalid_syntax(
+                "the request body is empty; a JSON object is expected",
+            )
+            .into());
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|error| {
+            scim::Error::invalid_syntax(format!("the request body is not valid JSON: {error}"))
+        })?;
+        Ok(Self(value))
+    }
+}
+
+fn check_content_type(value: Option<&header::HeaderValue>) -> Result<(), ApiError> {
+    let Some(value) = value else { return Ok(()) };
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    if essence.eq_ignore_ascii_case("application/scim+json")
+        || essence.eq_ignore_ascii_case("application/json")
+    {
+        Ok(())
+    } else {
+        Err(ApiError::status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "Content-Type {essence:?} is not accepted: send application/scim+json or application/json"
+            ),
+        ))
+    }
+}
+
+async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let too_large = std::error::Error::source(&error)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body exceeds the {limit}-byte limit (maxPayloadSize)"),
+            )
+        } else {
+            scim::Error::invalid_syntax(format!("the request body could not be read: {error}"))
+                .into()
+        }
+    })
+}
+
+/// The query string as name/value pairs; names are matched case-insensitively and unknown
+/// parameters (such as Entra's `aadOptscim062020`) are ignored.
+#[derive(Debug, Default)]
+pub(crate) struct ScimQuery(Vec<(String, String)>);
+
+impl ScimQuery {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ScimQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|Query(pairs)| Self(pairs))
+            .map_err(|error| {
+                scim::Error::invalid_value(format!("the query string is malformed: {error}")).into()
+            })
+    }
+}
+
+/// The authenticated caller, set by the authentication middleware.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    /// The authentication middleware put the principal there; without it, the route is not
+    /// behind authentication, which is a programming error answered as 401.
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .copied()
+            .map(Self)
+            .ok_or(ApiError(scimd_core::Error::Unauthorized))
+    }
+}
+
+/// The SCIM base URL the client used (`http://host/scim/v2` or `.../insync/scim`), for
+/// `Location` and `meta.location`; `--public-url` overrides scheme and host.
+#[derive(Debug, Clone)]
+pub(crate) struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let prefix = axum::extract::NestedPath::from_request_parts(parts, state)
+            .await
+            .map(|nested| nested.as_str().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let origin = match &state.settings.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let host = parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default();
+                // The Host header is client input: only a plausible authority is echoed back.
+                let plausible = !host.is_empty()
+                    && host.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                    });
+                format!("http://{}", if plausible { host } else { "localhost" })
+            }
+        };
+        Ok(Self(format!("{origin}{prefix}")))
+    }
+}

@@ -1,0 +1,137 @@
+//! The HTTP face: SCIM routes under `/scim/v2` and `/insync/scim`, operations endpoints, and the
+//! layers every request passes (request id, tracing without credentials, metrics).
+
+mod discovery;
+pub(crate) mod extract;
+mod ops;
+pub(crate) mod response;
+mod users;
+
+pub(crate) use ops::Metrics;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use response::ApiError;
+use scim::discovery::Capabilities;
+use scimd_core::Provisioner;
+use scimd_store::SqlStore;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+/// The SCIM base paths: RFC 7644's conventional one and the layout of Druva's endpoint.
+pub const SCIM_BASE_PATHS: [&str; 2] = ["/scim/v2", "/insync/scim"];
+
+/// Settings the HTTP layer reads per request.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Scheme and host to use in `Location` instead of the request's `Host`.
+    pub public_url: Option<String>,
+    pub capabilities: Capabilities,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub(crate) provisioner: Arc<Provisioner<SqlStore>>,
+    pub(crate) settings: Arc<HttpSettings>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(provisioner: Arc<Provisioner<SqlStore>>, settings: HttpSettings) -> Self {
+        Self {
+            provisioner,
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let scim = Router::new()
+        .merge(users::router())
+        .merge(discovery::router())
+        .fallback(not_found)
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let mut router = Router::new();
+    for base in SCIM_BASE_PATHS {
+        router = router.nest(base, scim.clone());
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .merge(ops::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), ops::track))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, SequentialRequestId::default()))
+        .with_state(state)
+}
+
+/// Every SCIM route needs a valid bearer token; the principal travels in the request.
+async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let principal = state.provisioner.authenticate(header).await?;
+    request.extensions_mut().insert(principal);
+    Ok(next.run(request).await)
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::status(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {}", request.uri().path()),
+    )
+}
+
+/// Request ids: a per-process random prefix and a counter, cheap and unique enough to find a
+/// request in the logs.
+#[derive(Debug, Clone)]
+struct SequentialRequestId {
+    prefix: u32,
+    next: Arc<AtomicU64>,
+}
+
+impl Default for SequentialRequestId {
+    fn default() -> Self {
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes).unwrap_or_default();
+        Self {
+            prefix: u32::from_le_bytes(bytes),
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = format!(
+            "{:08x}-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        );
+        axum::http::HeaderValue::from_str(&id)
+            .ok()
+            .map(RequestId::new)
+    }
+}

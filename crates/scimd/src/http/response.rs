@@ -1,0 +1,123 @@
+//! Every SCIM response, success or error, leaves through here with
+//! `Content-Type: application/scim+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scimd_core::Error;
+use serde_json::Value;
+
+pub(crate) const SCIM_JSON: &str = "application/scim+json";
+
+/// A SCIM response: status, optional JSON body, optional `ETag` and `Location`.
+#[derive(Debug)]
+pub(crate) struct Scim {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+    pub etag: Option<String>,
+    pub location: Option<String>,
+}
+
+impl Scim {
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(body),
+            etag: None,
+            location: None,
+        }
+    }
+
+    pub fn status(status: StatusCode) -> Self {
+        Self {
+            status,
+            body: None,
+            etag: None,
+            location: None,
+        }
+    }
+
+    pub fn with_etag(mut self, etag: String) -> Self {
+        self.etag = Some(etag);
+        self
+    }
+}
+
+impl IntoResponse for Scim {
+    fn into_response(self) -> Response {
+        let mut response = match self.body {
+            Some(body) => (self.status, body.to_string()).into_response(),
+            None => self.status.into_response(),
+        };
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        for (name, value) in [(header::ETAG, self.etag), (header::LOCATION, self.location)] {
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                headers.insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+/// The one renderer of failures as RFC 7644 §3.12 bodies. Server-side failures are logged with
+/// their cause and answered with a generic 500.
+#[derive(Debug)]
+pub(crate) struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        Self(error)
+    }
+}
+
+impl From<scim::Error> for ApiError {
+    fn from(error: scim::Error) -> Self {
+        Self(Error::Scim(error))
+    }
+}
+
+impl ApiError {
+    pub fn status(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self(Error::Scim(scim::Error::status(status.as_u16(), detail)))
+    }
+
+    fn protocol_error(&self) -> scim::Error {
+        match &self.0 {
+            Error::Scim(error) => error.clone(),
+            Error::NotFound(detail) => scim::Error::not_found(detail.clone()),
+            Error::Unauthorized => scim::Error::status(
+                401,
+                "authentication failed: send 'Authorization: Bearer <token>' with a valid token from `scimd token create`",
+            ),
+            Error::PreconditionFailed(detail) => scim::Error::status(412, detail.clone()),
+            Error::Conflict(detail) => scim::Error::status(409, detail.clone()),
+            Error::Invalid(detail) => scim::Error::invalid_value(detail.clone()),
+            Error::Internal(_) | Error::Store(_) => {
+                tracing::error!(error = %self.0, cause = ?std::error::Error::source(&self.0), "request failed");
+                scim::Error::status(500, "internal server error; the server log has the details")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error = self.protocol_error();
+        let status =
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = Scim {
+            status,
+            body: Some(error.to_json()),
+            etag: None,
+            location: None,
+        }
+        .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scimd\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,229 @@
+//! `/Users`: create, list, search, read, replace, patch, delete (RFC 7644 §3.3–§3.6).
+
+use super::AppState;
+use super::extract::{BaseUrl, Caller, ScimJson, ScimQuery};
+use super::response::{ApiError, Scim};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use scim::list::ListResponse;
+use scim::projection::Projection;
+use scim::schema::USER;
+use scimd_core::provisioner::ListRequest;
+use scimd_core::user::User;
+use serde_json::Value;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/Users", get(list).post(create))
+        .route("/Users/.search", post(search))
+        .route(
+            "/Users/{id}",
+            get(read).put(replace).patch(patch).delete(delete),
+        )
+}
+
+/// The resource as the client asked to see it.
+fn rendered(user: &User, base: &BaseUrl, projection: &Projection) -> Value {
+    Value::Object(projection.apply(&user.to_scim(&base.0), &USER))
+}
+
+fn projection(query: &ScimQuery) -> Projection {
+    Projection::from_query(
+        query.get("attributes"),
+        query.get("excludedAttributes"),
+        &USER,
+    )
+}
+
+fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    query: ScimQuery,
+    ScimJson(body): ScimJson,
+) -> Result<Scim, ApiError> {
+    let user = state
+        .provisioner
+        .create_user(caller.tenant_id, &body)
+        .await?;
+    Ok(Scim {
+        status: StatusCode::CREATED,
+        body: Some(rendered(&user, &base, &projection(&query))),
+        etag: Some(user.etag()),
+        location: Some(user.location(&base.0)),
+    })
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    query: ScimQuery,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Scim, ApiError> {
+    let user = state.provisioner.get_user(caller.tenant_id, &id).await?;
+    let unchanged = header(&headers, header::IF_NONE_MATCH)
+        .is_some_and(|tags| scimd_core::etag::header_lists(tags, &user.etag()));
+    if unchanged {
+        return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(user.etag()));
+    }
+    Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    query: ScimQuery,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ScimJson(body): ScimJson,
+) -> Result<Scim, ApiError> {
+    let if_match = header(&headers, header::IF_MATCH);
+    let user = state
+        .provisioner
+        .replace_user(caller.tenant_id, &id, &body, if_match)
+        .await?;
+    Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    query: ScimQuery,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ScimJson(body): ScimJson,
+) -> Result<Scim, ApiError> {
+    let if_match = header(&headers, header::IF_MATCH);
+    let user = state
+        .provisioner
+        .patch_user(caller.tenant_id, &id, &body, if_match)
+        .await?;
+    Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Scim, ApiError> {
+    let if_match = header(&headers, header::IF_MATCH);
+    state
+        .provisioner
+        .delete_user(caller.tenant_id, &id, if_match)
+        .await?;
+    Ok(Scim::status(StatusCode::NO_CONTENT))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    query: ScimQuery,
+) -> Result<Scim, ApiError> {
+    let request = ListRequest {
+        filter: query.get("filter"),
+        sort_by: query.get("sortBy"),
+        sort_order: query.get("sortOrder"),
+        start_index: query.get("startIndex"),
+        count: query.get("count"),
+        cursor: query.get("cursor"),
+    };
+    respond_with_page(&state, caller, &base, &request, &projection(&query)).await
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the query parameters in a SearchRequest body.
+async fn search(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    base: BaseUrl,
+    ScimJson(body): ScimJson,
+) -> Result<Scim, ApiError> {
+    let Value::Object(body) = body else {
+        return Err(scim::Error::invalid_syntax("a SearchRequest must be a JSON object").into());
+    };
+    let member = |name: &str| {
+        body.iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    };
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        match member(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(Value::Number(number)) => Ok(Some(number.to_string())),
+            Some(other) => Err(scim::Error::invalid_value(format!(
+                "'{name}' must be a string or number, not {other}"
+            ))
+            .into()),
+        }
+    };
+    let list = |name: &str| -> Result<Vec<String>, ApiError> {
+        match member(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(text)) => Ok(text.split(',').map(str::to_owned).collect()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| {
+                    item.as_str().map(str::to_owned).ok_or_else(|| {
+                        scim::Error::invalid_value(format!("'{name}' must list attribute names"))
+                            .into()
+                    })
+                })
+                .collect(),
+            Some(other) => Err(scim::Error::invalid_value(format!(
+                "'{name}' must be an array of names, not {other}"
+            ))
+            .into()),
+        }
+    };
+    let (filter, sort_by, sort_order) = (text("filter")?, text("sortBy")?, text("sortOrder")?);
+    let (start_index, count, cursor) = (text("startIndex")?, text("count")?, text("cursor")?);
+    let projection =
+        Projection::from_lists(&list("attributes")?, &list("excludedAttributes")?, &USER);
+    let request = ListRequest {
+        filter: filter.as_deref(),
+        sort_by: sort_by.as_deref(),
+        sort_order: sort_order.as_deref(),
+        start_index: start_index.as_deref(),
+        count: count.as_deref(),
+        cursor: cursor.as_deref(),
+    };
+    respond_with_page(&state, caller, &base, &request, &projection).await
+}
+
+async fn respond_with_page(
+    state: &AppState,
+    caller: scimd_core::Principal,
+    base: &BaseUrl,
+    request: &ListRequest<'_>,
+    projection: &Projection,
+) -> Result<Scim, ApiError> {
+    let limits = state.settings.capabilities.page_limits;
+    let page = state
+        .provisioner
+        .list_users(caller.tenant_id, request, limits)
+        .await?;
+    let response = ListResponse {
+        total_results: page.total,
+        resources: page
+            .users
+            .iter()
+            .map(|user| rendered(user, base, projection))
+            .collect(),
+        start_index: page.start_index,
+        next_cursor: page.next_cursor,
+        previous_cursor: None,
+    };
+    Ok(Scim::ok(response.to_json()))
+}

@@ -1,0 +1,85 @@
+//! # scimd: the SCIM 2.0 provisioning service
+//!
+//! The binary's library half: the HTTP application and its entry point
+//! [`run(config, listener, shutdown)`](run), the CLI and its configuration.
+//!
+//! # Layout
+//! - [`http`]: SCIM routes, operations endpoints, extractors, the one error renderer.
+//! - [`cli`]: the admin commands (`tenant`, `token`, `migrate`, `healthcheck`).
+//! - [`config`]: every flag, each also read from a `SCIMD_*` variable.
+//! - [`telemetry`]: structured logs (text or JSON).
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod telemetry;
+
+use anyhow::Context;
+use scim::discovery::Capabilities;
+use scimd_core::Provisioner;
+use scimd_core::clock::SystemClock;
+use scimd_store::{Durability, SqlStore};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// What `run` needs to know.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub database_url: String,
+    pub durability: Durability,
+    pub public_url: Option<String>,
+    pub capabilities: Capabilities,
+}
+
+/// Opens the store (applying migrations) and makes sure tenant `default` exists.
+pub async fn open_provisioner(
+    database_url: &str,
+    durability: Durability,
+) -> anyhow::Result<Provisioner<SqlStore>> {
+    let store = scimd_store::connect(database_url, durability).await?;
+    let provisioner = Provisioner::new(store, SystemClock);
+    provisioner
+        .ensure_default_tenant()
+        .await
+        .context("creating tenant 'default'")?;
+    Ok(provisioner)
+}
+
+/// The application over an opened provisioner.
+pub fn application(provisioner: Provisioner<SqlStore>, config: &ServeConfig) -> axum::Router {
+    let settings = http::HttpSettings {
+        public_url: config.public_url.clone(),
+        capabilities: config.capabilities,
+    };
+    http::app(http::AppState::new(Arc::new(provisioner), settings))
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn run(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let provisioner = open_provisioner(&config.database_url, config.durability).await?;
+    let app = application(provisioner, &config);
+    if let Ok(address) = listener.local_addr() {
+        let origin = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        tracing::info!(
+            "scimd {} listening on {address}; database {}",
+            env!("CARGO_PKG_VERSION"),
+            scimd_store::redact_password(&config.database_url)
+        );
+        tracing::info!("SCIM base URL: {origin}/scim/v2 (also served at {origin}/insync/scim)");
+        tracing::info!(
+            "create a token for your identity provider: scimd token create --name entra"
+        );
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}
