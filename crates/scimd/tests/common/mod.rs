@@ -1,0 +1,149 @@
+//! An in-process scimd on a temp SQLite database, driven with `tower::ServiceExt::oneshot`.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use scim::discovery::Capabilities;
+use scimd::{ServeConfig, application, open_provisioner};
+use scimd_store::Durability;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub token: String,
+    pub other_tenant_token: String,
+    pub config: ServeConfig,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServeConfig {
+            database_url: format!("sqlite://{}", dir.path().join("scimd.db").display()),
+            durability: Durability::default(),
+            public_url: None,
+            capabilities: Capabilities::default(),
+        };
+        let provisioner = open_provisioner(&config.database_url, config.durability)
+            .await
+            .unwrap();
+        let default = provisioner.tenant("default").await.unwrap();
+        let (_, secret) = provisioner
+            .create_token(&default, "entra", None, None)
+            .await
+            .unwrap();
+        let other = provisioner.create_tenant("other", None).await.unwrap();
+        let (_, other_secret) = provisioner
+            .create_token(&other, "okta", None, None)
+            .await
+            .unwrap();
+        let router = application(provisioner, &config);
+        Self {
+            router,
+            token: secret.expose().to_owned(),
+            other_tenant_token: other_secret.expose().to_owned(),
+            config,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let raw = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).unwrap_or(Value::Null)
+        };
+        Reply {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    pub fn request(&self, method: Method, uri: &str) -> axum::http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "scim.test")
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+    }
+
+    pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
+        let builder = self.request(method, uri);
+        let request = match body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/scim+json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+            None => builder.body(Body::empty()).unwrap(),
+        };
+        self.send(request).await
+    }
+
+    pub async fn create(&self, user_name: &str) -> Value {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user_name,
+            "name": {"givenName": "Test", "familyName": "User"},
+            "emails": [{"value": user_name, "type": "work", "primary": true}],
+        });
+        let reply = self.call(Method::POST, "/scim/v2/Users", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+}
+
+/// Asserts an RFC 7644 §3.12 error body and content type.
+pub fn assert_scim_error(reply: &Reply, status: u16, scim_type: Option<&str>) {
+    assert_eq!(
+        reply.status.as_u16(),
+        status,
+        "{}",
+        String::from_utf8_lossy(&reply.raw)
+    );
+    assert_eq!(
+        reply.header(header::CONTENT_TYPE),
+        Some("application/scim+json")
+    );
+    assert_eq!(
+        reply.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert_eq!(reply.body["status"], status.to_string());
+    assert_eq!(
+        reply.body.get("scimType").and_then(Value::as_str),
+        scim_type,
+        "{}",
+        reply.body
+    );
+    assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
