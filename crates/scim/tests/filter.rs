@@ -138,6 +138,10 @@ fn extension_attributes_filter_by_urn_or_short_name() {
     assert!(eval(
         r#"manager[value eq "26118915-6090-4610-87e4-49d8ca9f808d"]"#
     ));
+    // Entra's reference check compares the complex manager directly: its value is meant.
+    assert!(eval(
+        r#"id eq "2819c223-7f76-453a-919d-413861904646" and manager eq "26118915-6090-4610-87e4-49d8ca9f808d""#
+    ));
 }
 
 #[test]
@@ -212,6 +216,7 @@ fn schema_errors_explain_what_is_wrong() {
     assert_invalid_filter("active eq \"maybe\"", "is a boolean");
     assert_invalid_filter(r#"meta.lastModified gt "yesterday""#, "is a dateTime");
     assert_invalid_filter(r#"name eq "x""#, "is a complex attribute");
+    assert_invalid_filter(r#"addresses eq "x""#, "is a complex attribute");
     assert_invalid_filter(r#"password eq "secret""#, "write-only");
     assert_invalid_filter(
         r#"urn:ietf:params:scim:schemas:extension:Druva:2.0:User:city eq "Pune""#,

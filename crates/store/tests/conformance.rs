@@ -373,6 +373,7 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
         r#"department co "Oper""#,
         r#"manager.value eq "id-2""#,
         r#"manager[value eq "id-2"]"#,
+        r#"manager eq "id-2""#,
         "manager pr",
         r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
         r#"(userName sw "b" or userName sw "z") and (active eq true)"#,

@@ -74,7 +74,8 @@ impl Resolver<'_> {
 
     /// Resolves a compared or tested path to its canonical form and the definition compared.
     /// `pr` applies to a complex attribute as a whole ("a non-empty node"); in a comparison a
-    /// multi-valued complex attribute without a sub-attribute stands for its `value`.
+    /// complex attribute without a sub-attribute stands for its `value` (RFC 7644's
+    /// `emails co "example.com"`, and Entra's reference check `manager eq "<id>"`).
     fn attribute(&self, path: AttrPath, usage: Use) -> Result<(AttrPath, &'static Attribute)> {
         if let Some(parent) = self.parent {
             let sub = match (&path.urn, &path.sub_attr) {
@@ -96,10 +97,8 @@ impl Resolver<'_> {
             && usage == Use::Comparison
         {
             match resolved.attribute.sub_attribute("value") {
-                Some(value) if resolved.attribute.multi_valued => {
-                    resolved.sub_attribute = Some(value)
-                }
-                _ => {
+                Some(value) => resolved.sub_attribute = Some(value),
+                None => {
                     return Err(Error::invalid_filter(format!(
                         "'{path}' is a complex attribute; filter on one of its sub-attributes"
                     )));
