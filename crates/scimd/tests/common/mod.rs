@@ -33,11 +33,51 @@ impl Reply {
     }
 }
 
+/// The databases to run against: SQLite always, PostgreSQL when `SCIMD_TEST_POSTGRES_URL` is
+/// set (a fresh database per call).
+pub async fn database_urls() -> Vec<(&'static str, String)> {
+    let mut urls = vec![("sqlite", String::new())];
+    match std::env::var("SCIMD_TEST_POSTGRES_URL") {
+        Ok(admin_url) => urls.push(("postgres", fresh_postgres_database(&admin_url).await)),
+        Err(_) => eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped"),
+    }
+    urls
+}
+
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sqlx::Executor;
+    let admin = sqlx::PgPool::connect(admin_url)
+        .await
+        .expect("postgres admin connection");
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    let name = format!(
+        "scimd_test_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create database");
+    let (base, _) = admin_url.rsplit_once('/').expect("url names a database");
+    format!("{base}/{name}")
+}
+
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_database(String::new()).await
+    }
+
+    /// An app on `database_url`, or on a fresh temp SQLite file when it is empty.
+    pub async fn with_database(database_url: String) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let database_url = if database_url.is_empty() {
+            format!("sqlite://{}", dir.path().join("scimd.db").display())
+        } else {
+            database_url
+        };
         let config = ServeConfig {
-            database_url: format!("sqlite://{}", dir.path().join("scimd.db").display()),
+            database_url,
             durability: Durability::default(),
             public_url: None,
             capabilities: Capabilities::default(),

@@ -1,0 +1,269 @@
+//! Replays what Entra ID, Okta and JumpCloud send (tests/fixtures/idp/*.json) against scimd, on
+//! SQLite and on PostgreSQL, and checks every expectation of every step. Steps marked optional
+//! and checks marked optional or recommended are reported, not failed.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use common::{TestApp, database_urls};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+const BASE_URL: &str = "http://scim.test/scim/v2";
+
+struct Replay<'a> {
+    app: &'a TestApp,
+    vars: HashMap<String, String>,
+    failures: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Replay<'_> {
+    fn bind(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (name, value) in &self.vars {
+            out = out.replace(&format!("{{{{{name}}}}}"), value);
+        }
+        out
+    }
+
+    fn bind_json(&self, value: &Value) -> Value {
+        serde_json::from_str(&self.bind(&value.to_string())).unwrap()
+    }
+
+    async fn step(&mut self, idp: &str, step: &Value) {
+        let name = format!("{idp} {}", step["name"].as_str().unwrap_or("?"));
+        let optional_step = step["optional"] == true;
+        let expect = match (
+            step["requires_groups"] == true,
+            step.get("expect_if_groups_unsupported"),
+        ) {
+            (true, Some(expectation)) => expectation,
+            _ => &step["expect"],
+        };
+        let method = Method::from_bytes(step["method"].as_str().unwrap().as_bytes()).unwrap();
+        let uri = format!("/scim/v2{}", self.bind(step["path"].as_str().unwrap()));
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "scim.test");
+        for (key, value) in step["headers"].as_object().into_iter().flatten() {
+            request = request.header(key.as_str(), self.bind(value.as_str().unwrap_or_default()));
+        }
+        let body = match &step["body"] {
+            Value::Null => Body::empty(),
+            body => Body::from(self.bind_json(body).to_string()),
+        };
+        let reply = self.app.send(request.body(body).unwrap()).await;
+        let status = reply.status.as_u16();
+
+        // Captures come first: a step may check a header that names the id it just returned.
+        for (var, pointer) in step["capture"].as_object().into_iter().flatten() {
+            if let Some(value) = reply
+                .body
+                .pointer(pointer.as_str().unwrap_or_default())
+                .and_then(Value::as_str)
+            {
+                self.vars.insert(var.clone(), value.to_owned());
+            }
+        }
+
+        let mut problems = Vec::new();
+        let statuses: Vec<u64> = match expect.get("status_in") {
+            Some(Value::Array(allowed)) => allowed.iter().filter_map(Value::as_u64).collect(),
+            _ => vec![expect["status"].as_u64().unwrap_or(0)],
+        };
+        if !statuses.contains(&u64::from(status)) {
+            problems.push((
+                false,
+                format!(
+                    "status {status}, expected {statuses:?}: {}",
+                    String::from_utf8_lossy(&reply.raw)
+                ),
+            ));
+        }
+        for (key, expected) in expect["headers"].as_object().into_iter().flatten() {
+            let expected = self.bind(expected.as_str().unwrap_or_default());
+            let actual = reply
+                .headers
+                .get(key.as_str())
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !actual.contains(&expected) {
+                problems.push((
+                    false,
+                    format!("header {key}: {actual:?} lacks {expected:?}"),
+                ));
+            }
+        }
+        if expect["body_empty"] == true && !reply.raw.is_empty() {
+            problems.push((false, "body should be empty".to_owned()));
+        }
+        for check in expect["json"].as_array().into_iter().flatten() {
+            if check
+                .get("when_status")
+                .and_then(Value::as_u64)
+                .is_some_and(|s| s != u64::from(status))
+            {
+                continue;
+            }
+            let soft = check["optional"] == true || check["recommended"] == true;
+            if let Err(problem) = self.check(&reply.body, check) {
+                problems.push((soft, problem));
+            }
+        }
+        for (soft, problem) in problems {
+            let line = format!("{name}: {problem}");
+            if soft || optional_step {
+                self.warnings.push(line)
+            } else {
+                self.failures.push(line)
+            }
+        }
+    }
+
+    fn check(&self, body: &Value, check: &Value) -> Result<(), String> {
+        let pointer = check["pointer"].as_str().unwrap_or_default();
+        let actual = body.pointer(pointer);
+        let fail = |what: String| Err(format!("{pointer}: {what} (body {body})"));
+        if let Some(expected) = check.get("equals") {
+            let expected = self.bind_json(expected);
+            if actual != Some(&expected) {
+                return fail(format!("{actual:?} is not {expected}"));
+            }
+        }
+        if let Some(expected) = check.get("contains") {
+            let expected = self.bind_json(expected);
+            let contained = match (actual, &expected) {
+                (Some(Value::Array(items)), _) => items.contains(&expected),
+                (Some(Value::String(text)), Value::String(part)) => text.contains(part.as_str()),
+                _ => false,
+            };
+            if !contained {
+                return fail(format!("{actual:?} does not contain {expected}"));
+            }
+        }
+        if check["exists"] == true && actual.is_none() {
+            return fail("is missing".into());
+        }
+        if check["absent"] == true && actual.is_some() {
+            return fail(format!("should be absent, is {actual:?}"));
+        }
+        if check["not_empty"] == true
+            && actual.is_none_or(|v| v.is_null() || v == "" || v == &json!([]) || v == &json!({}))
+        {
+            return fail("is empty".into());
+        }
+        if check["type"] == "number" && !actual.is_some_and(Value::is_number) {
+            return fail(format!("{actual:?} is not a number"));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `steps` against a fresh app; returns the failures and the optional findings.
+async fn run_steps(idp: &str, app: &TestApp, steps: &[Value]) -> (Vec<String>, Vec<String>) {
+    // The Okta SPEC test needs one complete user to exist beforehand.
+    let seeded = app.create("runscope.seed@example.com").await;
+    let vars = HashMap::from([
+        ("token".to_owned(), app.token.clone()),
+        ("baseUrl".to_owned(), BASE_URL.to_owned()),
+        (
+            "randomGuid".to_owned(),
+            "2d9f3c4e-7a61-4b1d-9b7e-3f2a1c0e5d88".to_owned(),
+        ),
+        (
+            "idUserOne".to_owned(),
+            seeded["id"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "testUserEmail".to_owned(),
+            "jc.test.user@example.com".to_owned(),
+        ),
+        ("jcUserName".to_owned(), "jc.user@example.com".to_owned()),
+        ("email".to_owned(), "jc.user@example.com".to_owned()),
+        ("firstname".to_owned(), "Jay".to_owned()),
+        ("lastname".to_owned(), "Cloud".to_owned()),
+        ("testGroupName".to_owned(), "JC Test Group".to_owned()),
+        ("groupName".to_owned(), "JC Group".to_owned()),
+    ]);
+    let mut replay = Replay {
+        app,
+        vars,
+        failures: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for step in steps {
+        replay.step(idp, step).await;
+    }
+    (replay.failures, replay.warnings)
+}
+
+async fn replay(idp: &str, fixture: &str) {
+    let steps: Vec<Value> = serde_json::from_str(fixture).unwrap();
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let (failures, warnings) = run_steps(idp, &app, &steps).await;
+        for warning in &warnings {
+            eprintln!("[{backend}] optional: {warning}");
+        }
+        assert!(
+            failures.is_empty(),
+            "[{backend}] {} step(s) failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        eprintln!(
+            "[{backend}] {idp}: {} steps passed, {} optional findings",
+            steps.len(),
+            warnings.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_runner_reports_unmet_expectations() {
+    let app = TestApp::new().await;
+    let steps = vec![
+        json!({"name": "wrong status", "method": "GET", "path": "/Users", "headers": {"Authorization": "Bearer {{token}}"},
+               "body": null, "expect": {"status": 201}}),
+        json!({"name": "wrong value", "method": "GET", "path": "/Users", "headers": {"Authorization": "Bearer {{token}}"},
+               "body": null, "expect": {"status": 200, "json": [{"pointer": "/totalResults", "equals": 7}]}}),
+        json!({"name": "soft", "method": "GET", "path": "/Users", "headers": {"Authorization": "Bearer {{token}}"},
+               "body": null, "expect": {"status": 200, "json": [{"pointer": "/nope", "exists": true, "optional": true}]}}),
+    ];
+    let (failures, warnings) = run_steps("test", &app, &steps).await;
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}
+
+#[tokio::test]
+async fn entra_id_sequence_replays() {
+    replay(
+        "entra",
+        include_str!("../../../tests/fixtures/idp/entra.json"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn okta_sequence_replays() {
+    replay(
+        "okta",
+        include_str!("../../../tests/fixtures/idp/okta.json"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn jumpcloud_sequence_replays() {
+    replay(
+        "jumpcloud",
+        include_str!("../../../tests/fixtures/idp/jumpcloud.json"),
+    )
+    .await;
+}
