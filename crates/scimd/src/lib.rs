@@ -78,7 +78,7 @@ pub async fn run(
             "create a token for your identity provider: scimd token create --name entra"
         );
     }
-    axum::serve(listener, app)
+    axum::serve(http::lenient::LenientListener(listener), app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")

@@ -69,6 +69,38 @@ async fn serves_on_a_socket_and_shuts_down_gracefully() {
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(listed.contains("\"totalResults\":1"), "{listed}");
 
+    // Entra's validator sends raw quotes and '+' for spaces; both arrive as a filter.
+    let raw_quotes = format!(
+        "GET /scim/v2/Users?filter=userName+eq+\"SOCKET@example.com\"&aadOptscim062020 HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    let (status, listed) = exchange(address, &raw_quotes).await;
+    assert_eq!(status, "HTTP/1.1 200 OK", "{listed}");
+    assert!(listed.contains("\"totalResults\":1"), "{listed}");
+
+    // On one keep-alive connection: a body with quotes in it, then a raw-quote request line.
+    let body = r#"{"userName":"keep.alive@example.com","displayName":"say \"hi\""}"#;
+    let pipelined = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}\
+         GET /scim/v2/Users?filter=displayName eq \"say \\\"hi\\\"\" HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream.write_all(pipelined.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201 Created"), "{response}");
+    let (_, listing) = response
+        .split_once("HTTP/1.1 200 OK")
+        .expect("the GET was answered");
+    assert!(listing.contains("\"totalResults\":1"), "{response}");
+    assert!(
+        response.contains("keep.alive@example.com\",\"displayName\":\"say \\\"hi\\\"\""),
+        "{response}"
+    );
+
     stop.send(()).unwrap();
     let result = tokio::time::timeout(Duration::from_secs(10), server)
         .await

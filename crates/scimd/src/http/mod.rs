@@ -3,6 +3,7 @@
 
 mod discovery;
 pub(crate) mod extract;
+pub mod lenient;
 mod ops;
 pub(crate) mod response;
 mod users;

@@ -1,0 +1,340 @@
+//! Raw quotes in request URLs. Entra's validator and some IdPs send
+//! `GET /Users?filter=userName eq "a@b.c"` with `"` (and sometimes spaces) unencoded; the HTTP
+//! parser refuses such a request line before any handler runs. This listener wrapper rewrites
+//! each request line on the way in, percent-encoding in the request target exactly the bytes the
+//! parser would refuse, and leaves everything else alone. It follows HTTP/1 framing (headers,
+//! `Content-Length` bodies) to find the next request line of a keep-alive connection, and stops
+//! rewriting for good on anything it does not fully understand (chunked bodies, oversized lines).
+
+use axum::serve::Listener;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Longest request line or header line examined; longer ones pass through untouched.
+const MAX_LINE: usize = 16 * 1024;
+
+/// Wraps a listener so that its connections are [`LenientStream`]s.
+#[derive(Debug)]
+pub struct LenientListener<L>(pub L);
+
+impl<L: Listener> Listener for LenientListener<L> {
+    type Io = LenientStream<L::Io>;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (io, address) = self.0.accept().await;
+        (LenientStream::new(io), address)
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// A connection whose incoming request lines are made acceptable to the URI parser.
+#[derive(Debug)]
+pub struct LenientStream<S> {
+    inner: S,
+    rewriter: Rewriter,
+    /// Rewritten bytes not yet handed to the reader.
+    out: Vec<u8>,
+    out_position: usize,
+}
+
+impl<S> LenientStream<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            rewriter: Rewriter::default(),
+            out: Vec::new(),
+            out_position: 0,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for LenientStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if this.out_position < this.out.len() {
+                let count = buf.remaining().min(this.out.len() - this.out_position);
+                buf.put_slice(&this.out[this.out_position..this.out_position + count]);
+                this.out_position += count;
+                if this.out_position == this.out.len() {
+                    this.out.clear();
+                    this.out_position = 0;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            let mut scratch = [0u8; 8 * 1024];
+            let mut raw = ReadBuf::new(&mut scratch);
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut raw))?;
+            if raw.filled().is_empty() {
+                // End of stream: hand over a request line cut short, as it was.
+                this.rewriter.finish(&mut this.out);
+                if this.out.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+                continue;
+            }
+            this.rewriter.feed(raw.filled(), &mut this.out);
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for LenientStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Where in the HTTP/1 byte stream the rewriter is.
+#[derive(Debug, Default)]
+enum State {
+    /// Collecting a request line.
+    #[default]
+    RequestLine,
+    /// Collecting header lines; what they say about the body so far.
+    Headers { content_length: u64, chunked: bool },
+    /// Passing this many body bytes through.
+    Body(u64),
+    /// Not following the framing any more: everything passes through.
+    PassThrough,
+}
+
+/// The byte-level state machine: feed it what arrives, it appends what the parser should see.
+#[derive(Debug, Default)]
+pub(crate) struct Rewriter {
+    state: State,
+    line: Vec<u8>,
+}
+
+impl Rewriter {
+    pub(crate) fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        while !input.is_empty() {
+            match &mut self.state {
+                State::PassThrough => {
+                    out.extend_from_slice(input);
+                    return;
+                }
+                State::Body(remaining) => {
+                    let take = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(input.len());
+                    out.extend_from_slice(&input[..take]);
+                    input = &input[take..];
+                    *remaining -= take as u64;
+                    if *remaining == 0 {
+                        self.state = State::RequestLine;
+                    }
+                }
+                State::RequestLine | State::Headers { .. } => {
+                    let (byte, rest) = (input[0], &input[1..]);
+                    input = rest;
+                    self.line.push(byte);
+                    if byte == b'\n' {
+                        let line = std::mem::take(&mut self.line);
+                        self.end_of_line(&line, out);
+                    } else if self.line.len() > MAX_LINE {
+                        out.append(&mut self.line);
+                        self.state = State::PassThrough;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands over a partial line when the connection ends.
+    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.line);
+    }
+
+    fn end_of_line(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        match &mut self.state {
+            State::RequestLine => {
+                // Empty lines before a request are allowed (RFC 9112 §2.2).
+                if line != b"\r\n" && line != b"\n" {
+                    self.state = State::Headers {
+                        content_length: 0,
+                        chunked: false,
+                    };
+                    out.extend_from_slice(&encode_request_target(line));
+                    return;
+                }
+                out.extend_from_slice(line);
+            }
+            State::Headers {
+                content_length,
+                chunked,
+            } => {
+                out.extend_from_slice(line);
+                if line == b"\r\n" || line == b"\n" {
+                    self.state = match (*chunked, *content_length) {
+                        (true, _) => State::PassThrough,
+                        (false, 0) => State::RequestLine,
+                        (false, length) => State::Body(length),
+                    };
+                    return;
+                }
+                let text = String::from_utf8_lossy(line);
+                let Some((name, value)) = text.split_once(':') else {
+                    return;
+                };
+                let (name, value) = (name.trim(), value.trim());
+                if name.eq_ignore_ascii_case("content-length") {
+                    match value.parse() {
+                        Ok(length) => *content_length = length,
+                        // The parser will refuse this request; stop following the framing.
+                        Err(_) => self.state = State::PassThrough,
+                    }
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    *chunked = true;
+                }
+            }
+            State::Body(_) | State::PassThrough => out.extend_from_slice(line),
+        }
+    }
+}
+
+/// `METHOD SP target SP HTTP/x.y CRLF`, with the target's refused bytes percent-encoded. The
+/// target runs from the first space to the last one, so unencoded spaces inside it are
+/// recovered too. A line of any other shape is returned unchanged for the parser to judge.
+fn encode_request_target(line: &[u8]) -> Vec<u8> {
+    let body_end = line.len() - if line.ends_with(b"\r\n") { 2 } else { 1 };
+    let content = &line[..body_end];
+    let (Some(first), Some(last)) = (
+        content.iter().position(|b| *b == b' '),
+        content.iter().rposition(|b| *b == b' '),
+    ) else {
+        return line.to_vec();
+    };
+    if first == last || !content[last + 1..].starts_with(b"HTTP/") {
+        return line.to_vec();
+    }
+    let mut out = Vec::with_capacity(line.len() + 16);
+    out.extend_from_slice(&content[..=first]);
+    for &byte in &content[first + 1..last] {
+        if matches!(byte, b' ' | b'"' | b'#' | b'<' | b'>') {
+            out.extend_from_slice(format!("%{byte:02X}").as_bytes());
+        } else {
+            out.push(byte);
+        }
+    }
+    out.extend_from_slice(&content[last..]);
+    out.extend_from_slice(&line[body_end..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite_in_pieces(input: &[u8], piece: usize) -> Vec<u8> {
+        let mut rewriter = Rewriter::default();
+        let mut out = Vec::new();
+        for chunk in input.chunks(piece) {
+            rewriter.feed(chunk, &mut out);
+        }
+        rewriter.finish(&mut out);
+        out
+    }
+
+    fn rewritten(input: &[u8]) -> Vec<u8> {
+        let whole = rewrite_in_pieces(input, input.len().max(1));
+        for piece in 1..input.len().min(40) {
+            assert_eq!(
+                rewrite_in_pieces(input, piece),
+                whole,
+                "split every {piece} bytes"
+            );
+        }
+        whole
+    }
+
+    #[test]
+    fn raw_quotes_and_spaces_in_the_target_are_encoded() {
+        let input = b"GET /scim/v2/Users?filter=userName eq \"a@b.c\" HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(
+            rewritten(input),
+            b"GET /scim/v2/Users?filter=userName%20eq%20%22a@b.c%22 HTTP/1.1\r\nHost: x\r\n\r\n"
+                .to_vec()
+        );
+    }
+
+    #[test]
+    fn well_formed_requests_pass_unchanged() {
+        let input =
+            b"GET /scim/v2/Users?filter=userName+eq+%22a%40b.c%22 HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(rewritten(input), input.to_vec());
+    }
+
+    #[test]
+    fn bodies_are_skipped_and_the_next_request_line_is_found() {
+        let body = "{\"userName\":\"a \\\"b\\\" c@d.e\"}\r\n";
+        let input = format!(
+            "POST /Users HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}GET /Users?filter=x eq \"y\" HTTP/1.1\r\n\r\n",
+            body.len()
+        );
+        let expected = format!(
+            "POST /Users HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}GET /Users?filter=x%20eq%20%22y%22 HTTP/1.1\r\n\r\n",
+            body.len()
+        );
+        assert_eq!(rewritten(input.as_bytes()), expected.into_bytes());
+    }
+
+    #[test]
+    fn chunked_bodies_and_oversized_lines_switch_to_pass_through() {
+        let input = b"POST /Users HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /a\"b HTTP/1.1\r\n\r\n";
+        assert_eq!(rewritten(input), input.to_vec());
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "\"".repeat(MAX_LINE + 10));
+        assert_eq!(rewrite_in_pieces(long.as_bytes(), 4096), long.into_bytes());
+    }
+
+    #[test]
+    fn odd_lines_are_left_for_the_parser_to_judge() {
+        for input in [
+            &b"GARBAGE\r\n\r\n"[..],
+            b"GET /x\"y\r\n",
+            b"\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+            b"GET /\"partial",
+            b"POST / HTTP/1.1\r\nContent-Length: nope\r\n\r\nGET /\" HTTP/1.1\r\n",
+        ] {
+            assert_eq!(
+                rewritten(input),
+                input.to_vec(),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+}
