@@ -4,8 +4,17 @@ use scim::datetime::Timestamp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-pub trait Clock: Send + Sync + 'static {
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now(&self) -> Timestamp;
+}
+
+/// A clock chosen at run time: the system clock in production, a manual one in tests.
+pub type SharedClock = Arc<dyn Clock>;
+
+impl Clock for SharedClock {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
 }
 
 /// Wall-clock time.

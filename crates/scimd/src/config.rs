@@ -79,7 +79,7 @@ pub enum TenantCommand {
         /// Short name: a-z, 0-9 and '-'.
         slug: String,
         /// Display name (defaults to the slug).
-        #[arg(long)]
+        #[arg(long, env = "SCIMD_TENANT_NAME")]
         name: Option<String>,
     },
     /// List tenants.

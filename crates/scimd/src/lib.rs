@@ -17,11 +17,14 @@ pub mod telemetry;
 use anyhow::Context;
 use scim::discovery::Capabilities;
 use scimd_core::Provisioner;
-use scimd_core::clock::SystemClock;
+use scimd_core::clock::{SharedClock, SystemClock};
 use scimd_store::{Durability, SqlStore};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+
+/// The provisioner every face of the binary uses: the store behind the URL, a run-time clock.
+pub type AppProvisioner = Provisioner<SqlStore, SharedClock>;
 
 /// What `run` needs to know.
 #[derive(Debug, Clone)]
@@ -36,9 +39,9 @@ pub struct ServeConfig {
 pub async fn open_provisioner(
     database_url: &str,
     durability: Durability,
-) -> anyhow::Result<Provisioner<SqlStore>> {
+) -> anyhow::Result<AppProvisioner> {
     let store = scimd_store::connect(database_url, durability).await?;
-    let provisioner = Provisioner::new(store, SystemClock);
+    let provisioner = Provisioner::new(store, Arc::new(SystemClock) as SharedClock);
     provisioner
         .ensure_default_tenant()
         .await
@@ -47,7 +50,7 @@ pub async fn open_provisioner(
 }
 
 /// The application over an opened provisioner.
-pub fn application(provisioner: Provisioner<SqlStore>, config: &ServeConfig) -> axum::Router {
+pub fn application(provisioner: AppProvisioner, config: &ServeConfig) -> axum::Router {
     let settings = http::HttpSettings {
         public_url: config.public_url.clone(),
         capabilities: config.capabilities,

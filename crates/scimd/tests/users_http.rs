@@ -182,6 +182,104 @@ async fn patch_answers_200_with_the_full_resource() {
 }
 
 #[tokio::test]
+async fn patch_and_delete_honour_if_match() {
+    let app = TestApp::new().await;
+    let id = app.create("a@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uri = format!("/scim/v2/Users/{id}");
+    let patch = |tag: &str| {
+        app.request(Method::PATCH, &uri)
+            .header(header::IF_MATCH, tag)
+            .header(header::CONTENT_TYPE, "application/scim+json")
+            .body(Body::from(
+                json!({"Operations": [{"op": "add", "path": "nickName", "value": tag}]})
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+    assert_scim_error(&app.send(patch("W/\"9\"")).await, 412, None);
+    let applied = app.send(patch("W/\"1\"")).await;
+    assert_eq!(
+        (applied.status, applied.header(header::ETAG)),
+        (StatusCode::OK, Some("W/\"2\""))
+    );
+    let delete = |tag: &str| {
+        app.request(Method::DELETE, &uri)
+            .header(header::IF_MATCH, tag)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_scim_error(&app.send(delete("W/\"1\"")).await, 412, None);
+    assert_eq!(
+        app.send(delete("W/\"2\"")).await.status,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_creates_of_one_user_name_make_exactly_one_user() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let attempts: Vec<_> = (0..12)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                app.call(
+                    Method::POST,
+                    "/scim/v2/Users",
+                    Some(json!({"userName": "race@example.com"})),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for attempt in attempts {
+        replies.push(attempt.await.unwrap());
+    }
+    assert_eq!(
+        replies
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count(),
+        1
+    );
+    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_scim_error(reply, 409, Some("uniqueness"));
+    }
+    let listed = app
+        .call(
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20eq%20%22race%40example.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(listed.body["totalResults"], 1);
+}
+
+#[tokio::test]
+async fn unsupported_methods_are_scim_405s() {
+    let app = TestApp::new().await;
+    assert_scim_error(
+        &app.call(Method::DELETE, "/scim/v2/Users", None).await,
+        405,
+        None,
+    );
+    assert_scim_error(
+        &app.call(Method::GET, "/scim/v2/Users/.search", None).await,
+        405,
+        None,
+    );
+    assert_scim_error(
+        &app.call(Method::POST, "/scim/v2/Users/some-id", Some(json!({})))
+            .await,
+        405,
+        None,
+    );
+}
+
+#[tokio::test]
 async fn delete_answers_204_then_404_for_ever() {
     let app = TestApp::new().await;
     let id = app.create("a@example.com").await["id"]

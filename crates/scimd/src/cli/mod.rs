@@ -86,7 +86,7 @@ async fn shutdown_signal() {
 
 #[allow(clippy::print_stdout)] // the listing is the command's output
 async fn tenant(
-    provisioner: &scimd_core::Provisioner<scimd_store::SqlStore>,
+    provisioner: &crate::AppProvisioner,
     command: TenantCommand,
 ) -> anyhow::Result<ExitCode> {
     match command {

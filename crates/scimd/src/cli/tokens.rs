@@ -1,14 +1,13 @@
 //! `scimd token create | list | revoke` (SPEC §6).
 
+use crate::AppProvisioner;
 use crate::config::TokenCommand;
 use scim::datetime::Timestamp;
-use scimd_core::Provisioner;
-use scimd_store::SqlStore;
 use std::process::ExitCode;
 
 #[allow(clippy::print_stdout)] // the secret and the listing are the commands' output
 pub(super) async fn execute(
-    provisioner: &Provisioner<SqlStore>,
+    provisioner: &AppProvisioner,
     command: TokenCommand,
 ) -> anyhow::Result<ExitCode> {
     match command {

@@ -10,6 +10,7 @@ mod users;
 
 pub(crate) use ops::Metrics;
 
+use crate::AppProvisioner;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode, header};
@@ -17,8 +18,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use response::ApiError;
 use scim::discovery::Capabilities;
-use scimd_core::Provisioner;
-use scimd_store::SqlStore;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tower_http::request_id::{
@@ -40,13 +39,13 @@ pub struct HttpSettings {
 
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub(crate) provisioner: Arc<Provisioner<SqlStore>>,
+    pub(crate) provisioner: Arc<AppProvisioner>,
     pub(crate) settings: Arc<HttpSettings>,
     pub(crate) metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    pub fn new(provisioner: Arc<Provisioner<SqlStore>>, settings: HttpSettings) -> Self {
+    pub fn new(provisioner: Arc<AppProvisioner>, settings: HttpSettings) -> Self {
         Self {
             provisioner,
             settings: Arc::new(settings),

@@ -15,13 +15,21 @@ use scimd_core::user::User;
 use serde_json::Value;
 
 pub(crate) fn router() -> Router<AppState> {
+    let by_id = get(read).put(replace).patch(patch).delete(delete);
     Router::new()
-        .route("/Users", get(list).post(create))
-        .route("/Users/.search", post(search))
         .route(
-            "/Users/{id}",
-            get(read).put(replace).patch(patch).delete(delete),
+            "/Users",
+            get(list).post(create).fallback(method_not_allowed),
         )
+        .route("/Users/.search", post(search).fallback(method_not_allowed))
+        .route("/Users/{id}", by_id.fallback(method_not_allowed))
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed here"),
+    )
 }
 
 /// The resource as the client asked to see it.
