@@ -1,0 +1,229 @@
+//! The `scimd` binary end to end, as an operator uses it, on a temp database.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scimd"));
+        command
+            .env(
+                "SCIMD_DATABASE_URL",
+                format!(
+                    "sqlite://{}",
+                    self.dir.path().join("data/scimd.db").display()
+                ),
+            )
+            .env_remove("SCIMD_TENANT")
+            .env("SCIMD_LOG", "info");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn migrate_creates_the_database_and_its_directory() {
+    let cli = Cli::new();
+    let output = cli.run(&["migrate"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(cli.dir.path().join("data/scimd.db").exists());
+}
+
+#[test]
+fn token_commands_print_the_secret_alone_and_track_status() {
+    let cli = Cli::new();
+    let created = cli.run(&["token", "create", "--name", "entra"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let secret = text(&created.stdout);
+    assert_eq!(
+        secret.lines().count(),
+        1,
+        "stdout is the secret alone: {secret:?}"
+    );
+    assert!(
+        secret.starts_with("scimd_") && secret.trim().len() == 70,
+        "{secret:?}"
+    );
+    assert!(text(&created.stderr).contains("created token 'entra' for tenant 'default'"));
+
+    let rotated = cli.run(&[
+        "token",
+        "create",
+        "--name",
+        "entra",
+        "--keep-previous",
+        "1h",
+    ]);
+    assert!(
+        text(&rotated.stderr).contains("keeps working until"),
+        "{}",
+        text(&rotated.stderr)
+    );
+    let listed = text(&cli.run(&["token", "list"]).stdout);
+    assert_eq!(
+        listed
+            .lines()
+            .filter(|line| line.starts_with("entra ") && line.contains(" valid "))
+            .count(),
+        2,
+        "{listed}"
+    );
+
+    assert!(cli.run(&["token", "revoke", "entra"]).status.success());
+    let listed = text(&cli.run(&["token", "list"]).stdout);
+    assert_eq!(
+        listed
+            .lines()
+            .filter(|line| line.contains(" revoked "))
+            .count(),
+        2,
+        "{listed}"
+    );
+    let again = cli.run(&["token", "revoke", "entra"]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("no live token named 'entra'"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[test]
+fn tenant_commands_create_list_and_refuse_duplicates() {
+    let cli = Cli::new();
+    assert!(
+        cli.run(&["tenant", "create", "acme", "--name", "Acme Corp"])
+            .status
+            .success()
+    );
+    let listed = text(&cli.run(&["tenant", "list"]).stdout);
+    assert!(
+        listed.contains("acme") && listed.contains("Acme Corp") && listed.contains("default"),
+        "{listed}"
+    );
+    let duplicate = cli.run(&["tenant", "create", "acme"]);
+    assert!(!duplicate.status.success());
+    assert!(text(&duplicate.stderr).contains("already exists"));
+    let token = cli
+        .command()
+        .args(["token", "create", "--name", "okta"])
+        .env("SCIMD_TENANT", "acme")
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    let missing = cli.run(&["token", "create", "--name", "okta", "--tenant", "nope"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("no tenant 'nope'"));
+    let bad = cli.run(&["token", "create", "--name", "has space"]);
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn healthcheck_fails_without_a_server() {
+    let cli = Cli::new();
+    let output = cli.run(&["healthcheck", "--listen", "127.0.0.1:9"]);
+    assert!(!output.status.success());
+}
+
+/// One HTTP/1.1 exchange on a fresh connection.
+fn exchange(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
+    let cli = Cli::new();
+    let token = text(&cli.run(&["token", "create", "--name", "entra"]).stdout)
+        .trim()
+        .to_owned();
+    let mut server = cli
+        .command()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let port: u16 = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+            break rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+    };
+    let banner: Vec<String> = lines.by_ref().take(2).map(Result::unwrap).collect();
+    assert!(
+        banner
+            .iter()
+            .any(|line| line.contains(&format!("http://127.0.0.1:{port}/scim/v2"))),
+        "{banner:?}"
+    );
+    assert!(
+        banner
+            .iter()
+            .any(|line| line.contains("scimd token create")),
+        "{banner:?}"
+    );
+
+    let health = cli.run(&["healthcheck", "--listen", &format!("127.0.0.1:{port}")]);
+    assert!(health.status.success(), "{}", text(&health.stderr));
+
+    let body = r#"{"userName":"cli@example.com"}"#;
+    let created = exchange(
+        port,
+        &format!(
+            "POST /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let found = exchange(
+        port,
+        &format!(
+            "GET /scim/v2/Users?filter=userName+eq+\"cli@example.com\" HTTP/1.1\r\nHost: localhost\r\n\
+             Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(found.contains("\"totalResults\":1"), "{found}");
+
+    let terminate = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminate.success());
+    let status = server.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}
