@@ -7,6 +7,7 @@
 //! value meaning `remove`.
 
 mod apply;
+mod slots;
 
 use crate::error::{Error, Result};
 use crate::filter::{CompValue, CompareOp, Filter};
