@@ -20,6 +20,7 @@ use response::ApiError;
 use scim::discovery::Capabilities;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -70,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), ops::track))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -95,6 +97,17 @@ async fn authenticate(
     let principal = state.provisioner.authenticate(header).await?;
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
+}
+
+/// A panic is a bug; the client still gets a SCIM 500 and the connection survives.
+fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let cause = cause
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| cause.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(%cause, "a request handler panicked");
+    axum::response::IntoResponse::into_response(ApiError(scimd_core::Error::Internal(cause)))
 }
 
 async fn not_found(request: Request) -> ApiError {
@@ -133,5 +146,38 @@ impl MakeRequestId for SequentialRequestId {
         axum::http::HeaderValue::from_str(&id)
             .ok()
             .map(RequestId::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_scim_500() {
+        let router: Router = Router::new()
+            .route("/boom", get(|| async { panic!("boom") }))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let request = axum::http::Request::builder()
+            .uri("/boom")
+            .body(Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/scim+json"
+        );
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], "500");
+        assert!(
+            !body["detail"].as_str().unwrap().contains("boom"),
+            "the cause stays in the log"
+        );
     }
 }
