@@ -157,10 +157,14 @@ mod tests {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_answers_a_scim_500() {
         let router: Router = Router::new()
-            .route("/boom", get(|| async { panic!("boom") }))
+            .route("/boom", get(boom))
             .layer(CatchPanicLayer::custom(panic_response));
         let request = axum::http::Request::builder()
             .uri("/boom")
