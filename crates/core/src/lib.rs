@@ -9,12 +9,14 @@
 //! - [`store`]: the storage port and its error and query types.
 //! - [`tenant`], [`token`], [`user`]: the entities and their newtypes.
 //! - [`etag`]: `If-Match` comparison.
+//! - [`mapping`]: mapping criteria and their evaluation at creation (SPEC §5).
 //! - [`clock`]: the only source of "now".
 //! - [`error`]: domain outcomes, rendered once by the binary.
 
 pub mod clock;
 pub mod error;
 pub mod etag;
+pub mod mapping;
 pub mod provisioner;
 pub mod store;
 pub mod tenant;
