@@ -10,12 +10,16 @@
 //! - [`tenant`], [`token`], [`user`]: the entities and their newtypes.
 //! - [`etag`]: `If-Match` comparison.
 //! - [`mapping`]: mapping criteria and their evaluation at creation (SPEC §5).
+//! - [`lifecycle`]: the account state machine as decisions (SPEC §4).
+//! - [`account`]: display name, account name and UPN derived from a SCIM user.
 //! - [`clock`]: the only source of "now".
 //! - [`error`]: domain outcomes, rendered once by the binary.
 
+pub mod account;
 pub mod clock;
 pub mod error;
 pub mod etag;
+pub mod lifecycle;
 pub mod mapping;
 pub mod provisioner;
 pub mod store;
