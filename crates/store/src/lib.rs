@@ -13,6 +13,8 @@
 
 mod backend;
 mod migrations;
+#[cfg(test)]
+mod query_plans;
 mod sql;
 pub mod sql_store;
 

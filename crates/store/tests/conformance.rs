@@ -356,6 +356,8 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
         r#"emails[type eq "work" and value co "@example.com"]"#,
         r#"emails[type eq "work" and primary eq true]"#,
         r#"emails[not (primary eq true)]"#,
+        r#"emails[type ne "work"]"#,
+        r#"roles[value ne "admin"]"#,
         r#"emails[type eq "work"].value eq "bjensen@example.com""#,
         r#"displayName co "ï""#,
         r#"displayName sw "babs""#,

@@ -1,8 +1,9 @@
 //! A resolved filter lowered to a SQL condition over `users u`, by one total match over the
 //! AST. Indexed columns serve `userName`, `externalId`, `id`, `active`, `meta.created`,
 //! `meta.lastModified` and `emails.value`; every other attribute is read from the case-folded
-//! search copy with the dialect's JSON functions. Comparisons are two-valued (`COALESCE(..,
-//! FALSE)`), so `not` and `ne` mean exactly what the in-memory evaluator means.
+//! search copy with the dialect's JSON functions. Comparisons stay plain so indexes serve them;
+//! negation is `(..) IS NOT TRUE`, which reads SQL's NULL (an absent value) as "no match", so
+//! `not` and `ne` mean exactly what the in-memory evaluator means.
 
 use super::{Dialect, Params, SqlValue};
 use scim::AttrPath;
@@ -13,6 +14,8 @@ use scim::schema::{AttrType, Attribute, Container, Resolved, USER};
 pub(crate) struct Lowering<'p> {
     pub dialect: Dialect,
     pub params: &'p mut Params,
+    /// The placeholder holding the tenant id, for side-table lookups that use their own index.
+    pub tenant: String,
 }
 
 /// Where a compared value lives.
@@ -43,13 +46,10 @@ impl Lowering<'_> {
         Ok(match filter {
             Filter::And(operands) => self.joined(operands, " AND ")?,
             Filter::Or(operands) => self.joined(operands, " OR ")?,
-            Filter::Not(inner) => format!("NOT ({})", self.condition(inner)?),
+            Filter::Not(inner) => not(&self.condition(inner)?),
             Filter::Present(path) => self.present(&resolve(path)?)?,
             Filter::Compare(path, CompareOp::Ne, value) => {
-                format!(
-                    "NOT ({})",
-                    self.compare(&resolve(path)?, CompareOp::Eq, value)?
-                )
+                not(&self.compare(&resolve(path)?, CompareOp::Eq, value)?)
             }
             Filter::Compare(path, op, value) => self.compare(&resolve(path)?, *op, value)?,
             Filter::ValuePath(path, inner) => self.value_path(&resolve(path)?, inner)?,
@@ -70,17 +70,11 @@ impl Lowering<'_> {
             Source::Column("user_name_ci" | "scim_id", _)
             | Source::Column(_, ColumnKind::Bool | ColumnKind::Millis) => "1 = 1".to_owned(),
             Source::Column(column, ColumnKind::Text) => {
-                format!("COALESCE(u.{column} <> '', FALSE)")
+                format!("u.{column} <> ''")
             }
-            Source::Emails => {
-                "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_pk = u.pk AND e.value_ci <> '')"
-                    .to_owned()
-            }
+            Source::Emails => self.email_match("e.value_ci <> ''"),
             Source::Json(path) => {
-                format!(
-                    "COALESCE({} <> '', FALSE)",
-                    dialect.json_scalar(SEARCH_DOCUMENT, &path)
-                )
+                format!("{} <> ''", dialect.json_scalar(SEARCH_DOCUMENT, &path))
             }
             Source::JsonElements(path, field) => {
                 let value = field.map_or_else(
@@ -88,7 +82,7 @@ impl Lowering<'_> {
                     |f| dialect.element_field(f),
                 );
                 format!(
-                    "EXISTS (SELECT 1 FROM {} WHERE COALESCE({value} <> '', FALSE))",
+                    "EXISTS (SELECT 1 FROM {} WHERE {value} <> '')",
                     dialect.json_elements(SEARCH_DOCUMENT, &path)
                 )
             }
@@ -104,7 +98,7 @@ impl Lowering<'_> {
         value: &CompValue,
     ) -> Result<String, scim::Error> {
         if *value == CompValue::Null {
-            return Ok(format!("NOT ({})", self.present(resolved)?));
+            return Ok(not(&self.present(resolved)?));
         }
         let target = resolved.target();
         let dialect = self.dialect;
@@ -135,7 +129,7 @@ impl Lowering<'_> {
             }
             Source::Emails => {
                 let test = self.text("e.value_ci", target, op, value);
-                format!("EXISTS (SELECT 1 FROM user_emails e WHERE e.user_pk = u.pk AND {test})")
+                self.email_match(&test)
             }
             Source::Json(path) => {
                 let expression = dialect.json_scalar(SEARCH_DOCUMENT, &path);
@@ -161,6 +155,15 @@ impl Lowering<'_> {
                 }
             }
         })
+    }
+
+    /// Users with an email satisfying `test`, found through the `(tenant_id, value_ci)` index of
+    /// `user_emails` rather than by probing every user of the tenant.
+    fn email_match(&self, test: &str) -> String {
+        format!(
+            "u.pk IN (SELECT e.user_pk FROM user_emails e WHERE e.tenant_id = {} AND {test})",
+            self.tenant
+        )
     }
 
     /// `attr[inner]`: some element of a multi-valued attribute (or the single complex value)
@@ -196,17 +199,14 @@ impl Lowering<'_> {
         match (target.ty, value) {
             (AttrType::Boolean, CompValue::Bool(expected)) => {
                 let placeholder = self.params.push(self.dialect.json_bool(*expected));
-                format!("COALESCE({expression} = {placeholder}, FALSE)")
+                format!("{expression} = {placeholder}")
             }
             (AttrType::Integer | AttrType::Decimal, CompValue::Number(number)) => {
                 let placeholder = self
                     .params
                     .push(SqlValue::Real(number.as_f64().unwrap_or(f64::NAN)));
                 let number = self.dialect.json_number(expression);
-                format!(
-                    "COALESCE({number} {} {placeholder}, FALSE)",
-                    ordering_operator(op)
-                )
+                format!("{number} {} {placeholder}", ordering_operator(op))
             }
             _ => self.text(expression, target, op, value),
         }
@@ -247,7 +247,7 @@ impl Lowering<'_> {
                 dialect.ordered_text(&placeholder)
             ),
         };
-        format!("COALESCE({test}, FALSE)")
+        format!("({test})")
     }
 }
 
@@ -274,27 +274,24 @@ impl ElementScope<'_, '_> {
                     .collect::<Result<Vec<_>, _>>()?;
                 parts.join(separator)
             }
-            Filter::Not(inner) => format!("NOT ({})", self.condition(inner)?),
+            Filter::Not(inner) => not(&self.condition(inner)?),
             Filter::Present(path) => {
                 let (expression, _) = self.field(path)?;
-                format!("COALESCE({expression} <> '', FALSE)")
+                format!("{expression} <> ''")
             }
             Filter::Compare(path, op, value) => {
                 let (expression, sub) = self.field(path)?;
                 match (op, value) {
                     (_, CompValue::Null) => {
-                        let present = format!("COALESCE({expression} <> '', FALSE)");
+                        let present = format!("{expression} <> ''");
                         if *op == CompareOp::Ne {
                             present
                         } else {
-                            format!("NOT ({present})")
+                            not(&present)
                         }
                     }
                     (CompareOp::Ne, _) => {
-                        format!(
-                            "NOT ({})",
-                            self.lowering.typed(&expression, sub, CompareOp::Eq, value)
-                        )
+                        not(&self.lowering.typed(&expression, sub, CompareOp::Eq, value))
                     }
                     _ => self.lowering.typed(&expression, sub, *op, value),
                 }
@@ -373,6 +370,12 @@ fn json_path(
     path.push(attribute.name);
     path.extend(sub);
     path
+}
+
+/// Two-valued negation: NULL (unknown because a value is absent) is "not matched", so its
+/// negation matches, as in the in-memory evaluator.
+fn not(condition: &str) -> String {
+    format!("({condition}) IS NOT TRUE")
 }
 
 fn ordering_operator(op: CompareOp) -> &'static str {

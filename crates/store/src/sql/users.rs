@@ -94,9 +94,13 @@ pub(crate) fn plan_query(
         let tenant = params.int(tenant.0);
         let mut condition = format!("u.tenant_id = {tenant} AND u.deleted_at IS NULL");
         if let Some(filter) = &query.filter {
-            let sql = Lowering { dialect, params }
-                .condition(filter)
-                .map_err(client_error)?;
+            let sql = Lowering {
+                dialect,
+                params,
+                tenant,
+            }
+            .condition(filter)
+            .map_err(client_error)?;
             condition.push_str(&format!(" AND ({sql})"));
         }
         Ok(condition)
