@@ -35,6 +35,7 @@ impl From<StoreError> for Error {
         match error {
             StoreError::Conflict(detail) => Self::Conflict(detail),
             StoreError::Invalid(error) => Self::Scim(error),
+            StoreError::InUse(what) => Self::Conflict(format!("it is still in use ({what})")),
             other => Self::Store(other),
         }
     }

@@ -12,10 +12,12 @@
 //! - [`mapping`]: mapping criteria and their evaluation at creation (SPEC §5).
 //! - [`lifecycle`]: the account state machine as decisions (SPEC §4).
 //! - [`account`]: display name, account name and UPN derived from a SCIM user.
+//! - [`catalog`]: profiles, storages and mappings as stored.
 //! - [`clock`]: the only source of "now".
 //! - [`error`]: domain outcomes, rendered once by the binary.
 
 pub mod account;
+pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod etag;

@@ -1,6 +1,7 @@
 //! The port to the database. Two implementations live in the `scimd-store` crate; both run
 //! the same conformance story.
 
+use crate::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
 use crate::tenant::{Tenant, TenantId, TenantSlug};
 use crate::token::{NewToken, Token, TokenHash, TokenName};
 use crate::user::User;
@@ -15,6 +16,9 @@ pub enum StoreError {
     /// A unique constraint refused the write (userName, token name, tenant slug).
     #[error("{0}")]
     Conflict(String),
+    /// The row is still referenced (a profile or storage a mapping uses).
+    #[error("still in use ({0})")]
+    InUse(String),
     /// The query cannot run as asked (a filter the database cannot express, a foreign cursor).
     #[error(transparent)]
     Invalid(scim::Error),
@@ -110,6 +114,67 @@ pub trait Store: Clone + Send + Sync + 'static {
         tenant: TenantId,
         query: &UserQuery,
     ) -> impl Future<Output = StoreResult<UserPage>> + Send;
+    // Profiles, storages, mappings. Names are unique per tenant, case-insensitively.
+    fn create_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        max_users: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Profile>> + Send;
+    fn list_profiles(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = StoreResult<Vec<Profile>>> + Send;
+    /// False when there is no such profile; `Conflict` when a mapping still uses it.
+    fn delete_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn create_storage(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        region: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Storage>> + Send;
+    fn list_storages(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = StoreResult<Vec<Storage>>> + Send;
+    /// Appends the mapping at the bottom (priority n+1).
+    fn create_mapping(
+        &self,
+        mapping: &NewMapping,
+    ) -> impl Future<Output = StoreResult<Mapping>> + Send;
+    /// In priority order.
+    fn list_mappings(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = StoreResult<Vec<Mapping>>> + Send;
+    fn update_mapping(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &MappingChange,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Writes new priorities `(id, old, new)` in one transaction; `VersionMismatch` when another
+    /// change got there first.
+    fn set_mapping_priorities(
+        &self,
+        tenant: TenantId,
+        moves: &[(i64, u32, u32)],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes the mapping and renumbers the rest (`moves`, as for reordering) in one transaction.
+    fn delete_mapping(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        moves: &[(i64, u32, u32)],
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     /// Whether the database answers (for `/readyz`).
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
 }

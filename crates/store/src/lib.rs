@@ -12,6 +12,7 @@
 //! - `migrations`: per-backend SQL, append-only, embedded in the binary.
 
 mod backend;
+mod catalog;
 mod migrations;
 #[cfg(test)]
 mod query_plans;

@@ -15,17 +15,15 @@ macro_rules! migration {
 }
 
 pub(crate) fn sqlite() -> Migrator {
-    Migrator::with_migrations(vec![migration!(
-        1,
-        "initial",
-        "../migrations/sqlite/0001_initial.sql"
-    )])
+    Migrator::with_migrations(vec![
+        migration!(1, "initial", "../migrations/sqlite/0001_initial.sql"),
+        migration!(2, "catalog", "../migrations/sqlite/0002_catalog.sql"),
+    ])
 }
 
 pub(crate) fn postgres() -> Migrator {
-    Migrator::with_migrations(vec![migration!(
-        1,
-        "initial",
-        "../migrations/postgres/0001_initial.sql"
-    )])
+    Migrator::with_migrations(vec![
+        migration!(1, "initial", "../migrations/postgres/0001_initial.sql"),
+        migration!(2, "catalog", "../migrations/postgres/0002_catalog.sql"),
+    ])
 }

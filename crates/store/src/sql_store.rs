@@ -1,11 +1,13 @@
 //! The one `Store` implementation, over either backend.
 
 use crate::backend::{Backend, BackendError, Cell, Column, Row, Step, Written};
+use crate::catalog;
 use crate::sql::users::{
     PlannedQuery, USER_COLUMNS, UserColumns, next_cursor, plan_query, user_from_row,
 };
 use crate::sql::{SqlValue, Statement};
 use scim::datetime::Timestamp;
+use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
 use scimd_core::store::{Store, StoreError, StoreResult, UserPage, UserQuery};
 use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, Token, TokenHash, TokenName};
@@ -21,6 +23,7 @@ impl From<BackendError> for StoreError {
     fn from(error: BackendError) -> Self {
         match error {
             BackendError::Unique(constraint) => StoreError::Conflict(constraint),
+            BackendError::InUse(constraint) => StoreError::InUse(constraint),
             BackendError::Database(error) => StoreError::Backend(Box::new(error)),
         }
     }
@@ -100,11 +103,15 @@ fn first_row(rows: Vec<Vec<Row>>, step: usize) -> StoreResult<Row> {
 }
 
 impl SqlStore {
-    async fn query(&self, statement: Statement, columns: &[Column]) -> StoreResult<Vec<Row>> {
+    pub(crate) async fn query(
+        &self,
+        statement: Statement,
+        columns: &[Column],
+    ) -> StoreResult<Vec<Row>> {
         Ok(self.backend.query(&statement, columns).await?)
     }
 
-    async fn write(&self, steps: &[Step]) -> StoreResult<Written> {
+    pub(crate) async fn write(&self, steps: &[Step]) -> StoreResult<Written> {
         Ok(self.backend.write(steps).await?)
     }
 
@@ -389,6 +396,73 @@ impl Store for SqlStore {
             next_cursor: next_cursor(&continuation, page_size, fetched_count, last_key),
             start_index: None,
         })
+    }
+
+    async fn create_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        max_users: u32,
+        now: Timestamp,
+    ) -> StoreResult<Profile> {
+        catalog::create_profile(self, tenant, name, max_users, now).await
+    }
+
+    async fn list_profiles(&self, tenant: TenantId) -> StoreResult<Vec<Profile>> {
+        catalog::list_profiles(self, tenant).await
+    }
+
+    async fn delete_profile(&self, tenant: TenantId, name: &str) -> StoreResult<bool> {
+        catalog::delete_profile(self, tenant, name).await
+    }
+
+    async fn create_storage(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        region: &str,
+        now: Timestamp,
+    ) -> StoreResult<Storage> {
+        catalog::create_storage(self, tenant, name, region, now).await
+    }
+
+    async fn list_storages(&self, tenant: TenantId) -> StoreResult<Vec<Storage>> {
+        catalog::list_storages(self, tenant).await
+    }
+
+    async fn create_mapping(&self, mapping: &NewMapping) -> StoreResult<Mapping> {
+        catalog::create_mapping(self, mapping).await
+    }
+
+    async fn list_mappings(&self, tenant: TenantId) -> StoreResult<Vec<Mapping>> {
+        catalog::list_mappings(self, tenant).await
+    }
+
+    async fn update_mapping(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &MappingChange,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        catalog::update_mapping(self, tenant, name, change, now).await
+    }
+
+    async fn set_mapping_priorities(
+        &self,
+        tenant: TenantId,
+        moves: &[(i64, u32, u32)],
+    ) -> StoreResult<()> {
+        catalog::set_mapping_priorities(self, tenant, moves).await
+    }
+
+    async fn delete_mapping(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        moves: &[(i64, u32, u32)],
+    ) -> StoreResult<bool> {
+        catalog::delete_mapping(self, tenant, name, moves).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

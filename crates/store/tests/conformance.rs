@@ -537,3 +537,151 @@ async fn sorting_puts_unassigned_values_last() {
         }
     }
 }
+
+#[tokio::test]
+async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
+    use scimd_core::catalog::{MappingChange, NewMapping};
+    use scimd_core::mapping::Criteria;
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let gold = store
+            .create_profile(acme.id, "Gold", 10, at(1))
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store.create_profile(acme.id, "GOLD", 0, at(1)).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}"
+        );
+        let eu = store
+            .create_storage(acme.id, "EU", "eu-west-1", at(1))
+            .await
+            .unwrap();
+        let new_mapping = |mapping: &str, criteria: Criteria| NewMapping {
+            tenant_id: acme.id,
+            name: mapping.into(),
+            criteria,
+            profile_id: gold.id,
+            storage_id: eu.id,
+            quota_bytes: Some(5_000_000),
+            send_activation_email: true,
+            now: at(2),
+        };
+        let values = Criteria::Attribute {
+            name: "department".into(),
+            values: vec!["R&D".into(), "Sales,EU".into()],
+        };
+        let first = store
+            .create_mapping(&new_mapping("first", values.clone()))
+            .await
+            .unwrap();
+        let second = store
+            .create_mapping(&new_mapping("second", Criteria::AllowAnyUser))
+            .await
+            .unwrap();
+        let third = store
+            .create_mapping(&new_mapping("third", Criteria::AllowAnyUser))
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.priority, second.priority, third.priority),
+            (1, 2, 3),
+            "{name}: new mappings go to the bottom"
+        );
+        assert_eq!(first.criteria, values, "{name}");
+        assert_eq!(
+            (
+                first.profile.as_str(),
+                first.storage.as_str(),
+                first.quota_bytes
+            ),
+            ("Gold", "EU", Some(5_000_000)),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                store
+                    .create_mapping(&new_mapping("First", Criteria::AllowAnyUser))
+                    .await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}"
+        );
+
+        // Move "third" to the top, in one transaction, without two mappings ever sharing a place.
+        let mappings = store.list_mappings(acme.id).await.unwrap();
+        let moves = scimd_core::catalog::reordered(&mappings, "third", 1).unwrap();
+        store.set_mapping_priorities(acme.id, &moves).await.unwrap();
+        let order: Vec<String> = store
+            .list_mappings(acme.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(order, ["third", "first", "second"], "{name}");
+        assert!(
+            matches!(
+                store.set_mapping_priorities(acme.id, &moves).await,
+                Err(StoreError::VersionMismatch)
+            ),
+            "{name}: stale moves"
+        );
+
+        let change = MappingChange {
+            new_name: Some("renamed".into()),
+            quota_bytes: Some(None),
+            ..MappingChange::default()
+        };
+        assert!(
+            store
+                .update_mapping(acme.id, "FIRST", &change, at(3))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store
+                .update_mapping(acme.id, "nope", &change, at(3))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+
+        // A profile in use cannot go; deleting a mapping renumbers the rest.
+        assert!(
+            matches!(
+                store.delete_profile(acme.id, "gold").await,
+                Err(StoreError::InUse(_))
+            ),
+            "{name}"
+        );
+        let mappings = store.list_mappings(acme.id).await.unwrap();
+        let rest: Vec<&scimd_core::catalog::Mapping> =
+            mappings.iter().filter(|m| m.name != "third").collect();
+        assert!(
+            store
+                .delete_mapping(acme.id, "third", &scimd_core::catalog::renumbered(&rest))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let left: Vec<(String, u32, Option<u64>)> = store
+            .list_mappings(acme.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.name, m.priority, m.quota_bytes))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                ("renamed".to_owned(), 1, None),
+                ("second".to_owned(), 2, Some(5_000_000))
+            ],
+            "{name}"
+        );
+    }
+}

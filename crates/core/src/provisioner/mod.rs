@@ -1,6 +1,7 @@
 //! The use cases. SCIM handlers, console pages and CLI commands all call these: one layer,
 //! three faces.
 
+mod catalog;
 mod users;
 
 use crate::clock::{Clock, SystemClock};
@@ -10,6 +11,7 @@ use crate::tenant::{Tenant, TenantId, TenantSlug};
 use crate::token::{DEFAULT_LIFETIME_DAYS, NewToken, Token, TokenName, TokenSecret, days_after};
 use scim::datetime::Timestamp;
 
+pub use catalog::{MappingEdit, MappingSpec};
 pub use users::ListRequest;
 
 /// How often `last_used_at` is written for a busy token: recording every request would turn
@@ -42,24 +44,29 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         self.clock.now()
     }
 
-    /// SPEC §8: a new database holds tenant `default`.
+    /// SPEC §8: a new database holds tenant `default` with its default catalog.
     pub async fn ensure_default_tenant(&self) -> Result<Tenant> {
         let slug = TenantSlug::default_tenant();
         if let Some(tenant) = self.store.tenant_by_slug(&slug).await? {
             return Ok(tenant);
         }
         match self.store.create_tenant(&slug, "Default", self.now()).await {
-            Ok(tenant) => Ok(tenant),
-            // Another instance created it first.
+            Ok(tenant) => {
+                self.seed_catalog(&tenant).await?;
+                Ok(tenant)
+            }
+            // Another instance created it first (and seeds it).
             Err(crate::store::StoreError::Conflict(_)) => self.tenant(TenantSlug::DEFAULT).await,
             Err(other) => Err(other.into()),
         }
     }
 
+    /// A new tenant, with the same default catalog as `default`.
     pub async fn create_tenant(&self, slug: &str, name: Option<&str>) -> Result<Tenant> {
         let slug = TenantSlug::parse(slug)?;
         let name = name.unwrap_or(slug.as_str()).to_owned();
-        self.store
+        let tenant = self
+            .store
             .create_tenant(&slug, &name, self.now())
             .await
             .map_err(|error| match error {
@@ -67,7 +74,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     Error::Conflict(format!("tenant '{slug}' already exists"))
                 }
                 other => other.into(),
-            })
+            })?;
+        self.seed_catalog(&tenant).await?;
+        Ok(tenant)
     }
 
     pub async fn tenant(&self, slug: &str) -> Result<Tenant> {

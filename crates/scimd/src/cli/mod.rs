@@ -1,6 +1,7 @@
 //! The commands. Each opens the database (applying pending migrations) and calls the same
 //! provisioner as the HTTP API.
 
+mod catalog;
 mod tokens;
 
 use crate::config::{Cli, Command, HealthcheckArgs, ServeArgs, TenantCommand};
@@ -35,6 +36,27 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(command) => {
             let provisioner = open_provisioner(&cli.database_url, durability).await?;
             tokens::execute(&provisioner, command).await
+        }
+        Command::Profile(command) => {
+            catalog::profile(
+                &open_provisioner(&cli.database_url, durability).await?,
+                command,
+            )
+            .await
+        }
+        Command::Storage(command) => {
+            catalog::storage(
+                &open_provisioner(&cli.database_url, durability).await?,
+                command,
+            )
+            .await
+        }
+        Command::Mapping(command) => {
+            catalog::mapping(
+                &open_provisioner(&cli.database_url, durability).await?,
+                command,
+            )
+            .await
         }
         Command::Healthcheck(args) => healthcheck(args).await,
     }

@@ -30,6 +30,7 @@ macro_rules! sql_database {
                     SqlValue::Text(text) => query.bind(text.clone()),
                     SqlValue::OptText(text) => query.bind(text.clone()),
                     SqlValue::Int(int) => query.bind(*int),
+                    SqlValue::OptInt(int) => query.bind(*int),
                     SqlValue::Real(real) => query.bind(*real),
                     SqlValue::Bool(boolean) => query.bind(*boolean),
                     SqlValue::Bytes(bytes) => query.bind(bytes.clone()),
@@ -47,6 +48,8 @@ macro_rules! sql_database {
                     Column::Int => Cell::Int(row.try_get(index)?),
                     Column::OptInt => Cell::OptInt(row.try_get(index)?),
                     Column::Text => Cell::Text(row.try_get(index)?),
+                    Column::OptText => Cell::OptText(row.try_get(index)?),
+                    Column::Bool => Cell::Bool(row.try_get(index)?),
                     Column::Bytes => Cell::Bytes(row.try_get(index)?),
                 })
             }

@@ -17,6 +17,8 @@ pub(crate) enum Column {
     Int,
     OptInt,
     Text,
+    OptText,
+    Bool,
     Bytes,
 }
 
@@ -26,6 +28,8 @@ pub(crate) enum Cell {
     Int(i64),
     OptInt(Option<i64>),
     Text(String),
+    OptText(Option<String>),
+    Bool(bool),
     Bytes(Vec<u8>),
 }
 
@@ -34,7 +38,7 @@ impl Cell {
         match self {
             Self::Int(value) => *value,
             Self::OptInt(value) => value.unwrap_or_default(),
-            Self::Text(_) | Self::Bytes(_) => 0,
+            Self::Text(_) | Self::OptText(_) | Self::Bool(_) | Self::Bytes(_) => 0,
         }
     }
 
@@ -42,21 +46,40 @@ impl Cell {
         match self {
             Self::Int(value) => Some(*value),
             Self::OptInt(value) => *value,
-            Self::Text(_) | Self::Bytes(_) => None,
+            Self::Text(_) | Self::OptText(_) | Self::Bool(_) | Self::Bytes(_) => None,
         }
     }
 
     pub fn take_text(&mut self) -> String {
         match self {
             Self::Text(value) => std::mem::take(value),
-            Self::Int(_) | Self::OptInt(_) | Self::Bytes(_) => String::new(),
+            Self::OptText(value) => value.take().unwrap_or_default(),
+            Self::Int(_) | Self::OptInt(_) | Self::Bool(_) | Self::Bytes(_) => String::new(),
+        }
+    }
+
+    pub fn opt_text(&mut self) -> Option<String> {
+        match self {
+            Self::OptText(value) => value.take(),
+            Self::Text(value) => Some(std::mem::take(value)),
+            Self::Int(_) | Self::OptInt(_) | Self::Bool(_) | Self::Bytes(_) => None,
+        }
+    }
+
+    pub fn flag(&self) -> bool {
+        match self {
+            Self::Bool(value) => *value,
+            Self::Int(value) => *value != 0,
+            Self::OptInt(_) | Self::Text(_) | Self::OptText(_) | Self::Bytes(_) => false,
         }
     }
 
     pub fn bytes(&self) -> &[u8] {
         match self {
             Self::Bytes(value) => value,
-            Self::Int(_) | Self::OptInt(_) | Self::Text(_) => &[],
+            Self::Int(_) | Self::OptInt(_) | Self::Text(_) | Self::OptText(_) | Self::Bool(_) => {
+                &[]
+            }
         }
     }
 }
@@ -107,6 +130,8 @@ pub(crate) enum Written {
 pub(crate) enum BackendError {
     #[error("unique constraint violated: {0}")]
     Unique(String),
+    #[error("still referenced: {0}")]
+    InUse(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -116,6 +141,9 @@ impl BackendError {
         match &error {
             sqlx::Error::Database(database) if database.is_unique_violation() => {
                 Self::Unique(database.constraint().unwrap_or_default().to_owned())
+            }
+            sqlx::Error::Database(database) if database.is_foreign_key_violation() => {
+                Self::InUse(database.constraint().unwrap_or_default().to_owned())
             }
             _ => Self::Database(error),
         }

@@ -11,6 +11,7 @@ pub(crate) enum SqlValue {
     Text(String),
     OptText(Option<String>),
     Int(i64),
+    OptInt(Option<i64>),
     Real(f64),
     Bool(bool),
     Bytes(Vec<u8>),

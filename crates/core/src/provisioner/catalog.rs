@@ -1,0 +1,260 @@
+//! Profiles, storages and mappings: the admin use cases (SPEC §5), shared by CLI, API and console.
+
+use super::Provisioner;
+use crate::catalog::{
+    Mapping, MappingChange, NewMapping, Profile, Storage, check_name, renumbered, reordered,
+};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::mapping::{Criteria, Explanation, MatchInput, evaluate};
+use crate::store::{Store, StoreError};
+use crate::tenant::Tenant;
+use scim::normalise::normalise_resource;
+use scim::schema::USER;
+use serde_json::Value;
+
+/// The configuration a new mapping needs.
+#[derive(Debug, Clone)]
+pub struct MappingSpec<'a> {
+    pub name: &'a str,
+    pub criteria: Criteria,
+    pub profile: &'a str,
+    pub storage: &'a str,
+    pub quota_bytes: Option<u64>,
+    pub send_activation_email: bool,
+}
+
+/// What an edit may change (R-24: never the criteria).
+#[derive(Debug, Clone, Default)]
+pub struct MappingEdit<'a> {
+    pub new_name: Option<&'a str>,
+    pub profile: Option<&'a str>,
+    pub storage: Option<&'a str>,
+    pub quota_bytes: Option<Option<u64>>,
+    pub send_activation_email: Option<bool>,
+}
+
+/// Attempts at reordering before a concurrent edit wins.
+const REORDER_ATTEMPTS: usize = 3;
+
+impl<S: Store, C: Clock> Provisioner<S, C> {
+    /// SPEC §8: a new tenant starts with profile, storage and mapping `Default` (AllowAnyUser),
+    /// so provisioning works before an admin writes any mapping.
+    pub(super) async fn seed_catalog(&self, tenant: &Tenant) -> Result<()> {
+        self.create_profile(tenant, "Default", 0).await?;
+        self.create_storage(tenant, "Default", "default").await?;
+        let spec = MappingSpec {
+            name: "Default",
+            criteria: Criteria::AllowAnyUser,
+            profile: "Default",
+            storage: "Default",
+            quota_bytes: None,
+            send_activation_email: false,
+        };
+        self.create_mapping(tenant, spec).await.map(drop)
+    }
+
+    pub async fn create_profile(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        max_users: u32,
+    ) -> Result<Profile> {
+        let name = check_name("profile", name)?;
+        self.store
+            .create_profile(tenant.id, &name, max_users, self.now())
+            .await
+            .map_err(|error| match error {
+                StoreError::Conflict(_) => {
+                    Error::Conflict(format!("profile '{name}' already exists"))
+                }
+                other => other.into(),
+            })
+    }
+
+    pub async fn list_profiles(&self, tenant: &Tenant) -> Result<Vec<Profile>> {
+        Ok(self.store.list_profiles(tenant.id).await?)
+    }
+
+    pub async fn delete_profile(&self, tenant: &Tenant, name: &str) -> Result<()> {
+        match self.store.delete_profile(tenant.id, name).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::NotFound(format!("no profile '{name}'"))),
+            Err(StoreError::InUse(_)) => Err(Error::Conflict(format!(
+                "profile '{name}' is used by a mapping; change or delete the mapping first"
+            ))),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn create_storage(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        region: &str,
+    ) -> Result<Storage> {
+        let name = check_name("storage", name)?;
+        let region = check_name("region", region)?;
+        self.store
+            .create_storage(tenant.id, &name, &region, self.now())
+            .await
+            .map_err(|error| match error {
+                StoreError::Conflict(_) => {
+                    Error::Conflict(format!("storage '{name}' already exists"))
+                }
+                other => other.into(),
+            })
+    }
+
+    pub async fn list_storages(&self, tenant: &Tenant) -> Result<Vec<Storage>> {
+        Ok(self.store.list_storages(tenant.id).await?)
+    }
+
+    async fn profile_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
+        self.list_profiles(tenant)
+            .await?
+            .into_iter()
+            .find(|profile| profile.name.eq_ignore_ascii_case(name.trim()))
+            .map(|profile| profile.id)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no profile '{name}'; `scimd profile list` shows them"
+                ))
+            })
+    }
+
+    async fn storage_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
+        self.list_storages(tenant)
+            .await?
+            .into_iter()
+            .find(|storage| storage.name.eq_ignore_ascii_case(name.trim()))
+            .map(|storage| storage.id)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no storage '{name}'; `scimd storage list` shows them"
+                ))
+            })
+    }
+
+    /// a new mapping goes to the bottom of the list.
+    pub async fn create_mapping(&self, tenant: &Tenant, spec: MappingSpec<'_>) -> Result<Mapping> {
+        let name = check_name("mapping", spec.name)?;
+        let mapping = NewMapping {
+            tenant_id: tenant.id,
+            name: name.clone(),
+            criteria: spec.criteria,
+            profile_id: self.profile_id(tenant, spec.profile).await?,
+            storage_id: self.storage_id(tenant, spec.storage).await?,
+            quota_bytes: spec.quota_bytes,
+            send_activation_email: spec.send_activation_email,
+            now: self.now(),
+        };
+        self.store.create_mapping(&mapping).await.map_err(|error| match error {
+            StoreError::Conflict(_) => Error::Conflict(format!(
+                "mapping '{name}' already exists (or another mapping was added at the same moment; retry)"
+            )),
+            other => other.into(),
+        })
+    }
+
+    /// In priority order.
+    pub async fn list_mappings(&self, tenant: &Tenant) -> Result<Vec<Mapping>> {
+        Ok(self.store.list_mappings(tenant.id).await?)
+    }
+
+    /// the name and the configuration change; the criteria never do.
+    pub async fn edit_mapping(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        edit: MappingEdit<'_>,
+    ) -> Result<()> {
+        let new_name = edit
+            .new_name
+            .map(|new_name| check_name("mapping", new_name))
+            .transpose()?;
+        let change = MappingChange {
+            profile_id: match edit.profile {
+                Some(profile) => Some(self.profile_id(tenant, profile).await?),
+                None => None,
+            },
+            storage_id: match edit.storage {
+                Some(storage) => Some(self.storage_id(tenant, storage).await?),
+                None => None,
+            },
+            new_name,
+            quota_bytes: edit.quota_bytes,
+            send_activation_email: edit.send_activation_email,
+        };
+        match self
+            .store
+            .update_mapping(tenant.id, name, &change, self.now())
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::NotFound(format!("no mapping '{name}'"))),
+            Err(StoreError::Conflict(_)) => Err(Error::Conflict(
+                "another mapping already has that name".into(),
+            )),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// moves a mapping to `priority` (clamped to 1..n); the others keep their order.
+    pub async fn reorder_mapping(&self, tenant: &Tenant, name: &str, priority: u32) -> Result<()> {
+        for _ in 0..REORDER_ATTEMPTS {
+            let mappings = self.list_mappings(tenant).await?;
+            let moves = reordered(&mappings, name, priority)
+                .ok_or_else(|| Error::NotFound(format!("no mapping '{name}'")))?;
+            match self.store.set_mapping_priorities(tenant.id, &moves).await {
+                Err(StoreError::VersionMismatch) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(Error::Conflict("the mappings kept changing; retry".into()))
+    }
+
+    /// the mapping goes; the users it classified keep their profile and storage.
+    pub async fn delete_mapping(&self, tenant: &Tenant, name: &str) -> Result<()> {
+        let mappings = self.list_mappings(tenant).await?;
+        let rest: Vec<&Mapping> = mappings
+            .iter()
+            .filter(|mapping| !mapping.name.eq_ignore_ascii_case(name))
+            .collect();
+        if rest.len() == mappings.len() {
+            return Err(Error::NotFound(format!("no mapping '{name}'")));
+        }
+        if self
+            .store
+            .delete_mapping(tenant.id, name, &renumbered(&rest))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::Conflict(
+                "the mappings changed meanwhile; retry".into(),
+            ))
+        }
+    }
+
+    /// The preview (SPEC §5): which mapping a sample SCIM user would get, and why the others
+    /// would not match.
+    pub async fn preview_mapping(
+        &self,
+        tenant: &Tenant,
+        body: &Value,
+    ) -> Result<(Option<String>, Vec<Explanation>)> {
+        let normalised = normalise_resource(body, &USER)?;
+        let mappings = self.list_mappings(tenant).await?;
+        let input = MatchInput {
+            resource: &normalised.resource,
+            custom: &normalised.custom,
+        };
+        Ok(evaluate(
+            mappings
+                .iter()
+                .map(|m| (m.name.as_str(), m.priority, &m.criteria)),
+            input,
+        ))
+    }
+}

@@ -1,0 +1,219 @@
+//! `scimd profile | storage | mapping` (SPEC §5, §7).
+
+use crate::AppProvisioner;
+use crate::config::{MappingCommand, ProfileCommand, StorageCommand};
+use anyhow::{Context, bail};
+use scimd_core::mapping::{Criteria, format_values};
+use scimd_core::provisioner::{MappingEdit, MappingSpec};
+use std::io::Read;
+use std::process::ExitCode;
+
+#[allow(clippy::print_stdout)] // listings are the commands' output
+pub(super) async fn profile(
+    provisioner: &AppProvisioner,
+    command: ProfileCommand,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        ProfileCommand::Create {
+            name,
+            max_users,
+            tenant,
+        } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let profile = provisioner
+                .create_profile(&tenant, &name, max_users)
+                .await?;
+            eprintln!(
+                "created profile '{}' in tenant '{}'",
+                profile.name, tenant.slug
+            );
+        }
+        ProfileCommand::List { tenant } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            println!("{:<32} MAX USERS", "NAME");
+            for profile in provisioner.list_profiles(&tenant).await? {
+                let limit = if profile.max_users == 0 {
+                    "unlimited".to_owned()
+                } else {
+                    profile.max_users.to_string()
+                };
+                println!("{:<32} {limit}", profile.name);
+            }
+        }
+        ProfileCommand::Delete { name, tenant } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            provisioner.delete_profile(&tenant, &name).await?;
+            eprintln!("deleted profile '{name}'");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)] // listings are the commands' output
+pub(super) async fn storage(
+    provisioner: &AppProvisioner,
+    command: StorageCommand,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        StorageCommand::Create {
+            name,
+            region,
+            tenant,
+        } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let storage = provisioner.create_storage(&tenant, &name, &region).await?;
+            eprintln!(
+                "created storage '{}' ({}) in tenant '{}'",
+                storage.name, storage.region, tenant.slug
+            );
+        }
+        StorageCommand::List { tenant } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            println!("{:<32} REGION", "NAME");
+            for storage in provisioner.list_storages(&tenant).await? {
+                println!("{:<32} {}", storage.name, storage.region);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)] // listings and previews are the commands' output
+pub(super) async fn mapping(
+    provisioner: &AppProvisioner,
+    command: MappingCommand,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        MappingCommand::Create {
+            name,
+            any_user,
+            attribute,
+            values,
+            profile,
+            storage,
+            quota,
+            activation_email,
+            tenant,
+        } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let criteria = match (any_user, attribute, values) {
+                (true, None, None) => Criteria::AllowAnyUser,
+                (false, Some(attribute), Some(values)) => Criteria::attribute(&attribute, &values)?,
+                _ => bail!("give either --any-user, or --attribute with --values"),
+            };
+            let spec = MappingSpec {
+                name: &name,
+                criteria,
+                profile: &profile,
+                storage: &storage,
+                quota_bytes: quota,
+                send_activation_email: activation_email,
+            };
+            let mapping = provisioner.create_mapping(&tenant, spec).await?;
+            eprintln!(
+                "created mapping '{}' at priority {} ({})",
+                mapping.name, mapping.priority, mapping.criteria
+            );
+        }
+        MappingCommand::List { tenant } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            println!(
+                "{:<9} {:<24} {:<40} {:<16} {:<16} QUOTA",
+                "PRIORITY", "NAME", "CRITERIA", "PROFILE", "STORAGE"
+            );
+            for mapping in provisioner.list_mappings(&tenant).await? {
+                let criteria = match &mapping.criteria {
+                    Criteria::AllowAnyUser => "AllowAnyUser".to_owned(),
+                    Criteria::Attribute { name, values } => {
+                        format!("{name} = {}", format_values(values))
+                    }
+                };
+                let quota = mapping
+                    .quota_bytes
+                    .map_or_else(|| "-".to_owned(), |quota| quota.to_string());
+                println!(
+                    "{:<9} {:<24} {:<40} {:<16} {:<16} {quota}",
+                    mapping.priority, mapping.name, criteria, mapping.profile, mapping.storage
+                );
+            }
+        }
+        MappingCommand::Edit {
+            name,
+            new_name,
+            profile,
+            storage,
+            quota,
+            no_quota,
+            activation_email,
+            attribute,
+            values,
+            any_user,
+            tenant,
+        } => {
+            if attribute.is_some() || values.is_some() || any_user {
+                bail!(
+                    "a mapping's criteria cannot change after creation (R-24): create a new mapping with the \
+                     criteria you want, reorder it, then delete '{name}'"
+                );
+            }
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let edit = MappingEdit {
+                new_name: new_name.as_deref(),
+                profile: profile.as_deref(),
+                storage: storage.as_deref(),
+                quota_bytes: if no_quota {
+                    Some(None)
+                } else {
+                    quota.map(Some)
+                },
+                send_activation_email: activation_email,
+            };
+            provisioner.edit_mapping(&tenant, &name, edit).await?;
+            eprintln!("updated mapping '{}'", new_name.as_deref().unwrap_or(&name));
+        }
+        MappingCommand::Reorder {
+            name,
+            priority,
+            tenant,
+        } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            provisioner
+                .reorder_mapping(&tenant, &name, priority)
+                .await?;
+            eprintln!("moved mapping '{name}' to priority {}", priority.max(1));
+        }
+        MappingCommand::Delete { name, tenant } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            provisioner.delete_mapping(&tenant, &name).await?;
+            eprintln!(
+                "deleted mapping '{name}'; the users it classified keep their profile and storage"
+            );
+        }
+        MappingCommand::Preview { file, tenant } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let mut text = String::new();
+            if file.as_os_str() == "-" {
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the sample user from stdin")?;
+            } else {
+                text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+            }
+            let body: serde_json::Value =
+                serde_json::from_str(&text).context("the sample user is not valid JSON")?;
+            let (matched, explanations) = provisioner.preview_mapping(&tenant, &body).await?;
+            for explanation in &explanations {
+                println!("{explanation}");
+            }
+            match matched {
+                Some(name) => println!("=> the user would be created by mapping '{name}'"),
+                None => {
+                    println!("=> {}", scimd_core::mapping::NO_MAPPING_MATCHED);
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

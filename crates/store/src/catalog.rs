@@ -1,0 +1,349 @@
+//! Profiles, storages and mappings on either backend.
+
+use crate::backend::{Column, Row, Step, Written};
+use crate::sql::{SqlValue, Statement};
+use crate::sql_store::SqlStore;
+use scim::datetime::Timestamp;
+use scim::filter::fold_case;
+use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
+use scimd_core::mapping::Criteria;
+use scimd_core::store::{StoreError, StoreResult};
+use scimd_core::tenant::TenantId;
+
+const PROFILE_COLUMNS: &str = "id, tenant_id, name, max_users, created_at";
+const PROFILE_TYPES: &[Column] = &[
+    Column::Int,
+    Column::Int,
+    Column::Text,
+    Column::Int,
+    Column::Int,
+];
+const STORAGE_COLUMNS: &str = "id, tenant_id, name, region, created_at";
+const STORAGE_TYPES: &[Column] = &[
+    Column::Int,
+    Column::Int,
+    Column::Text,
+    Column::Text,
+    Column::Int,
+];
+const MAPPING_SELECT: &str = "SELECT m.id, m.tenant_id, m.name, m.priority, m.attribute, m.attribute_values, \
+     p.name, s.name, m.quota_bytes, m.send_activation_email, m.created_at, m.updated_at \
+     FROM mappings m JOIN profiles p ON p.id = m.profile_id JOIN storages s ON s.id = m.storage_id";
+const MAPPING_TYPES: &[Column] = &[
+    Column::Int,
+    Column::Int,
+    Column::Text,
+    Column::Int,
+    Column::OptText,
+    Column::Text,
+    Column::Text,
+    Column::Text,
+    Column::OptInt,
+    Column::Bool,
+    Column::Int,
+    Column::Int,
+];
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+fn profile_from(mut row: Row) -> Profile {
+    Profile {
+        id: row[0].int(),
+        tenant_id: TenantId(row[1].int()),
+        name: row[2].take_text(),
+        max_users: count(row[3].int()),
+        created_at: Timestamp::from_millis(row[4].int()),
+    }
+}
+
+fn storage_from(mut row: Row) -> Storage {
+    Storage {
+        id: row[0].int(),
+        tenant_id: TenantId(row[1].int()),
+        name: row[2].take_text(),
+        region: row[3].take_text(),
+        created_at: Timestamp::from_millis(row[4].int()),
+    }
+}
+
+fn mapping_from(mut row: Row) -> StoreResult<Mapping> {
+    let criteria = match row[4].opt_text() {
+        None => Criteria::AllowAnyUser,
+        Some(name) => {
+            let values: Vec<String> = serde_json::from_str(&row[5].take_text())
+                .map_err(|error| StoreError::Backend(Box::new(error)))?;
+            Criteria::Attribute { name, values }
+        }
+    };
+    Ok(Mapping {
+        id: row[0].int(),
+        tenant_id: TenantId(row[1].int()),
+        name: row[2].take_text(),
+        priority: count(row[3].int()),
+        criteria,
+        profile: row[6].take_text(),
+        storage: row[7].take_text(),
+        quota_bytes: row[8].opt_int().and_then(|quota| u64::try_from(quota).ok()),
+        send_activation_email: row[9].flag(),
+        created_at: Timestamp::from_millis(row[10].int()),
+        updated_at: Timestamp::from_millis(row[11].int()),
+    })
+}
+
+fn committed(written: Written) -> bool {
+    matches!(written, Written::Committed(_))
+}
+
+pub(crate) async fn create_profile(
+    store: &SqlStore,
+    tenant: TenantId,
+    name: &str,
+    max_users: u32,
+    now: Timestamp,
+) -> StoreResult<Profile> {
+    let step = Step::run(
+        format!("INSERT INTO profiles (tenant_id, name, name_ci, max_users, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {PROFILE_COLUMNS}"),
+        vec![
+            SqlValue::Int(tenant.0),
+            SqlValue::Text(name.into()),
+            SqlValue::Text(fold_case(name)),
+            SqlValue::Int(i64::from(max_users)),
+            SqlValue::Int(now.as_millis()),
+        ],
+    )
+    .returning(PROFILE_TYPES);
+    match store.write(&[step]).await? {
+        Written::Committed(mut rows) => rows
+            .remove(0)
+            .pop()
+            .map(profile_from)
+            .ok_or_else(|| StoreError::Backend("no row returned".into())),
+        Written::Unmet => Err(StoreError::Backend("profile insert touched no row".into())),
+    }
+}
+
+pub(crate) async fn list_profiles(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Profile>> {
+    let statement = Statement::new(
+        format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE tenant_id = $1 ORDER BY name_ci"),
+        vec![SqlValue::Int(tenant.0)],
+    );
+    Ok(store
+        .query(statement, PROFILE_TYPES)
+        .await?
+        .into_iter()
+        .map(profile_from)
+        .collect())
+}
+
+pub(crate) async fn delete_profile(
+    store: &SqlStore,
+    tenant: TenantId,
+    name: &str,
+) -> StoreResult<bool> {
+    let step = Step::run(
+        "DELETE FROM profiles WHERE tenant_id = $1 AND name_ci = $2",
+        vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))],
+    )
+    .must_affect();
+    Ok(committed(store.write(&[step]).await?))
+}
+
+pub(crate) async fn create_storage(
+    store: &SqlStore,
+    tenant: TenantId,
+    name: &str,
+    region: &str,
+    now: Timestamp,
+) -> StoreResult<Storage> {
+    let step = Step::run(
+        format!("INSERT INTO storages (tenant_id, name, name_ci, region, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {STORAGE_COLUMNS}"),
+        vec![
+            SqlValue::Int(tenant.0),
+            SqlValue::Text(name.into()),
+            SqlValue::Text(fold_case(name)),
+            SqlValue::Text(region.into()),
+            SqlValue::Int(now.as_millis()),
+        ],
+    )
+    .returning(STORAGE_TYPES);
+    match store.write(&[step]).await? {
+        Written::Committed(mut rows) => rows
+            .remove(0)
+            .pop()
+            .map(storage_from)
+            .ok_or_else(|| StoreError::Backend("no row returned".into())),
+        Written::Unmet => Err(StoreError::Backend("storage insert touched no row".into())),
+    }
+}
+
+pub(crate) async fn list_storages(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Storage>> {
+    let statement = Statement::new(
+        format!("SELECT {STORAGE_COLUMNS} FROM storages WHERE tenant_id = $1 ORDER BY name_ci"),
+        vec![SqlValue::Int(tenant.0)],
+    );
+    Ok(store
+        .query(statement, STORAGE_TYPES)
+        .await?
+        .into_iter()
+        .map(storage_from)
+        .collect())
+}
+
+pub(crate) async fn create_mapping(store: &SqlStore, mapping: &NewMapping) -> StoreResult<Mapping> {
+    let (attribute, values) = match &mapping.criteria {
+        Criteria::AllowAnyUser => (None, Vec::new()),
+        Criteria::Attribute { name, values } => (Some(name.clone()), values.clone()),
+    };
+    let values =
+        serde_json::to_string(&values).map_err(|error| StoreError::Backend(Box::new(error)))?;
+    // The new mapping goes to the bottom (R-23); the unique priority index refuses a racing twin.
+    let step = Step::run(
+        "INSERT INTO mappings (tenant_id, name, name_ci, priority, attribute, attribute_values, profile_id, \
+         storage_id, quota_bytes, send_activation_email, created_at, updated_at) \
+         SELECT $1, $2, $3, COALESCE(MAX(priority), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $10 \
+         FROM mappings WHERE tenant_id = $1 RETURNING id",
+        vec![
+            SqlValue::Int(mapping.tenant_id.0),
+            SqlValue::Text(mapping.name.clone()),
+            SqlValue::Text(fold_case(&mapping.name)),
+            SqlValue::OptText(attribute),
+            SqlValue::Text(values),
+            SqlValue::Int(mapping.profile_id),
+            SqlValue::Int(mapping.storage_id),
+            SqlValue::OptInt(mapping.quota_bytes.map(|quota| i64::try_from(quota).unwrap_or(i64::MAX))),
+            SqlValue::Bool(mapping.send_activation_email),
+            SqlValue::Int(mapping.now.as_millis()),
+        ],
+    )
+    .returning(&[Column::Int]);
+    let Written::Committed(mut rows) = store.write(&[step]).await? else {
+        return Err(StoreError::Backend("mapping insert touched no row".into()));
+    };
+    let id = rows
+        .remove(0)
+        .first()
+        .and_then(|row| row.first())
+        .map(|cell| cell.int())
+        .unwrap_or_default();
+    list_mappings(store, mapping.tenant_id)
+        .await?
+        .into_iter()
+        .find(|created| created.id == id)
+        .ok_or_else(|| StoreError::Backend("the new mapping is not readable".into()))
+}
+
+pub(crate) async fn list_mappings(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Mapping>> {
+    let statement = Statement::new(
+        format!("{MAPPING_SELECT} WHERE m.tenant_id = $1 ORDER BY m.priority"),
+        vec![SqlValue::Int(tenant.0)],
+    );
+    store
+        .query(statement, MAPPING_TYPES)
+        .await?
+        .into_iter()
+        .map(mapping_from)
+        .collect()
+}
+
+pub(crate) async fn update_mapping(
+    store: &SqlStore,
+    tenant: TenantId,
+    name: &str,
+    change: &MappingChange,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let mut values = vec![
+        SqlValue::Int(tenant.0),
+        SqlValue::Text(fold_case(name)),
+        SqlValue::Int(now.as_millis()),
+    ];
+    let mut assignments = vec!["updated_at = $3".to_owned()];
+    let mut assign = |column: &str, value: SqlValue| {
+        values.push(value);
+        assignments.push(format!("{column} = ${}", values.len()));
+    };
+    if let Some(new_name) = &change.new_name {
+        assign("name", SqlValue::Text(new_name.clone()));
+        assign("name_ci", SqlValue::Text(fold_case(new_name)));
+    }
+    if let Some(profile) = change.profile_id {
+        assign("profile_id", SqlValue::Int(profile));
+    }
+    if let Some(storage) = change.storage_id {
+        assign("storage_id", SqlValue::Int(storage));
+    }
+    if let Some(quota) = change.quota_bytes {
+        assign(
+            "quota_bytes",
+            SqlValue::OptInt(quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX))),
+        );
+    }
+    if let Some(flag) = change.send_activation_email {
+        assign("send_activation_email", SqlValue::Bool(flag));
+    }
+    let sql = format!(
+        "UPDATE mappings SET {} WHERE tenant_id = $1 AND name_ci = $2",
+        assignments.join(", ")
+    );
+    Ok(committed(
+        store.write(&[Step::run(sql, values).must_affect()]).await?,
+    ))
+}
+
+/// Two passes, so the unique priority index never sees two mappings in one place: first to a
+/// negative parking value, then to the final one.
+fn priority_steps(tenant: TenantId, moves: &[(i64, u32, u32)]) -> Vec<Step> {
+    let park = moves.iter().map(|(id, old, new)| {
+        Step::run(
+            "UPDATE mappings SET priority = $4 WHERE tenant_id = $1 AND id = $2 AND priority = $3",
+            vec![
+                SqlValue::Int(tenant.0),
+                SqlValue::Int(*id),
+                SqlValue::Int(i64::from(*old)),
+                SqlValue::Int(-i64::from(*new)),
+            ],
+        )
+        .must_affect()
+    });
+    let place = moves.iter().map(|(id, _, new)| {
+        Step::run(
+            "UPDATE mappings SET priority = $3 WHERE tenant_id = $1 AND id = $2",
+            vec![
+                SqlValue::Int(tenant.0),
+                SqlValue::Int(*id),
+                SqlValue::Int(i64::from(*new)),
+            ],
+        )
+    });
+    park.chain(place).collect()
+}
+
+pub(crate) async fn set_mapping_priorities(
+    store: &SqlStore,
+    tenant: TenantId,
+    moves: &[(i64, u32, u32)],
+) -> StoreResult<()> {
+    match store.write(&priority_steps(tenant, moves)).await? {
+        Written::Committed(_) => Ok(()),
+        Written::Unmet => Err(StoreError::VersionMismatch),
+    }
+}
+
+pub(crate) async fn delete_mapping(
+    store: &SqlStore,
+    tenant: TenantId,
+    name: &str,
+    moves: &[(i64, u32, u32)],
+) -> StoreResult<bool> {
+    let mut steps = vec![
+        Step::run(
+            "DELETE FROM mappings WHERE tenant_id = $1 AND name_ci = $2",
+            vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))],
+        )
+        .must_affect(),
+    ];
+    steps.extend(priority_steps(tenant, moves));
+    Ok(committed(store.write(&steps).await?))
+}
