@@ -18,6 +18,7 @@ mod migrations;
 mod query_plans;
 mod sql;
 pub mod sql_store;
+pub mod test_support;
 
 pub use sql_store::SqlStore;
 

@@ -48,7 +48,9 @@ async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
     )];
     if let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") {
         let store = connect(
-            &fresh_postgres_database(&admin_url).await,
+            &crate::test_support::fresh_postgres_database(&admin_url)
+                .await
+                .expect("fresh database"),
             Durability::default(),
         )
         .await
@@ -59,21 +61,6 @@ async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
         eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped");
     }
     stores
-}
-
-async fn fresh_postgres_database(admin_url: &str) -> String {
-    use sqlx::Executor;
-    let admin = sqlx::PgPool::connect(admin_url)
-        .await
-        .expect("postgres admin connection");
-    let secret = scimd_core::token::TokenSecret::generate().expect("random");
-    let name = format!("scimd_plans_{}", &secret.expose()[6..22]);
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create database");
-    let (base, _) = admin_url.rsplit_once('/').expect("url names a database");
-    format!("{base}/{name}")
 }
 
 /// PostgreSQL plans by statistics: give it a tenant of realistic size to plan for.

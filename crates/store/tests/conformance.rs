@@ -14,7 +14,6 @@ use scimd_core::token::{NewToken, TokenName, TokenSecret};
 use scimd_core::user::User;
 use scimd_store::{Durability, SqlStore, connect};
 use serde_json::{Value, json};
-use sqlx::Executor;
 
 struct Backend {
     name: &'static str,
@@ -47,19 +46,10 @@ async fn backends() -> Vec<Backend> {
 }
 
 async fn fresh_postgres(admin_url: &str) -> SqlStore {
-    let admin = sqlx::PgPool::connect(admin_url)
+    let url = scimd_store::test_support::fresh_postgres_database(admin_url)
         .await
-        .expect("postgres admin connection");
-    let name = format!(
-        "scimd_test_{}",
-        TokenSecret::generate().expect("random").expose()[6..22].to_owned()
-    );
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create database");
-    let (base, _) = admin_url.rsplit_once('/').expect("url has a database");
-    connect(&format!("{base}/{name}"), Durability::default())
+        .expect("fresh database");
+    connect(&url, Durability::default())
         .await
         .expect("postgres opens")
 }

@@ -38,29 +38,15 @@ impl Reply {
 pub async fn database_urls() -> Vec<(&'static str, String)> {
     let mut urls = vec![("sqlite", String::new())];
     match std::env::var("SCIMD_TEST_POSTGRES_URL") {
-        Ok(admin_url) => urls.push(("postgres", fresh_postgres_database(&admin_url).await)),
+        Ok(admin_url) => urls.push((
+            "postgres",
+            scimd_store::test_support::fresh_postgres_database(&admin_url)
+                .await
+                .unwrap(),
+        )),
         Err(_) => eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped"),
     }
     urls
-}
-
-async fn fresh_postgres_database(admin_url: &str) -> String {
-    use sqlx::Executor;
-    let admin = sqlx::PgPool::connect(admin_url)
-        .await
-        .expect("postgres admin connection");
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).unwrap();
-    let name = format!(
-        "scimd_test_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create database");
-    let (base, _) = admin_url.rsplit_once('/').expect("url names a database");
-    format!("{base}/{name}")
 }
 
 impl TestApp {
