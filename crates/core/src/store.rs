@@ -175,6 +175,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         moves: &[(i64, u32, u32)],
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    /// Live users placed in a profile, for its capacity (`max_users`).
+    fn count_profile_users(
+        &self,
+        tenant: TenantId,
+        profile_id: i64,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
     /// Whether the database answers (for `/readyz`).
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
 }

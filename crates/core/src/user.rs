@@ -17,6 +17,18 @@ pub struct User {
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Where mappings placed the user at creation; `None` for users created before.
+    pub placement: Option<Placement>,
+}
+
+/// The classification a user got at creation; later attribute changes never alter it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The mapping's name, kept after the mapping itself is deleted.
+    pub mapping: String,
+    pub profile_id: i64,
+    pub storage_id: i64,
+    pub quota_bytes: Option<u64>,
 }
 
 impl User {

@@ -27,7 +27,8 @@ const STORAGE_TYPES: &[Column] = &[
     Column::Int,
 ];
 const MAPPING_SELECT: &str = "SELECT m.id, m.tenant_id, m.name, m.priority, m.attribute, m.attribute_values, \
-     p.name, s.name, m.quota_bytes, m.send_activation_email, m.created_at, m.updated_at \
+     p.name, s.name, m.quota_bytes, m.send_activation_email, m.created_at, m.updated_at, \
+     m.profile_id, m.storage_id \
      FROM mappings m JOIN profiles p ON p.id = m.profile_id JOIN storages s ON s.id = m.storage_id";
 const MAPPING_TYPES: &[Column] = &[
     Column::Int,
@@ -40,6 +41,8 @@ const MAPPING_TYPES: &[Column] = &[
     Column::Text,
     Column::OptInt,
     Column::Bool,
+    Column::Int,
+    Column::Int,
     Column::Int,
     Column::Int,
 ];
@@ -84,7 +87,9 @@ fn mapping_from(mut row: Row) -> StoreResult<Mapping> {
         priority: count(row[3].int()),
         criteria,
         profile: row[6].take_text(),
+        profile_id: row[12].int(),
         storage: row[7].take_text(),
+        storage_id: row[13].int(),
         quota_bytes: row[8].opt_int().and_then(|quota| u64::try_from(quota).ok()),
         send_activation_email: row[9].flag(),
         created_at: Timestamp::from_millis(row[10].int()),

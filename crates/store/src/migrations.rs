@@ -18,6 +18,11 @@ pub(crate) fn sqlite() -> Migrator {
     Migrator::with_migrations(vec![
         migration!(1, "initial", "../migrations/sqlite/0001_initial.sql"),
         migration!(2, "catalog", "../migrations/sqlite/0002_catalog.sql"),
+        migration!(
+            3,
+            "user placement",
+            "../migrations/sqlite/0003_user_placement.sql"
+        ),
     ])
 }
 
@@ -25,5 +30,10 @@ pub(crate) fn postgres() -> Migrator {
     Migrator::with_migrations(vec![
         migration!(1, "initial", "../migrations/postgres/0001_initial.sql"),
         migration!(2, "catalog", "../migrations/postgres/0002_catalog.sql"),
+        migration!(
+            3,
+            "user placement",
+            "../migrations/postgres/0003_user_placement.sql"
+        ),
     ])
 }

@@ -11,7 +11,7 @@ use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
 use scimd_core::store::{Store, StoreError, StoreResult, UserPage, UserQuery};
 use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, Token, TokenHash, TokenName};
-use scimd_core::user::User;
+use scimd_core::user::{Placement, User};
 
 /// scimd's store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
@@ -50,6 +50,10 @@ const USER_TYPES: &[Column] = &[
     Column::Int,
     Column::Int,
     Column::Int,
+    Column::OptText,
+    Column::OptInt,
+    Column::OptInt,
+    Column::OptInt,
 ];
 
 fn tenant_from(mut row: Row) -> StoreResult<Tenant> {
@@ -84,6 +88,15 @@ fn token_from(mut row: Row) -> StoreResult<(Token, TokenHash)> {
 
 fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<(i64, User)> {
     let scim_id = row[1].take_text();
+    let placement = match (row[6].opt_text(), row[7].opt_int(), row[8].opt_int()) {
+        (Some(mapping), Some(profile_id), Some(storage_id)) => Some(Placement {
+            mapping,
+            profile_id,
+            storage_id,
+            quota_bytes: row[9].opt_int().and_then(|quota| u64::try_from(quota).ok()),
+        }),
+        _ => None,
+    };
     let user = user_from_row(
         tenant,
         scim_id,
@@ -91,6 +104,7 @@ fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<(i64, User)> {
         row[3].int(),
         row[4].int(),
         row[5].int(),
+        placement,
     )?;
     Ok((row[0].int(), user))
 }
@@ -264,12 +278,14 @@ impl Store for SqlStore {
 
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         let columns = UserColumns::of(user);
+        let placement = user.placement.as_ref();
         let search = self.backend.dialect().search_document("$8");
         let insert = Step::run(
             format!(
                 "INSERT INTO users (tenant_id, scim_id, user_name, user_name_ci, external_id, active, \
-                 resource, resource_ci, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11)"
+                 resource, resource_ci, version, created_at, updated_at, \
+                 mapping_name, profile_id, storage_id, quota_bytes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15)"
             ),
             vec![
                 SqlValue::Int(user.tenant_id.0),
@@ -283,6 +299,14 @@ impl Store for SqlStore {
                 SqlValue::Int(user.version),
                 SqlValue::Int(user.created_at.as_millis()),
                 SqlValue::Int(user.updated_at.as_millis()),
+                SqlValue::OptText(placement.map(|p| p.mapping.clone())),
+                SqlValue::OptInt(placement.map(|p| p.profile_id)),
+                SqlValue::OptInt(placement.map(|p| p.storage_id)),
+                SqlValue::OptInt(
+                    placement
+                        .and_then(|p| p.quota_bytes)
+                        .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
+                ),
             ],
         );
         let mut steps = vec![insert];
@@ -463,6 +487,18 @@ impl Store for SqlStore {
         moves: &[(i64, u32, u32)],
     ) -> StoreResult<bool> {
         catalog::delete_mapping(self, tenant, name, moves).await
+    }
+
+    async fn count_profile_users(&self, tenant: TenantId, profile_id: i64) -> StoreResult<u64> {
+        let statement = Statement::new(
+            "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND profile_id = $2 AND deleted_at IS NULL",
+            vec![SqlValue::Int(tenant.0), SqlValue::Int(profile_id)],
+        );
+        let rows = self.query(statement, &[Column::Int]).await?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.first())
+            .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
     }
 
     async fn ping(&self) -> StoreResult<()> {

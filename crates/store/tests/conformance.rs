@@ -77,6 +77,7 @@ fn user(tenant: &Tenant, id: &str, resource: Value) -> User {
         version: 1,
         created_at: at(1000),
         updated_at: at(1000),
+        placement: None,
     }
 }
 
@@ -658,6 +659,35 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
                 .unwrap(),
             "{name}"
         );
+        // A user remembers where it was placed; the profile counts it until it is deleted.
+        let mut placed = user(&acme, "placed", json!({"userName": "placed@example.com"}));
+        placed.placement = Some(scimd_core::user::Placement {
+            mapping: "second".into(),
+            profile_id: gold.id,
+            storage_id: eu.id,
+            quota_bytes: Some(7),
+        });
+        store.insert_user(&placed).await.unwrap();
+        assert_eq!(
+            store.get_user(acme.id, "placed").await.unwrap(),
+            Some(placed.clone()),
+            "{name}"
+        );
+        assert_eq!(
+            store.count_profile_users(acme.id, gold.id).await.unwrap(),
+            1,
+            "{name}"
+        );
+        store
+            .delete_user(acme.id, "placed", 1, at(4))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.count_profile_users(acme.id, gold.id).await.unwrap(),
+            0,
+            "{name}"
+        );
+
         let left: Vec<(String, u32, Option<u64>)> = store
             .list_mappings(acme.id)
             .await

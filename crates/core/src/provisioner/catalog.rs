@@ -81,7 +81,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::NotFound(format!("no profile '{name}'"))),
             Err(StoreError::InUse(_)) => Err(Error::Conflict(format!(
-                "profile '{name}' is used by a mapping; change or delete the mapping first"
+                "profile '{name}' is used by a mapping or by users, so it cannot be deleted"
             ))),
             Err(other) => Err(other.into()),
         }

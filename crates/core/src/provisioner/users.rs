@@ -4,13 +4,14 @@ use super::Provisioner;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::etag;
+use crate::mapping::{MatchInput, evaluate, no_match_detail};
 use crate::store::{Store, StoreError, UserPage, UserQuery};
 use crate::tenant::TenantId;
-use crate::user::{User, check_user_name_is_email, new_user_id};
+use crate::user::{Placement, User, check_user_name_is_email, new_user_id};
 use scim::AttrPath;
 use scim::filter::Filter;
 use scim::list::{Page, PageLimits, SortOrder};
-use scim::normalise::normalise_resource;
+use scim::normalise::{Normalised, normalise_resource};
 use scim::patch::{PatchRequest, apply};
 use scim::schema::USER;
 use serde_json::{Map, Value};
@@ -30,8 +31,13 @@ pub struct ListRequest<'a> {
 }
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
+    /// R-30 for a new email: classify by the mappings (R-26), check the profile's capacity,
+    /// create. A userName already taken is 409 `uniqueness`.
     pub async fn create_user(&self, tenant: TenantId, body: &Value) -> Result<User> {
-        let mut resource = checked_resource(body)?;
+        let normalised = normalise_resource(body, &USER)?;
+        check_user_name_is_email(user_name_of(&normalised.resource))?;
+        let placement = self.classify(tenant, &normalised).await?;
+        let mut resource = normalised.resource;
         resource.entry("active").or_insert(Value::Bool(true));
         let now = self.now();
         let user = User {
@@ -41,12 +47,58 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             version: 1,
             created_at: now,
             updated_at: now,
+            placement: Some(placement),
         };
         self.store
             .insert_user(&user)
             .await
             .map_err(|error| taken(error, user.user_name()))?;
         Ok(user)
+    }
+
+    /// The first matching mapping decides profile, storage and quota; none matching, or a full
+    /// profile, refuses the create with a 400 that says why.
+    async fn classify(&self, tenant: TenantId, normalised: &Normalised) -> Result<Placement> {
+        let mappings = self.store.list_mappings(tenant).await?;
+        let input = MatchInput {
+            resource: &normalised.resource,
+            custom: &normalised.custom,
+        };
+        let (matched, explanations) = evaluate(
+            mappings
+                .iter()
+                .map(|m| (m.name.as_str(), m.priority, &m.criteria)),
+            input,
+        );
+        let Some(mapping) = matched.and_then(|name| mappings.into_iter().find(|m| m.name == name))
+        else {
+            return Err(scim::Error::invalid_value(no_match_detail(&explanations)).into());
+        };
+        let profiles = self.store.list_profiles(tenant).await?;
+        let limit = profiles
+            .iter()
+            .find(|p| p.id == mapping.profile_id)
+            .map_or(0, |p| p.max_users);
+        if limit > 0
+            && self
+                .store
+                .count_profile_users(tenant, mapping.profile_id)
+                .await?
+                >= u64::from(limit)
+        {
+            return Err(scim::Error::invalid_value(format!(
+                "profile '{}' is full ({limit} users); mapping '{}' placed this user there. \
+                 Raise the profile's limit or change the mapping",
+                mapping.profile, mapping.name
+            ))
+            .into());
+        }
+        Ok(Placement {
+            mapping: mapping.name,
+            profile_id: mapping.profile_id,
+            storage_id: mapping.storage_id,
+            quota_bytes: mapping.quota_bytes,
+        })
     }
 
     pub async fn get_user(&self, tenant: TenantId, id: &str) -> Result<User> {

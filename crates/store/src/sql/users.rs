@@ -9,7 +9,7 @@ use scim::list::{Cursor, Page, SortOrder};
 use scim::schema::USER;
 use scimd_core::store::{StoreError, StoreResult, UserQuery};
 use scimd_core::tenant::TenantId;
-use scimd_core::user::User;
+use scimd_core::user::{Placement, User};
 use serde_json::{Map, Value};
 
 /// The columns written for a user, derived from its document.
@@ -41,8 +41,8 @@ impl UserColumns {
 }
 
 /// The selected columns, in this order, for [`user_from_row`].
-pub(crate) const USER_COLUMNS: &str =
-    "u.pk, u.scim_id, u.resource, u.version, u.created_at, u.updated_at";
+pub(crate) const USER_COLUMNS: &str = "u.pk, u.scim_id, u.resource, u.version, u.created_at, \
+     u.updated_at, u.mapping_name, u.profile_id, u.storage_id, u.quota_bytes";
 
 pub(crate) fn user_from_row(
     tenant: TenantId,
@@ -51,6 +51,7 @@ pub(crate) fn user_from_row(
     version: i64,
     created_at: i64,
     updated_at: i64,
+    placement: Option<Placement>,
 ) -> StoreResult<User> {
     let resource: Map<String, Value> =
         serde_json::from_str(resource).map_err(|error| StoreError::Backend(Box::new(error)))?;
@@ -61,6 +62,7 @@ pub(crate) fn user_from_row(
         version,
         created_at: Timestamp::from_millis(created_at),
         updated_at: Timestamp::from_millis(updated_at),
+        placement,
     })
 }
 
