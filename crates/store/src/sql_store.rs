@@ -109,6 +109,23 @@ fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<(i64, User)> {
     Ok((row[0].int(), user))
 }
 
+/// The values both the insert and the update of a user bind, as `$1` to `$10`: tenant, SCIM id,
+/// userName, folded userName, externalId, active, resource, search copy, version, updated_at.
+fn user_values(user: &User, columns: &UserColumns) -> Vec<SqlValue> {
+    vec![
+        SqlValue::Int(user.tenant_id.0),
+        SqlValue::Text(user.id.clone()),
+        SqlValue::Text(columns.user_name.clone()),
+        SqlValue::Text(columns.user_name_ci.clone()),
+        SqlValue::OptText(columns.external_id.clone()),
+        SqlValue::Bool(columns.active),
+        SqlValue::Text(columns.resource.clone()),
+        SqlValue::Text(columns.resource_ci.clone()),
+        SqlValue::Int(user.version),
+        SqlValue::Int(user.updated_at.as_millis()),
+    ]
+}
+
 fn first_row(rows: Vec<Vec<Row>>, step: usize) -> StoreResult<Row> {
     rows.into_iter()
         .nth(step)
@@ -280,34 +297,26 @@ impl Store for SqlStore {
         let columns = UserColumns::of(user);
         let placement = user.placement.as_ref();
         let search = self.backend.dialect().search_document("$8");
+        let mut values = user_values(user, &columns);
+        values.extend([
+            SqlValue::Int(user.created_at.as_millis()),
+            SqlValue::OptText(placement.map(|p| p.mapping.clone())),
+            SqlValue::OptInt(placement.map(|p| p.profile_id)),
+            SqlValue::OptInt(placement.map(|p| p.storage_id)),
+            SqlValue::OptInt(
+                placement
+                    .and_then(|p| p.quota_bytes)
+                    .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
+            ),
+        ]);
         let insert = Step::run(
             format!(
                 "INSERT INTO users (tenant_id, scim_id, user_name, user_name_ci, external_id, active, \
-                 resource, resource_ci, version, created_at, updated_at, \
+                 resource, resource_ci, version, updated_at, created_at, \
                  mapping_name, profile_id, storage_id, quota_bytes) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15)"
             ),
-            vec![
-                SqlValue::Int(user.tenant_id.0),
-                SqlValue::Text(user.id.clone()),
-                SqlValue::Text(columns.user_name.clone()),
-                SqlValue::Text(columns.user_name_ci.clone()),
-                SqlValue::OptText(columns.external_id.clone()),
-                SqlValue::Bool(columns.active),
-                SqlValue::Text(columns.resource.clone()),
-                SqlValue::Text(columns.resource_ci.clone()),
-                SqlValue::Int(user.version),
-                SqlValue::Int(user.created_at.as_millis()),
-                SqlValue::Int(user.updated_at.as_millis()),
-                SqlValue::OptText(placement.map(|p| p.mapping.clone())),
-                SqlValue::OptInt(placement.map(|p| p.profile_id)),
-                SqlValue::OptInt(placement.map(|p| p.storage_id)),
-                SqlValue::OptInt(
-                    placement
-                        .and_then(|p| p.quota_bytes)
-                        .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
-                ),
-            ],
+            values,
         );
         let mut steps = vec![insert];
         steps.extend(self.email_steps(user, &columns).into_iter().skip(1));
@@ -328,26 +337,16 @@ impl Store for SqlStore {
 
     async fn update_user(&self, user: &User, expected_version: i64) -> StoreResult<()> {
         let columns = UserColumns::of(user);
-        let search = self.backend.dialect().search_document("$7");
+        let search = self.backend.dialect().search_document("$8");
+        let mut values = user_values(user, &columns);
+        values.push(SqlValue::Int(expected_version));
         let update = Step::run(
             format!(
                 "UPDATE users SET user_name = $3, user_name_ci = $4, external_id = $5, active = $6, \
-                 resource_ci = {search}, resource = $8, version = $9, updated_at = $10 \
+                 resource = $7, resource_ci = {search}, version = $9, updated_at = $10 \
                  WHERE tenant_id = $1 AND scim_id = $2 AND version = $11 AND deleted_at IS NULL"
             ),
-            vec![
-                SqlValue::Int(user.tenant_id.0),
-                SqlValue::Text(user.id.clone()),
-                SqlValue::Text(columns.user_name.clone()),
-                SqlValue::Text(columns.user_name_ci.clone()),
-                SqlValue::OptText(columns.external_id.clone()),
-                SqlValue::Bool(columns.active),
-                SqlValue::Text(columns.resource_ci.clone()),
-                SqlValue::Text(columns.resource.clone()),
-                SqlValue::Int(user.version),
-                SqlValue::Int(user.updated_at.as_millis()),
-                SqlValue::Int(expected_version),
-            ],
+            values,
         )
         .must_affect();
         let mut steps = vec![update];
