@@ -119,14 +119,7 @@ pub(crate) async fn create_profile(
         ],
     )
     .returning(PROFILE_TYPES);
-    match store.write(&[step]).await? {
-        Written::Committed(mut rows) => rows
-            .remove(0)
-            .pop()
-            .map(profile_from)
-            .ok_or_else(|| StoreError::Backend("no row returned".into())),
-        Written::Unmet => Err(StoreError::Backend("profile insert touched no row".into())),
-    }
+    Ok(profile_from(store.write_returning(&[step], 0).await?))
 }
 
 pub(crate) async fn list_profiles(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Profile>> {
@@ -173,14 +166,7 @@ pub(crate) async fn create_storage(
         ],
     )
     .returning(STORAGE_TYPES);
-    match store.write(&[step]).await? {
-        Written::Committed(mut rows) => rows
-            .remove(0)
-            .pop()
-            .map(storage_from)
-            .ok_or_else(|| StoreError::Backend("no row returned".into())),
-        Written::Unmet => Err(StoreError::Backend("storage insert touched no row".into())),
-    }
+    Ok(storage_from(store.write_returning(&[step], 0).await?))
 }
 
 pub(crate) async fn list_storages(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Storage>> {
@@ -223,15 +209,7 @@ pub(crate) async fn create_mapping(store: &SqlStore, mapping: &NewMapping) -> St
         ],
     )
     .returning(&[Column::Int]);
-    let Written::Committed(mut rows) = store.write(&[step]).await? else {
-        return Err(StoreError::Backend("mapping insert touched no row".into()));
-    };
-    let id = rows
-        .remove(0)
-        .first()
-        .and_then(|row| row.first())
-        .map(|cell| cell.int())
-        .unwrap_or_default();
+    let id = store.write_returning(&[step], 0).await?[0].int();
     list_mappings(store, mapping.tenant_id)
         .await?
         .into_iter()

@@ -126,13 +126,6 @@ fn user_values(user: &User, columns: &UserColumns) -> Vec<SqlValue> {
     ]
 }
 
-fn first_row(rows: Vec<Vec<Row>>, step: usize) -> StoreResult<Row> {
-    rows.into_iter()
-        .nth(step)
-        .and_then(|rows| rows.into_iter().next())
-        .ok_or_else(|| StoreError::Backend("a RETURNING clause returned no row".into()))
-}
-
 impl SqlStore {
     pub(crate) async fn query(
         &self,
@@ -144,6 +137,18 @@ impl SqlStore {
 
     pub(crate) async fn write(&self, steps: &[Step]) -> StoreResult<Written> {
         Ok(self.backend.write(steps).await?)
+    }
+
+    /// Runs the steps in one transaction and returns the first row that step `step` gave back
+    /// through its `RETURNING` clause.
+    pub(crate) async fn write_returning(&self, steps: &[Step], step: usize) -> StoreResult<Row> {
+        let Written::Committed(rows) = self.write(steps).await? else {
+            return Err(StoreError::Backend("an insert touched no row".into()));
+        };
+        rows.into_iter()
+            .nth(step)
+            .and_then(|rows| rows.into_iter().next())
+            .ok_or_else(|| StoreError::Backend("a RETURNING clause returned no row".into()))
     }
 
     /// The email side rows of a user, replaced in the same transaction as the user.
@@ -178,10 +183,7 @@ impl Store for SqlStore {
             vec![SqlValue::Text(slug.as_str().into()), SqlValue::Text(name.into()), SqlValue::Int(now.as_millis())],
         )
         .returning(TENANT_TYPES);
-        match self.write(&[step]).await? {
-            Written::Committed(rows) => tenant_from(first_row(rows, 0)?),
-            Written::Unmet => Err(StoreError::Backend("tenant insert touched no row".into())),
-        }
+        tenant_from(self.write_returning(&[step], 0).await?)
     }
 
     async fn tenant_by_slug(&self, slug: &TenantSlug) -> StoreResult<Option<Tenant>> {
@@ -233,10 +235,7 @@ impl Store for SqlStore {
             ],
         )
         .returning(TOKEN_TYPES);
-        match self.write(&[retire, insert]).await? {
-            Written::Committed(rows) => Ok(token_from(first_row(rows, 1)?)?.0),
-            Written::Unmet => Err(StoreError::Backend("token insert touched no row".into())),
-        }
+        Ok(token_from(self.write_returning(&[retire, insert], 1).await?)?.0)
     }
 
     async fn token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<(Token, TokenHash)>> {

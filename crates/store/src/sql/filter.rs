@@ -44,8 +44,8 @@ const SEARCH_DOCUMENT: &str = "u.resource_ci";
 impl Lowering<'_> {
     pub fn condition(&mut self, filter: &Filter) -> Result<String, scim::Error> {
         Ok(match filter {
-            Filter::And(operands) => self.joined(operands, " AND ")?,
-            Filter::Or(operands) => self.joined(operands, " OR ")?,
+            Filter::And(operands) => joined(operands, " AND ", |operand| self.condition(operand))?,
+            Filter::Or(operands) => joined(operands, " OR ", |operand| self.condition(operand))?,
             Filter::Not(inner) => not(&self.condition(inner)?),
             Filter::Present(path) => self.present(&resolve(path)?)?,
             Filter::Compare(path, CompareOp::Ne, value) => {
@@ -54,14 +54,6 @@ impl Lowering<'_> {
             Filter::Compare(path, op, value) => self.compare(&resolve(path)?, *op, value)?,
             Filter::ValuePath(path, inner) => self.value_path(&resolve(path)?, inner)?,
         })
-    }
-
-    fn joined(&mut self, operands: &[Filter], separator: &str) -> Result<String, scim::Error> {
-        let parts = operands
-            .iter()
-            .map(|operand| self.condition(operand).map(|sql| format!("({sql})")))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(parts.join(separator))
     }
 
     fn present(&mut self, resolved: &Resolved) -> Result<String, scim::Error> {
@@ -262,18 +254,8 @@ struct ElementScope<'l, 'p> {
 impl ElementScope<'_, '_> {
     fn condition(&mut self, filter: &Filter) -> Result<String, scim::Error> {
         Ok(match filter {
-            Filter::And(operands) | Filter::Or(operands) => {
-                let separator = if matches!(filter, Filter::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
-                let parts = operands
-                    .iter()
-                    .map(|operand| self.condition(operand).map(|sql| format!("({sql})")))
-                    .collect::<Result<Vec<_>, _>>()?;
-                parts.join(separator)
-            }
+            Filter::And(operands) => joined(operands, " AND ", |operand| self.condition(operand))?,
+            Filter::Or(operands) => joined(operands, " OR ", |operand| self.condition(operand))?,
             Filter::Not(inner) => not(&self.condition(inner)?),
             Filter::Present(path) => {
                 let (expression, _) = self.field(path)?;
@@ -370,6 +352,20 @@ fn json_path(
     path.push(attribute.name);
     path.extend(sub);
     path
+}
+
+/// Operands lowered one by one, bracketed and joined by `AND` or `OR`; shared by the resource
+/// scope and the `[...]` element scope.
+fn joined(
+    operands: &[Filter],
+    separator: &str,
+    mut lower: impl FnMut(&Filter) -> Result<String, scim::Error>,
+) -> Result<String, scim::Error> {
+    let parts = operands
+        .iter()
+        .map(|operand| lower(operand).map(|sql| format!("({sql})")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(parts.join(separator))
 }
 
 /// Two-valued negation: NULL (unknown because a value is absent) is "not matched", so its
