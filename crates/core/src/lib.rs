@@ -17,6 +17,7 @@
 //! - [`error`]: domain outcomes, rendered once by the binary.
 
 pub mod account;
+pub mod activity;
 pub mod catalog;
 pub mod clock;
 pub mod error;

@@ -20,6 +20,63 @@ pub enum ManagedBy {
     Scim,
 }
 
+impl PreservedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idp => "idp",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl AccountState {
+    pub fn is_active(self) -> bool {
+        self == Self::Active
+    }
+
+    /// `active` or `preserved`, as stored and shown.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Preserved(_) => "preserved",
+        }
+    }
+
+    pub fn preserved_by(self) -> Option<PreservedBy> {
+        match self {
+            Self::Active => None,
+            Self::Preserved(by) => Some(by),
+        }
+    }
+
+    /// The state from its stored columns; `None` for a combination the schema forbids.
+    pub fn from_columns(state: &str, preserved_by: Option<&str>) -> Option<Self> {
+        match (state, preserved_by) {
+            ("active", None) => Some(Self::Active),
+            ("preserved", Some("idp")) => Some(Self::Preserved(PreservedBy::Idp)),
+            ("preserved", Some("admin")) => Some(Self::Preserved(PreservedBy::Admin)),
+            _ => None,
+        }
+    }
+}
+
+impl ManagedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Scim => "scim",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "manual" => Some(Self::Manual),
+            "scim" => Some(Self::Scim),
+            _ => None,
+        }
+    }
+}
+
 /// An account already holding the email a create names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Existing {
@@ -125,6 +182,19 @@ pub fn state_after_delete(current: AccountState) -> AccountState {
     }
 }
 
+/// An admin's preserve: any state becomes Preserved(admin), so the IdP cannot bring the account
+/// back; `None` when it already is.
+pub fn decide_admin_preserve(current: AccountState) -> Option<AccountState> {
+    let preserved = AccountState::Preserved(PreservedBy::Admin);
+    (current != preserved).then_some(preserved)
+}
+
+/// An admin's activate: a preserved account, whoever preserved it, becomes Active; `None` when
+/// it already is.
+pub fn decide_admin_activate(current: AccountState) -> Option<AccountState> {
+    (current != AccountState::Active).then_some(AccountState::Active)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +268,28 @@ mod tests {
         assert_eq!(decide_active(Active, true), Ok(None));
         assert_eq!(decide_active(Preserved(Admin), false), Ok(None));
         assert_eq!(decide_active(Preserved(Idp), false), Ok(None));
+    }
+
+    #[test]
+    fn admin_preserve_and_activate_transitions() {
+        assert_eq!(decide_admin_preserve(Active), Some(Preserved(Admin)));
+        assert_eq!(
+            decide_admin_preserve(Preserved(Idp)),
+            Some(Preserved(Admin))
+        );
+        assert_eq!(decide_admin_preserve(Preserved(Admin)), None);
+        assert_eq!(decide_admin_activate(Preserved(Admin)), Some(Active));
+        assert_eq!(decide_admin_activate(Preserved(Idp)), Some(Active));
+        assert_eq!(decide_admin_activate(Active), None);
+    }
+
+    #[test]
+    fn stored_state_columns_round_trip() {
+        for state in [Active, Preserved(Idp), Preserved(Admin)] {
+            let by = state.preserved_by().map(PreservedBy::as_str);
+            assert_eq!(AccountState::from_columns(state.name(), by), Some(state));
+        }
+        assert_eq!(AccountState::from_columns("active", Some("idp")), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The port to the database. Two implementations live in the `scimd-store` crate; both run
 //! the same conformance story.
 
+use crate::activity::{Event, EventQuery};
 use crate::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
 use crate::tenant::{Tenant, TenantId, TenantSlug};
 use crate::token::{NewToken, Token, TokenHash, TokenName};
@@ -41,6 +42,23 @@ pub struct UserQuery {
     pub sort_by: Option<AttrPath>,
     pub sort_order: SortOrder,
     pub page: Option<Page>,
+}
+
+/// Which accounts an admin listing returns: a page in key order, optionally narrowed.
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    /// `active` or `preserved` accounts only.
+    pub state: Option<StateFilter>,
+    pub profile_id: Option<i64>,
+    /// Accounts with a key above this one (keyset paging).
+    pub after_key: Option<i64>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateFilter {
+    Active,
+    Preserved,
 }
 
 /// One page of users and the total count of matches.
@@ -87,33 +105,67 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-    // Users.
-    /// Inserts a new user; a taken userName is `Conflict`.
-    fn insert_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    // Accounts. Every write records its activity event in the same transaction.
+    /// Inserts a new account and returns its key; an email the tenant already holds (in any
+    /// state) is `Conflict`.
+    fn insert_user(
+        &self,
+        user: &User,
+        event: &Event,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Inserts every account or none, each with its event.
+    fn insert_users(
+        &self,
+        accounts: &[(User, Event)],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The account SCIM knows under this live id.
     fn get_user(
         &self,
         tenant: TenantId,
-        id: &str,
+        scim_id: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    /// Writes `user` if the stored version is still `expected_version`.
+    /// The account holding this email, in any state, compared case-insensitively.
+    fn user_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Writes `user` (found by its key) if the stored version is still `expected_version`.
     fn update_user(
         &self,
         user: &User,
         expected_version: i64,
+        event: &Event,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Retires the SCIM id (it answers 404 from then on) if the version still matches.
-    fn delete_user(
+    /// Destroys the account and its data for good (an admin's decision; no SCIM call does
+    /// this) if the version still matches.
+    fn destroy_user(
         &self,
-        tenant: TenantId,
-        id: &str,
-        expected_version: i64,
-        now: Timestamp,
+        user: &User,
+        event: &Event,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A `/Users` query: only accounts with a live SCIM id.
     fn query_users(
         &self,
         tenant: TenantId,
         query: &UserQuery,
     ) -> impl Future<Output = StoreResult<UserPage>> + Send;
+    /// Every account, for admins and reports, in key order.
+    fn list_accounts(
+        &self,
+        tenant: TenantId,
+        query: &AccountQuery,
+    ) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+
+    // Activity.
+    fn record_event(&self, event: &Event) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Newest first.
+    fn list_events(
+        &self,
+        tenant: TenantId,
+        query: &EventQuery,
+    ) -> impl Future<Output = StoreResult<Vec<Event>>> + Send;
+
     // Profiles, storages, mappings. Names are unique per tenant, case-insensitively.
     fn create_profile(
         &self,
@@ -175,7 +227,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         moves: &[(i64, u32, u32)],
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-    /// Live users placed in a profile, for its capacity (`max_users`).
+    /// Accounts placed in a profile, active or preserved, for its capacity (`max_users`).
     fn count_profile_users(
         &self,
         tenant: TenantId,

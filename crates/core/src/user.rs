@@ -1,31 +1,59 @@
 //! A provisioned user as stored, and its SCIM representation.
 
+use crate::account;
 use crate::error::{Error, Result};
+use crate::lifecycle::{AccountState, ManagedBy};
 use crate::tenant::TenantId;
 use crate::token::hex;
 use scim::datetime::Timestamp;
 use serde_json::{Map, Value};
 
-/// A user: the normalised SCIM document (no `id`, no `meta`) plus what the server owns.
+/// A product account and the SCIM user it shows as: the normalised SCIM document (no `id`, no
+/// `meta`) plus what the server owns. The account outlives its SCIM id (SPEC §4).
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub tenant_id: TenantId,
-    /// The SCIM id: server-assigned, opaque, never reused.
-    pub id: String,
+    /// The account's key in the store, stable for its whole life; 0 before it is stored.
+    pub key: i64,
+    /// The live SCIM id: server-assigned, opaque, never reused. `None` for a manual account and
+    /// after a DELETE retired it (the old id answers 404 for ever).
+    pub scim_id: Option<String>,
     pub resource: Map<String, Value>,
     /// Bumped on every change; the weak ETag is `W/"<version>"`.
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    /// Where mappings placed the user at creation; `None` for users created before.
+    pub state: AccountState,
+    /// When the account was last preserved; `None` while active.
+    pub preserved_at: Option<Timestamp>,
+    pub managed_by: ManagedBy,
+    /// What the product shows: the derived display name with R-41's replacements, and the UPN.
+    pub profile: AccountProfile,
+    /// Where mappings (or the admin, for a manual account) placed the account at creation.
     pub placement: Option<Placement>,
 }
 
-/// The classification a user got at creation; later attribute changes never alter it.
+/// The names the product account uses, derived from the SCIM document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountProfile {
+    pub display_name: String,
+    pub upn: String,
+}
+
+impl AccountProfile {
+    pub fn of(resource: &Map<String, Value>) -> Self {
+        let display_name = account::account_name(&account::display_name(resource));
+        let upn = account::upn(resource, &display_name);
+        Self { display_name, upn }
+    }
+}
+
+/// The classification an account got at creation; later attribute changes never alter it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
-    /// The mapping's name, kept after the mapping itself is deleted.
-    pub mapping: String,
+    /// The mapping's name, kept after the mapping itself is deleted; `None` for a manual
+    /// account placed by an admin.
+    pub mapping: Option<String>,
     pub profile_id: i64,
     pub storage_id: i64,
     pub quota_bytes: Option<u64>,
@@ -47,13 +75,9 @@ impl User {
         self.resource.get("displayName").and_then(Value::as_str)
     }
 
-    /// `active` is always stored (creation fills it in), so absent reads as true only for
-    /// documents written before that rule.
+    /// The document's `active`, which every write keeps equal to the account's state.
     pub fn active(&self) -> bool {
-        self.resource
-            .get("active")
-            .and_then(Value::as_bool)
-            .unwrap_or(true)
+        self.state == AccountState::Active
     }
 
     /// Every `emails[].value`, for the indexed email lookup.
@@ -71,8 +95,14 @@ impl User {
         format!("W/\"{}\"", self.version)
     }
 
+    /// The SCIM id, or "" for an account SCIM cannot see; SCIM operations only ever hand out
+    /// accounts found by their live id.
+    pub fn id(&self) -> &str {
+        self.scim_id.as_deref().unwrap_or_default()
+    }
+
     pub fn location(&self, base_url: &str) -> String {
-        format!("{base_url}/Users/{}", self.id)
+        format!("{base_url}/Users/{}", self.id())
     }
 
     /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`.
@@ -81,7 +111,7 @@ impl User {
         if let Some(schemas) = self.resource.get("schemas") {
             out.insert("schemas".into(), schemas.clone());
         }
-        out.insert("id".into(), self.id.clone().into());
+        out.insert("id".into(), self.id().into());
         for (key, value) in self.resource.iter().filter(|(key, _)| *key != "schemas") {
             out.insert(key.clone(), value.clone());
         }

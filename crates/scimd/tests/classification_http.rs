@@ -99,8 +99,8 @@ async fn r26_the_first_matching_mapping_places_the_user_and_r44_custom_attribute
         .unwrap();
     let placement = user.placement.expect("placed");
     assert_eq!(
-        (placement.mapping.as_str(), placement.quota_bytes),
-        ("Pune", Some(1_000))
+        (placement.mapping.as_deref(), placement.quota_bytes),
+        (Some("Pune"), Some(1_000))
     );
     let engineers = provisioner
         .list_profiles(&tenant)

@@ -11,6 +11,8 @@
 //! - `backend`: SQLite (WAL, one writer, read-only readers) and PostgreSQL pools.
 //! - `migrations`: per-backend SQL, append-only, embedded in the binary.
 
+mod accounts;
+mod activity;
 mod backend;
 mod catalog;
 mod migrations;

@@ -23,6 +23,8 @@ pub(crate) fn sqlite() -> Migrator {
             "user placement",
             "../migrations/sqlite/0003_user_placement.sql"
         ),
+        migration!(4, "accounts", "../migrations/sqlite/0004_accounts.sql"),
+        migration!(5, "activity", "../migrations/sqlite/0005_activity.sql"),
     ])
 }
 
@@ -35,5 +37,7 @@ pub(crate) fn postgres() -> Migrator {
             "user placement",
             "../migrations/postgres/0003_user_placement.sql"
         ),
+        migration!(4, "accounts", "../migrations/postgres/0004_accounts.sql"),
+        migration!(5, "activity", "../migrations/postgres/0005_activity.sql"),
     ])
 }

@@ -23,7 +23,7 @@ const LOOKUPS: [(&str, [&str; 2]); 5] = [
     ),
     (
         r#"id eq "2819c223-7f76-453a-919d-413861904646""#,
-        ["sqlite_autoindex_users_1", "users_scim_id_key"],
+        ["users_by_scim_id", "users_scim_id_key"],
     ),
     (
         r#"emails.value eq "bjensen@example.com""#,
@@ -35,7 +35,7 @@ const LOOKUPS: [(&str, [&str; 2]); 5] = [
     // Entra's matching query with the reference check: the id index still leads.
     (
         r#"id eq "2819c223" and manager eq "26118915""#,
-        ["sqlite_autoindex_users_1", "users_scim_id_key"],
+        ["users_by_scim_id", "users_scim_id_key"],
     ),
 ];
 
@@ -72,9 +72,10 @@ async fn seed_and_analyze(store: &SqlStore) {
         ),
         Step::run(
             "INSERT INTO users (tenant_id, scim_id, user_name, user_name_ci, external_id, active, resource, \
-             resource_ci, version, created_at, updated_at) \
+             resource_ci, version, created_at, updated_at, state, managed_by, display_name, upn) \
              SELECT 1, 'id-' || g, 'u' || g || '@example.com', 'u' || g || '@example.com', 'ext-' || g, true, \
-             '{}', '{}'::jsonb, 1, g, g FROM generate_series(1, 5000) AS g",
+             '{}', '{}'::jsonb, 1, g, g, 'active', 'scim', 'u' || g, 'u' || g \
+             FROM generate_series(1, 5000) AS g",
             vec![],
         ),
         Step::run(

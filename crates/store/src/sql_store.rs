@@ -1,17 +1,15 @@
 //! The one `Store` implementation, over either backend.
 
-use crate::backend::{Backend, BackendError, Cell, Column, Row, Step, Written};
-use crate::catalog;
-use crate::sql::users::{
-    PlannedQuery, USER_COLUMNS, UserColumns, next_cursor, plan_query, user_from_row,
-};
+use crate::backend::{Backend, BackendError, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
+use crate::{accounts, activity, catalog};
 use scim::datetime::Timestamp;
+use scimd_core::activity::{Event, EventQuery};
 use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
-use scimd_core::store::{Store, StoreError, StoreResult, UserPage, UserQuery};
+use scimd_core::store::{AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery};
 use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, Token, TokenHash, TokenName};
-use scimd_core::user::{Placement, User};
+use scimd_core::user::User;
 
 /// scimd's store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
@@ -43,19 +41,6 @@ const TOKEN_TYPES: &[Column] = &[
     Column::OptInt,
     Column::OptInt,
 ];
-const USER_TYPES: &[Column] = &[
-    Column::Int,
-    Column::Text,
-    Column::Text,
-    Column::Int,
-    Column::Int,
-    Column::Int,
-    Column::OptText,
-    Column::OptInt,
-    Column::OptInt,
-    Column::OptInt,
-];
-
 fn tenant_from(mut row: Row) -> StoreResult<Tenant> {
     let slug = TenantSlug::parse(&row[1].take_text())
         .map_err(|e| StoreError::Backend(e.to_string().into()))?;
@@ -86,46 +71,6 @@ fn token_from(mut row: Row) -> StoreResult<(Token, TokenHash)> {
     Ok((token, TokenHash(hash)))
 }
 
-fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<(i64, User)> {
-    let scim_id = row[1].take_text();
-    let placement = match (row[6].opt_text(), row[7].opt_int(), row[8].opt_int()) {
-        (Some(mapping), Some(profile_id), Some(storage_id)) => Some(Placement {
-            mapping,
-            profile_id,
-            storage_id,
-            quota_bytes: row[9].opt_int().and_then(|quota| u64::try_from(quota).ok()),
-        }),
-        _ => None,
-    };
-    let user = user_from_row(
-        tenant,
-        scim_id,
-        &row[2].take_text(),
-        row[3].int(),
-        row[4].int(),
-        row[5].int(),
-        placement,
-    )?;
-    Ok((row[0].int(), user))
-}
-
-/// The values both the insert and the update of a user bind, as `$1` to `$10`: tenant, SCIM id,
-/// userName, folded userName, externalId, active, resource, search copy, version, updated_at.
-fn user_values(user: &User, columns: &UserColumns) -> Vec<SqlValue> {
-    vec![
-        SqlValue::Int(user.tenant_id.0),
-        SqlValue::Text(user.id.clone()),
-        SqlValue::Text(columns.user_name.clone()),
-        SqlValue::Text(columns.user_name_ci.clone()),
-        SqlValue::OptText(columns.external_id.clone()),
-        SqlValue::Bool(columns.active),
-        SqlValue::Text(columns.resource.clone()),
-        SqlValue::Text(columns.resource_ci.clone()),
-        SqlValue::Int(user.version),
-        SqlValue::Int(user.updated_at.as_millis()),
-    ]
-}
-
 impl SqlStore {
     pub(crate) async fn query(
         &self,
@@ -149,25 +94,6 @@ impl SqlStore {
             .nth(step)
             .and_then(|rows| rows.into_iter().next())
             .ok_or_else(|| StoreError::Backend("a RETURNING clause returned no row".into()))
-    }
-
-    /// The email side rows of a user, replaced in the same transaction as the user.
-    fn email_steps(&self, user: &User, columns: &UserColumns) -> Vec<Step> {
-        let mut steps = vec![Step::run(
-            "DELETE FROM user_emails WHERE user_pk = (SELECT pk FROM users WHERE scim_id = $1)",
-            vec![SqlValue::Text(user.id.clone())],
-        )];
-        steps.extend(columns.emails_ci.iter().map(|email| {
-            Step::run(
-                "INSERT INTO user_emails (user_pk, tenant_id, value_ci) \
-                 SELECT pk, tenant_id, $2 FROM users WHERE scim_id = $1",
-                vec![
-                    SqlValue::Text(user.id.clone()),
-                    SqlValue::Text(email.clone()),
-                ],
-            )
-        }));
-        steps
     }
 }
 
@@ -292,132 +218,53 @@ impl Store for SqlStore {
         Ok(matches!(self.write(&[step]).await?, Written::Committed(_)))
     }
 
-    async fn insert_user(&self, user: &User) -> StoreResult<()> {
-        let columns = UserColumns::of(user);
-        let placement = user.placement.as_ref();
-        let search = self.backend.dialect().search_document("$8");
-        let mut values = user_values(user, &columns);
-        values.extend([
-            SqlValue::Int(user.created_at.as_millis()),
-            SqlValue::OptText(placement.map(|p| p.mapping.clone())),
-            SqlValue::OptInt(placement.map(|p| p.profile_id)),
-            SqlValue::OptInt(placement.map(|p| p.storage_id)),
-            SqlValue::OptInt(
-                placement
-                    .and_then(|p| p.quota_bytes)
-                    .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
-            ),
-        ]);
-        let insert = Step::run(
-            format!(
-                "INSERT INTO users (tenant_id, scim_id, user_name, user_name_ci, external_id, active, \
-                 resource, resource_ci, version, updated_at, created_at, \
-                 mapping_name, profile_id, storage_id, quota_bytes) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15)"
-            ),
-            values,
-        );
-        let mut steps = vec![insert];
-        steps.extend(self.email_steps(user, &columns).into_iter().skip(1));
-        self.write(&steps).await.map(drop)
+    async fn insert_user(&self, user: &User, event: &Event) -> StoreResult<i64> {
+        accounts::insert_user(self, user, event).await
     }
 
-    async fn get_user(&self, tenant: TenantId, id: &str) -> StoreResult<Option<User>> {
-        let statement = Statement::new(
-            format!(
-                "SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.scim_id = $2 AND u.deleted_at IS NULL"
-            ),
-            vec![SqlValue::Int(tenant.0), SqlValue::Text(id.to_owned())],
-        );
-        let row = self.query(statement, USER_TYPES).await?.into_iter().next();
-        row.map(|row| user_from(tenant, row).map(|(_, user)| user))
-            .transpose()
+    async fn insert_users(&self, accounts: &[(User, Event)]) -> StoreResult<()> {
+        accounts::insert_users(self, accounts).await
     }
 
-    async fn update_user(&self, user: &User, expected_version: i64) -> StoreResult<()> {
-        let columns = UserColumns::of(user);
-        let search = self.backend.dialect().search_document("$8");
-        let mut values = user_values(user, &columns);
-        values.push(SqlValue::Int(expected_version));
-        let update = Step::run(
-            format!(
-                "UPDATE users SET user_name = $3, user_name_ci = $4, external_id = $5, active = $6, \
-                 resource = $7, resource_ci = {search}, version = $9, updated_at = $10 \
-                 WHERE tenant_id = $1 AND scim_id = $2 AND version = $11 AND deleted_at IS NULL"
-            ),
-            values,
-        )
-        .must_affect();
-        let mut steps = vec![update];
-        steps.extend(self.email_steps(user, &columns));
-        match self.write(&steps).await? {
-            Written::Committed(_) => Ok(()),
-            Written::Unmet => Err(StoreError::VersionMismatch),
-        }
+    async fn get_user(&self, tenant: TenantId, scim_id: &str) -> StoreResult<Option<User>> {
+        accounts::get_user(self, tenant, scim_id).await
     }
 
-    async fn delete_user(
+    async fn user_by_email(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>> {
+        accounts::user_by_email(self, tenant, email).await
+    }
+
+    async fn update_user(
         &self,
-        tenant: TenantId,
-        id: &str,
+        user: &User,
         expected_version: i64,
-        now: Timestamp,
+        event: &Event,
     ) -> StoreResult<()> {
-        let retire = Step::run(
-            "UPDATE users SET deleted_at = $4, version = version + 1, updated_at = $4 \
-             WHERE tenant_id = $1 AND scim_id = $2 AND version = $3 AND deleted_at IS NULL",
-            vec![
-                SqlValue::Int(tenant.0),
-                SqlValue::Text(id.to_owned()),
-                SqlValue::Int(expected_version),
-                SqlValue::Int(now.as_millis()),
-            ],
-        )
-        .must_affect();
-        let emails = Step::run(
-            "DELETE FROM user_emails WHERE user_pk = (SELECT pk FROM users WHERE scim_id = $1)",
-            vec![SqlValue::Text(id.to_owned())],
-        );
-        match self.write(&[retire, emails]).await? {
-            Written::Committed(_) => Ok(()),
-            Written::Unmet => Err(StoreError::VersionMismatch),
-        }
+        accounts::update_user(self, user, expected_version, event).await
+    }
+
+    async fn destroy_user(&self, user: &User, event: &Event) -> StoreResult<()> {
+        accounts::destroy_user(self, user, event).await
     }
 
     async fn query_users(&self, tenant: TenantId, query: &UserQuery) -> StoreResult<UserPage> {
-        let PlannedQuery {
-            count,
-            rows,
-            page_size,
-            continuation,
-        } = plan_query(self.backend.dialect(), tenant, query)?;
-        let total = self
-            .query(count, &[Column::Int])
-            .await?
-            .first()
-            .and_then(|row| row.first())
-            .map_or(0, Cell::int);
-        let Some(rows) = rows else {
-            return Ok(UserPage {
-                total: u64::try_from(total).unwrap_or(0),
-                ..UserPage::default()
-            });
-        };
-        let fetched = self.query(rows, USER_TYPES).await?;
-        let fetched_count = fetched.len();
-        let mut users = Vec::with_capacity(fetched_count);
-        let mut last_key = None;
-        for row in fetched.into_iter().take(page_size as usize) {
-            let (key, user) = user_from(tenant, row)?;
-            last_key = Some(key);
-            users.push(user);
-        }
-        Ok(UserPage {
-            total: u64::try_from(total).unwrap_or(0),
-            users,
-            next_cursor: next_cursor(&continuation, page_size, fetched_count, last_key),
-            start_index: None,
-        })
+        accounts::query_users(self, tenant, query).await
+    }
+
+    async fn list_accounts(
+        &self,
+        tenant: TenantId,
+        query: &AccountQuery,
+    ) -> StoreResult<Vec<User>> {
+        accounts::list_accounts(self, tenant, query).await
+    }
+
+    async fn record_event(&self, event: &Event) -> StoreResult<()> {
+        activity::record_event(self, event).await
+    }
+
+    async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> StoreResult<Vec<Event>> {
+        activity::list_events(self, tenant, query).await
     }
 
     async fn create_profile(
@@ -488,15 +335,7 @@ impl Store for SqlStore {
     }
 
     async fn count_profile_users(&self, tenant: TenantId, profile_id: i64) -> StoreResult<u64> {
-        let statement = Statement::new(
-            "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND profile_id = $2 AND deleted_at IS NULL",
-            vec![SqlValue::Int(tenant.0), SqlValue::Int(profile_id)],
-        );
-        let rows = self.query(statement, &[Column::Int]).await?;
-        Ok(rows
-            .first()
-            .and_then(|row| row.first())
-            .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
+        accounts::count_profile_users(self, tenant, profile_id).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -8,10 +8,12 @@ use scim::datetime::Timestamp;
 use scim::list::{Page, SortOrder};
 use scim::schema::USER;
 use scim::{AttrPath, Filter};
-use scimd_core::store::{Store, StoreError, UserQuery};
+use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
+use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
+use scimd_core::store::{AccountQuery, StateFilter, Store, StoreError, UserQuery};
 use scimd_core::tenant::{Tenant, TenantSlug};
 use scimd_core::token::{NewToken, TokenName, TokenSecret};
-use scimd_core::user::User;
+use scimd_core::user::{AccountProfile, User};
 use scimd_store::{Durability, SqlStore, connect};
 use serde_json::{Value, json};
 
@@ -69,16 +71,46 @@ fn user(tenant: &Tenant, id: &str, resource: Value) -> User {
     let mut resource = scim::normalise::normalise_resource(&resource, &USER)
         .expect("valid")
         .resource;
-    resource.entry("active").or_insert(Value::Bool(true));
+    let active = *resource.entry("active").or_insert(Value::Bool(true)) == Value::Bool(true);
     User {
         tenant_id: tenant.id,
-        id: id.into(),
+        key: 0,
+        scim_id: Some(id.into()),
+        profile: AccountProfile::of(&resource),
         resource,
         version: 1,
         created_at: at(1000),
         updated_at: at(1000),
+        state: if active {
+            AccountState::Active
+        } else {
+            AccountState::Preserved(PreservedBy::Idp)
+        },
+        preserved_at: (!active).then_some(at(1000)),
+        managed_by: ManagedBy::Scim,
         placement: None,
     }
+}
+
+/// The event a test write records.
+fn event(user: &User, operation: &str) -> Event {
+    let origin = Origin::cli("tester", "conformance");
+    let target = (user.user_name(), user.scim_id.as_deref());
+    Event::success(
+        &origin,
+        user.tenant_id,
+        at(5),
+        operation,
+        200,
+        target,
+        "test".into(),
+    )
+}
+
+/// Inserts `user` and gives it the key the store chose.
+async fn insert(store: &SqlStore, user: &mut User) -> Result<(), StoreError> {
+    user.key = store.insert_user(user, &event(user, "create")).await?;
+    Ok(())
 }
 
 #[tokio::test]
@@ -175,57 +207,66 @@ async fn users_are_unique_per_tenant_case_insensitively_and_isolated() {
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
         let beta = tenant(&store, "beta").await;
-        let bjensen = user(&acme, "u1", json!({"userName": "BJensen@Example.com"}));
-        store.insert_user(&bjensen).await.unwrap();
-        let clash = user(&acme, "u2", json!({"userName": "bjensen@example.COM"}));
+        let mut bjensen = user(&acme, "u1", json!({"userName": "BJensen@Example.com"}));
+        insert(&store, &mut bjensen).await.unwrap();
+        let mut clash = user(&acme, "u2", json!({"userName": "bjensen@example.COM"}));
         assert!(
             matches!(
-                store.insert_user(&clash).await,
+                insert(&store, &mut clash).await,
                 Err(StoreError::Conflict(_))
             ),
             "{name}"
         );
         // Another tenant may hold the same userName, and cannot see the first one.
-        store
-            .insert_user(&user(
-                &beta,
-                "u3",
-                json!({"userName": "bjensen@example.com"}),
-            ))
-            .await
-            .unwrap();
+        let mut other = user(&beta, "u3", json!({"userName": "bjensen@example.com"}));
+        insert(&store, &mut other).await.unwrap();
         assert!(
             store.get_user(beta.id, "u1").await.unwrap().is_none(),
             "{name}"
         );
         assert_eq!(
             store.get_user(acme.id, "u1").await.unwrap(),
-            Some(bjensen),
+            Some(bjensen.clone()),
             "{name}"
+        );
+        assert_eq!(
+            store
+                .user_by_email(acme.id, "BJENSEN@example.com")
+                .await
+                .unwrap(),
+            Some(bjensen),
+            "{name}: found by email, folded"
         );
     }
 }
 
+/// SPEC §4: the account outlives its SCIM id. Retiring the id hides it from SCIM; the email
+/// stays the account's, and a new id can be given to the same account later.
 #[tokio::test]
-async fn updates_check_the_version_and_deletes_retire_the_id() {
+async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
-        let original = user(
+        let mut original = user(
             &acme,
             "u1",
             json!({"userName": "a@example.com", "emails": [{"value": "a@example.com"}]}),
         );
-        store.insert_user(&original).await.unwrap();
+        insert(&store, &mut original).await.unwrap();
         let mut changed = original.clone();
         changed.resource.insert("displayName".into(), "A".into());
         changed
             .resource
             .insert("emails".into(), json!([{"value": "new@example.com"}]));
         changed.version = 2;
-        store.update_user(&changed, 1).await.unwrap();
+        store
+            .update_user(&changed, 1, &event(&changed, "update"))
+            .await
+            .unwrap();
         assert!(
             matches!(
-                store.update_user(&changed, 1).await,
+                store
+                    .update_user(&changed, 1, &event(&changed, "update"))
+                    .await,
                 Err(StoreError::VersionMismatch)
             ),
             "{name}"
@@ -245,14 +286,16 @@ async fn updates_check_the_version_and_deletes_retire_the_id() {
             "{name}: email index follows updates"
         );
 
-        assert!(
-            matches!(
-                store.delete_user(acme.id, "u1", 1, at(5)).await,
-                Err(StoreError::VersionMismatch)
-            ),
-            "{name}"
-        );
-        store.delete_user(acme.id, "u1", 2, at(5)).await.unwrap();
+        let mut retired = changed.clone();
+        retired.scim_id = None;
+        retired.state = AccountState::Preserved(PreservedBy::Idp);
+        retired.resource.insert("active".into(), Value::Bool(false));
+        retired.preserved_at = Some(at(6));
+        retired.version = 3;
+        store
+            .update_user(&retired, 2, &event(&retired, "delete"))
+            .await
+            .unwrap();
         assert!(
             store.get_user(acme.id, "u1").await.unwrap().is_none(),
             "{name}"
@@ -260,17 +303,124 @@ async fn updates_check_the_version_and_deletes_retire_the_id() {
         assert_eq!(
             store.query_users(acme.id, &by_email).await.unwrap().total,
             0,
+            "{name}: a retired id leaves SCIM lists"
+        );
+        assert_eq!(
+            store.user_by_email(acme.id, "a@example.com").await.unwrap(),
+            Some(retired.clone()),
+            "{name}: the account stays"
+        );
+        // The email still names that account: no second account may take it.
+        let mut second = user(&acme, "u2", json!({"userName": "A@example.com"}));
+        assert!(
+            matches!(
+                insert(&store, &mut second).await,
+                Err(StoreError::Conflict(_))
+            ),
             "{name}"
         );
-        // The userName is free again; the SCIM id is not.
+        // Reactivated under a new id, the same account is back.
+        let mut back = retired.clone();
+        back.scim_id = Some("u9".into());
+        back.state = AccountState::Active;
+        back.resource.insert("active".into(), Value::Bool(true));
+        back.preserved_at = None;
+        back.version = 4;
         store
-            .insert_user(&user(&acme, "u2", json!({"userName": "a@example.com"})))
+            .update_user(&back, 3, &event(&back, "reactivate"))
             .await
             .unwrap();
-        let reused = store
-            .insert_user(&user(&acme, "u1", json!({"userName": "b@example.com"})))
-            .await;
-        assert!(matches!(reused, Err(StoreError::Conflict(_))), "{name}");
+        assert_eq!(
+            store.get_user(acme.id, "u9").await.unwrap(),
+            Some(back),
+            "{name}"
+        );
+        assert!(
+            store.get_user(acme.id, "u1").await.unwrap().is_none(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn admin_listings_page_through_every_account_and_destroy_is_final() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let mut keys = Vec::new();
+        for index in 0..5 {
+            let mut account = user(
+                &acme,
+                &format!("id-{index}"),
+                json!({"userName": format!("u{index}@example.com"), "active": index % 2 == 0}),
+            );
+            if index == 4 {
+                account.scim_id = None;
+                account.managed_by = ManagedBy::Manual;
+            }
+            insert(&store, &mut account).await.unwrap();
+            keys.push(account.key);
+        }
+        let page = |state, after_key, limit| AccountQuery {
+            state,
+            profile_id: None,
+            after_key,
+            limit,
+        };
+        let first = store
+            .list_accounts(acme.id, &page(None, None, 3))
+            .await
+            .unwrap();
+        let rest = store
+            .list_accounts(acme.id, &page(None, first.last().map(|u| u.key), 3))
+            .await
+            .unwrap();
+        let listed: Vec<i64> = first.iter().chain(&rest).map(|u| u.key).collect();
+        assert_eq!(listed, keys, "{name}: manual and SCIM accounts alike");
+        let preserved = store
+            .list_accounts(acme.id, &page(Some(StateFilter::Preserved), None, 10))
+            .await
+            .unwrap();
+        assert_eq!(preserved.len(), 2, "{name}");
+        assert!(preserved.iter().all(|u| !u.active()), "{name}");
+
+        let doomed = store
+            .user_by_email(acme.id, "u1@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .destroy_user(&doomed, &event(&doomed, "destroy"))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .user_by_email(acme.id, "u1@example.com")
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        let events = store
+            .list_events(
+                acme.id,
+                &EventQuery {
+                    user_name: Some("U1@example.com".into()),
+                    limit: 10,
+                    ..EventQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        let operations: Vec<&str> = events.iter().map(|e| e.operation.as_str()).collect();
+        assert_eq!(
+            operations,
+            ["destroy", "create"],
+            "{name}: newest first, kept after destroy"
+        );
+        assert!(
+            events.iter().all(|e| e.outcome == Outcome::Success),
+            "{name}"
+        );
     }
 }
 
@@ -373,16 +523,16 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
     ];
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
-        let users = population(&acme);
-        for user in &users {
-            store.insert_user(user).await.unwrap();
+        let mut users = population(&acme);
+        for user in &mut users {
+            insert(&store, user).await.unwrap();
         }
         for text in filters {
             let filter = Filter::parse_for(text, &USER).unwrap_or_else(|e| panic!("{text}: {e}"));
             let mut expected: Vec<&str> = users
                 .iter()
                 .filter(|u| filter.matches(&u.to_scim("https://x/scim/v2"), &USER))
-                .map(|u| u.id.as_str())
+                .map(|u| u.id())
                 .collect();
             expected.sort_unstable();
             let query = UserQuery {
@@ -393,7 +543,7 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
                 .query_users(acme.id, &query)
                 .await
                 .unwrap_or_else(|e| panic!("{name} {text}: {e}"));
-            let mut actual: Vec<&str> = page.users.iter().map(|u| u.id.as_str()).collect();
+            let mut actual: Vec<&str> = page.users.iter().map(|u| u.id()).collect();
             actual.sort_unstable();
             assert_eq!(actual, expected, "{name}: {text}");
             assert_eq!(page.total, expected.len() as u64, "{name}: {text}");
@@ -406,14 +556,12 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
         for index in 0..25 {
-            store
-                .insert_user(&user(
-                    &acme,
-                    &format!("id-{index:02}"),
-                    json!({"userName": format!("u{index:02}@example.com")}),
-                ))
-                .await
-                .unwrap();
+            let mut account = user(
+                &acme,
+                &format!("id-{index:02}"),
+                json!({"userName": format!("u{index:02}@example.com")}),
+            );
+            insert(&store, &mut account).await.unwrap();
         }
         let page = |page: Page| UserQuery {
             page: Some(page),
@@ -430,7 +578,7 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
             .await
             .unwrap();
         assert_eq!((first.total, first.users.len()), (25, 10), "{name}");
-        assert_eq!(first.users[0].id, "id-00", "{name}");
+        assert_eq!(first.users[0].id(), "id-00", "{name}");
         let last = store
             .query_users(
                 acme.id,
@@ -481,7 +629,7 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
                 };
                 let result = store.query_users(acme.id, &query).await.unwrap();
                 assert_eq!(result.total, 25, "{name}");
-                seen.extend(result.users.into_iter().map(|u| u.id));
+                seen.extend(result.users.into_iter().map(|u| u.id().to_owned()));
                 match result.next_cursor {
                     Some(next) => cursor = Some(next),
                     None => break,
@@ -503,8 +651,8 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
 async fn sorting_puts_unassigned_values_last() {
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
-        for user in population(&acme) {
-            store.insert_user(&user).await.unwrap();
+        for mut user in population(&acme) {
+            insert(&store, &mut user).await.unwrap();
         }
         for order in [SortOrder::Ascending, SortOrder::Descending] {
             let query = UserQuery {
@@ -518,7 +666,7 @@ async fn sorting_puts_unassigned_values_last() {
                 .unwrap()
                 .users
                 .into_iter()
-                .map(|u| u.id)
+                .map(|u| u.id().to_owned())
                 .collect();
             let expected = match order {
                 SortOrder::Ascending => ["id-4", "id-1", "id-2", "id-3"],
@@ -659,15 +807,16 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
                 .unwrap(),
             "{name}"
         );
-        // A user remembers where it was placed; the profile counts it until it is deleted.
+        // A user remembers where it was placed; the profile counts it, preserved or not, until
+        // an admin destroys it.
         let mut placed = user(&acme, "placed", json!({"userName": "placed@example.com"}));
         placed.placement = Some(scimd_core::user::Placement {
-            mapping: "second".into(),
+            mapping: Some("second".into()),
             profile_id: gold.id,
             storage_id: eu.id,
             quota_bytes: Some(7),
         });
-        store.insert_user(&placed).await.unwrap();
+        insert(&store, &mut placed).await.unwrap();
         assert_eq!(
             store.get_user(acme.id, "placed").await.unwrap(),
             Some(placed.clone()),
@@ -679,7 +828,7 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
             "{name}"
         );
         store
-            .delete_user(acme.id, "placed", 1, at(4))
+            .destroy_user(&placed, &event(&placed, "destroy"))
             .await
             .unwrap();
         assert_eq!(

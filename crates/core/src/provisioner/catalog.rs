@@ -110,7 +110,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Ok(self.store.list_storages(tenant.id).await?)
     }
 
-    async fn profile_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
+    pub(super) async fn profile_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
         self.list_profiles(tenant)
             .await?
             .into_iter()
@@ -123,7 +123,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             })
     }
 
-    async fn storage_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
+    pub(super) async fn storage_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
         self.list_storages(tenant)
             .await?
             .into_iter()

@@ -1,6 +1,7 @@
 //! The use cases. SCIM handlers, console pages and CLI commands all call these: one layer,
 //! three faces.
 
+mod accounts;
 mod catalog;
 mod users;
 
@@ -11,6 +12,7 @@ use crate::tenant::{Tenant, TenantId, TenantSlug};
 use crate::token::{DEFAULT_LIFETIME_DAYS, NewToken, Token, TokenName, TokenSecret, days_after};
 use scim::datetime::Timestamp;
 
+pub use accounts::{AccountFilter, AccountView, ManualUser};
 pub use catalog::{MappingEdit, MappingSpec};
 pub use users::ListRequest;
 
@@ -19,10 +21,11 @@ pub use users::ListRequest;
 const TOKEN_TOUCH_INTERVAL_MILLIS: i64 = 60_000;
 
 /// Who is calling: the tenant and token a bearer secret belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub tenant_id: TenantId,
     pub token_id: i64,
+    pub token_name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +176,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Ok(Principal {
             tenant_id: token.tenant_id,
             token_id: token.id,
+            token_name: token.name.as_str().to_owned(),
         })
     }
 }

@@ -1,13 +1,18 @@
 //! `/Users` use cases: create, read, replace, patch, delete, query.
 
 use super::Provisioner;
+use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::etag;
+use crate::lifecycle::{
+    AccountState, CreateDecision, Existing, ManagedBy, PreservedBy, Refusal, decide_active,
+    decide_create, state_after_delete,
+};
 use crate::mapping::{MatchInput, evaluate, no_match_detail};
 use crate::store::{Store, StoreError, UserPage, UserQuery};
 use crate::tenant::TenantId;
-use crate::user::{Placement, User, check_user_name_is_email, new_user_id};
+use crate::user::{AccountProfile, Placement, User, check_user_name_is_email, new_user_id};
 use scim::AttrPath;
 use scim::filter::Filter;
 use scim::list::{Page, PageLimits, SortOrder};
@@ -17,7 +22,7 @@ use scim::schema::USER;
 use serde_json::{Map, Value};
 
 /// Attempts at a read-modify-write before a concurrent writer wins (without `If-Match`).
-const WRITE_ATTEMPTS: usize = 5;
+pub(super) const WRITE_ATTEMPTS: usize = 5;
 
 /// A list or `/.search` request as it arrives, before checking.
 #[derive(Debug, Clone, Default)]
@@ -31,34 +36,178 @@ pub struct ListRequest<'a> {
 }
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
-    /// R-30 for a new email: classify by the mappings (R-26), check the profile's capacity,
-    /// create. A userName already taken is 409 `uniqueness`.
-    pub async fn create_user(&self, tenant: TenantId, body: &Value) -> Result<User> {
+    /// R-30: a POST names an email; what happens depends on the account that already holds it
+    /// (see [`decide_create`]). Racing creates of one email meet at the store's unique index:
+    /// the loser decides again and adopts, reactivates or gets 409, never a second account.
+    pub async fn create_user(
+        &self,
+        origin: &Origin,
+        tenant: TenantId,
+        body: &Value,
+    ) -> Result<User> {
         let normalised = normalise_resource(body, &USER)?;
-        check_user_name_is_email(user_name_of(&normalised.resource))?;
-        let placement = self.classify(tenant, &normalised).await?;
-        let mut resource = normalised.resource;
-        resource.entry("active").or_insert(Value::Bool(true));
+        let user_name = user_name_of(&normalised.resource).to_owned();
+        check_user_name_is_email(&user_name)?;
+        let requested_active = normalised
+            .resource
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        for _ in 0..WRITE_ATTEMPTS {
+            let existing = self.store.user_by_email(tenant, &user_name).await?;
+            let facts = existing.as_ref().map(|user| Existing {
+                state: user.state,
+                managed_by: user.managed_by,
+                scim_id_live: user.scim_id.is_some(),
+            });
+            let written = match (decide_create(facts, requested_active), existing) {
+                (CreateDecision::Create { initial }, _) => {
+                    self.insert_scim_user(origin, tenant, &normalised, initial)
+                        .await?
+                }
+                (CreateDecision::Adopt { initial }, Some(manual)) => {
+                    let detail = "a manual account taken over by the IdP; profile and storage kept";
+                    let claim = Claim::new(initial, "adopt", detail, manual.scim_id.is_none());
+                    self.claim(origin, manual, &normalised.resource, claim)
+                        .await?
+                }
+                (
+                    CreateDecision::Reactivate {
+                        initial,
+                        new_scim_id,
+                    },
+                    Some(preserved),
+                ) => {
+                    let detail = if new_scim_id {
+                        "a preserved account reactivated under a new SCIM id; profile and storage kept"
+                    } else {
+                        "a preserved account reactivated; profile and storage kept"
+                    };
+                    let claim = Claim::new(initial, "reactivate", detail, new_scim_id);
+                    self.claim(origin, preserved, &normalised.resource, claim)
+                        .await?
+                }
+                (CreateDecision::RefuseAdminPreserved, _) => {
+                    return Err(admin_preserved(&user_name));
+                }
+                (CreateDecision::Conflict, _) => {
+                    return Err(scim::Error::uniqueness(format!(
+                        "userName '{user_name}' is already provisioned in this tenant; \
+                         update that user instead (filter userName eq \"{user_name}\")"
+                    ))
+                    .into());
+                }
+                // Adopt and Reactivate are only decided for an existing account.
+                (CreateDecision::Adopt { .. } | CreateDecision::Reactivate { .. }, None) => None,
+            };
+            if let Some(user) = written {
+                return Ok(user);
+            }
+        }
+        Err(busy(&user_name))
+    }
+
+    /// A new account classified by the mappings; `None` when another create of the same email
+    /// won the race.
+    async fn insert_scim_user(
+        &self,
+        origin: &Origin,
+        tenant: TenantId,
+        normalised: &Normalised,
+        initial: AccountState,
+    ) -> Result<Option<User>> {
+        let (placement, described) = self.classify(tenant, normalised).await?;
+        let mut resource = normalised.resource.clone();
+        resource.insert("active".into(), Value::Bool(initial.is_active()));
         let now = self.now();
-        let user = User {
+        let mut user = User {
             tenant_id: tenant,
-            id: new_user_id()?,
+            key: 0,
+            scim_id: Some(new_user_id()?),
+            profile: AccountProfile::of(&resource),
             resource,
             version: 1,
             created_at: now,
             updated_at: now,
+            state: initial,
+            preserved_at: (!initial.is_active()).then_some(now),
+            managed_by: ManagedBy::Scim,
             placement: Some(placement),
         };
-        self.store
-            .insert_user(&user)
-            .await
-            .map_err(|error| taken(error, user.user_name()))?;
-        Ok(user)
+        let detail = if initial.is_active() {
+            described
+        } else {
+            format!("{described}; created preserved (active:false)")
+        };
+        let event = Event::success(
+            origin,
+            tenant,
+            now,
+            "create",
+            201,
+            (user.user_name(), user.scim_id.as_deref()),
+            detail,
+        );
+        match self.store.insert_user(&user, &event).await {
+            Ok(key) => {
+                user.key = key;
+                Ok(Some(user))
+            }
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Hands an existing account to the IdP (adopt, reactivate): the body becomes its SCIM
+    /// document; profile and storage stay. `None` when the account changed meanwhile.
+    async fn claim(
+        &self,
+        origin: &Origin,
+        current: User,
+        resource: &Map<String, Value>,
+        claim: Claim,
+    ) -> Result<Option<User>> {
+        let mut resource = resource.clone();
+        resource.insert("active".into(), Value::Bool(claim.initial.is_active()));
+        let now = self.now();
+        let scim_id = match (&current.scim_id, claim.new_scim_id) {
+            (Some(id), false) => Some(id.clone()),
+            _ => Some(new_user_id()?),
+        };
+        let next = User {
+            scim_id,
+            profile: AccountProfile::of(&resource),
+            resource,
+            version: current.version + 1,
+            updated_at: now,
+            state: claim.initial,
+            preserved_at: preserved_since(&current, claim.initial, now),
+            managed_by: ManagedBy::Scim,
+            ..current.clone()
+        };
+        let event = Event::success(
+            origin,
+            current.tenant_id,
+            now,
+            claim.operation,
+            201,
+            (next.user_name(), next.scim_id.as_deref()),
+            claim.detail.to_owned(),
+        );
+        match self.store.update_user(&next, current.version, &event).await {
+            Ok(()) => Ok(Some(next)),
+            Err(StoreError::VersionMismatch | StoreError::Conflict(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// The first matching mapping decides profile, storage and quota; none matching, or a full
-    /// profile, refuses the create with a 400 that says why.
-    async fn classify(&self, tenant: TenantId, normalised: &Normalised) -> Result<Placement> {
+    /// profile, refuses the create with a 400 that says why. Also says where the user went.
+    async fn classify(
+        &self,
+        tenant: TenantId,
+        normalised: &Normalised,
+    ) -> Result<(Placement, String)> {
         let mappings = self.store.list_mappings(tenant).await?;
         let input = MatchInput {
             resource: &normalised.resource,
@@ -74,30 +223,51 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         else {
             return Err(scim::Error::invalid_value(no_match_detail(&explanations)).into());
         };
-        let profiles = self.store.list_profiles(tenant).await?;
-        let limit = profiles
-            .iter()
-            .find(|p| p.id == mapping.profile_id)
-            .map_or(0, |p| p.max_users);
-        if limit > 0
-            && self
-                .store
-                .count_profile_users(tenant, mapping.profile_id)
-                .await?
-                >= u64::from(limit)
-        {
-            return Err(scim::Error::invalid_value(format!(
-                "profile '{}' is full ({limit} users); mapping '{}' placed this user there. \
-                 Raise the profile's limit or change the mapping",
-                mapping.profile, mapping.name
-            ))
-            .into());
-        }
-        Ok(Placement {
-            mapping: mapping.name,
+        self.check_capacity(tenant, mapping.profile_id, &mapping.profile)
+            .await?
+            .map_err(|full| {
+                scim::Error::invalid_value(format!(
+                    "{full}; mapping '{}' placed this user there. Raise the profile's limit or \
+                     change the mapping",
+                    mapping.name
+                ))
+            })?;
+        let described = format!(
+            "mapping '{}' placed the user in profile '{}', storage '{}'",
+            mapping.name, mapping.profile, mapping.storage
+        );
+        let placement = Placement {
+            mapping: Some(mapping.name),
             profile_id: mapping.profile_id,
             storage_id: mapping.storage_id,
             quota_bytes: mapping.quota_bytes,
+        };
+        Ok((placement, described))
+    }
+
+    /// `Err` with a sentence when the profile holds its `max_users` already (0 = unlimited).
+    pub(super) async fn check_capacity(
+        &self,
+        tenant: TenantId,
+        profile_id: i64,
+        profile_name: &str,
+    ) -> Result<std::result::Result<(), String>> {
+        let limit = self
+            .store
+            .list_profiles(tenant)
+            .await?
+            .iter()
+            .find(|p| p.id == profile_id)
+            .map_or(0, |p| p.max_users);
+        let used = if limit > 0 {
+            self.store.count_profile_users(tenant, profile_id).await?
+        } else {
+            0
+        };
+        Ok(if limit > 0 && used >= u64::from(limit) {
+            Err(format!("profile '{profile_name}' is full ({limit} users)"))
+        } else {
+            Ok(())
         })
     }
 
@@ -112,13 +282,14 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// the body leaves it out, so a profile push never deactivates anyone by omission.
     pub async fn replace_user(
         &self,
+        origin: &Origin,
         tenant: TenantId,
         id: &str,
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<User> {
         let resource = checked_resource(body)?;
-        self.rewrite(tenant, id, if_match, move |current| {
+        self.rewrite(origin, tenant, id, if_match, move |current| {
             let mut next = resource.clone();
             if !next.contains_key("active") {
                 next.insert("active".into(), Value::Bool(current.active()));
@@ -131,15 +302,16 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// PATCH (RFC 7644 §3.5.2): all operations or none.
     pub async fn patch_user(
         &self,
+        origin: &Origin,
         tenant: TenantId,
         id: &str,
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<User> {
         let request = PatchRequest::parse(body, &USER)?;
-        self.rewrite(tenant, id, if_match, |current| {
+        self.rewrite(origin, tenant, id, if_match, |current| {
             let mut document = current.resource.clone();
-            document.insert("id".into(), current.id.clone().into());
+            document.insert("id".into(), current.id().into());
             let patched = apply(&document, &request, &USER)?;
             if !patched.changed {
                 return Ok(None);
@@ -150,8 +322,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         .await
     }
 
+    /// R-34: a DELETE preserves the account and retires its SCIM id, which answers 404 from
+    /// then on; no SCIM call destroys an account. An admin's preservation stays as it is.
     pub async fn delete_user(
         &self,
+        origin: &Origin,
         tenant: TenantId,
         id: &str,
         if_match: Option<&str>,
@@ -159,14 +334,36 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.get_user(tenant, id).await?;
             check_if_match(&current, if_match)?;
-            match self
-                .store
-                .delete_user(tenant, id, current.version, self.now())
-                .await
-            {
+            let state = state_after_delete(current.state);
+            let now = self.now();
+            let mut resource = current.resource.clone();
+            resource.insert("active".into(), Value::Bool(false));
+            let next = User {
+                scim_id: None,
+                resource,
+                version: current.version + 1,
+                updated_at: now,
+                state,
+                preserved_at: preserved_since(&current, state, now),
+                ..current.clone()
+            };
+            let event = Event::success(
+                origin,
+                tenant,
+                now,
+                "delete",
+                204,
+                (current.user_name(), Some(id)),
+                format!(
+                    "SCIM id retired; the account is preserved (by {})",
+                    state.preserved_by().map_or("idp", PreservedBy::as_str)
+                ),
+            );
+            match self.store.update_user(&next, current.version, &event).await {
+                Ok(()) => return Ok(()),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(StoreError::VersionMismatch) => return Err(changed_since(&current)),
-                other => return Ok(other?),
+                Err(other) => return Err(other.into()),
             }
         }
         Err(busy(id))
@@ -204,9 +401,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     /// Read, compute the next document, write if the version is unchanged; retried when a
     /// concurrent writer got there first and no `If-Match` pinned the version. `next` returns
-    /// `None` when nothing changes (the version is kept).
+    /// `None` when nothing changes (the version is kept). The document's `active` drives the
+    /// account's state (R-34 to R-36).
     async fn rewrite(
         &self,
+        origin: &Origin,
         tenant: TenantId,
         id: &str,
         if_match: Option<&str>,
@@ -215,19 +414,55 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.get_user(tenant, id).await?;
             check_if_match(&current, if_match)?;
-            let Some(resource) = next(&current)? else {
+            let Some(mut resource) = next(&current)? else {
                 return Ok(current);
             };
+            let requested_active = resource
+                .get("active")
+                .and_then(Value::as_bool)
+                .unwrap_or(current.active());
+            let state = match decide_active(current.state, requested_active) {
+                Ok(changed) => changed.unwrap_or(current.state),
+                Err(Refusal::AdminPreserved) => {
+                    return Err(admin_preserved(current.user_name()));
+                }
+            };
+            resource.insert("active".into(), Value::Bool(state.is_active()));
             if resource == current.resource {
                 return Ok(current);
             }
+            let now = self.now();
             let updated = User {
+                profile: AccountProfile::of(&resource),
                 resource,
                 version: current.version + 1,
-                updated_at: self.now(),
+                updated_at: now,
+                state,
+                preserved_at: preserved_since(&current, state, now),
                 ..current.clone()
             };
-            match self.store.update_user(&updated, current.version).await {
+            let (operation, detail) = match (current.state.is_active(), state.is_active()) {
+                (true, false) => (
+                    "preserve",
+                    "deactivated by the IdP; the account is preserved",
+                ),
+                (false, true) => ("activate", "reactivated by the IdP"),
+                _ => ("update", "attributes updated"),
+            };
+            let event = Event::success(
+                origin,
+                tenant,
+                now,
+                operation,
+                200,
+                (updated.user_name(), Some(id)),
+                detail.to_owned(),
+            );
+            match self
+                .store
+                .update_user(&updated, current.version, &event)
+                .await
+            {
                 Ok(()) => return Ok(updated),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(StoreError::VersionMismatch) => return Err(changed_since(&current)),
@@ -236,6 +471,53 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         }
         Err(busy(id))
     }
+}
+
+/// How an existing account is handed to the IdP by a create.
+struct Claim {
+    initial: AccountState,
+    operation: &'static str,
+    detail: &'static str,
+    new_scim_id: bool,
+}
+
+impl Claim {
+    fn new(
+        initial: AccountState,
+        operation: &'static str,
+        detail: &'static str,
+        new_scim_id: bool,
+    ) -> Self {
+        Self {
+            initial,
+            operation,
+            detail,
+            new_scim_id,
+        }
+    }
+}
+
+/// When the account became preserved: kept while it stays preserved, `now` when it becomes so.
+pub(super) fn preserved_since(
+    current: &User,
+    next: AccountState,
+    now: scim::datetime::Timestamp,
+) -> Option<scim::datetime::Timestamp> {
+    match (current.state.is_active(), next.is_active()) {
+        (_, true) => None,
+        (true, false) => Some(now),
+        (false, false) if current.state != next => Some(now),
+        (false, false) => current.preserved_at,
+    }
+}
+
+/// R-30 / R-36: only an admin brings back an account an admin preserved.
+fn admin_preserved(user_name: &str) -> Error {
+    scim::Error::mutability(format!(
+        "an admin preserved the account of '{user_name}'; only an admin can activate it \
+         (scimd user activate {user_name})"
+    ))
+    .into()
 }
 
 /// Normalises a POST/PUT body and applies R-32.
@@ -278,7 +560,7 @@ fn check_if_match(current: &User, if_match: Option<&str>) -> Result<()> {
 fn changed_since(current: &User) -> Error {
     Error::PreconditionFailed(format!(
         "User {} is at version {}; re-read it and retry with that ETag",
-        current.id,
+        current.id(),
         current.etag()
     ))
 }
@@ -287,9 +569,9 @@ fn not_found(id: &str) -> Error {
     Error::NotFound(format!("User {id} not found"))
 }
 
-fn busy(id: &str) -> Error {
+fn busy(user: &str) -> Error {
     Error::Conflict(format!(
-        "User {id} kept changing concurrently; retry the request"
+        "User {user} kept changing concurrently; retry the request"
     ))
 }
 

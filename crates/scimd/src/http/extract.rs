@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::{StatusCode, header, request::Parts};
 use scimd_core::Principal;
+use scimd_core::activity::Origin;
 use serde_json::Value;
 
 /// A JSON request body: `application/scim+json` or `application/json` (a charset parameter is
@@ -58,7 +59,7 @@ fn check_content_type(value: Option<&header::HeaderValue>) -> Result<(), ApiErro
     }
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|error| {
         let too_large = std::error::Error::source(&error)
             .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
@@ -100,21 +101,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ScimQuery {
     }
 }
 
-/// The authenticated caller, set by the authentication middleware.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Caller(pub Principal);
+/// The authenticated caller and where its request came from, set by the
+/// authentication middleware.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub Principal, pub Origin);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    /// The authentication middleware put the principal there; without it, the route is not
-    /// behind authentication, which is a programming error answered as 401.
+    /// The authentication middleware put both there; without them, the route is not behind
+    /// authentication, which is a programming error answered as 401.
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .copied()
-            .map(Self)
+        let principal = parts.extensions.get::<Principal>().cloned();
+        let origin = parts.extensions.get::<Origin>().cloned();
+        principal
+            .zip(origin)
+            .map(|(principal, origin)| Self(principal, origin))
             .ok_or(ApiError(scimd_core::Error::Unauthorized))
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP face: SCIM routes under `/scim/v2` and `/insync/scim`, operations endpoints, and the
 //! layers every request passes (request id, tracing without credentials, metrics).
 
+mod activity;
 mod discovery;
 pub(crate) mod extract;
 pub mod lenient;
@@ -12,9 +13,9 @@ pub(crate) use ops::Metrics;
 
 use crate::AppProvisioner;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderName, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::Response;
 use response::ApiError;
 use scim::discovery::Capabilities;
@@ -61,7 +62,10 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router())
         .merge(discovery::router())
         .fallback(not_found)
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            activity::authenticate,
+        ));
     let mut router = Router::new();
     for base in SCIM_BASE_PATHS {
         router = router.nest(base, scim.clone());
@@ -82,21 +86,6 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, SequentialRequestId::default()))
         .with_state(state)
-}
-
-/// Every SCIM route needs a valid bearer token; the principal travels in the request.
-async fn authenticate(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let header = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    let principal = state.provisioner.authenticate(header).await?;
-    request.extensions_mut().insert(principal);
-    Ok(next.run(request).await)
 }
 
 /// A panic is a bug; the client still gets a SCIM 500 and the connection survives.

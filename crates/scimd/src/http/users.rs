@@ -51,14 +51,14 @@ fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 
 async fn create(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, origin): Caller,
     base: BaseUrl,
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<Scim, ApiError> {
     let user = state
         .provisioner
-        .create_user(caller.tenant_id, &body)
+        .create_user(&origin, caller.tenant_id, &body)
         .await?;
     Ok(Scim {
         status: StatusCode::CREATED,
@@ -70,7 +70,7 @@ async fn create(
 
 async fn read(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     base: BaseUrl,
     query: ScimQuery,
     headers: HeaderMap,
@@ -87,7 +87,7 @@ async fn read(
 
 async fn replace(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, origin): Caller,
     base: BaseUrl,
     query: ScimQuery,
     headers: HeaderMap,
@@ -97,14 +97,14 @@ async fn replace(
     let if_match = header(&headers, header::IF_MATCH);
     let user = state
         .provisioner
-        .replace_user(caller.tenant_id, &id, &body, if_match)
+        .replace_user(&origin, caller.tenant_id, &id, &body, if_match)
         .await?;
     Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
 }
 
 async fn patch(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, origin): Caller,
     base: BaseUrl,
     query: ScimQuery,
     headers: HeaderMap,
@@ -114,28 +114,28 @@ async fn patch(
     let if_match = header(&headers, header::IF_MATCH);
     let user = state
         .provisioner
-        .patch_user(caller.tenant_id, &id, &body, if_match)
+        .patch_user(&origin, caller.tenant_id, &id, &body, if_match)
         .await?;
     Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
 }
 
 async fn delete(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, origin): Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Scim, ApiError> {
     let if_match = header(&headers, header::IF_MATCH);
     state
         .provisioner
-        .delete_user(caller.tenant_id, &id, if_match)
+        .delete_user(&origin, caller.tenant_id, &id, if_match)
         .await?;
     Ok(Scim::status(StatusCode::NO_CONTENT))
 }
 
 async fn list(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     base: BaseUrl,
     query: ScimQuery,
 ) -> Result<Scim, ApiError> {
@@ -153,7 +153,7 @@ async fn list(
 /// `POST /Users/.search` (RFC 7644 §3.4.3): the query parameters in a SearchRequest body.
 async fn search(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     base: BaseUrl,
     ScimJson(body): ScimJson,
 ) -> Result<Scim, ApiError> {

@@ -2,22 +2,20 @@
 
 use super::filter::{Lowering, sort_expression};
 use super::{Dialect, Params, Statement};
-use scim::datetime::Timestamp;
 use scim::filter::fold_case;
 use scim::fold::case_folded;
 use scim::list::{Cursor, Page, SortOrder};
 use scim::schema::USER;
 use scimd_core::store::{StoreError, StoreResult, UserQuery};
 use scimd_core::tenant::TenantId;
-use scimd_core::user::{Placement, User};
-use serde_json::{Map, Value};
+use scimd_core::user::User;
+use serde_json::Value;
 
 /// The columns written for a user, derived from its document.
 pub(crate) struct UserColumns {
     pub user_name: String,
     pub user_name_ci: String,
     pub external_id: Option<String>,
-    pub active: bool,
     pub resource: String,
     pub resource_ci: String,
     pub emails_ci: Vec<String>,
@@ -32,7 +30,6 @@ impl UserColumns {
             user_name: user.user_name().to_owned(),
             user_name_ci: fold_case(user.user_name()),
             external_id: user.external_id().map(str::to_owned),
-            active: user.active(),
             resource: Value::Object(user.resource.clone()).to_string(),
             resource_ci: Value::Object(case_folded(&user.resource, &USER)).to_string(),
             emails_ci,
@@ -40,31 +37,13 @@ impl UserColumns {
     }
 }
 
-/// The selected columns, in this order, for [`user_from_row`].
+/// The selected columns, in this order, for `accounts::user_from`.
 pub(crate) const USER_COLUMNS: &str = "u.pk, u.scim_id, u.resource, u.version, u.created_at, \
-     u.updated_at, u.mapping_name, u.profile_id, u.storage_id, u.quota_bytes";
+     u.updated_at, u.mapping_name, u.profile_id, u.storage_id, u.quota_bytes, u.state, \
+     u.preserved_by, u.preserved_at, u.managed_by, u.display_name, u.upn";
 
-pub(crate) fn user_from_row(
-    tenant: TenantId,
-    scim_id: String,
-    resource: &str,
-    version: i64,
-    created_at: i64,
-    updated_at: i64,
-    placement: Option<Placement>,
-) -> StoreResult<User> {
-    let resource: Map<String, Value> =
-        serde_json::from_str(resource).map_err(|error| StoreError::Backend(Box::new(error)))?;
-    Ok(User {
-        tenant_id: tenant,
-        id: scim_id,
-        resource,
-        version,
-        created_at: Timestamp::from_millis(created_at),
-        updated_at: Timestamp::from_millis(updated_at),
-        placement,
-    })
-}
+/// Only accounts with a live SCIM id are SCIM resources (R-34: a deleted id disappears).
+pub(crate) const SCIM_VISIBLE: &str = "u.scim_id IS NOT NULL";
 
 /// How the next cursor is made from the fetched rows.
 pub(crate) enum Continuation {
@@ -94,7 +73,7 @@ pub(crate) fn plan_query(
 ) -> StoreResult<PlannedQuery> {
     let condition = |params: &mut Params| -> StoreResult<String> {
         let tenant = params.int(tenant.0);
-        let mut condition = format!("u.tenant_id = {tenant} AND u.deleted_at IS NULL");
+        let mut condition = format!("u.tenant_id = {tenant} AND {SCIM_VISIBLE}");
         if let Some(filter) = &query.filter {
             let sql = Lowering {
                 dialect,

@@ -1,0 +1,219 @@
+//! The provisioning activity log (SPEC §2): one event per change of an account, SCIM or admin,
+//! and one per failed SCIM call with the exact error body the IdP received.
+
+use crate::tenant::TenantId;
+use scim::datetime::Timestamp;
+use std::time::Instant;
+
+/// Who asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An IdP, by the bearer token it used.
+    Token { id: i64, name: String },
+    /// An admin: a console user, or the operator at the CLI (by login name).
+    Admin(String),
+}
+
+impl Actor {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Token { .. } => "token",
+            Self::Admin(_) => "admin",
+        }
+    }
+
+    /// The token's name or the admin's.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Token { name, .. } => name,
+            Self::Admin(name) => name,
+        }
+    }
+}
+
+/// The client that sent the request, from its `User-Agent` for SCIM calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    EntraId,
+    Okta,
+    JumpCloud,
+    OneLogin,
+    /// Another SCIM client.
+    Other,
+    /// `scimd` commands.
+    Cli,
+    /// The web console and the admin API.
+    Console,
+}
+
+impl Client {
+    /// The IdPs name themselves in `User-Agent` (Okta: `Okta SCIM Client 1.0.0`); Entra's
+    /// provisioning service identifies as Microsoft / Azure AD.
+    pub fn from_user_agent(user_agent: Option<&str>) -> Self {
+        let agent = user_agent.unwrap_or_default().to_ascii_lowercase();
+        if agent.contains("okta") {
+            Self::Okta
+        } else if ["entra", "azure", "microsoft"]
+            .iter()
+            .any(|name| agent.contains(name))
+        {
+            Self::EntraId
+        } else if agent.contains("jumpcloud") {
+            Self::JumpCloud
+        } else if agent.contains("onelogin") {
+            Self::OneLogin
+        } else {
+            Self::Other
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EntraId => "Entra ID",
+            Self::Okta => "Okta",
+            Self::JumpCloud => "JumpCloud",
+            Self::OneLogin => "OneLogin",
+            Self::Other => "other",
+            Self::Cli => "cli",
+            Self::Console => "console",
+        }
+    }
+}
+
+/// Where a request came from and when it arrived: what every event of the request records.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub actor: Actor,
+    pub client: Client,
+    pub method: String,
+    pub path: String,
+    pub received: Instant,
+}
+
+impl Origin {
+    /// An admin action at the command line.
+    pub fn cli(admin: impl Into<String>, command: impl Into<String>) -> Self {
+        Self {
+            actor: Actor::Admin(admin.into()),
+            client: Client::Cli,
+            method: "CLI".into(),
+            path: command.into(),
+            received: Instant::now(),
+        }
+    }
+
+    pub fn latency_millis(&self) -> i64 {
+        i64::try_from(self.received.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "success" => Some(Self::Success),
+            "failure" => Some(Self::Failure),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub tenant_id: TenantId,
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor: String,
+    pub client: String,
+    pub method: String,
+    pub path: String,
+    /// What happened to the account (`create`, `adopt`, `reactivate`, `update`, `preserve`,
+    /// `activate`, `delete`, `destroy`), or the request that failed.
+    pub operation: String,
+    pub target_user_name: Option<String>,
+    pub target_id: Option<String>,
+    pub outcome: Outcome,
+    pub status: u16,
+    pub scim_type: Option<String>,
+    pub detail: Option<String>,
+    pub latency_millis: i64,
+    /// The exact body a failed request answered with.
+    pub response: Option<String>,
+}
+
+impl Event {
+    /// A successful change, described by `operation` and `detail`.
+    pub fn success(
+        origin: &Origin,
+        tenant_id: TenantId,
+        at: Timestamp,
+        operation: &str,
+        status: u16,
+        target: (&str, Option<&str>),
+        detail: String,
+    ) -> Self {
+        Self {
+            tenant_id,
+            at,
+            actor_kind: origin.actor.kind().into(),
+            actor: origin.actor.name().into(),
+            client: origin.client.as_str().into(),
+            method: origin.method.clone(),
+            path: origin.path.clone(),
+            operation: operation.into(),
+            target_user_name: Some(target.0.to_owned()),
+            target_id: target.1.map(str::to_owned),
+            outcome: Outcome::Success,
+            status,
+            scim_type: None,
+            detail: Some(detail),
+            latency_millis: origin.latency_millis(),
+            response: None,
+        }
+    }
+}
+
+/// Which events an activity query returns, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub since: Option<Timestamp>,
+    pub outcome: Option<Outcome>,
+    /// Events about this userName (folded comparison).
+    pub user_name: Option<String>,
+    pub limit: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_told_apart_by_user_agent() {
+        for (agent, client) in [
+            (Some("Okta SCIM Client 1.0.0"), Client::Okta),
+            (
+                Some("Microsoft Azure AD SCIM Provisioning"),
+                Client::EntraId,
+            ),
+            (Some("JumpCloud-SCIM/2.0"), Client::JumpCloud),
+            (Some("OneLogin SCIM"), Client::OneLogin),
+            (Some("curl/8.0"), Client::Other),
+            (None, Client::Other),
+        ] {
+            assert_eq!(Client::from_user_agent(agent), client, "{agent:?}");
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Who is calling, and the failures they meet: every authenticated SCIM request carries an
+//! [`Origin`], and every one that fails is recorded in the activity log with the exact body
+//! the client received (SPEC §2). Successful changes are recorded by the provisioner, in the
+//! same transaction as the change.
+
+use super::AppState;
+use super::extract::read_limited;
+use super::response::ApiError;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use scimd_core::Principal;
+use scimd_core::activity::{Actor, Client, Event, Origin, Outcome};
+use serde_json::Value;
+use std::time::Instant;
+
+/// Error bodies are small; anything larger is cut in the log (the client still gets it all).
+const MAX_RECORDED_BODY: usize = 64 * 1024;
+
+/// Every SCIM route needs a valid bearer token (R-12); the principal and the request's origin
+/// travel in the request, and a failure is recorded once the response is known.
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let received = Instant::now();
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let principal = state.provisioner.authenticate(header).await?;
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    let origin = Origin {
+        actor: Actor::Token {
+            id: principal.token_id,
+            name: principal.token_name.clone(),
+        },
+        client: Client::from_user_agent(user_agent),
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        received,
+    };
+    // The body of a write is kept to name the user a failed create or replace was about.
+    let (mut request, body) = if matches!(*request.method(), Method::POST | Method::PUT) {
+        let (parts, body) = request.into_parts();
+        let limit =
+            usize::try_from(state.settings.capabilities.max_payload_size).unwrap_or(usize::MAX);
+        let bytes = match read_limited(body, limit).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let response = error.into_response();
+                return Ok(record_if_failed(&state, &principal, &origin, None, response).await);
+            }
+        };
+        (
+            Request::from_parts(parts, Body::from(bytes.clone())),
+            Some(bytes),
+        )
+    } else {
+        (request, None)
+    };
+    request.extensions_mut().insert(principal.clone());
+    request.extensions_mut().insert(origin.clone());
+    let response = next.run(request).await;
+    Ok(record_if_failed(&state, &principal, &origin, body, response).await)
+}
+
+async fn record_if_failed(
+    state: &AppState,
+    principal: &Principal,
+    origin: &Origin,
+    request_body: Option<Bytes>,
+    response: Response,
+) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_RECORDED_BODY)]).into_owned();
+    let (operation, target_id) = operation_of(&origin.method, &origin.path);
+    let event = Event {
+        tenant_id: principal.tenant_id,
+        at: state.provisioner.now(),
+        actor_kind: origin.actor.kind().into(),
+        actor: origin.actor.name().into(),
+        client: origin.client.as_str().into(),
+        method: origin.method.clone(),
+        path: origin.path.clone(),
+        operation: operation.into(),
+        target_user_name: request_body.as_deref().and_then(user_name_in),
+        target_id,
+        outcome: Outcome::Failure,
+        status: status.as_u16(),
+        scim_type: error
+            .get("scimType")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        detail: error
+            .get("detail")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        latency_millis: origin.latency_millis(),
+        response: Some(text),
+    };
+    if let Err(error) = state.provisioner.record_failure(&event).await {
+        tracing::error!(%error, "could not record a failed request in the activity log");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The attempted operation and the SCIM id in the path, from `.../Users[/{id}]`.
+fn operation_of(method: &str, path: &str) -> (&'static str, Option<String>) {
+    let Some((_, rest)) = path.split_once("/Users") else {
+        return ("request", None);
+    };
+    let id = rest.strip_prefix('/').filter(|id| !id.is_empty());
+    let operation = match (method, id) {
+        ("POST", None) => "create",
+        ("GET", None) => "list",
+        ("POST", Some(".search")) => return ("search", None),
+        ("GET", Some(_)) => "read",
+        ("PUT", Some(_)) => "replace",
+        ("PATCH", Some(_)) => "update",
+        ("DELETE", Some(_)) => "delete",
+        _ => "request",
+    };
+    (operation, id.map(str::to_owned))
+}
+
+/// The `userName` of a JSON body, when it has one.
+fn user_name_in(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    value
+        .as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("userName"))
+        .and_then(|(_, value)| value.as_str())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_named_from_method_and_path() {
+        assert_eq!(operation_of("POST", "/scim/v2/Users"), ("create", None));
+        assert_eq!(operation_of("GET", "/insync/scim/Users"), ("list", None));
+        assert_eq!(
+            operation_of("PATCH", "/scim/v2/Users/abc"),
+            ("update", Some("abc".into()))
+        );
+        assert_eq!(
+            operation_of("POST", "/scim/v2/Users/.search"),
+            ("search", None)
+        );
+        assert_eq!(operation_of("GET", "/scim/v2/Groups"), ("request", None));
+    }
+
+    #[test]
+    fn user_names_are_read_from_bodies_that_have_one() {
+        assert_eq!(
+            user_name_in(br#"{"USERNAME": "a@b.co"}"#).as_deref(),
+            Some("a@b.co")
+        );
+        assert_eq!(user_name_in(b"not json"), None);
+        assert_eq!(user_name_in(br#"{"userName": 7}"#), None);
+    }
+}

@@ -1,0 +1,344 @@
+//! Accounts (the users table) on either backend: every write is one transaction that also
+//! records its activity event.
+
+use crate::activity::event_step;
+use crate::backend::{Cell, Column, Row, Step, Written};
+use crate::sql::users::{PlannedQuery, USER_COLUMNS, UserColumns, next_cursor, plan_query};
+use crate::sql::{SqlValue, Statement};
+use crate::sql_store::SqlStore;
+use scim::datetime::Timestamp;
+use scim::filter::fold_case;
+use scimd_core::activity::Event;
+use scimd_core::lifecycle::{AccountState, ManagedBy};
+use scimd_core::store::{AccountQuery, StateFilter, StoreError, StoreResult, UserPage, UserQuery};
+use scimd_core::tenant::TenantId;
+use scimd_core::user::{AccountProfile, Placement, User};
+use serde_json::{Map, Value};
+
+const USER_TYPES: &[Column] = &[
+    Column::Int,
+    Column::OptText,
+    Column::Text,
+    Column::Int,
+    Column::Int,
+    Column::Int,
+    Column::OptText,
+    Column::OptInt,
+    Column::OptInt,
+    Column::OptInt,
+    Column::Text,
+    Column::OptText,
+    Column::OptInt,
+    Column::Text,
+    Column::Text,
+    Column::Text,
+];
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("a stored account has an invalid {what}").into())
+}
+
+fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<User> {
+    let resource: Map<String, Value> = serde_json::from_str(&row[2].take_text())
+        .map_err(|error| StoreError::Backend(Box::new(error)))?;
+    let placement = match (row[7].opt_int(), row[8].opt_int()) {
+        (Some(profile_id), Some(storage_id)) => Some(Placement {
+            mapping: row[6].opt_text(),
+            profile_id,
+            storage_id,
+            quota_bytes: row[9].opt_int().and_then(|quota| u64::try_from(quota).ok()),
+        }),
+        _ => None,
+    };
+    let preserved_by = row[11].opt_text();
+    let state = AccountState::from_columns(&row[10].take_text(), preserved_by.as_deref())
+        .ok_or_else(|| corrupt("state"))?;
+    let managed_by = ManagedBy::parse(&row[13].take_text()).ok_or_else(|| corrupt("manager"))?;
+    Ok(User {
+        tenant_id: tenant,
+        key: row[0].int(),
+        scim_id: row[1].opt_text(),
+        resource,
+        version: row[3].int(),
+        created_at: Timestamp::from_millis(row[4].int()),
+        updated_at: Timestamp::from_millis(row[5].int()),
+        state,
+        preserved_at: row[12].opt_int().map(Timestamp::from_millis),
+        managed_by,
+        profile: AccountProfile {
+            display_name: row[14].take_text(),
+            upn: row[15].take_text(),
+        },
+        placement,
+    })
+}
+
+/// The values both the insert and the update bind, as `$1` to `$16`.
+fn user_values(user: &User, columns: &UserColumns) -> Vec<SqlValue> {
+    vec![
+        SqlValue::Int(user.tenant_id.0),
+        SqlValue::OptText(user.scim_id.clone()),
+        SqlValue::Text(columns.user_name.clone()),
+        SqlValue::Text(columns.user_name_ci.clone()),
+        SqlValue::OptText(columns.external_id.clone()),
+        SqlValue::Bool(user.state.is_active()),
+        SqlValue::Text(columns.resource.clone()),
+        SqlValue::Text(columns.resource_ci.clone()),
+        SqlValue::Int(user.version),
+        SqlValue::Int(user.updated_at.as_millis()),
+        SqlValue::Text(user.state.name().into()),
+        SqlValue::OptText(user.state.preserved_by().map(|by| by.as_str().into())),
+        SqlValue::OptInt(user.preserved_at.map(Timestamp::as_millis)),
+        SqlValue::Text(user.managed_by.as_str().into()),
+        SqlValue::Text(user.profile.display_name.clone()),
+        SqlValue::Text(user.profile.upn.clone()),
+    ]
+}
+
+/// The account's email rows, as steps after the account's own: `key` selects it.
+fn email_steps(key: (&str, Vec<SqlValue>), columns: &UserColumns) -> Vec<Step> {
+    let (selector, key_values) = key;
+    let placeholder = key_values.len() + 1;
+    let mut steps = vec![Step::run(
+        format!("DELETE FROM user_emails WHERE user_pk = (SELECT pk FROM users WHERE {selector})"),
+        key_values.clone(),
+    )];
+    steps.extend(columns.emails_ci.iter().map(|email| {
+        let mut values = key_values.clone();
+        values.push(SqlValue::Text(email.clone()));
+        Step::run(
+            format!(
+                "INSERT INTO user_emails (user_pk, tenant_id, value_ci) \
+                 SELECT pk, tenant_id, ${placeholder} FROM users WHERE {selector}"
+            ),
+            values,
+        )
+    }));
+    steps
+}
+
+/// The insert of one account (its first step returns the new key), its emails and its event.
+fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> Vec<Step> {
+    let columns = UserColumns::of(user);
+    let placement = user.placement.as_ref();
+    let search = store.backend.dialect().search_document("$8");
+    let mut values = user_values(user, &columns);
+    values.extend([
+        SqlValue::Int(user.created_at.as_millis()),
+        SqlValue::OptText(placement.and_then(|p| p.mapping.clone())),
+        SqlValue::OptInt(placement.map(|p| p.profile_id)),
+        SqlValue::OptInt(placement.map(|p| p.storage_id)),
+        SqlValue::OptInt(
+            placement
+                .and_then(|p| p.quota_bytes)
+                .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
+        ),
+    ]);
+    let insert = Step::run(
+        format!(
+            "INSERT INTO users (tenant_id, scim_id, user_name, user_name_ci, external_id, active, \
+             resource, resource_ci, version, updated_at, state, preserved_by, preserved_at, \
+             managed_by, display_name, upn, created_at, mapping_name, profile_id, storage_id, \
+             quota_bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21) RETURNING pk"
+        ),
+        values,
+    )
+    .returning(&[Column::Int]);
+    let by_email = (
+        "tenant_id = $1 AND user_name_ci = $2",
+        vec![
+            SqlValue::Int(user.tenant_id.0),
+            SqlValue::Text(columns.user_name_ci.clone()),
+        ],
+    );
+    let mut steps = vec![insert];
+    // A new account has no email rows to clear.
+    steps.extend(email_steps(by_email, &columns).into_iter().skip(1));
+    steps.push(event_step(event));
+    steps
+}
+
+pub(crate) async fn insert_user(store: &SqlStore, user: &User, event: &Event) -> StoreResult<i64> {
+    let steps = insert_steps(store, user, event);
+    Ok(store.write_returning(&steps, 0).await?[0].int())
+}
+
+pub(crate) async fn insert_users(store: &SqlStore, accounts: &[(User, Event)]) -> StoreResult<()> {
+    let steps: Vec<Step> = accounts
+        .iter()
+        .flat_map(|(user, event)| insert_steps(store, user, event))
+        .collect();
+    store.write(&steps).await.map(drop)
+}
+
+async fn one_user(
+    store: &SqlStore,
+    tenant: TenantId,
+    condition: &str,
+    value: String,
+) -> StoreResult<Option<User>> {
+    let statement = Statement::new(
+        format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND {condition}"),
+        vec![SqlValue::Int(tenant.0), SqlValue::Text(value)],
+    );
+    let row = store.query(statement, USER_TYPES).await?.into_iter().next();
+    row.map(|row| user_from(tenant, row)).transpose()
+}
+
+pub(crate) async fn get_user(
+    store: &SqlStore,
+    tenant: TenantId,
+    scim_id: &str,
+) -> StoreResult<Option<User>> {
+    one_user(store, tenant, "u.scim_id = $2", scim_id.to_owned()).await
+}
+
+pub(crate) async fn user_by_email(
+    store: &SqlStore,
+    tenant: TenantId,
+    email: &str,
+) -> StoreResult<Option<User>> {
+    one_user(store, tenant, "u.user_name_ci = $2", fold_case(email)).await
+}
+
+pub(crate) async fn update_user(
+    store: &SqlStore,
+    user: &User,
+    expected_version: i64,
+    event: &Event,
+) -> StoreResult<()> {
+    let columns = UserColumns::of(user);
+    let search = store.backend.dialect().search_document("$8");
+    let mut values = user_values(user, &columns);
+    values.extend([SqlValue::Int(user.key), SqlValue::Int(expected_version)]);
+    let update = Step::run(
+        format!(
+            "UPDATE users SET scim_id = $2, user_name = $3, user_name_ci = $4, external_id = $5, \
+             active = $6, resource = $7, resource_ci = {search}, version = $9, updated_at = $10, \
+             state = $11, preserved_by = $12, preserved_at = $13, managed_by = $14, \
+             display_name = $15, upn = $16 \
+             WHERE tenant_id = $1 AND pk = $17 AND version = $18"
+        ),
+        values,
+    )
+    .must_affect();
+    let by_key = ("pk = $1", vec![SqlValue::Int(user.key)]);
+    let mut steps = vec![update];
+    steps.extend(email_steps(by_key, &columns));
+    steps.push(event_step(event));
+    match store.write(&steps).await? {
+        Written::Committed(_) => Ok(()),
+        Written::Unmet => Err(StoreError::VersionMismatch),
+    }
+}
+
+pub(crate) async fn destroy_user(store: &SqlStore, user: &User, event: &Event) -> StoreResult<()> {
+    let emails = Step::run(
+        "DELETE FROM user_emails WHERE user_pk = $1",
+        vec![SqlValue::Int(user.key)],
+    );
+    let destroy = Step::run(
+        "DELETE FROM users WHERE tenant_id = $1 AND pk = $2 AND version = $3",
+        vec![
+            SqlValue::Int(user.tenant_id.0),
+            SqlValue::Int(user.key),
+            SqlValue::Int(user.version),
+        ],
+    )
+    .must_affect();
+    match store.write(&[emails, destroy, event_step(event)]).await? {
+        Written::Committed(_) => Ok(()),
+        Written::Unmet => Err(StoreError::VersionMismatch),
+    }
+}
+
+pub(crate) async fn query_users(
+    store: &SqlStore,
+    tenant: TenantId,
+    query: &UserQuery,
+) -> StoreResult<UserPage> {
+    let PlannedQuery {
+        count,
+        rows,
+        page_size,
+        continuation,
+    } = plan_query(store.backend.dialect(), tenant, query)?;
+    let total = store
+        .query(count, &[Column::Int])
+        .await?
+        .first()
+        .and_then(|row| row.first())
+        .map_or(0, Cell::int);
+    let total = u64::try_from(total).unwrap_or(0);
+    let Some(rows) = rows else {
+        return Ok(UserPage {
+            total,
+            ..UserPage::default()
+        });
+    };
+    let fetched = store.query(rows, USER_TYPES).await?;
+    let fetched_count = fetched.len();
+    let users = fetched
+        .into_iter()
+        .take(page_size as usize)
+        .map(|row| user_from(tenant, row))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let last_key = users.last().map(|user| user.key);
+    Ok(UserPage {
+        total,
+        users,
+        next_cursor: next_cursor(&continuation, page_size, fetched_count, last_key),
+        start_index: None,
+    })
+}
+
+pub(crate) async fn list_accounts(
+    store: &SqlStore,
+    tenant: TenantId,
+    query: &AccountQuery,
+) -> StoreResult<Vec<User>> {
+    let mut sql =
+        format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.pk > $2");
+    let mut values = vec![
+        SqlValue::Int(tenant.0),
+        SqlValue::Int(query.after_key.unwrap_or(0)),
+    ];
+    if let Some(state) = query.state {
+        let name = match state {
+            StateFilter::Active => "active",
+            StateFilter::Preserved => "preserved",
+        };
+        values.push(SqlValue::Text(name.into()));
+        sql.push_str(&format!(" AND u.state = ${}", values.len()));
+    }
+    if let Some(profile_id) = query.profile_id {
+        values.push(SqlValue::Int(profile_id));
+        sql.push_str(&format!(" AND u.profile_id = ${}", values.len()));
+    }
+    values.push(SqlValue::Int(i64::from(query.limit)));
+    sql.push_str(&format!(" ORDER BY u.pk LIMIT ${}", values.len()));
+    store
+        .query(Statement::new(sql, values), USER_TYPES)
+        .await?
+        .into_iter()
+        .map(|row| user_from(tenant, row))
+        .collect()
+}
+
+pub(crate) async fn count_profile_users(
+    store: &SqlStore,
+    tenant: TenantId,
+    profile_id: i64,
+) -> StoreResult<u64> {
+    let statement = Statement::new(
+        "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND profile_id = $2",
+        vec![SqlValue::Int(tenant.0), SqlValue::Int(profile_id)],
+    );
+    let rows = store.query(statement, &[Column::Int]).await?;
+    Ok(rows
+        .first()
+        .and_then(|row| row.first())
+        .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
+}

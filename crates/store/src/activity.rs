@@ -1,0 +1,119 @@
+//! The activity log on either backend. Events about an account are written by the account's
+//! own transaction ([`event_step`]); failures are recorded on their own.
+
+use crate::backend::{Column, Row, Step};
+use crate::sql::{SqlValue, Statement};
+use crate::sql_store::SqlStore;
+use scim::datetime::Timestamp;
+use scim::filter::fold_case;
+use scimd_core::activity::{Event, EventQuery, Outcome};
+use scimd_core::store::{StoreError, StoreResult};
+use scimd_core::tenant::TenantId;
+
+const EVENT_COLUMNS: &str = "at, actor_kind, actor, client, method, path, operation, \
+     target_user_name, target_id, outcome, status, scim_type, detail, latency_ms, response";
+const EVENT_TYPES: &[Column] = &[
+    Column::Int,
+    Column::Text,
+    Column::Text,
+    Column::Text,
+    Column::Text,
+    Column::Text,
+    Column::Text,
+    Column::OptText,
+    Column::OptText,
+    Column::Text,
+    Column::Int,
+    Column::OptText,
+    Column::OptText,
+    Column::Int,
+    Column::OptText,
+];
+
+/// The insert of one event, as a step of any write transaction.
+pub(crate) fn event_step(event: &Event) -> Step {
+    Step::run(
+        format!(
+            "INSERT INTO activity (tenant_id, target_user_name_ci, {EVENT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        ),
+        vec![
+            SqlValue::Int(event.tenant_id.0),
+            SqlValue::OptText(event.target_user_name.as_deref().map(fold_case)),
+            SqlValue::Int(event.at.as_millis()),
+            SqlValue::Text(event.actor_kind.clone()),
+            SqlValue::Text(event.actor.clone()),
+            SqlValue::Text(event.client.clone()),
+            SqlValue::Text(event.method.clone()),
+            SqlValue::Text(event.path.clone()),
+            SqlValue::Text(event.operation.clone()),
+            SqlValue::OptText(event.target_user_name.clone()),
+            SqlValue::OptText(event.target_id.clone()),
+            SqlValue::Text(event.outcome.as_str().into()),
+            SqlValue::Int(i64::from(event.status)),
+            SqlValue::OptText(event.scim_type.clone()),
+            SqlValue::OptText(event.detail.clone()),
+            SqlValue::Int(event.latency_millis),
+            SqlValue::OptText(event.response.clone()),
+        ],
+    )
+}
+
+pub(crate) async fn record_event(store: &SqlStore, event: &Event) -> StoreResult<()> {
+    store.write(&[event_step(event)]).await.map(drop)
+}
+
+fn event_from(tenant: TenantId, mut row: Row) -> StoreResult<Event> {
+    let outcome = Outcome::parse(&row[9].take_text())
+        .ok_or_else(|| StoreError::Backend("a stored event has an invalid outcome".into()))?;
+    Ok(Event {
+        tenant_id: tenant,
+        at: Timestamp::from_millis(row[0].int()),
+        actor_kind: row[1].take_text(),
+        actor: row[2].take_text(),
+        client: row[3].take_text(),
+        method: row[4].take_text(),
+        path: row[5].take_text(),
+        operation: row[6].take_text(),
+        target_user_name: row[7].opt_text(),
+        target_id: row[8].opt_text(),
+        outcome,
+        status: u16::try_from(row[10].int()).unwrap_or_default(),
+        scim_type: row[11].opt_text(),
+        detail: row[12].opt_text(),
+        latency_millis: row[13].int(),
+        response: row[14].opt_text(),
+    })
+}
+
+pub(crate) async fn list_events(
+    store: &SqlStore,
+    tenant: TenantId,
+    query: &EventQuery,
+) -> StoreResult<Vec<Event>> {
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM activity WHERE tenant_id = $1");
+    let mut values = vec![SqlValue::Int(tenant.0)];
+    if let Some(since) = query.since {
+        values.push(SqlValue::Int(since.as_millis()));
+        sql.push_str(&format!(" AND at >= ${}", values.len()));
+    }
+    if let Some(outcome) = query.outcome {
+        values.push(SqlValue::Text(outcome.as_str().into()));
+        sql.push_str(&format!(" AND outcome = ${}", values.len()));
+    }
+    if let Some(user_name) = &query.user_name {
+        values.push(SqlValue::Text(fold_case(user_name)));
+        sql.push_str(&format!(" AND target_user_name_ci = ${}", values.len()));
+    }
+    values.push(SqlValue::Int(i64::from(query.limit)));
+    sql.push_str(&format!(
+        " ORDER BY at DESC, id DESC LIMIT ${}",
+        values.len()
+    ));
+    store
+        .query(Statement::new(sql, values), EVENT_TYPES)
+        .await?
+        .into_iter()
+        .map(|row| event_from(tenant, row))
+        .collect()
+}
