@@ -61,6 +61,14 @@ pub enum Command {
     /// Mappings: the ordered rules that give a new user a profile and a storage.
     #[command(subcommand)]
     Mapping(MappingCommand),
+    /// Accounts: manual users, preserve, activate, delete, import.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Reports: every account's provisioning, or the preserved accounts.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// The provisioning activity log, newest first.
+    Activity(ActivityArgs),
     /// Exit 0 when the server at --url answers /healthz.
     Healthcheck(HealthcheckArgs),
 }
@@ -195,6 +203,127 @@ pub enum MappingCommand {
         #[command(flatten)]
         tenant: TenantArg,
     },
+}
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateArg {
+    Active,
+    Preserved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutcomeArg {
+    Success,
+    Failure,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a manual account (an IdP creating the same email later adopts it).
+    Create {
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        storage: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// List accounts, active and preserved, manual and SCIM-managed.
+    List {
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Show one account: state, who preserved or manages it, placement, SCIM id, timestamps.
+    Show {
+        email: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Preserve an account; the IdP cannot reactivate it until an admin activates it.
+    Preserve {
+        email: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Activate a preserved account, whoever preserved it.
+    Activate {
+        email: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Delete an account and its data for good: the only way an account is ever destroyed.
+    Delete {
+        email: String,
+        /// Why; kept in the activity log.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Create manual accounts from a CSV file with the header `email,name,profile,storage`:
+    /// all of them, or none when any line is wrong.
+    Import {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// User Provisioning Report: user, email, profile, storage, state, mapping, managed by,
+    /// created.
+    Provisioning {
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Preserved Users: who preserved each account and when.
+    Preserved {
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ActivityArgs {
+    /// Only events this recent, e.g. 30m, 24h, 7d.
+    #[arg(long, value_parser = parse_duration_millis)]
+    pub since: Option<i64>,
+    #[arg(long, value_enum)]
+    pub outcome: Option<OutcomeArg>,
+    /// Only events about this email.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub tenant: TenantArg,
 }
 
 #[derive(Debug, Args)]

@@ -140,7 +140,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         spec: &ManualUser,
     ) -> Result<(User, Event)> {
         let email = spec.email.trim();
-        check_user_name_is_email(email).map_err(|error| Error::Invalid(error.detail))?;
+        check_user_name_is_email(email)
+            .map_err(|_| Error::Invalid(format!("{email:?} is not an email address")))?;
         let name = spec.name.trim();
         if name.is_empty() {
             return Err(Error::Invalid(format!(

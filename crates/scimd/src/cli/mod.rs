@@ -2,7 +2,9 @@
 //! provisioner as the HTTP API.
 
 mod catalog;
+mod output;
 mod tokens;
+mod users;
 
 use crate::config::{Cli, Command, HealthcheckArgs, ServeArgs, TenantCommand};
 use crate::{ServeConfig, open_provisioner, run};
@@ -55,6 +57,27 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             catalog::mapping(
                 &open_provisioner(&cli.database_url, durability).await?,
                 command,
+            )
+            .await
+        }
+        Command::User(command) => {
+            users::user(
+                &open_provisioner(&cli.database_url, durability).await?,
+                command,
+            )
+            .await
+        }
+        Command::Report(command) => {
+            users::report(
+                &open_provisioner(&cli.database_url, durability).await?,
+                command,
+            )
+            .await
+        }
+        Command::Activity(args) => {
+            users::activity(
+                &open_provisioner(&cli.database_url, durability).await?,
+                args,
             )
             .await
         }

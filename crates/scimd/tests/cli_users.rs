@@ -1,0 +1,203 @@
+//! `scimd user | report | activity` end to end against a real database: SQLite always,
+//! PostgreSQL when `SCIMD_TEST_POSTGRES_URL` is set (SPEC §4, §7).
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+struct Cli {
+    database_url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new(database_url: String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = if database_url.is_empty() {
+            format!("sqlite://{}", dir.path().join("scimd.db").display())
+        } else {
+            database_url
+        };
+        Self { database_url, dir }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .env("SCIMD_DATABASE_URL", &self.database_url)
+            .env("SCIMD_ADMIN", "carol")
+            .env_remove("SCIMD_TENANT")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// The command fails; its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        String::from_utf8(output.stderr).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn file(&self, name: &str, content: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn manual_users_import_preserve_activate_delete_reports_and_activity() {
+    for (backend, url) in common::database_urls().await {
+        let cli = Cli::new(url);
+        cli.ok(&["profile", "create", "Small", "--max-users", "2"]);
+        cli.ok(&[
+            "user",
+            "create",
+            "ann@example.com",
+            "--name",
+            "Ann <A>",
+            "--profile",
+            "Default",
+            "--storage",
+            "Default",
+        ]);
+        let again = cli.fails(&[
+            "user",
+            "create",
+            "ANN@example.com",
+            "--name",
+            "Ann",
+            "--profile",
+            "Default",
+            "--storage",
+            "Default",
+        ]);
+        assert!(again.contains("already exists"), "{backend}: {again}");
+
+        // All or nothing: a bad line, a duplicate, or a full profile refuses the whole file.
+        let bad = cli.file(
+            "bad.csv",
+            "email,name,profile,storage\nbob@example.com,Bob,Default,Default\nnot-an-email,X,Default,Default\n",
+        );
+        let error = cli.fails(&["user", "import", &bad]);
+        assert!(error.contains("line 3"), "{backend}: {error}");
+        assert!(error.contains("nothing was imported"), "{backend}: {error}");
+        let twice = cli.file(
+            "twice.csv",
+            "Email,Name,Profile,Storage\nbob@example.com,Bob,Default,Default\nBOB@example.com,Bob,Default,Default\n",
+        );
+        assert!(cli.fails(&["user", "import", &twice]).contains("line 3"));
+        let full = cli.file(
+            "full.csv",
+            "email,name,profile,storage\nc1@example.com,C,Small,Default\nc2@example.com,C,Small,Default\nc3@example.com,C,Small,Default\n",
+        );
+        assert!(cli.fails(&["user", "import", &full]).contains("'Small'"));
+        let accounts = cli.json(&["user", "list", "--format", "json"]);
+        assert_eq!(
+            accounts.as_array().unwrap().len(),
+            1,
+            "{backend}: nothing imported"
+        );
+
+        let good = cli.file(
+            "good.csv",
+            "name,email,storage,profile\n\"Bob, Jr\",bob@example.com,Default,Default\nCid,cid@example.com,Default,Small\n",
+        );
+        cli.ok(&["user", "import", &good]);
+        let csv = cli.ok(&["user", "list", "--format", "csv"]);
+        assert_eq!(
+            csv.lines().count(),
+            4,
+            "{backend}: header and three accounts\n{csv}"
+        );
+        assert!(
+            csv.contains("\"Bob, Jr\",bob@example.com"),
+            "{backend}: {csv}"
+        );
+        let small = cli.json(&["user", "list", "--profile", "small", "--format", "json"]);
+        assert_eq!(small[0]["email"], "cid@example.com", "{backend}");
+
+        let shown = cli.json(&["user", "show", "ann@example.com", "--format", "json"]);
+        assert_eq!(shown["name"], "Ann _A_", "{backend}: R-41");
+        assert_eq!(shown["managed_by"], "manual");
+        assert_eq!(shown["state"], "active");
+        assert_eq!(shown["scim_id"], Value::Null);
+
+        cli.ok(&["user", "preserve", "ann@example.com"]);
+        let shown = cli.json(&["user", "show", "ann@example.com", "--format", "json"]);
+        assert_eq!(shown["state"], "preserved", "{backend}");
+        assert_eq!(shown["preserved_by"], "admin", "{backend}");
+        let preserved = cli.json(&["report", "preserved", "--format", "json"]);
+        assert_eq!(preserved.as_array().unwrap().len(), 1, "{backend}");
+        assert_eq!(preserved[0]["preserved_by"], "admin");
+        let active = cli.json(&["user", "list", "--state", "active", "--format", "json"]);
+        assert_eq!(active.as_array().unwrap().len(), 2, "{backend}");
+        cli.ok(&["user", "activate", "ann@example.com"]);
+        assert!(
+            cli.json(&["report", "preserved", "--format", "json"])
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        let report = cli.ok(&["report", "provisioning"]);
+        assert!(report.starts_with("USER"), "{backend}: {report}");
+        assert_eq!(report.lines().count(), 4, "{backend}: {report}");
+
+        let no_reason = cli.fails(&["user", "delete", "cid@example.com"]);
+        assert!(no_reason.contains("--reason"), "{backend}: {no_reason}");
+        cli.ok(&[
+            "user",
+            "delete",
+            "cid@example.com",
+            "--reason",
+            "left the company",
+        ]);
+        let gone = cli.fails(&["user", "show", "cid@example.com"]);
+        assert!(gone.contains("no account"), "{backend}: {gone}");
+
+        let events = cli.json(&["activity", "--since", "1h", "--format", "json"]);
+        let events = events.as_array().unwrap();
+        assert_eq!(events[0]["operation"], "destroy", "{backend}: newest first");
+        assert_eq!(events[0]["actor"], "admin carol", "{backend}");
+        assert!(
+            events[0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("left the company"),
+            "{backend}"
+        );
+        let operations: Vec<&str> = events
+            .iter()
+            .map(|event| event["operation"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            operations,
+            [
+                "destroy", "activate", "preserve", "create", "create", "create"
+            ],
+            "{backend}"
+        );
+        let about_ann = cli.json(&["activity", "--user", "ANN@example.com", "--format", "json"]);
+        assert_eq!(about_ann.as_array().unwrap().len(), 3, "{backend}");
+        let failures = cli.json(&["activity", "--outcome", "failure", "--format", "json"]);
+        assert!(failures.as_array().unwrap().is_empty(), "{backend}");
+    }
+}

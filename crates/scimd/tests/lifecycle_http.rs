@@ -1,0 +1,541 @@
+//! The account lifecycle of SPEC §4 over HTTP, on SQLite and on PostgreSQL: every transition
+//! of the state machine, the errors of the catalogue, racing creates, and the activity log.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+use common::{TestApp, assert_scim_error, database_urls};
+use http_body_util::BodyExt;
+use scim::datetime::Timestamp;
+use scimd::{AppProvisioner, open_provisioner};
+use scimd_core::activity::{EventQuery, Origin, Outcome};
+use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
+use scimd_core::provisioner::ManualUser;
+use scimd_core::tenant::Tenant;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const INSYNC: &str = "urn:ietf:params:scim:schemas:extension:Druva:2.0:User";
+
+struct Setup {
+    backend: &'static str,
+    app: TestApp,
+    admin: AppProvisioner,
+    tenant: Tenant,
+}
+
+/// One app per backend, with the admin side of the same database.
+async fn setups() -> Vec<Setup> {
+    let mut setups = Vec::new();
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let admin = open_provisioner(&app.config.database_url, app.config.durability)
+            .await
+            .unwrap();
+        let tenant = admin.tenant("default").await.unwrap();
+        setups.push(Setup {
+            backend,
+            app,
+            admin,
+            tenant,
+        });
+    }
+    setups
+}
+
+fn origin() -> Origin {
+    Origin::cli("alice", "test")
+}
+
+fn active_patch(active: bool) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+           "Operations": [{"op": "replace", "path": "active", "value": active}]})
+}
+
+impl Setup {
+    async fn state(&self, email: &str) -> AccountState {
+        self.admin.account(&self.tenant, email).await.unwrap().state
+    }
+
+    async fn operations(&self, email: &str) -> Vec<String> {
+        let query = EventQuery {
+            user_name: Some(email.into()),
+            limit: 50,
+            ..EventQuery::default()
+        };
+        let mut events = self.admin.activity(&self.tenant, &query).await.unwrap();
+        events.reverse();
+        events
+            .into_iter()
+            .map(|event| format!("{}:{}", event.operation, event.outcome.as_str()))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn r34_delete_preserves_the_account_and_r30_reactivates_it_under_a_new_id() {
+    for setup in setups().await {
+        let Setup { backend, app, .. } = &setup;
+        let created = app.create("leaver@example.com").await;
+        let old_id = created["id"].as_str().unwrap().to_owned();
+        let uri = format!("/scim/v2/Users/{old_id}");
+        assert_eq!(
+            app.call(Method::DELETE, &uri, None).await.status,
+            StatusCode::NO_CONTENT
+        );
+        assert_scim_error(&app.call(Method::GET, &uri, None).await, 404, None);
+        assert_scim_error(&app.call(Method::DELETE, &uri, None).await, 404, None);
+        let listed = app
+            .call(
+                Method::GET,
+                "/scim/v2/Users?filter=userName%20eq%20%22leaver@example.com%22",
+                None,
+            )
+            .await;
+        assert_eq!(listed.body["totalResults"], 0, "{backend}: gone from lists");
+        let account = setup
+            .admin
+            .account(&setup.tenant, "leaver@example.com")
+            .await
+            .unwrap();
+        assert_eq!(account.state, AccountState::Preserved(PreservedBy::Idp));
+        assert_eq!(account.scim_id, None, "{backend}");
+        assert!(account.preserved_at.is_some(), "{backend}");
+
+        let again = app.create("Leaver@Example.com").await;
+        let new_id = again["id"].as_str().unwrap();
+        assert_ne!(new_id, old_id, "{backend}: a retired id is never reused");
+        assert_eq!(again["active"], true, "{backend}");
+        assert_scim_error(&app.call(Method::GET, &uri, None).await, 404, None);
+        let back = setup
+            .admin
+            .account(&setup.tenant, "leaver@example.com")
+            .await
+            .unwrap();
+        assert_eq!(back.key, account.key, "{backend}: the same account");
+        assert_eq!(
+            back.placement, account.placement,
+            "{backend}: placement kept"
+        );
+        assert_eq!(back.state, AccountState::Active, "{backend}");
+        assert_eq!(
+            setup.operations("leaver@example.com").await,
+            ["create:success", "delete:success", "reactivate:success"],
+            "{backend}: failures by id name the id only"
+        );
+    }
+}
+
+#[tokio::test]
+async fn r34_r35_active_false_preserves_and_active_true_reactivates() {
+    for setup in setups().await {
+        let Setup { backend, app, .. } = &setup;
+        let id = app.create("toggle@example.com").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let uri = format!("/scim/v2/Users/{id}");
+        let off = app
+            .call(Method::PATCH, &uri, Some(active_patch(false)))
+            .await;
+        assert_eq!(off.status, StatusCode::OK, "{backend}: {}", off.body);
+        assert_eq!(off.body["active"], false);
+        let read = app.call(Method::GET, &uri, None).await;
+        assert_eq!(read.body["active"], false, "{backend}: still readable");
+        assert_eq!(
+            setup.state("toggle@example.com").await,
+            AccountState::Preserved(PreservedBy::Idp)
+        );
+        let filtered = app
+            .call(
+                Method::GET,
+                "/scim/v2/Users?filter=active%20eq%20false",
+                None,
+            )
+            .await;
+        assert_eq!(filtered.body["totalResults"], 1, "{backend}");
+
+        // A PUT without `active` keeps the state.
+        let put = json!({"userName": "toggle@example.com", "displayName": "T"});
+        let replaced = app.call(Method::PUT, &uri, Some(put)).await;
+        assert_eq!(replaced.body["active"], false, "{backend}");
+
+        let on = app
+            .call(Method::PATCH, &uri, Some(active_patch(true)))
+            .await;
+        assert_eq!(on.body["active"], true, "{backend}");
+        assert_eq!(
+            setup.state("toggle@example.com").await,
+            AccountState::Active
+        );
+        assert_eq!(
+            setup.operations("toggle@example.com").await,
+            [
+                "create:success",
+                "preserve:success",
+                "update:success",
+                "activate:success"
+            ],
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn r36_an_account_an_admin_preserved_refuses_the_idp() {
+    for setup in setups().await {
+        let Setup {
+            backend,
+            app,
+            admin,
+            tenant,
+        } = &setup;
+        let id = app.create("held@example.com").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let uri = format!("/scim/v2/Users/{id}");
+        admin
+            .preserve_user(&origin(), tenant, "held@example.com")
+            .await
+            .unwrap();
+        let read = app.call(Method::GET, &uri, None).await;
+        assert_eq!(read.body["active"], false, "{backend}");
+
+        let refused = app
+            .call(Method::PATCH, &uri, Some(active_patch(true)))
+            .await;
+        assert_scim_error(&refused, 400, Some("mutability"));
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(detail.contains("an admin preserved"), "{backend}: {detail}");
+        let put = json!({"userName": "held@example.com", "active": true});
+        assert_scim_error(
+            &app.call(Method::PUT, &uri, Some(put)).await,
+            400,
+            Some("mutability"),
+        );
+        assert_eq!(
+            setup.state("held@example.com").await,
+            AccountState::Preserved(PreservedBy::Admin),
+            "{backend}: unchanged"
+        );
+
+        // A DELETE keeps the admin's preservation; a create after it is refused too.
+        app.call(Method::DELETE, &uri, None).await;
+        assert_eq!(
+            setup.state("held@example.com").await,
+            AccountState::Preserved(PreservedBy::Admin)
+        );
+        let body = json!({"userName": "held@example.com"});
+        assert_scim_error(
+            &app.call(Method::POST, "/scim/v2/Users", Some(body.clone()))
+                .await,
+            400,
+            Some("mutability"),
+        );
+
+        admin
+            .activate_user(&origin(), tenant, "held@example.com")
+            .await
+            .unwrap();
+        let back = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
+        assert_eq!(back.status, StatusCode::CREATED, "{backend}: {}", back.body);
+        let events = admin
+            .activity(
+                tenant,
+                &EventQuery {
+                    user_name: Some("held@example.com".into()),
+                    limit: 50,
+                    ..EventQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        let by_admin = events
+            .iter()
+            .filter(|event| event.actor_kind == "admin" && event.actor == "alice")
+            .count();
+        assert_eq!(
+            by_admin, 2,
+            "{backend}: preserve and activate, by the admin"
+        );
+    }
+}
+
+#[tokio::test]
+async fn r30_a_manual_account_is_adopted_with_its_profile_and_storage() {
+    for setup in setups().await {
+        let Setup {
+            backend,
+            app,
+            admin,
+            tenant,
+        } = &setup;
+        admin.create_profile(tenant, "Executives", 0).await.unwrap();
+        admin.create_storage(tenant, "Vault", "eu").await.unwrap();
+        let manual = ManualUser {
+            email: "boss@example.com".into(),
+            name: "The Boss".into(),
+            profile: "Executives".into(),
+            storage: "Vault".into(),
+        };
+        let before = admin
+            .create_manual_user(&origin(), tenant, &manual)
+            .await
+            .unwrap();
+        assert_eq!(before.scim_id, None, "{backend}: SCIM cannot see it yet");
+        let listed = app.call(Method::GET, "/scim/v2/Users", None).await;
+        assert_eq!(listed.body["totalResults"], 0, "{backend}");
+
+        let adopted = app.create("BOSS@example.com").await;
+        let after = admin.account(tenant, "boss@example.com").await.unwrap();
+        assert_eq!(after.key, before.key, "{backend}");
+        assert_eq!(after.managed_by, ManagedBy::Scim, "{backend}");
+        assert_eq!(
+            after.placement, before.placement,
+            "{backend}: not reclassified"
+        );
+        assert_eq!(after.scim_id.as_deref(), adopted["id"].as_str());
+        assert_eq!(
+            setup.operations("boss@example.com").await,
+            ["create:success", "adopt:success"],
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn r30_create_with_active_false_is_preserved_and_a_duplicate_is_409() {
+    for setup in setups().await {
+        let Setup { backend, app, .. } = &setup;
+        let body = json!({"userName": "dormant@example.com", "active": false});
+        let created = app
+            .call(Method::POST, "/scim/v2/Users", Some(body.clone()))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{backend}");
+        assert_eq!(created.body["active"], false, "{backend}");
+        assert_eq!(
+            setup.state("dormant@example.com").await,
+            AccountState::Preserved(PreservedBy::Idp)
+        );
+        // The IdP creating it again, active: the preserved account is reactivated.
+        let body = json!({"userName": "dormant@example.com"});
+        let again = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
+        assert_eq!(again.status, StatusCode::CREATED, "{backend}");
+        assert_eq!(again.body["id"], created.body["id"], "{backend}: id kept");
+        assert_eq!(again.body["active"], true);
+
+        let twin = json!({"userName": "DORMANT@example.com"});
+        let conflict = app.call(Method::POST, "/scim/v2/Users", Some(twin)).await;
+        assert_scim_error(&conflict, 409, Some("uniqueness"));
+    }
+}
+
+#[tokio::test]
+async fn r32_r41_r43_the_account_names_are_derived_and_the_resource_keeps_what_was_sent() {
+    for setup in setups().await {
+        let Setup { backend, app, .. } = &setup;
+        let body = json!({"userName": "odd@example.com",
+            "name": {"givenName": "R&D <Lead>", "familyName": "A/B?"}});
+        let created = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{backend}");
+        assert_eq!(
+            created.body.get("displayName"),
+            None,
+            "{backend}: not invented"
+        );
+        assert_eq!(created.body["name"]["familyName"], "A/B?");
+        let account = setup
+            .admin
+            .account(&setup.tenant, "odd@example.com")
+            .await
+            .unwrap();
+        assert_eq!(account.profile.display_name, "R&D _Lead_ A_B_", "{backend}");
+        assert_eq!(account.profile.upn, "R&D _Lead_ A_B_", "{backend}");
+
+        let body = json!({"userName": "upn@example.com", "displayName": "U*",
+            INSYNC: {"userPrincipalName": "u@corp.local"}});
+        app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
+        let account = setup
+            .admin
+            .account(&setup.tenant, "upn@example.com")
+            .await
+            .unwrap();
+        assert_eq!(account.profile.display_name, "U_", "{backend}");
+        assert_eq!(account.profile.upn, "u@corp.local", "{backend}");
+
+        let bare = app.create("plain.name@example.com").await;
+        let id = bare["id"].as_str().unwrap();
+        let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "displayName", "value": "New \\ Name"}]});
+        app.call(Method::PATCH, &format!("/scim/v2/Users/{id}"), Some(rename))
+            .await;
+        let account = setup
+            .admin
+            .account(&setup.tenant, "plain.name@example.com")
+            .await
+            .unwrap();
+        assert_eq!(
+            account.profile.display_name, "New _ Name",
+            "{backend}: R-33"
+        );
+    }
+}
+
+#[tokio::test]
+async fn r33_a_user_name_taken_by_any_account_is_409() {
+    for setup in setups().await {
+        let Setup { backend, app, .. } = &setup;
+        let gone = app.create("gone@example.com").await;
+        app.call(
+            Method::DELETE,
+            &format!("/scim/v2/Users/{}", gone["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        let id = app.create("stays@example.com").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let uri = format!("/scim/v2/Users/{id}");
+        for taken in ["GONE@example.com"] {
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "userName", "value": taken}]});
+            let reply = app.call(Method::PATCH, &uri, Some(body)).await;
+            assert_scim_error(&reply, 409, Some("uniqueness"));
+        }
+        let read = app.call(Method::GET, &uri, None).await;
+        assert_eq!(read.body["userName"], "stays@example.com", "{backend}");
+    }
+}
+
+/// SPEC §4: concurrent creates of one email end in exactly one account; the others get 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_of_one_email_make_exactly_one_account() {
+    for setup in setups().await {
+        let Setup { backend, app, .. } = &setup;
+        for round in 0..3 {
+            let email = format!("race{round}@example.com");
+            let calls = (0..8).map(|_| {
+                let request = app
+                    .request(Method::POST, "/scim/v2/Users")
+                    .header(header::CONTENT_TYPE, "application/scim+json")
+                    .body(Body::from(json!({"userName": email}).to_string()))
+                    .unwrap();
+                let router = app.router.clone();
+                async move {
+                    let response = router.oneshot(request).await.unwrap();
+                    let status = response.status();
+                    let body = response.into_body().collect().await.unwrap().to_bytes();
+                    (status, serde_json::from_slice::<Value>(&body).unwrap())
+                }
+            });
+            let replies = futures_join_all(calls).await;
+            let created = replies
+                .iter()
+                .filter(|(status, _)| *status == StatusCode::CREATED)
+                .count();
+            assert_eq!(created, 1, "{backend}: round {round}: {replies:?}");
+            for (status, body) in replies.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+                assert_eq!(*status, StatusCode::CONFLICT, "{backend}: {body}");
+                assert_eq!(body["scimType"], "uniqueness", "{backend}");
+            }
+            let listed = app
+                .call(
+                    Method::GET,
+                    &format!("/scim/v2/Users?filter=userName%20eq%20%22{email}%22"),
+                    None,
+                )
+                .await;
+            assert_eq!(listed.body["totalResults"], 1, "{backend}");
+        }
+    }
+}
+
+/// Runs the futures concurrently on the runtime's threads.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
+
+/// SPEC §2: a failed SCIM call is recorded with the exact body the IdP received, its client
+/// from User-Agent, its status and scimType.
+#[tokio::test]
+async fn failures_are_recorded_with_the_exact_error_body() {
+    for setup in setups().await {
+        let Setup {
+            backend,
+            app,
+            admin,
+            tenant,
+        } = &setup;
+        let since = admin.now();
+        let request = app
+            .request(Method::POST, "/scim/v2/Users")
+            .header(header::USER_AGENT, "Okta SCIM Client 1.0.0")
+            .header(header::CONTENT_TYPE, "application/scim+json")
+            .body(Body::from(r#"{"userName": "not-an-email"}"#))
+            .unwrap();
+        let reply = app.send(request).await;
+        assert_scim_error(&reply, 400, Some("invalidValue"));
+        let failures = admin
+            .activity(
+                tenant,
+                &EventQuery {
+                    since: Some(Timestamp::from_millis(since.as_millis() - 1)),
+                    outcome: Some(Outcome::Failure),
+                    limit: 10,
+                    ..EventQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(failures.len(), 1, "{backend}");
+        let failure = &failures[0];
+        assert_eq!(failure.client, "Okta", "{backend}");
+        assert_eq!(failure.actor, "entra", "{backend}: the token's name");
+        assert_eq!(failure.operation, "create");
+        assert_eq!(failure.target_user_name.as_deref(), Some("not-an-email"));
+        assert_eq!(failure.status, 400);
+        assert_eq!(failure.scim_type.as_deref(), Some("invalidValue"));
+        assert_eq!(
+            failure.response.as_deref().map(str::as_bytes),
+            Some(reply.raw.as_slice()),
+            "{backend}: the exact body"
+        );
+        // Malformed JSON never reaches a handler, and is recorded all the same.
+        let reply = app
+            .send(
+                app.request(Method::POST, "/scim/v2/Users")
+                    .body(Body::from("{not json"))
+                    .unwrap(),
+            )
+            .await;
+        assert_scim_error(&reply, 400, Some("invalidSyntax"));
+        let failures = admin
+            .activity(
+                tenant,
+                &EventQuery {
+                    outcome: Some(Outcome::Failure),
+                    limit: 10,
+                    ..EventQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(failures.len(), 2, "{backend}");
+        assert_eq!(failures[0].scim_type.as_deref(), Some("invalidSyntax"));
+    }
+}
