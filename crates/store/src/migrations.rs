@@ -41,3 +41,97 @@ pub(crate) fn postgres() -> Migrator {
         migration!(5, "activity", "../migrations/postgres/0005_activity.sql"),
     ])
 }
+
+/// Migration 0004 turns rows of the old model into accounts: a live user stays active, a
+/// tombstone becomes an account preserved by the IdP with its SCIM id retired, and a tombstone
+/// superseded by a newer row of the same email gives way to it.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Durability, connect};
+    use scimd_core::lifecycle::{AccountState, PreservedBy};
+    use scimd_core::store::Store;
+    use scimd_core::tenant::TenantId;
+
+    /// Users as the 0003 schema held them: one live, one deleted, and one email deleted then
+    /// created again.
+    const OLD_ROWS: &str = r#"
+        INSERT INTO tenants (id, slug, name, created_at) VALUES (1, 'default', 'Default', 0);
+        INSERT INTO users (pk, tenant_id, scim_id, user_name, user_name_ci, active, resource,
+                           resource_ci, version, created_at, updated_at, deleted_at) VALUES
+          (1, 1, 'id-a', 'a@x.com', 'a@x.com', true,
+           '{"userName":"a@x.com","displayName":"A/B","emails":[{"value":"a@x.com"}]}', '{}', 1, 1, 1, NULL),
+          (2, 1, 'id-b', 'b@x.com', 'b@x.com', true, '{"userName":"b@x.com"}', '{}', 2, 1, 2, 5),
+          (3, 1, 'id-c1', 'c@x.com', 'c@x.com', true, '{"userName":"c@x.com"}', '{}', 2, 1, 2, 6),
+          (4, 1, 'id-c2', 'C@x.com', 'c@x.com', true, '{"userName":"C@x.com"}', '{}', 1, 7, 7, NULL);
+        INSERT INTO user_emails (user_pk, tenant_id, value_ci) VALUES (1, 1, 'a@x.com'), (3, 1, 'c@x.com');
+    "#;
+
+    async fn check_upgraded(url: &str) {
+        let store = connect(url, Durability::default()).await.expect("upgraded");
+        let tenant = TenantId(1);
+        let a = store.get_user(tenant, "id-a").await.unwrap().expect("a");
+        assert_eq!(a.state, AccountState::Active);
+        assert_eq!(a.profile.display_name, "A_B");
+        let b = store
+            .user_by_email(tenant, "b@x.com")
+            .await
+            .unwrap()
+            .expect("b");
+        assert_eq!(
+            (b.scim_id, b.state),
+            (None, AccountState::Preserved(PreservedBy::Idp))
+        );
+        assert!(store.get_user(tenant, "id-c1").await.unwrap().is_none());
+        let c = store
+            .user_by_email(tenant, "c@x.com")
+            .await
+            .unwrap()
+            .expect("c");
+        assert_eq!(c.scim_id.as_deref(), Some("id-c2"));
+        let by_email = scimd_core::store::UserQuery {
+            filter: Some(
+                scim::Filter::parse_for(r#"emails.value eq "a@x.com""#, &scim::schema::USER)
+                    .unwrap(),
+            ),
+            ..Default::default()
+        };
+        assert_eq!(store.query_users(tenant, &by_email).await.unwrap().total, 1);
+    }
+
+    #[tokio::test]
+    async fn sqlite_rows_of_the_old_model_become_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        {
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+            let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+                .await
+                .unwrap();
+            let old = Migrator::with_migrations(sqlite().migrations[..3].to_vec());
+            old.run(&pool).await.unwrap();
+            sqlx::raw_sql(OLD_ROWS).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        check_upgraded(&url).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_rows_of_the_old_model_become_accounts() {
+        let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") else {
+            eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
+            return;
+        };
+        let url = crate::test_support::fresh_postgres_database(&admin_url)
+            .await
+            .unwrap();
+        {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let old = Migrator::with_migrations(postgres().migrations[..3].to_vec());
+            old.run(&pool).await.unwrap();
+            sqlx::raw_sql(OLD_ROWS).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        check_upgraded(&url).await;
+    }
+}
