@@ -36,6 +36,7 @@ impl From<StoreError> for Error {
             StoreError::Conflict(detail) => Self::Conflict(detail),
             StoreError::Invalid(error) => Self::Scim(error),
             StoreError::InUse(what) => Self::Conflict(format!("it is still in use ({what})")),
+            StoreError::ProfileFull => Self::Invalid("the profile is full".into()),
             other => Self::Store(other),
         }
     }

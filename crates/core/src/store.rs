@@ -23,6 +23,10 @@ pub enum StoreError {
     /// The query cannot run as asked (a filter the database cannot express, a foreign cursor).
     #[error(transparent)]
     Invalid(scim::Error),
+    /// The account's profile already holds its `max_users` (checked under a lock, so racing
+    /// creates cannot overfill it).
+    #[error("the profile is full")]
+    ProfileFull,
     /// The row changed since it was read (optimistic concurrency).
     #[error("the record changed concurrently")]
     VersionMismatch,

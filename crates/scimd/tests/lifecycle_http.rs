@@ -14,7 +14,8 @@ use scim::datetime::Timestamp;
 use scimd::{AppProvisioner, open_provisioner};
 use scimd_core::activity::{EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
-use scimd_core::provisioner::ManualUser;
+use scimd_core::mapping::Criteria;
+use scimd_core::provisioner::{ManualUser, MappingSpec};
 use scimd_core::tenant::Tenant;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -537,5 +538,176 @@ async fn failures_are_recorded_with_the_exact_error_body() {
             .unwrap();
         assert_eq!(failures.len(), 2, "{backend}");
         assert_eq!(failures[0].scim_type.as_deref(), Some("invalidSyntax"));
+    }
+}
+
+/// a full profile refuses the create, also when creates race for its last place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r30_racing_creates_never_overfill_a_profile() {
+    for setup in setups().await {
+        let Setup {
+            backend,
+            app,
+            admin,
+            tenant,
+        } = &setup;
+        admin.create_profile(tenant, "One", 1).await.unwrap();
+        let spec = MappingSpec {
+            name: "Everyone",
+            criteria: Criteria::AllowAnyUser,
+            profile: "One",
+            storage: "Default",
+            quota_bytes: None,
+            send_activation_email: false,
+        };
+        admin.create_mapping(tenant, spec).await.unwrap();
+        admin.reorder_mapping(tenant, "Everyone", 1).await.unwrap();
+        let calls = (0..8).map(|index| {
+            let request = app
+                .request(Method::POST, "/scim/v2/Users")
+                .header(header::CONTENT_TYPE, "application/scim+json")
+                .body(Body::from(
+                    json!({"userName": format!("p{index}@example.com")}).to_string(),
+                ))
+                .unwrap();
+            let router = app.router.clone();
+            async move {
+                let response = router.oneshot(request).await.unwrap();
+                let status = response.status();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                (status, serde_json::from_slice::<Value>(&body).unwrap())
+            }
+        });
+        let replies = futures_join_all(calls).await;
+        let created = replies
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1, "{backend}: {replies:?}");
+        for (status, body) in replies.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{backend}: {body}");
+            let detail = body["detail"].as_str().unwrap();
+            assert!(
+                detail.contains("profile 'One' is full (1 users)"),
+                "{backend}: {detail}"
+            );
+        }
+    }
+}
+
+/// The error catalogue of SPEC §4: each refusal's status, scimType and the words of its
+/// detail, and that the refusal changed nothing.
+#[tokio::test]
+async fn the_lifecycle_error_catalogue() {
+    for setup in setups().await {
+        let Setup {
+            backend,
+            app,
+            admin,
+            tenant,
+        } = &setup;
+        let held = app.create("held@example.com").await;
+        admin
+            .preserve_user(&origin(), tenant, "held@example.com")
+            .await
+            .unwrap();
+        let active = app.create("active@example.com").await;
+        let active_uri = format!("/scim/v2/Users/{}", active["id"].as_str().unwrap());
+        let held_uri = format!("/scim/v2/Users/{}", held["id"].as_str().unwrap());
+        let rename = |user_name: &str| {
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "userName", "value": user_name}]})
+        };
+        let cases: Vec<(&str, Method, String, Value, u16, &str, &str)> = vec![
+            (
+                "R-32 userName is not an email",
+                Method::POST,
+                "/scim/v2/Users".into(),
+                json!({"userName": "bjensen"}),
+                400,
+                "invalidValue",
+                "'userName' must be an email address",
+            ),
+            (
+                "R-32 userName missing",
+                Method::POST,
+                "/scim/v2/Users".into(),
+                json!({"displayName": "No Name"}),
+                400,
+                "invalidValue",
+                "userName",
+            ),
+            (
+                "R-30 an active SCIM user",
+                Method::POST,
+                "/scim/v2/Users".into(),
+                json!({"userName": "ACTIVE@example.com"}),
+                409,
+                "uniqueness",
+                "already provisioned",
+            ),
+            (
+                "R-30 preserved by an admin",
+                Method::POST,
+                "/scim/v2/Users".into(),
+                json!({"userName": "held@example.com"}),
+                400,
+                "mutability",
+                "an admin preserved",
+            ),
+            (
+                "R-36 active=true on Preserved(admin)",
+                Method::PATCH,
+                held_uri.clone(),
+                active_patch(true),
+                400,
+                "mutability",
+                "only an admin can activate it",
+            ),
+            (
+                "R-33 userName of another account",
+                Method::PATCH,
+                active_uri.clone(),
+                rename("held@example.com"),
+                409,
+                "uniqueness",
+                "already taken",
+            ),
+            (
+                "R-33 userName not an email",
+                Method::PATCH,
+                active_uri.clone(),
+                rename("nobody"),
+                400,
+                "invalidValue",
+                "must be an email address",
+            ),
+        ];
+        for (name, method, uri, body, status, scim_type, words) in cases {
+            let reply = app.call(method, &uri, Some(body)).await;
+            assert_eq!(
+                reply.status.as_u16(),
+                status,
+                "{backend}: {name}: {}",
+                reply.body
+            );
+            assert_eq!(reply.body["scimType"], scim_type, "{backend}: {name}");
+            let detail = reply.body["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(words), "{backend}: {name}: {detail}");
+        }
+        let unchanged = app.call(Method::GET, &active_uri, None).await;
+        assert_eq!(
+            unchanged.body["userName"], "active@example.com",
+            "{backend}"
+        );
+        assert_eq!(
+            unchanged.body["meta"]["version"], active["meta"]["version"],
+            "{backend}: refusals change nothing"
+        );
+        assert_eq!(
+            setup.state("held@example.com").await,
+            AccountState::Preserved(PreservedBy::Admin),
+            "{backend}"
+        );
     }
 }

@@ -134,18 +134,25 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> Vec<Step> {
                 .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
         ),
     ]);
+    // The profile's capacity is checked in the insert itself, after locking the profile row:
+    // two creates racing for its last place are serialised, and the second finds it full.
     let insert = Step::run(
         format!(
             "INSERT INTO users (tenant_id, scim_id, user_name, user_name_ci, external_id, active, \
              resource, resource_ci, version, updated_at, state, preserved_by, preserved_at, \
              managed_by, display_name, upn, created_at, mapping_name, profile_id, storage_id, \
              quota_bytes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21) RETURNING pk"
+             SELECT $1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21 \
+             WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = $19 AND p.max_users > 0 \
+               AND (SELECT COUNT(*) FROM users c WHERE c.tenant_id = $1 AND c.profile_id = p.id) \
+                   >= p.max_users) \
+             RETURNING pk"
         ),
         values,
     )
-    .returning(&[Column::Int]);
+    .returning(&[Column::Int])
+    .must_affect();
     let by_email = (
         "tenant_id = $1 AND user_name_ci = $2",
         vec![
@@ -153,7 +160,16 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> Vec<Step> {
             SqlValue::Text(columns.user_name_ci.clone()),
         ],
     );
-    let mut steps = vec![insert];
+    let lock = placement.map(|placement| {
+        let select = "SELECT id FROM profiles WHERE id = $1";
+        Step::run(
+            store.backend.dialect().locking(select),
+            vec![SqlValue::Int(placement.profile_id)],
+        )
+        .returning(&[Column::Int])
+    });
+    let mut steps: Vec<Step> = lock.into_iter().collect();
+    steps.push(insert);
     // A new account has no email rows to clear.
     steps.extend(email_steps(by_email, &columns).into_iter().skip(1));
     steps.push(event_step(event));
@@ -162,7 +178,15 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> Vec<Step> {
 
 pub(crate) async fn insert_user(store: &SqlStore, user: &User, event: &Event) -> StoreResult<i64> {
     let steps = insert_steps(store, user, event);
-    Ok(store.write_returning(&steps, 0).await?[0].int())
+    let insert = usize::from(user.placement.is_some());
+    match store.write(&steps).await? {
+        Written::Committed(rows) => rows
+            .get(insert)
+            .and_then(|rows| rows.first())
+            .map(|row| row[0].int())
+            .ok_or_else(|| StoreError::Backend("the insert returned no key".into())),
+        Written::Unmet => Err(StoreError::ProfileFull),
+    }
 }
 
 pub(crate) async fn insert_users(store: &SqlStore, accounts: &[(User, Event)]) -> StoreResult<()> {
@@ -170,7 +194,10 @@ pub(crate) async fn insert_users(store: &SqlStore, accounts: &[(User, Event)]) -
         .iter()
         .flat_map(|(user, event)| insert_steps(store, user, event))
         .collect();
-    store.write(&steps).await.map(drop)
+    match store.write(&steps).await? {
+        Written::Committed(_) => Ok(()),
+        Written::Unmet => Err(StoreError::ProfileFull),
+    }
 }
 
 async fn one_user(

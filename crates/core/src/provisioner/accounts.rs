@@ -128,7 +128,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .store
             .insert_user(&user, &event)
             .await
-            .map_err(|error| email_taken(error, &spec.email))?;
+            .map_err(|error| match error {
+                StoreError::ProfileFull => {
+                    Error::Invalid(format!("profile '{}' is full", spec.profile.trim()))
+                }
+                other => email_taken(other, &spec.email),
+            })?;
         Ok(user)
     }
 
@@ -251,7 +256,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         self.store
             .insert_users(&accounts)
             .await
-            .map_err(|error| email_taken(error, "one of the file's emails"))?;
+            .map_err(|error| match error {
+                StoreError::ProfileFull => Error::Invalid(
+                    "a profile filled up while importing; nothing was imported".into(),
+                ),
+                other => email_taken(other, "one of the file's emails"),
+            })?;
         Ok(accounts.len())
     }
 

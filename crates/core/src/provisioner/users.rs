@@ -153,7 +153,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 user.key = key;
                 Ok(Some(user))
             }
-            Err(StoreError::Conflict(_)) => Ok(None),
+            // Another create took the email, or the profile's last place: decide again.
+            Err(StoreError::Conflict(_) | StoreError::ProfileFull) => Ok(None),
             Err(other) => Err(other.into()),
         }
     }

@@ -133,6 +133,15 @@ impl Dialect {
         }
     }
 
+    /// A `SELECT` that locks the rows it reads until the transaction ends. SQLite needs no lock:
+    /// its write transactions are serialised (`BEGIN IMMEDIATE`, one writer).
+    pub fn locking(self, select: &str) -> String {
+        match self {
+            Self::Sqlite => select.to_owned(),
+            Self::Postgres => format!("{select} FOR UPDATE"),
+        }
+    }
+
     /// How the search copy is bound: text in SQLite, JSONB in PostgreSQL.
     pub fn search_document(self, placeholder: &str) -> String {
         match self {
