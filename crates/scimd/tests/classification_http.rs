@@ -1,5 +1,6 @@
-//! Classification at creation over HTTP (SPEC ): the first matching mapping
-//! places the user; no match or a full profile refuses the create and changes nothing.
+//! Classification at creation over HTTP (SPEC ), on SQLite and PostgreSQL:
+//! the first matching mapping places the user; no match or a full profile refuses the create
+//! and changes nothing.
 
 // Test helpers fail loudly: a panic is how a test reports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -7,7 +8,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, assert_scim_error};
+use common::{TestApp, assert_scim_error, database_urls};
 use scimd::{AppProvisioner, open_provisioner};
 use scimd_core::mapping::Criteria;
 use scimd_core::provisioner::MappingSpec;
@@ -53,90 +54,96 @@ async fn admin(app: &TestApp) -> AppProvisioner {
 
 #[tokio::test]
 async fn r30_no_matching_mapping_refuses_with_druvas_text_and_creates_nothing() {
-    let app = TestApp::new().await;
-    admin(&app).await;
-    let body = json!({"userName": "a@example.com", INSYNC: {"department": "Finance"}});
-    let reply = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
-    assert_scim_error(&reply, 400, Some("invalidValue"));
-    let detail = reply.body["detail"].as_str().unwrap();
-    assert!(
-        detail.starts_with("None of the SCIM Mapping matched to create user."),
-        "{detail}"
-    );
-    assert!(
-        detail.contains(
-            "'Eng' (department in [R&D,Engineering]) does not match: the user has [Finance]"
-        ),
-        "{detail}"
-    );
-    assert!(
-        detail.contains("'Pune' (city in [Pune]) does not match: the attribute was not sent"),
-        "{detail}"
-    );
-    assert_eq!(
-        app.call(Method::GET, "/scim/v2/Users", None).await.body["totalResults"],
-        0
-    );
+    for (_backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        admin(&app).await;
+        let body = json!({"userName": "a@example.com", INSYNC: {"department": "Finance"}});
+        let reply = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
+        assert_scim_error(&reply, 400, Some("invalidValue"));
+        let detail = reply.body["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("None of the SCIM Mapping matched to create user."),
+            "{detail}"
+        );
+        assert!(
+            detail.contains(
+                "'Eng' (department in [R&D,Engineering]) does not match: the user has [Finance]"
+            ),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("'Pune' (city in [Pune]) does not match: the attribute was not sent"),
+            "{detail}"
+        );
+        assert_eq!(
+            app.call(Method::GET, "/scim/v2/Users", None).await.body["totalResults"],
+            0
+        );
+    }
 }
 
 #[tokio::test]
 async fn r26_the_first_matching_mapping_places_the_user_and_r44_custom_attributes_are_not_kept() {
-    let app = TestApp::new().await;
-    let provisioner = admin(&app).await;
-    let body = json!({"userName": "a@example.com", "displayName": "A", INSYNC: {"city": "Pune", "userPrincipalName": "a@corp"}});
-    let reply = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    assert_eq!(
-        reply.body[INSYNC],
-        json!({"userPrincipalName": "a@corp"}),
-        "city classified, then discarded"
-    );
+    for (_backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let provisioner = admin(&app).await;
+        let body = json!({"userName": "a@example.com", "displayName": "A", INSYNC: {"city": "Pune", "userPrincipalName": "a@corp"}});
+        let reply = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(
+            reply.body[INSYNC],
+            json!({"userPrincipalName": "a@corp"}),
+            "city classified, then discarded"
+        );
 
-    let tenant = provisioner.tenant("default").await.unwrap();
-    let user = provisioner
-        .get_user(tenant.id, reply.body["id"].as_str().unwrap())
-        .await
-        .unwrap();
-    let placement = user.placement.expect("placed");
-    assert_eq!(
-        (placement.mapping.as_deref(), placement.quota_bytes),
-        (Some("Pune"), Some(1_000))
-    );
-    let engineers = provisioner
-        .list_profiles(&tenant)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.name == "Engineers")
-        .unwrap();
-    assert_eq!(placement.profile_id, engineers.id);
+        let tenant = provisioner.tenant("default").await.unwrap();
+        let user = provisioner
+            .get_user(tenant.id, reply.body["id"].as_str().unwrap())
+            .await
+            .unwrap();
+        let placement = user.placement.expect("placed");
+        assert_eq!(
+            (placement.mapping.as_deref(), placement.quota_bytes),
+            (Some("Pune"), Some(1_000))
+        );
+        let engineers = provisioner
+            .list_profiles(&tenant)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.name == "Engineers")
+            .unwrap();
+        assert_eq!(placement.profile_id, engineers.id);
+    }
 }
 
 #[tokio::test]
 async fn a_full_profile_refuses_the_next_user() {
-    let app = TestApp::new().await;
-    admin(&app).await;
-    let body = |user: &str| json!({"userName": user, "department": "R&D"});
-    assert_eq!(
-        app.call(Method::POST, "/scim/v2/Users", Some(body("a@example.com")))
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    let full = app
-        .call(Method::POST, "/scim/v2/Users", Some(body("b@example.com")))
-        .await;
-    assert_scim_error(&full, 400, Some("invalidValue"));
-    assert!(
-        full.body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("profile 'Engineers' is full (1 users)"),
-        "{}",
-        full.body
-    );
-    assert_eq!(
-        app.call(Method::GET, "/scim/v2/Users", None).await.body["totalResults"],
-        1
-    );
+    for (_backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        admin(&app).await;
+        let body = |user: &str| json!({"userName": user, "department": "R&D"});
+        assert_eq!(
+            app.call(Method::POST, "/scim/v2/Users", Some(body("a@example.com")))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+        let full = app
+            .call(Method::POST, "/scim/v2/Users", Some(body("b@example.com")))
+            .await;
+        assert_scim_error(&full, 400, Some("invalidValue"));
+        assert!(
+            full.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("profile 'Engineers' is full (1 users)"),
+            "{}",
+            full.body
+        );
+        assert_eq!(
+            app.call(Method::GET, "/scim/v2/Users", None).await.body["totalResults"],
+            1
+        );
+    }
 }

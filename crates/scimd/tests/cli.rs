@@ -8,27 +8,33 @@ use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+mod common;
+
 struct Cli {
     dir: tempfile::TempDir,
+    database_url: String,
 }
 
 impl Cli {
     fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Self::on(String::new())
+    }
+
+    /// On `database_url`, or on a temp SQLite file (in a directory yet to be made) when empty.
+    fn on(database_url: String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = if database_url.is_empty() {
+            format!("sqlite://{}", dir.path().join("data/scimd.db").display())
+        } else {
+            database_url
+        };
+        Self { dir, database_url }
     }
 
     fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_scimd"));
         command
-            .env(
-                "SCIMD_DATABASE_URL",
-                format!(
-                    "sqlite://{}",
-                    self.dir.path().join("data/scimd.db").display()
-                ),
-            )
+            .env("SCIMD_DATABASE_URL", &self.database_url)
             .env_remove("SCIMD_TENANT")
             .env("SCIMD_LOG", "info");
         command
@@ -228,105 +234,108 @@ fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
 
-#[test]
-fn a_new_database_has_the_default_catalog_and_mappings_are_managed_in_order() {
-    let cli = Cli::new();
-    let listed = text(&cli.run(&["mapping", "list"]).stdout);
-    assert!(
-        listed.lines().any(|line| line.starts_with("1 ")
-            && line.contains("Default")
-            && line.contains("AllowAnyUser")),
-        "{listed}"
-    );
-    assert!(text(&cli.run(&["profile", "list"]).stdout).contains("Default"));
-    assert!(text(&cli.run(&["storage", "list"]).stdout).contains("Default"));
+/// SPEC §5 and §8, on SQLite and PostgreSQL.
+#[tokio::test]
+async fn a_new_database_has_the_default_catalog_and_mappings_are_managed_in_order() {
+    for (_backend, url) in common::database_urls().await {
+        let cli = Cli::on(url);
+        let listed = text(&cli.run(&["mapping", "list"]).stdout);
+        assert!(
+            listed.lines().any(|line| line.starts_with("1 ")
+                && line.contains("Default")
+                && line.contains("AllowAnyUser")),
+            "{listed}"
+        );
+        assert!(text(&cli.run(&["profile", "list"]).stdout).contains("Default"));
+        assert!(text(&cli.run(&["storage", "list"]).stdout).contains("Default"));
 
-    assert!(
-        cli.run(&["profile", "create", "Engineers", "--max-users", "50"])
-            .status
-            .success()
-    );
-    assert!(
-        cli.run(&["storage", "create", "EU", "--region", "eu-west-1"])
-            .status
-            .success()
-    );
-    let created = cli.run(&[
-        "mapping",
-        "create",
-        "--name",
-        "Eng",
-        "--attribute",
-        "department",
-        "--values",
-        "R&D,Engineering",
-        "--profile",
-        "engineers",
-        "--storage",
-        "eu",
-        "--quota",
-        "1000000",
-    ]);
-    assert!(created.status.success(), "{}", text(&created.stderr));
-    assert!(
-        text(&created.stderr).contains("at priority 2"),
-        "R-23: new mappings go to the bottom"
-    );
-    assert!(
-        cli.run(&["mapping", "reorder", "Eng", "--priority", "1"])
-            .status
-            .success()
-    );
-    let listed = text(&cli.run(&["mapping", "list"]).stdout);
-    let names: Vec<&str> = listed
-        .lines()
-        .skip(1)
-        .filter_map(|line| line.split_whitespace().nth(1))
-        .collect();
-    assert_eq!(names, ["Eng", "Default"], "{listed}");
-
-    let refused = cli.run(&["mapping", "edit", "Eng", "--attribute", "title"]);
-    assert!(!refused.status.success());
-    assert!(
-        text(&refused.stderr).contains("cannot change after creation (R-24)"),
-        "{}",
-        text(&refused.stderr)
-    );
-    assert!(
-        cli.run(&[
+        assert!(
+            cli.run(&["profile", "create", "Engineers", "--max-users", "50"])
+                .status
+                .success()
+        );
+        assert!(
+            cli.run(&["storage", "create", "EU", "--region", "eu-west-1"])
+                .status
+                .success()
+        );
+        let created = cli.run(&[
             "mapping",
-            "edit",
+            "create",
+            "--name",
             "Eng",
-            "--new-name",
-            "Engineering",
-            "--no-quota"
-        ])
-        .status
-        .success()
-    );
+            "--attribute",
+            "department",
+            "--values",
+            "R&D,Engineering",
+            "--profile",
+            "engineers",
+            "--storage",
+            "eu",
+            "--quota",
+            "1000000",
+        ]);
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        assert!(
+            text(&created.stderr).contains("at priority 2"),
+            "R-23: new mappings go to the bottom"
+        );
+        assert!(
+            cli.run(&["mapping", "reorder", "Eng", "--priority", "1"])
+                .status
+                .success()
+        );
+        let listed = text(&cli.run(&["mapping", "list"]).stdout);
+        let names: Vec<&str> = listed
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_whitespace().nth(1))
+            .collect();
+        assert_eq!(names, ["Eng", "Default"], "{listed}");
 
-    let sample = cli.dir.path().join("user.json");
-    std::fs::write(
-        &sample,
-        r#"{"userName": "a@b.co", "department": "Finance"}"#,
-    )
-    .unwrap();
-    let preview = cli.run(&["mapping", "preview", sample.to_str().unwrap()]);
-    let shown = text(&preview.stdout);
-    assert!(shown.contains("#1 'Engineering' (department in [R&D,Engineering]) does not match: the user has [Finance]"), "{shown}");
-    assert!(
-        shown.contains("=> the user would be created by mapping 'Default'"),
-        "{shown}"
-    );
-
-    assert!(
-        !cli.run(&["profile", "delete", "Engineers"])
+        let refused = cli.run(&["mapping", "edit", "Eng", "--attribute", "title"]);
+        assert!(!refused.status.success());
+        assert!(
+            text(&refused.stderr).contains("cannot change after creation (R-24)"),
+            "{}",
+            text(&refused.stderr)
+        );
+        assert!(
+            cli.run(&[
+                "mapping",
+                "edit",
+                "Eng",
+                "--new-name",
+                "Engineering",
+                "--no-quota"
+            ])
             .status
-            .success(),
-        "a profile in use stays"
-    );
-    assert!(cli.run(&["mapping", "delete", "Default"]).status.success());
-    let preview = cli.run(&["mapping", "preview", sample.to_str().unwrap()]);
-    assert!(!preview.status.success());
-    assert!(text(&preview.stdout).contains("None of the SCIM Mapping matched to create user."));
+            .success()
+        );
+
+        let sample = cli.dir.path().join("user.json");
+        std::fs::write(
+            &sample,
+            r#"{"userName": "a@b.co", "department": "Finance"}"#,
+        )
+        .unwrap();
+        let preview = cli.run(&["mapping", "preview", sample.to_str().unwrap()]);
+        let shown = text(&preview.stdout);
+        assert!(shown.contains("#1 'Engineering' (department in [R&D,Engineering]) does not match: the user has [Finance]"), "{shown}");
+        assert!(
+            shown.contains("=> the user would be created by mapping 'Default'"),
+            "{shown}"
+        );
+
+        assert!(
+            !cli.run(&["profile", "delete", "Engineers"])
+                .status
+                .success(),
+            "a profile in use stays"
+        );
+        assert!(cli.run(&["mapping", "delete", "Default"]).status.success());
+        let preview = cli.run(&["mapping", "preview", sample.to_str().unwrap()]);
+        assert!(!preview.status.success());
+        assert!(text(&preview.stdout).contains("None of the SCIM Mapping matched to create user."));
+    }
 }
