@@ -12,6 +12,8 @@ pub enum Actor {
     Token { id: i64, name: String },
     /// An admin: a console user, or the operator at the CLI (by login name).
     Admin(String),
+    /// scimd itself (seeding a new tenant's catalog).
+    System,
 }
 
 impl Actor {
@@ -19,6 +21,7 @@ impl Actor {
         match self {
             Self::Token { .. } => "token",
             Self::Admin(_) => "admin",
+            Self::System => "system",
         }
     }
 
@@ -27,6 +30,7 @@ impl Actor {
         match self {
             Self::Token { name, .. } => name,
             Self::Admin(name) => name,
+            Self::System => "scimd",
         }
     }
 }
@@ -102,6 +106,17 @@ impl Origin {
         }
     }
 
+    /// scimd acting on its own.
+    pub fn system(what: impl Into<String>) -> Self {
+        Self {
+            actor: Actor::System,
+            client: Client::Cli,
+            method: "SYSTEM".into(),
+            path: what.into(),
+            received: Instant::now(),
+        }
+    }
+
     pub fn latency_millis(&self) -> i64 {
         i64::try_from(self.received.elapsed().as_millis()).unwrap_or(i64::MAX)
     }
@@ -155,7 +170,21 @@ pub struct Event {
 }
 
 impl Event {
-    /// A successful change, described by `operation` and `detail`.
+    /// A successful change of something other than an account (catalog, tokens, tenants).
+    pub fn change(
+        origin: &Origin,
+        tenant_id: TenantId,
+        at: Timestamp,
+        operation: &str,
+        detail: String,
+    ) -> Self {
+        Self {
+            target_user_name: None,
+            ..Self::success(origin, tenant_id, at, operation, 200, ("", None), detail)
+        }
+    }
+
+    /// A successful change of an account, described by `operation` and `detail`.
     pub fn success(
         origin: &Origin,
         tenant_id: TenantId,

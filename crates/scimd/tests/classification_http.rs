@@ -8,7 +8,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, assert_scim_error, database_urls};
+use common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use scimd::{AppProvisioner, open_provisioner};
 use scimd_core::mapping::Criteria;
 use scimd_core::provisioner::MappingSpec;
@@ -24,11 +24,11 @@ async fn admin(app: &TestApp) -> AppProvisioner {
         .unwrap();
     let tenant = provisioner.tenant("default").await.unwrap();
     provisioner
-        .create_profile(&tenant, "Engineers", 1)
+        .create_profile(&admin_origin(), &tenant, "Engineers", 1)
         .await
         .unwrap();
     provisioner
-        .create_storage(&tenant, "EU", "eu-west-1")
+        .create_storage(&admin_origin(), &tenant, "EU", "eu-west-1")
         .await
         .unwrap();
     for (name, attribute, values) in [
@@ -43,10 +43,13 @@ async fn admin(app: &TestApp) -> AppProvisioner {
             quota_bytes: Some(1_000),
             send_activation_email: false,
         };
-        provisioner.create_mapping(&tenant, spec).await.unwrap();
+        provisioner
+            .create_mapping(&admin_origin(), &tenant, spec)
+            .await
+            .unwrap();
     }
     provisioner
-        .delete_mapping(&tenant, "Default")
+        .delete_mapping(&admin_origin(), &tenant, "Default")
         .await
         .unwrap();
     provisioner

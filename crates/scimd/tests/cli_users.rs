@@ -184,14 +184,36 @@ async fn manual_users_import_preserve_activate_delete_reports_and_activity() {
                 .contains("left the company"),
             "{backend}"
         );
-        let operations: Vec<&str> = events
-            .iter()
-            .map(|event| event["operation"].as_str().unwrap())
-            .collect();
+        let operations = |about_accounts: bool| -> Vec<String> {
+            events
+                .iter()
+                .filter(|event| event["user"].is_string() == about_accounts)
+                .map(|event| {
+                    let operation = event["operation"].as_str().unwrap();
+                    format!("{operation} by {}", event["actor"].as_str().unwrap())
+                })
+                .collect()
+        };
         assert_eq!(
-            operations,
+            operations(true),
             [
-                "destroy", "activate", "preserve", "create", "create", "create"
+                "destroy by admin carol",
+                "activate by admin carol",
+                "preserve by admin carol",
+                "create by admin carol",
+                "create by admin carol",
+                "create by admin carol"
+            ],
+            "{backend}"
+        );
+        // Changes of the catalog are admin actions too; the default catalog is scimd's own.
+        assert_eq!(
+            operations(false),
+            [
+                "create profile by admin carol",
+                "create mapping by system scimd",
+                "create storage by system scimd",
+                "create profile by system scimd"
             ],
             "{backend}"
         );

@@ -8,7 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
-use common::{TestApp, assert_scim_error, database_urls};
+use common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use http_body_util::BodyExt;
 use scim::datetime::Timestamp;
 use scimd::{AppProvisioner, open_provisioner};
@@ -276,8 +276,14 @@ async fn r30_a_manual_account_is_adopted_with_its_profile_and_storage() {
             admin,
             tenant,
         } = &setup;
-        admin.create_profile(tenant, "Executives", 0).await.unwrap();
-        admin.create_storage(tenant, "Vault", "eu").await.unwrap();
+        admin
+            .create_profile(&admin_origin(), tenant, "Executives", 0)
+            .await
+            .unwrap();
+        admin
+            .create_storage(&admin_origin(), tenant, "Vault", "eu")
+            .await
+            .unwrap();
         let manual = ManualUser {
             email: "boss@example.com".into(),
             name: "The Boss".into(),
@@ -551,7 +557,10 @@ async fn r30_racing_creates_never_overfill_a_profile() {
             admin,
             tenant,
         } = &setup;
-        admin.create_profile(tenant, "One", 1).await.unwrap();
+        admin
+            .create_profile(&admin_origin(), tenant, "One", 1)
+            .await
+            .unwrap();
         let spec = MappingSpec {
             name: "Everyone",
             criteria: Criteria::AllowAnyUser,
@@ -560,8 +569,14 @@ async fn r30_racing_creates_never_overfill_a_profile() {
             quota_bytes: None,
             send_activation_email: false,
         };
-        admin.create_mapping(tenant, spec).await.unwrap();
-        admin.reorder_mapping(tenant, "Everyone", 1).await.unwrap();
+        admin
+            .create_mapping(&admin_origin(), tenant, spec)
+            .await
+            .unwrap();
+        admin
+            .reorder_mapping(&admin_origin(), tenant, "Everyone", 1)
+            .await
+            .unwrap();
         let calls = (0..8).map(|index| {
             let request = app
                 .request(Method::POST, "/scim/v2/Users")

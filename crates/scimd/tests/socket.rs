@@ -39,7 +39,13 @@ async fn serves_on_a_socket_and_shuts_down_gracefully() {
             .unwrap();
         let tenant = provisioner.tenant("default").await.unwrap();
         provisioner
-            .create_token(&tenant, "entra", None, None)
+            .create_token(
+                &scimd_core::activity::Origin::cli("tester", "test"),
+                &tenant,
+                "entra",
+                None,
+                None,
+            )
             .await
             .unwrap()
             .1

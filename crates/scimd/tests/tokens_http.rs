@@ -15,6 +15,10 @@ use scimd_store::{Durability, SqlStore};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+fn admin_origin() -> scimd_core::activity::Origin {
+    scimd_core::activity::Origin::cli("tester", "test")
+}
+
 const DAY: i64 = 86_400_000;
 
 async fn status_with(router: &axum::Router, secret: &str) -> (StatusCode, Vec<u8>) {
@@ -59,22 +63,22 @@ async fn expired_revoked_and_rotated_tokens_get_the_same_401() {
     ));
 
     let (_, short) = provisioner
-        .create_token(&tenant, "short", Some(1), None)
+        .create_token(&admin_origin(), &tenant, "short", Some(1), None)
         .await
         .unwrap();
     let (_, entra_old) = provisioner
-        .create_token(&tenant, "entra", None, None)
+        .create_token(&admin_origin(), &tenant, "entra", None, None)
         .await
         .unwrap();
     let (_, okta) = provisioner
-        .create_token(&tenant, "okta", None, None)
+        .create_token(&admin_origin(), &tenant, "okta", None, None)
         .await
         .unwrap();
     assert_eq!(status_with(&router, short.expose()).await.0, StatusCode::OK);
 
     // Rotation with a one-hour grace: both secrets work for the hour, then only the new one.
     let (_, entra_new) = provisioner
-        .create_token(&tenant, "entra", None, Some(3_600_000))
+        .create_token(&admin_origin(), &tenant, "entra", None, Some(3_600_000))
         .await
         .unwrap();
     assert_eq!(
@@ -85,7 +89,10 @@ async fn expired_revoked_and_rotated_tokens_get_the_same_401() {
         status_with(&router, entra_new.expose()).await.0,
         StatusCode::OK
     );
-    provisioner.revoke_token(&tenant, "okta").await.unwrap();
+    provisioner
+        .revoke_token(&admin_origin(), &tenant, "okta")
+        .await
+        .unwrap();
 
     clock.advance_millis(DAY + 1);
     let (expired_status, expired_body) = status_with(&router, short.expose()).await;

@@ -1,6 +1,7 @@
 //! Profiles, storages and mappings: the admin use cases (SPEC §5), shared by CLI, API and console.
 
 use super::Provisioner;
+use crate::activity::Origin;
 use crate::catalog::{
     Mapping, MappingChange, NewMapping, Profile, Storage, check_name, renumbered, reordered,
 };
@@ -41,8 +42,10 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// SPEC §8: a new tenant starts with profile, storage and mapping `Default` (AllowAnyUser),
     /// so provisioning works before an admin writes any mapping.
     pub(super) async fn seed_catalog(&self, tenant: &Tenant) -> Result<()> {
-        self.create_profile(tenant, "Default", 0).await?;
-        self.create_storage(tenant, "Default", "default").await?;
+        let origin = Origin::system("seed the default catalog");
+        self.create_profile(&origin, tenant, "Default", 0).await?;
+        self.create_storage(&origin, tenant, "Default", "default")
+            .await?;
         let spec = MappingSpec {
             name: "Default",
             criteria: Criteria::AllowAnyUser,
@@ -51,17 +54,19 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             quota_bytes: None,
             send_activation_email: false,
         };
-        self.create_mapping(tenant, spec).await.map(drop)
+        self.create_mapping(&origin, tenant, spec).await.map(drop)
     }
 
     pub async fn create_profile(
         &self,
+        origin: &Origin,
         tenant: &Tenant,
         name: &str,
         max_users: u32,
     ) -> Result<Profile> {
         let name = check_name("profile", name)?;
-        self.store
+        let profile = self
+            .store
             .create_profile(tenant.id, &name, max_users, self.now())
             .await
             .map_err(|error| match error {
@@ -69,16 +74,28 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     Error::Conflict(format!("profile '{name}' already exists"))
                 }
                 other => other.into(),
-            })
+            })?;
+        let limit = match max_users {
+            0 => "unlimited".to_owned(),
+            n => format!("at most {n} users"),
+        };
+        let detail = format!("profile '{name}' created ({limit})");
+        self.record_admin(origin, tenant, "create profile", detail)
+            .await?;
+        Ok(profile)
     }
 
     pub async fn list_profiles(&self, tenant: &Tenant) -> Result<Vec<Profile>> {
         Ok(self.store.list_profiles(tenant.id).await?)
     }
 
-    pub async fn delete_profile(&self, tenant: &Tenant, name: &str) -> Result<()> {
+    pub async fn delete_profile(&self, origin: &Origin, tenant: &Tenant, name: &str) -> Result<()> {
         match self.store.delete_profile(tenant.id, name).await {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                let detail = format!("profile '{name}' deleted");
+                self.record_admin(origin, tenant, "delete profile", detail)
+                    .await
+            }
             Ok(false) => Err(Error::NotFound(format!("no profile '{name}'"))),
             Err(StoreError::InUse(_)) => Err(Error::Conflict(format!(
                 "profile '{name}' is used by a mapping or by users, so it cannot be deleted"
@@ -89,13 +106,15 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     pub async fn create_storage(
         &self,
+        origin: &Origin,
         tenant: &Tenant,
         name: &str,
         region: &str,
     ) -> Result<Storage> {
         let name = check_name("storage", name)?;
         let region = check_name("region", region)?;
-        self.store
+        let storage = self
+            .store
             .create_storage(tenant.id, &name, &region, self.now())
             .await
             .map_err(|error| match error {
@@ -103,7 +122,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     Error::Conflict(format!("storage '{name}' already exists"))
                 }
                 other => other.into(),
-            })
+            })?;
+        let detail = format!("storage '{name}' created in region '{region}'");
+        self.record_admin(origin, tenant, "create storage", detail)
+            .await?;
+        Ok(storage)
     }
 
     pub async fn list_storages(&self, tenant: &Tenant) -> Result<Vec<Storage>> {
@@ -137,7 +160,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// a new mapping goes to the bottom of the list.
-    pub async fn create_mapping(&self, tenant: &Tenant, spec: MappingSpec<'_>) -> Result<Mapping> {
+    pub async fn create_mapping(
+        &self,
+        origin: &Origin,
+        tenant: &Tenant,
+        spec: MappingSpec<'_>,
+    ) -> Result<Mapping> {
         let name = check_name("mapping", spec.name)?;
         let mapping = NewMapping {
             tenant_id: tenant.id,
@@ -149,12 +177,19 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             send_activation_email: spec.send_activation_email,
             now: self.now(),
         };
-        self.store.create_mapping(&mapping).await.map_err(|error| match error {
+        let mapping = self.store.create_mapping(&mapping).await.map_err(|error| match error {
             StoreError::Conflict(_) => Error::Conflict(format!(
                 "mapping '{name}' already exists (or another mapping was added at the same moment; retry)"
             )),
             other => other.into(),
-        })
+        })?;
+        let detail = format!(
+            "mapping '{name}' ({}) created at priority {}: profile '{}', storage '{}'",
+            mapping.criteria, mapping.priority, mapping.profile, mapping.storage
+        );
+        self.record_admin(origin, tenant, "create mapping", detail)
+            .await?;
+        Ok(mapping)
     }
 
     /// In priority order.
@@ -165,6 +200,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// the name and the configuration change; the criteria never do.
     pub async fn edit_mapping(
         &self,
+        origin: &Origin,
         tenant: &Tenant,
         name: &str,
         edit: MappingEdit<'_>,
@@ -191,7 +227,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .update_mapping(tenant.id, name, &change, self.now())
             .await
         {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                let detail = format!("mapping '{name}' edited: {}", describe_edit(&edit));
+                self.record_admin(origin, tenant, "edit mapping", detail)
+                    .await
+            }
             Ok(false) => Err(Error::NotFound(format!("no mapping '{name}'"))),
             Err(StoreError::Conflict(_)) => Err(Error::Conflict(
                 "another mapping already has that name".into(),
@@ -201,21 +241,33 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// moves a mapping to `priority` (clamped to 1..n); the others keep their order.
-    pub async fn reorder_mapping(&self, tenant: &Tenant, name: &str, priority: u32) -> Result<()> {
+    pub async fn reorder_mapping(
+        &self,
+        origin: &Origin,
+        tenant: &Tenant,
+        name: &str,
+        priority: u32,
+    ) -> Result<()> {
         for _ in 0..REORDER_ATTEMPTS {
             let mappings = self.list_mappings(tenant).await?;
             let moves = reordered(&mappings, name, priority)
                 .ok_or_else(|| Error::NotFound(format!("no mapping '{name}'")))?;
             match self.store.set_mapping_priorities(tenant.id, &moves).await {
                 Err(StoreError::VersionMismatch) => continue,
-                other => return Ok(other?),
+                Err(other) => return Err(other.into()),
+                Ok(()) => {
+                    let detail = format!("mapping '{name}' moved to priority {priority}");
+                    return self
+                        .record_admin(origin, tenant, "reorder mapping", detail)
+                        .await;
+                }
             }
         }
         Err(Error::Conflict("the mappings kept changing; retry".into()))
     }
 
     /// the mapping goes; the users it classified keep their profile and storage.
-    pub async fn delete_mapping(&self, tenant: &Tenant, name: &str) -> Result<()> {
+    pub async fn delete_mapping(&self, origin: &Origin, tenant: &Tenant, name: &str) -> Result<()> {
         let mappings = self.list_mappings(tenant).await?;
         let rest: Vec<&Mapping> = mappings
             .iter()
@@ -229,7 +281,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .delete_mapping(tenant.id, name, &renumbered(&rest))
             .await?
         {
-            Ok(())
+            let detail = format!("mapping '{name}' deleted; its users keep profile and storage");
+            self.record_admin(origin, tenant, "delete mapping", detail)
+                .await
         } else {
             Err(Error::Conflict(
                 "the mappings changed meanwhile; retry".into(),
@@ -256,5 +310,35 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 .map(|m| (m.name.as_str(), m.priority, &m.criteria)),
             input,
         ))
+    }
+}
+
+/// What an edit changes, for the activity log.
+fn describe_edit(edit: &MappingEdit<'_>) -> String {
+    let mut changes = Vec::new();
+    if let Some(name) = edit.new_name {
+        changes.push(format!("name '{name}'"));
+    }
+    if let Some(profile) = edit.profile {
+        changes.push(format!("profile '{profile}'"));
+    }
+    if let Some(storage) = edit.storage {
+        changes.push(format!("storage '{storage}'"));
+    }
+    match edit.quota_bytes {
+        Some(Some(quota)) => changes.push(format!("quota {quota} bytes")),
+        Some(None) => changes.push("no quota".into()),
+        None => {}
+    }
+    if let Some(send) = edit.send_activation_email {
+        changes.push(format!(
+            "activation email {}",
+            if send { "on" } else { "off" }
+        ));
+    }
+    if changes.is_empty() {
+        "nothing".into()
+    } else {
+        changes.join(", ")
     }
 }

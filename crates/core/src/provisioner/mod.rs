@@ -5,6 +5,7 @@ mod accounts;
 mod catalog;
 mod users;
 
+use crate::activity::{Event, Origin};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -65,7 +66,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// A new tenant, with the same default catalog as `default`.
-    pub async fn create_tenant(&self, slug: &str, name: Option<&str>) -> Result<Tenant> {
+    pub async fn create_tenant(
+        &self,
+        origin: &Origin,
+        slug: &str,
+        name: Option<&str>,
+    ) -> Result<Tenant> {
         let slug = TenantSlug::parse(slug)?;
         let name = name.unwrap_or(slug.as_str()).to_owned();
         let tenant = self
@@ -78,8 +84,24 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 }
                 other => other.into(),
             })?;
+        let detail = format!("tenant '{}' created", tenant.slug);
+        self.record_admin(origin, &tenant, "create tenant", detail)
+            .await?;
         self.seed_catalog(&tenant).await?;
         Ok(tenant)
+    }
+
+    /// Records an admin's change of the catalog, tokens or tenants. Written after the change
+    /// in its own transaction: these are rare, and a lost event would not lose the change.
+    pub(crate) async fn record_admin(
+        &self,
+        origin: &Origin,
+        tenant: &Tenant,
+        operation: &str,
+        detail: String,
+    ) -> Result<()> {
+        let event = Event::change(origin, tenant.id, self.now(), operation, detail);
+        Ok(self.store.record_event(&event).await?)
     }
 
     pub async fn tenant(&self, slug: &str) -> Result<Tenant> {
@@ -99,6 +121,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// after `keep_previous_millis` so the IdP can be switched over without downtime.
     pub async fn create_token(
         &self,
+        origin: &Origin,
         tenant: &Tenant,
         name: &str,
         expires_in_days: Option<i64>,
@@ -126,6 +149,23 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             previous_revoked_at: Timestamp::from_millis(now.as_millis().saturating_add(keep)),
         };
         let token = self.store.insert_token(&token).await?;
+        let previous = if keep > 0 {
+            let until = Timestamp::from_millis(now.as_millis().saturating_add(keep));
+            format!(
+                "a previous '{}' token works until {}",
+                token.name,
+                until.to_rfc3339()
+            )
+        } else {
+            format!("a previous '{}' token stops working now", token.name)
+        };
+        let detail = format!(
+            "token '{}' created, expires {}; {previous}",
+            token.name,
+            token.expires_at.to_rfc3339()
+        );
+        self.record_admin(origin, tenant, "create token", detail)
+            .await?;
         Ok((token, secret))
     }
 
@@ -133,14 +173,16 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Ok(self.store.list_tokens(tenant.id).await?)
     }
 
-    pub async fn revoke_token(&self, tenant: &Tenant, name: &str) -> Result<()> {
+    pub async fn revoke_token(&self, origin: &Origin, tenant: &Tenant, name: &str) -> Result<()> {
         let name = TokenName::parse(name)?;
         if self
             .store
             .revoke_token(tenant.id, &name, self.now())
             .await?
         {
-            Ok(())
+            let detail = format!("token '{name}' revoked");
+            self.record_admin(origin, tenant, "revoke token", detail)
+                .await
         } else {
             Err(Error::NotFound(format!(
                 "tenant '{}' has no live token named '{name}'",

@@ -21,7 +21,12 @@ pub(super) async fn profile(
         } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
             let profile = provisioner
-                .create_profile(&tenant, &name, max_users)
+                .create_profile(
+                    &super::admin_origin("profile create"),
+                    &tenant,
+                    &name,
+                    max_users,
+                )
                 .await?;
             eprintln!(
                 "created profile '{}' in tenant '{}'",
@@ -42,7 +47,9 @@ pub(super) async fn profile(
         }
         ProfileCommand::Delete { name, tenant } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
-            provisioner.delete_profile(&tenant, &name).await?;
+            provisioner
+                .delete_profile(&super::admin_origin("profile delete"), &tenant, &name)
+                .await?;
             eprintln!("deleted profile '{name}'");
         }
     }
@@ -61,7 +68,14 @@ pub(super) async fn storage(
             tenant,
         } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
-            let storage = provisioner.create_storage(&tenant, &name, &region).await?;
+            let storage = provisioner
+                .create_storage(
+                    &super::admin_origin("storage create"),
+                    &tenant,
+                    &name,
+                    &region,
+                )
+                .await?;
             eprintln!(
                 "created storage '{}' ({}) in tenant '{}'",
                 storage.name, storage.region, tenant.slug
@@ -109,7 +123,9 @@ pub(super) async fn mapping(
                 quota_bytes: quota,
                 send_activation_email: activation_email,
             };
-            let mapping = provisioner.create_mapping(&tenant, spec).await?;
+            let mapping = provisioner
+                .create_mapping(&super::admin_origin("mapping create"), &tenant, spec)
+                .await?;
             eprintln!(
                 "created mapping '{}' at priority {} ({})",
                 mapping.name, mapping.priority, mapping.criteria
@@ -168,7 +184,9 @@ pub(super) async fn mapping(
                 },
                 send_activation_email: activation_email,
             };
-            provisioner.edit_mapping(&tenant, &name, edit).await?;
+            provisioner
+                .edit_mapping(&super::admin_origin("mapping edit"), &tenant, &name, edit)
+                .await?;
             eprintln!("updated mapping '{}'", new_name.as_deref().unwrap_or(&name));
         }
         MappingCommand::Reorder {
@@ -178,13 +196,20 @@ pub(super) async fn mapping(
         } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
             provisioner
-                .reorder_mapping(&tenant, &name, priority)
+                .reorder_mapping(
+                    &super::admin_origin("mapping reorder"),
+                    &tenant,
+                    &name,
+                    priority,
+                )
                 .await?;
             eprintln!("moved mapping '{name}' to priority {}", priority.max(1));
         }
         MappingCommand::Delete { name, tenant } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
-            provisioner.delete_mapping(&tenant, &name).await?;
+            provisioner
+                .delete_mapping(&super::admin_origin("mapping delete"), &tenant, &name)
+                .await?;
             eprintln!(
                 "deleted mapping '{name}'; the users it classified keep their profile and storage"
             );

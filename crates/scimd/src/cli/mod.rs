@@ -11,11 +11,25 @@ use crate::{ServeConfig, open_provisioner, run};
 use anyhow::Context;
 use scim::discovery::Capabilities;
 use scim::list::PageLimits;
+use scimd_core::activity::Origin;
 use scimd_store::{Durability, redact_password};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// Who an admin command is recorded as in the activity log: `SCIMD_ADMIN`, else the login name.
+fn admin_origin(command: &str) -> Origin {
+    let admin = ["SCIMD_ADMIN", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        })
+        .unwrap_or_else(|| "operator".into());
+    Origin::cli(admin, format!("scimd {command}"))
+}
 
 pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let durability = Durability {
@@ -136,7 +150,9 @@ async fn tenant(
 ) -> anyhow::Result<ExitCode> {
     match command {
         TenantCommand::Create { slug, name } => {
-            let tenant = provisioner.create_tenant(&slug, name.as_deref()).await?;
+            let tenant = provisioner
+                .create_tenant(&admin_origin("tenant create"), &slug, name.as_deref())
+                .await?;
             eprintln!("created tenant '{}' ({})", tenant.slug, tenant.name);
             eprintln!(
                 "next: scimd token create --tenant {} --name entra",

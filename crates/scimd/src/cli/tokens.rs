@@ -19,7 +19,13 @@ pub(super) async fn execute(
         } => {
             let tenant = provisioner.tenant(&tenant).await?;
             let (token, secret) = provisioner
-                .create_token(&tenant, &name, Some(expires_in_days), keep_previous)
+                .create_token(
+                    &super::admin_origin("token create"),
+                    &tenant,
+                    &name,
+                    Some(expires_in_days),
+                    keep_previous,
+                )
                 .await?;
             // The secret alone on stdout, so `TOKEN=$(scimd token create ...)` works.
             println!("{}", secret.expose());
@@ -63,7 +69,9 @@ pub(super) async fn execute(
         }
         TokenCommand::Revoke { name, tenant } => {
             let tenant = provisioner.tenant(&tenant).await?;
-            provisioner.revoke_token(&tenant, &name).await?;
+            provisioner
+                .revoke_token(&super::admin_origin("token revoke"), &tenant, &name)
+                .await?;
             eprintln!("revoked token '{name}' of tenant '{}'", tenant.slug);
         }
     }

@@ -73,12 +73,15 @@ impl TestApp {
             .unwrap();
         let default = provisioner.tenant("default").await.unwrap();
         let (_, secret) = provisioner
-            .create_token(&default, "entra", None, None)
+            .create_token(&admin_origin(), &default, "entra", None, None)
             .await
             .unwrap();
-        let other = provisioner.create_tenant("other", None).await.unwrap();
+        let other = provisioner
+            .create_tenant(&admin_origin(), "other", None)
+            .await
+            .unwrap();
         let (_, other_secret) = provisioner
-            .create_token(&other, "okta", None, None)
+            .create_token(&admin_origin(), &other, "okta", None, None)
             .await
             .unwrap();
         let router = application(provisioner, &config);
@@ -172,4 +175,9 @@ pub fn assert_scim_error(reply: &Reply, status: u16, scim_type: Option<&str>) {
         reply.body
     );
     assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+/// The admin a test acts as.
+pub fn admin_origin() -> scimd_core::activity::Origin {
+    scimd_core::activity::Origin::cli("tester", "test")
 }
