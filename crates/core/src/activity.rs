@@ -170,29 +170,14 @@ pub struct Event {
 }
 
 impl Event {
-    /// A successful change of something other than an account (catalog, tokens, tenants).
-    pub fn change(
+    /// An event of the request `origin` made, with no target, detail or body yet.
+    pub fn new(
         origin: &Origin,
         tenant_id: TenantId,
         at: Timestamp,
         operation: &str,
-        detail: String,
-    ) -> Self {
-        Self {
-            target_user_name: None,
-            ..Self::success(origin, tenant_id, at, operation, 200, ("", None), detail)
-        }
-    }
-
-    /// A successful change of an account, described by `operation` and `detail`.
-    pub fn success(
-        origin: &Origin,
-        tenant_id: TenantId,
-        at: Timestamp,
-        operation: &str,
+        outcome: Outcome,
         status: u16,
-        target: (&str, Option<&str>),
-        detail: String,
     ) -> Self {
         Self {
             tenant_id,
@@ -203,14 +188,46 @@ impl Event {
             method: origin.method.clone(),
             path: origin.path.clone(),
             operation: operation.into(),
-            target_user_name: Some(target.0.to_owned()),
-            target_id: target.1.map(str::to_owned),
-            outcome: Outcome::Success,
+            target_user_name: None,
+            target_id: None,
+            outcome,
             status,
             scim_type: None,
-            detail: Some(detail),
+            detail: None,
             latency_millis: origin.latency_millis(),
             response: None,
+        }
+    }
+
+    /// A successful change of something other than an account (catalog, tokens, tenants).
+    pub fn change(
+        origin: &Origin,
+        tenant_id: TenantId,
+        at: Timestamp,
+        operation: &str,
+        detail: String,
+    ) -> Self {
+        Self {
+            detail: Some(detail),
+            ..Self::new(origin, tenant_id, at, operation, Outcome::Success, 200)
+        }
+    }
+
+    /// A successful change of an account (its userName and SCIM id), described by `detail`.
+    pub fn success(
+        origin: &Origin,
+        tenant_id: TenantId,
+        at: Timestamp,
+        operation: &str,
+        status: u16,
+        target: (&str, Option<&str>),
+        detail: String,
+    ) -> Self {
+        Self {
+            target_user_name: Some(target.0.to_owned()),
+            target_id: target.1.map(str::to_owned),
+            detail: Some(detail),
+            ..Self::new(origin, tenant_id, at, operation, Outcome::Success, status)
         }
     }
 }

@@ -75,6 +75,31 @@ impl User {
         self.resource.get("displayName").and_then(Value::as_str)
     }
 
+    /// The next version of this account: `resource` (its `active` set to match `state`), the
+    /// names derived from it, `state`, and when the account became preserved.
+    pub fn changed(
+        &self,
+        mut resource: Map<String, Value>,
+        state: AccountState,
+        now: Timestamp,
+    ) -> User {
+        resource.insert("active".into(), Value::Bool(state.is_active()));
+        let preserved_at = match (self.state.is_active(), state.is_active()) {
+            (_, true) => None,
+            (false, false) if self.state == state => self.preserved_at,
+            (_, false) => Some(now),
+        };
+        User {
+            profile: AccountProfile::of(&resource),
+            resource,
+            version: self.version + 1,
+            updated_at: now,
+            state,
+            preserved_at,
+            ..self.clone()
+        }
+    }
+
     /// The document's `active`, which every write keeps equal to the account's state.
     pub fn active(&self) -> bool {
         self.state == AccountState::Active

@@ -427,21 +427,8 @@ async fn racing_creates_of_one_email_make_exactly_one_account() {
         let Setup { backend, app, .. } = &setup;
         for round in 0..3 {
             let email = format!("race{round}@example.com");
-            let calls = (0..8).map(|_| {
-                let request = app
-                    .request(Method::POST, "/scim/v2/Users")
-                    .header(header::CONTENT_TYPE, "application/scim+json")
-                    .body(Body::from(json!({"userName": email}).to_string()))
-                    .unwrap();
-                let router = app.router.clone();
-                async move {
-                    let response = router.oneshot(request).await.unwrap();
-                    let status = response.status();
-                    let body = response.into_body().collect().await.unwrap().to_bytes();
-                    (status, serde_json::from_slice::<Value>(&body).unwrap())
-                }
-            });
-            let replies = futures_join_all(calls).await;
+            let bodies = (0..8).map(|_| json!({"userName": email}));
+            let replies = concurrent_creates(app, bodies).await;
             let created = replies
                 .iter()
                 .filter(|(status, _)| *status == StatusCode::CREATED)
@@ -463,18 +450,32 @@ async fn racing_creates_of_one_email_make_exactly_one_account() {
     }
 }
 
-/// Runs the futures concurrently on the runtime's threads.
-async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut outputs = Vec::new();
+/// POSTs every body to `/Users` at once, on the runtime's threads; status and body of each.
+async fn concurrent_creates(
+    app: &TestApp,
+    bodies: impl Iterator<Item = Value>,
+) -> Vec<(StatusCode, Value)> {
+    let handles: Vec<_> = bodies
+        .map(|body| {
+            let request = app
+                .request(Method::POST, "/scim/v2/Users")
+                .header(header::CONTENT_TYPE, "application/scim+json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let router = app.router.clone();
+            tokio::spawn(async move {
+                let response = router.oneshot(request).await.unwrap();
+                let status = response.status();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                (status, serde_json::from_slice::<Value>(&body).unwrap())
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
     for handle in handles {
-        outputs.push(handle.await.unwrap());
+        replies.push(handle.await.unwrap());
     }
-    outputs
+    replies
 }
 
 /// SPEC §2: a failed SCIM call is recorded with the exact body the IdP received, its client
@@ -577,23 +578,8 @@ async fn r30_racing_creates_never_overfill_a_profile() {
             .reorder_mapping(&admin_origin(), tenant, "Everyone", 1)
             .await
             .unwrap();
-        let calls = (0..8).map(|index| {
-            let request = app
-                .request(Method::POST, "/scim/v2/Users")
-                .header(header::CONTENT_TYPE, "application/scim+json")
-                .body(Body::from(
-                    json!({"userName": format!("p{index}@example.com")}).to_string(),
-                ))
-                .unwrap();
-            let router = app.router.clone();
-            async move {
-                let response = router.oneshot(request).await.unwrap();
-                let status = response.status();
-                let body = response.into_body().collect().await.unwrap().to_bytes();
-                (status, serde_json::from_slice::<Value>(&body).unwrap())
-            }
-        });
-        let replies = futures_join_all(calls).await;
+        let bodies = (0..8).map(|index| json!({"userName": format!("p{index}@example.com")}));
+        let replies = concurrent_creates(app, bodies).await;
         let created = replies
             .iter()
             .filter(|(status, _)| *status == StatusCode::CREATED)

@@ -2,7 +2,6 @@
 //! import, and the listings reports are made of. The same rules as the SCIM face.
 
 use super::Provisioner;
-use super::users::preserved_since;
 use crate::activity::{Event, EventQuery, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -303,16 +302,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 return Ok((current, false));
             };
             let now = self.now();
-            let mut resource = current.resource.clone();
-            resource.insert("active".into(), Value::Bool(state.is_active()));
-            let next = User {
-                resource,
-                version: current.version + 1,
-                updated_at: now,
-                state,
-                preserved_at: preserved_since(&current, state, now),
-                ..current.clone()
-            };
+            let next = current.changed(current.resource.clone(), state, now);
             let detail = match state {
                 AccountState::Active => "activated by an admin".to_owned(),
                 AccountState::Preserved(_) => {

@@ -168,8 +168,6 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         resource: &Map<String, Value>,
         claim: Claim,
     ) -> Result<Option<User>> {
-        let mut resource = resource.clone();
-        resource.insert("active".into(), Value::Bool(claim.initial.is_active()));
         let now = self.now();
         let scim_id = match (&current.scim_id, claim.new_scim_id) {
             (Some(id), false) => Some(id.clone()),
@@ -177,14 +175,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         };
         let next = User {
             scim_id,
-            profile: AccountProfile::of(&resource),
-            resource,
-            version: current.version + 1,
-            updated_at: now,
-            state: claim.initial,
-            preserved_at: preserved_since(&current, claim.initial, now),
             managed_by: ManagedBy::Scim,
-            ..current.clone()
+            ..current.changed(resource.clone(), claim.initial, now)
         };
         let event = Event::success(
             origin,
@@ -337,16 +329,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             check_if_match(&current, if_match)?;
             let state = state_after_delete(current.state);
             let now = self.now();
-            let mut resource = current.resource.clone();
-            resource.insert("active".into(), Value::Bool(false));
             let next = User {
                 scim_id: None,
-                resource,
-                version: current.version + 1,
-                updated_at: now,
-                state,
-                preserved_at: preserved_since(&current, state, now),
-                ..current.clone()
+                ..current.changed(current.resource.clone(), state, now)
             };
             let event = Event::success(
                 origin,
@@ -433,15 +418,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 return Ok(current);
             }
             let now = self.now();
-            let updated = User {
-                profile: AccountProfile::of(&resource),
-                resource,
-                version: current.version + 1,
-                updated_at: now,
-                state,
-                preserved_at: preserved_since(&current, state, now),
-                ..current.clone()
-            };
+            let updated = current.changed(resource, state, now);
             let (operation, detail) = match (current.state.is_active(), state.is_active()) {
                 (true, false) => (
                     "preserve",
@@ -495,20 +472,6 @@ impl Claim {
             detail,
             new_scim_id,
         }
-    }
-}
-
-/// When the account became preserved: kept while it stays preserved, `now` when it becomes so.
-pub(super) fn preserved_since(
-    current: &User,
-    next: AccountState,
-    now: scim::datetime::Timestamp,
-) -> Option<scim::datetime::Timestamp> {
-    match (current.state.is_active(), next.is_active()) {
-        (_, true) => None,
-        (true, false) => Some(now),
-        (false, false) if current.state != next => Some(now),
-        (false, false) => current.preserved_at,
     }
 }
 

@@ -35,67 +35,31 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let durability = Durability {
         sqlite_full_sync: cli.sqlite_full_sync,
     };
-    match cli.command {
-        Command::Serve(args) => serve(&cli.database_url, durability, args).await,
+    let command = match cli.command {
+        Command::Serve(args) => return serve(&cli.database_url, durability, args).await,
+        Command::Healthcheck(args) => return healthcheck(args).await,
+        admin => admin,
+    };
+    // Every other command works on the database, migrated first.
+    let provisioner = open_provisioner(&cli.database_url, durability).await?;
+    match command {
         Command::Migrate => {
-            open_provisioner(&cli.database_url, durability).await?;
             eprintln!(
                 "database {} is up to date",
                 redact_password(&cli.database_url)
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tenant(command) => {
-            let provisioner = open_provisioner(&cli.database_url, durability).await?;
-            tenant(&provisioner, command).await
-        }
-        Command::Token(command) => {
-            let provisioner = open_provisioner(&cli.database_url, durability).await?;
-            tokens::execute(&provisioner, command).await
-        }
-        Command::Profile(command) => {
-            catalog::profile(
-                &open_provisioner(&cli.database_url, durability).await?,
-                command,
-            )
-            .await
-        }
-        Command::Storage(command) => {
-            catalog::storage(
-                &open_provisioner(&cli.database_url, durability).await?,
-                command,
-            )
-            .await
-        }
-        Command::Mapping(command) => {
-            catalog::mapping(
-                &open_provisioner(&cli.database_url, durability).await?,
-                command,
-            )
-            .await
-        }
-        Command::User(command) => {
-            users::user(
-                &open_provisioner(&cli.database_url, durability).await?,
-                command,
-            )
-            .await
-        }
-        Command::Report(command) => {
-            users::report(
-                &open_provisioner(&cli.database_url, durability).await?,
-                command,
-            )
-            .await
-        }
-        Command::Activity(args) => {
-            users::activity(
-                &open_provisioner(&cli.database_url, durability).await?,
-                args,
-            )
-            .await
-        }
-        Command::Healthcheck(args) => healthcheck(args).await,
+        Command::Tenant(command) => tenant(&provisioner, command).await,
+        Command::Token(command) => tokens::execute(&provisioner, command).await,
+        Command::Profile(command) => catalog::profile(&provisioner, command).await,
+        Command::Storage(command) => catalog::storage(&provisioner, command).await,
+        Command::Mapping(command) => catalog::mapping(&provisioner, command).await,
+        Command::User(command) => users::user(&provisioner, command).await,
+        Command::Report(command) => users::report(&provisioner, command).await,
+        Command::Activity(args) => users::activity(&provisioner, args).await,
+        // Served above, without opening the database here.
+        Command::Serve(_) | Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),
     }
 }
 

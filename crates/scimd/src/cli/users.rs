@@ -10,7 +10,6 @@ use scimd_core::activity::{EventQuery, Origin, Outcome};
 use scimd_core::provisioner::{AccountFilter, AccountView, ManualUser};
 use scimd_core::store::StateFilter;
 use scimd_core::tenant::Tenant;
-use scimd_core::user::User;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -74,7 +73,7 @@ pub(super) async fn user(
                 profile: profile.as_deref(),
             };
             let accounts = provisioner.list_accounts(&tenant, &filter).await?;
-            print(&provisioning_report(&accounts), format)?;
+            print(&listing(&accounts, PROVISIONING_REPORT), format)?;
         }
         UserCommand::Show {
             email,
@@ -220,122 +219,89 @@ fn time(at: Option<Timestamp>) -> String {
     at.map(Timestamp::to_rfc3339).unwrap_or_default()
 }
 
-fn state_of(user: &User) -> String {
-    user.state.name().to_owned()
-}
+/// A column of account listings: its header and how a cell is read off an account.
+type Column = (&'static str, fn(&AccountView) -> String);
 
-fn preserved_by(user: &User) -> String {
-    user.state
-        .preserved_by()
-        .map(|by| by.as_str().to_owned())
+const USER: Column = ("User", |v| v.user.profile.display_name.clone());
+const EMAIL: Column = ("Email", |v| v.user.user_name().to_owned());
+const UPN: Column = ("UPN", |v| v.user.profile.upn.clone());
+const PROFILE: Column = ("Profile", |v| v.profile.clone().unwrap_or_default());
+const STORAGE: Column = ("Storage", |v| v.storage.clone().unwrap_or_default());
+const STATE: Column = ("State", |v| v.user.state.name().to_owned());
+const PRESERVED_BY: Column = ("Preserved by", |v| {
+    let by = v.user.state.preserved_by();
+    by.map(|by| by.as_str().to_owned()).unwrap_or_default()
+});
+const PRESERVED_AT: Column = ("Preserved at", |v| time(v.user.preserved_at));
+const MAPPING: Column = ("Mapping", |v| {
+    let placement = v.user.placement.as_ref();
+    placement
+        .and_then(|p| p.mapping.clone())
         .unwrap_or_default()
-}
+});
+const QUOTA: Column = ("Quota bytes", |v| {
+    let placement = v.user.placement.as_ref();
+    let quota = placement.and_then(|p| p.quota_bytes);
+    quota.map(|quota| quota.to_string()).unwrap_or_default()
+});
+const MANAGED_BY: Column = ("Managed by", |v| v.user.managed_by.as_str().to_owned());
+const SCIM_ID: Column = ("SCIM id", |v| v.user.scim_id.clone().unwrap_or_default());
+const CREATED: Column = ("Created", |v| time(Some(v.user.created_at)));
+const UPDATED: Column = ("Updated", |v| time(Some(v.user.updated_at)));
 
-fn mapping_of(user: &User) -> String {
-    user.placement
-        .as_ref()
-        .and_then(|placement| placement.mapping.clone())
-        .unwrap_or_default()
-}
+/// SPEC §7 User Provisioning Report.
+const PROVISIONING_REPORT: &[Column] = &[
+    USER, EMAIL, PROFILE, STORAGE, STATE, MAPPING, MANAGED_BY, CREATED,
+];
+const PRESERVED_REPORT: &[Column] = &[
+    USER,
+    EMAIL,
+    PROFILE,
+    STORAGE,
+    PRESERVED_BY,
+    PRESERVED_AT,
+    MANAGED_BY,
+];
+/// `user show`: every field an admin asks about.
+const ACCOUNT_DETAIL: &[Column] = &[
+    EMAIL,
+    ("Name", USER.1),
+    UPN,
+    STATE,
+    PRESERVED_BY,
+    PRESERVED_AT,
+    MANAGED_BY,
+    PROFILE,
+    STORAGE,
+    MAPPING,
+    QUOTA,
+    SCIM_ID,
+    CREATED,
+    UPDATED,
+];
 
-/// SPEC §7 User Provisioning Report: user, email, profile, storage, state, mapping, managed
-/// by, created.
-fn provisioning_report(accounts: &[AccountView]) -> Listing {
-    let mut listing = Listing::new(vec![
-        "User",
-        "Email",
-        "Profile",
-        "Storage",
-        "State",
-        "Mapping",
-        "Managed by",
-        "Created",
-    ]);
+fn listing(accounts: &[AccountView], columns: &[Column]) -> Listing {
+    let mut listing = Listing::new(columns.iter().map(|(header, _)| *header).collect());
     for view in accounts {
-        let user = &view.user;
-        listing.push(vec![
-            user.profile.display_name.clone(),
-            user.user_name().to_owned(),
-            view.profile.clone().unwrap_or_default(),
-            view.storage.clone().unwrap_or_default(),
-            state_of(user),
-            mapping_of(user),
-            user.managed_by.as_str().to_owned(),
-            time(Some(user.created_at)),
-        ]);
+        listing.push(columns.iter().map(|(_, cell)| cell(view)).collect());
     }
     listing
 }
 
-fn preserved_report(accounts: &[AccountView]) -> Listing {
-    let mut listing = Listing::new(vec![
-        "User",
-        "Email",
-        "Profile",
-        "Storage",
-        "Preserved by",
-        "Preserved at",
-        "Managed by",
-    ]);
-    for view in accounts {
-        let user = &view.user;
-        listing.push(vec![
-            user.profile.display_name.clone(),
-            user.user_name().to_owned(),
-            view.profile.clone().unwrap_or_default(),
-            view.storage.clone().unwrap_or_default(),
-            preserved_by(user),
-            time(user.preserved_at),
-            user.managed_by.as_str().to_owned(),
-        ]);
-    }
-    listing
-}
-
-/// One account, every field an admin asks about.
 fn show(view: &AccountView, format: OutputFormat) -> anyhow::Result<()> {
-    let user = &view.user;
-    let fields = [
-        ("Email", user.user_name().to_owned()),
-        ("Name", user.profile.display_name.clone()),
-        ("UPN", user.profile.upn.clone()),
-        ("State", state_of(user)),
-        ("Preserved by", preserved_by(user)),
-        ("Preserved at", time(user.preserved_at)),
-        ("Managed by", user.managed_by.as_str().to_owned()),
-        ("Profile", view.profile.clone().unwrap_or_default()),
-        ("Storage", view.storage.clone().unwrap_or_default()),
-        ("Mapping", mapping_of(user)),
-        (
-            "Quota bytes",
-            user.placement
-                .as_ref()
-                .and_then(|placement| placement.quota_bytes)
-                .map(|quota| quota.to_string())
-                .unwrap_or_default(),
-        ),
-        ("SCIM id", user.scim_id.clone().unwrap_or_default()),
-        ("Created", time(Some(user.created_at))),
-        ("Updated", time(Some(user.updated_at))),
-    ];
+    let listing = listing(std::slice::from_ref(view), ACCOUNT_DETAIL);
     let mut out = std::io::stdout().lock();
     match format {
         OutputFormat::Table => {
-            for (name, value) in fields {
+            for (name, value) in listing.headers.iter().zip(&listing.rows[0]) {
                 writeln!(out, "{:<14}{value}", format!("{name}:"))?;
             }
         }
-        OutputFormat::Csv | OutputFormat::Json => {
-            let mut listing = Listing::new(fields.iter().map(|(name, _)| *name).collect());
-            let row: Vec<String> = fields.into_iter().map(|(_, value)| value).collect();
-            if format == OutputFormat::Json {
-                serde_json::to_writer_pretty(&mut out, &listing.object(&row))?;
-                writeln!(out)?;
-            } else {
-                listing.push(row);
-                listing.write(format, &mut out)?;
-            }
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &listing.object(&listing.rows[0]))?;
+            writeln!(out)?;
         }
+        OutputFormat::Csv => listing.write(format, &mut out)?,
     }
     Ok(())
 }
@@ -361,12 +327,12 @@ pub(super) async fn report(
         profile: None,
     };
     let accounts = provisioner.list_accounts(&tenant, &filter).await?;
-    let listing = if preserved {
-        preserved_report(&accounts)
+    let columns = if preserved {
+        PRESERVED_REPORT
     } else {
-        provisioning_report(&accounts)
+        PROVISIONING_REPORT
     };
-    print(&listing, format)?;
+    print(&listing(&accounts, columns), format)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -90,18 +90,8 @@ async fn record_if_failed(
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_RECORDED_BODY)]).into_owned();
     let (operation, target_id) = operation_of(&origin.method, &origin.path);
     let event = Event {
-        tenant_id: principal.tenant_id,
-        at: state.provisioner.now(),
-        actor_kind: origin.actor.kind().into(),
-        actor: origin.actor.name().into(),
-        client: origin.client.as_str().into(),
-        method: origin.method.clone(),
-        path: origin.path.clone(),
-        operation: operation.into(),
         target_user_name: request_body.as_deref().and_then(user_name_in),
         target_id,
-        outcome: Outcome::Failure,
-        status: status.as_u16(),
         scim_type: error
             .get("scimType")
             .and_then(Value::as_str)
@@ -110,8 +100,15 @@ async fn record_if_failed(
             .get("detail")
             .and_then(Value::as_str)
             .map(str::to_owned),
-        latency_millis: origin.latency_millis(),
         response: Some(text),
+        ..Event::new(
+            origin,
+            principal.tenant_id,
+            state.provisioner.now(),
+            operation,
+            Outcome::Failure,
+            status.as_u16(),
+        )
     };
     if let Err(error) = state.provisioner.record_failure(&event).await {
         tracing::error!(%error, "could not record a failed request in the activity log");
