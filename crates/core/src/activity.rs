@@ -48,6 +48,8 @@ pub enum Client {
     Cli,
     /// The web console and the admin API.
     Console,
+    /// scimd on its own behalf.
+    Internal,
 }
 
 impl Client {
@@ -80,6 +82,7 @@ impl Client {
             Self::Other => "other",
             Self::Cli => "cli",
             Self::Console => "console",
+            Self::Internal => "scimd",
         }
     }
 }
@@ -110,7 +113,7 @@ impl Origin {
     pub fn system(what: impl Into<String>) -> Self {
         Self {
             actor: Actor::System,
-            client: Client::Cli,
+            client: Client::Internal,
             method: "SYSTEM".into(),
             path: what.into(),
             received: Instant::now(),

@@ -152,12 +152,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         let previous = if keep > 0 {
             let until = Timestamp::from_millis(now.as_millis().saturating_add(keep));
             format!(
-                "a previous '{}' token works until {}",
+                "earlier '{}' tokens, if any, work until {}",
                 token.name,
                 until.to_rfc3339()
             )
         } else {
-            format!("a previous '{}' token stops working now", token.name)
+            format!("earlier '{}' tokens, if any, stop working now", token.name)
         };
         let detail = format!(
             "token '{}' created, expires {}; {previous}",
