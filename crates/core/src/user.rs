@@ -75,15 +75,19 @@ impl User {
         self.resource.get("displayName").and_then(Value::as_str)
     }
 
-    /// The next version of this account: `resource` (its `active` set to match `state`), the
-    /// names derived from it, `state`, and when the account became preserved.
+    /// The next version of this account: `resource`, the names derived from it, `state`, and
+    /// when the account became preserved. The document's `active` is made to match the state,
+    /// unless the IdP removed it and the state stays (RFC 7644 §3.5.2.2: a removed attribute
+    /// is unassigned, and scimd returns what the IdP sent, R-33).
     pub fn changed(
         &self,
         mut resource: Map<String, Value>,
         state: AccountState,
         now: Timestamp,
     ) -> User {
-        resource.insert("active".into(), Value::Bool(state.is_active()));
+        if resource.contains_key("active") || state != self.state {
+            resource.insert("active".into(), Value::Bool(state.is_active()));
+        }
         let preserved_at = match (self.state.is_active(), state.is_active()) {
             (_, true) => None,
             (false, false) if self.state == state => self.preserved_at,

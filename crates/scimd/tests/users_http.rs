@@ -414,6 +414,51 @@ async fn search_takes_the_query_in_the_body() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    // RFC 7644 §3.4.3: the same search at the root spans all resource types (User only).
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "userName sw \"a\""});
+    let root = app.call(Method::POST, "/scim/v2/.search", Some(body)).await;
+    assert_eq!(root.status, StatusCode::OK, "{}", root.body);
+    assert_eq!(root.body["totalResults"], 1);
+    assert_eq!(root.body["Resources"][0]["meta"]["resourceType"], "User");
+}
+
+/// RFC 7644 §3.5.2.2: a removed attribute is unassigned. Removing `active` is not a
+/// deactivation (R-34 needs `active:false`): the account stays as it is, and the document
+/// is returned as the IdP left it.
+#[tokio::test]
+async fn patch_remove_of_active_unassigns_it_and_keeps_the_account_state() {
+    let app = TestApp::new().await;
+    let id = app.create("keep@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uri = format!("/scim/v2/Users/{id}");
+    let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": "active"}]});
+    let reply = app.call(Method::PATCH, &uri, Some(remove)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body.get("active"), None);
+    assert_eq!(
+        app.call(Method::GET, &uri, None).await.body.get("active"),
+        None
+    );
+    let active = app
+        .call(
+            Method::GET,
+            "/scim/v2/Users?filter=active%20eq%20true",
+            None,
+        )
+        .await;
+    assert_eq!(
+        active.body["totalResults"], 1,
+        "the account is still active"
+    );
+    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let reply = app.call(Method::PATCH, &uri, Some(off)).await;
+    assert_eq!(reply.body["active"], false);
 }
 
 #[tokio::test]

@@ -173,10 +173,13 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             (Some(id), false) => Some(id.clone()),
             _ => Some(new_user_id()?),
         };
+        // A create always states `active`, as a new account's document does.
+        let mut resource = resource.clone();
+        resource.insert("active".into(), Value::Bool(claim.initial.is_active()));
         let next = User {
             scim_id,
             managed_by: ManagedBy::Scim,
-            ..current.changed(resource.clone(), claim.initial, now)
+            ..current.changed(resource, claim.initial, now)
         };
         let event = Event::success(
             origin,
@@ -400,7 +403,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.get_user(tenant, id).await?;
             check_if_match(&current, if_match)?;
-            let Some(mut resource) = next(&current)? else {
+            let Some(resource) = next(&current)? else {
                 return Ok(current);
             };
             let requested_active = resource
@@ -413,12 +416,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     return Err(admin_preserved(current.user_name()));
                 }
             };
-            resource.insert("active".into(), Value::Bool(state.is_active()));
-            if resource == current.resource {
-                return Ok(current);
-            }
             let now = self.now();
             let updated = current.changed(resource, state, now);
+            if updated.resource == current.resource {
+                return Ok(current);
+            }
             let (operation, detail) = match (current.state.is_active(), state.is_active()) {
                 (true, false) => (
                     "preserve",

@@ -22,6 +22,8 @@ pub(crate) fn router() -> Router<AppState> {
             get(list).post(create).fallback(method_not_allowed),
         )
         .route("/Users/.search", post(search).fallback(method_not_allowed))
+        // RFC 7644 §3.4.3: a search at the root spans every resource type; User is the only one.
+        .route("/.search", post(search).fallback(method_not_allowed))
         .route("/Users/{id}", by_id.fallback(method_not_allowed))
 }
 
