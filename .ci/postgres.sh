@@ -28,9 +28,22 @@ start_throwaway_postgres() {
   "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
     -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
   PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m immediate stop)
-  trap stop_throwaway_postgres EXIT
+  PG_BIN=$bin
+  PG_PORT=$port
+  # .ci/run stops everything it started in one exit trap; on its own this file sets its own.
+  if declare -p CI_CLEANUPS >/dev/null 2>&1; then
+    CI_CLEANUPS+=(stop_throwaway_postgres)
+  else
+    trap stop_throwaway_postgres EXIT
+  fi
   export SCIMD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+# fresh_postgres_url NAME: a new empty database on the throw-away cluster, as a URL.
+fresh_postgres_url() {
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$1"
+  echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"
 }
 
 stop_throwaway_postgres() {
