@@ -1,22 +1,167 @@
-//! Replays what Entra ID, Okta and JumpCloud send (tests/fixtures/idp/*.json) against scimd, on
-//! SQLite and on PostgreSQL, and checks every expectation of every step. Steps marked optional
-//! and checks marked optional or recommended are reported, not failed.
+//! Replays what Entra ID, Okta and JumpCloud send (tests/fixtures/idp/*.json) against a real
+//! scimd on a loopback socket, on SQLite and on PostgreSQL, and checks every expectation of
+//! every step. Requests go out byte for byte as the IdPs send them (raw quotes in filters
+//! included). Entra's sequence runs in both of its PATCH modes: legacy, and with the
+//! `aadOptscim062020` flag on every request. Steps marked optional and checks marked optional
+//! or recommended are reported, not failed.
 
 // Test helpers fail loudly: a panic is how a test reports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, header};
-use common::{TestApp, database_urls};
+use common::{admin_origin, database_urls};
+use scim::discovery::Capabilities;
+use scimd::{ServeConfig, open_provisioner, run};
+use scimd_store::Durability;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
+const HOST: &str = "scim.test";
 const BASE_URL: &str = "http://scim.test/scim/v2";
 
+/// scimd serving on a loopback port until dropped.
+struct Server {
+    address: SocketAddr,
+    token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// On `database_url`, or on a temp SQLite file when it is empty.
+    async fn start(database_url: String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = if database_url.is_empty() {
+            format!("sqlite://{}", dir.path().join("scimd.db").display())
+        } else {
+            database_url
+        };
+        let config = ServeConfig {
+            database_url,
+            durability: Durability::default(),
+            public_url: None,
+            capabilities: Capabilities::default(),
+        };
+        let provisioner = open_provisioner(&config.database_url, config.durability)
+            .await
+            .unwrap();
+        let tenant = provisioner.tenant("default").await.unwrap();
+        let (_, secret) = provisioner
+            .create_token(&admin_origin(), &tenant, "idp", None, None)
+            .await
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(run(config, listener, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            token: secret.expose().to_owned(),
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    /// One request on a fresh connection, the request target exactly as given.
+    async fn exchange(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: Option<&str>,
+    ) -> Reply {
+        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {HOST}\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        let body = body.unwrap_or_default();
+        request.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        let mut stream = TcpStream::connect(self.address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        Reply::parse(&response)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A parsed HTTP/1.1 response.
+struct Reply {
+    status: u16,
+    /// Lower-case names.
+    headers: HashMap<String, String>,
+    raw: Vec<u8>,
+    body: Value,
+}
+
+impl Reply {
+    fn parse(response: &[u8]) -> Self {
+        let split = response
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .expect("a complete response head");
+        let head = String::from_utf8_lossy(&response[..split]).into_owned();
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap();
+        let headers: HashMap<String, String> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        let mut raw = response[split + 4..].to_vec();
+        if headers
+            .get("transfer-encoding")
+            .is_some_and(|te| te.contains("chunked"))
+        {
+            raw = dechunk(&raw);
+        }
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            raw,
+            body,
+        }
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|window| window == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&data[..end]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+    out
+}
+
 struct Replay<'a> {
-    app: &'a TestApp,
+    server: &'a Server,
+    /// Appended to every request's query string (Entra's `aadOptscim062020` flag).
+    flag: Option<&'a str>,
     vars: HashMap<String, String>,
     failures: Vec<String>,
     warnings: Vec<String>,
@@ -45,21 +190,27 @@ impl Replay<'_> {
             (true, Some(expectation)) => expectation,
             _ => &step["expect"],
         };
-        let method = Method::from_bytes(step["method"].as_str().unwrap().as_bytes()).unwrap();
-        let uri = format!("/scim/v2{}", self.bind(step["path"].as_str().unwrap()));
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::HOST, "scim.test");
-        for (key, value) in step["headers"].as_object().into_iter().flatten() {
-            request = request.header(key.as_str(), self.bind(value.as_str().unwrap_or_default()));
+        let mut target = format!("/scim/v2{}", self.bind(step["path"].as_str().unwrap()));
+        if let Some(flag) = self.flag {
+            target.push(if target.contains('?') { '&' } else { '?' });
+            target.push_str(flag);
         }
+        let headers: Vec<(String, String)> = step["headers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| (name.clone(), self.bind(value.as_str().unwrap_or_default())))
+            .collect();
         let body = match &step["body"] {
-            Value::Null => Body::empty(),
-            body => Body::from(self.bind_json(body).to_string()),
+            Value::Null => None,
+            body => Some(self.bind_json(body).to_string()),
         };
-        let reply = self.app.send(request.body(body).unwrap()).await;
-        let status = reply.status.as_u16();
+        let method = step["method"].as_str().unwrap();
+        let reply = self
+            .server
+            .exchange(method, &target, &headers, body.as_deref())
+            .await;
+        let status = reply.status;
 
         // Captures come first: a step may check a header that names the id it just returned.
         for (var, pointer) in step["capture"].as_object().into_iter().flatten() {
@@ -90,8 +241,8 @@ impl Replay<'_> {
             let expected = self.bind(expected.as_str().unwrap_or_default());
             let actual = reply
                 .headers
-                .get(key.as_str())
-                .and_then(|v| v.to_str().ok())
+                .get(&key.to_ascii_lowercase())
+                .map(String::as_str)
                 .unwrap_or_default();
             if !actual.contains(&expected) {
                 problems.push((
@@ -165,12 +316,38 @@ impl Replay<'_> {
     }
 }
 
-/// Runs `steps` against a fresh app; returns the failures and the optional findings.
-async fn run_steps(idp: &str, app: &TestApp, steps: &[Value]) -> (Vec<String>, Vec<String>) {
+/// Runs `steps` against a fresh server; returns the failures and the optional findings.
+async fn run_steps(
+    idp: &str,
+    server: &Server,
+    flag: Option<&str>,
+    steps: &[&Value],
+) -> (Vec<String>, Vec<String>) {
     // The Okta SPEC test needs one complete user to exist beforehand.
-    let seeded = app.create("runscope.seed@example.com").await;
+    let seed = json!({"userName": "runscope.seed@example.com",
+        "name": {"givenName": "Run", "familyName": "Scope"},
+        "emails": [{"value": "runscope.seed@example.com", "type": "work", "primary": true}]});
+    let headers = [
+        (
+            "Authorization".to_owned(),
+            format!("Bearer {}", server.token),
+        ),
+        (
+            "Content-Type".to_owned(),
+            "application/scim+json".to_owned(),
+        ),
+    ];
+    let seeded = server
+        .exchange("POST", "/scim/v2/Users", &headers, Some(&seed.to_string()))
+        .await;
+    assert_eq!(
+        seeded.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&seeded.raw)
+    );
     let vars = HashMap::from([
-        ("token".to_owned(), app.token.clone()),
+        ("token".to_owned(), server.token.clone()),
         ("baseUrl".to_owned(), BASE_URL.to_owned()),
         (
             "randomGuid".to_owned(),
@@ -178,7 +355,7 @@ async fn run_steps(idp: &str, app: &TestApp, steps: &[Value]) -> (Vec<String>, V
         ),
         (
             "idUserOne".to_owned(),
-            seeded["id"].as_str().unwrap().to_owned(),
+            seeded.body["id"].as_str().unwrap().to_owned(),
         ),
         (
             "testUserEmail".to_owned(),
@@ -192,7 +369,8 @@ async fn run_steps(idp: &str, app: &TestApp, steps: &[Value]) -> (Vec<String>, V
         ("groupName".to_owned(), "JC Group".to_owned()),
     ]);
     let mut replay = Replay {
-        app,
+        server,
+        flag,
         vars,
         failures: Vec::new(),
         warnings: Vec::new(),
@@ -203,11 +381,37 @@ async fn run_steps(idp: &str, app: &TestApp, steps: &[Value]) -> (Vec<String>, V
     (replay.failures, replay.warnings)
 }
 
-async fn replay(idp: &str, fixture: &str) {
+/// Entra's two PATCH dialects: without the flag, and with `aadOptscim062020`.
+#[derive(Clone, Copy)]
+enum Mode {
+    All,
+    EntraLegacy,
+    EntraFlagged,
+}
+
+impl Mode {
+    /// Steps tagged for the other Entra mode are left out.
+    fn runs(self, step: &Value) -> bool {
+        !matches!(
+            (self, step["mode"].as_str()),
+            (Mode::EntraLegacy, Some("aadOptscim062020")) | (Mode::EntraFlagged, Some("legacy"))
+        )
+    }
+
+    fn flag(self) -> Option<&'static str> {
+        match self {
+            Mode::EntraFlagged => Some("aadOptscim062020"),
+            Mode::All | Mode::EntraLegacy => None,
+        }
+    }
+}
+
+async fn replay(idp: &str, fixture: &str, mode: Mode) {
     let steps: Vec<Value> = serde_json::from_str(fixture).unwrap();
+    let steps: Vec<&Value> = steps.iter().filter(|step| mode.runs(step)).collect();
     for (backend, url) in database_urls().await {
-        let app = TestApp::with_database(url).await;
-        let (failures, warnings) = run_steps(idp, &app, &steps).await;
+        let server = Server::start(url).await;
+        let (failures, warnings) = run_steps(idp, &server, mode.flag(), &steps).await;
         for warning in &warnings {
             eprintln!("[{backend}] optional: {warning}");
         }
@@ -227,8 +431,8 @@ async fn replay(idp: &str, fixture: &str) {
 
 #[tokio::test]
 async fn the_runner_reports_unmet_expectations() {
-    let app = TestApp::new().await;
-    let steps = vec![
+    let server = Server::start(String::new()).await;
+    let steps = [
         json!({"name": "wrong status", "method": "GET", "path": "/Users", "headers": {"Authorization": "Bearer {{token}}"},
                "body": null, "expect": {"status": 201}}),
         json!({"name": "wrong value", "method": "GET", "path": "/Users", "headers": {"Authorization": "Bearer {{token}}"},
@@ -236,18 +440,22 @@ async fn the_runner_reports_unmet_expectations() {
         json!({"name": "soft", "method": "GET", "path": "/Users", "headers": {"Authorization": "Bearer {{token}}"},
                "body": null, "expect": {"status": 200, "json": [{"pointer": "/nope", "exists": true, "optional": true}]}}),
     ];
-    let (failures, warnings) = run_steps("test", &app, &steps).await;
+    let steps: Vec<&Value> = steps.iter().collect();
+    let (failures, warnings) = run_steps("test", &server, None, &steps).await;
     assert_eq!(failures.len(), 2, "{failures:?}");
     assert_eq!(warnings.len(), 1, "{warnings:?}");
 }
 
+const ENTRA: &str = include_str!("../../../tests/fixtures/idp/entra.json");
+
 #[tokio::test]
-async fn entra_id_sequence_replays() {
-    replay(
-        "entra",
-        include_str!("../../../tests/fixtures/idp/entra.json"),
-    )
-    .await;
+async fn entra_id_sequence_replays_in_legacy_mode() {
+    replay("entra", ENTRA, Mode::EntraLegacy).await;
+}
+
+#[tokio::test]
+async fn entra_id_sequence_replays_with_aad_opt_scim_062020() {
+    replay("entra", ENTRA, Mode::EntraFlagged).await;
 }
 
 #[tokio::test]
@@ -255,6 +463,7 @@ async fn okta_sequence_replays() {
     replay(
         "okta",
         include_str!("../../../tests/fixtures/idp/okta.json"),
+        Mode::All,
     )
     .await;
 }
@@ -264,6 +473,7 @@ async fn jumpcloud_sequence_replays() {
     replay(
         "jumpcloud",
         include_str!("../../../tests/fixtures/idp/jumpcloud.json"),
+        Mode::All,
     )
     .await;
 }
