@@ -25,6 +25,7 @@ pub mod etag;
 pub mod lifecycle;
 pub mod mapping;
 pub mod provisioner;
+pub mod secret;
 pub mod store;
 pub mod tenant;
 pub mod token;

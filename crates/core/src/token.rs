@@ -2,11 +2,10 @@
 //! constant time.
 
 use crate::error::{Error, Result};
+pub use crate::secret::{Secret, SecretHash, SecretKind};
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
-use sha2::{Digest, Sha256};
 use std::fmt;
-use subtle::ConstantTimeEq;
 
 /// Tokens expire after a year unless told otherwise.
 pub const DEFAULT_LIFETIME_DAYS: i64 = 365;
@@ -15,59 +14,16 @@ pub const EXPIRY_WARNING_DAYS: i64 = 30;
 const DAY_MILLIS: i64 = 86_400_000;
 
 /// A token's secret: `scimd_` and 64 hex digits. Only its hash is stored; `Debug` hides it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenSecret(String);
+pub type TokenSecret = Secret<Bearer>;
+/// SHA-256 of a token's secret: what the database keeps and looks tokens up by.
+pub type TokenHash = SecretHash;
 
-impl TokenSecret {
+/// The kind of secret an IdP sends as its bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bearer;
+
+impl SecretKind for Bearer {
     const PREFIX: &'static str = "scimd_";
-
-    /// 256 random bits from the operating system.
-    pub fn generate() -> Result<Self> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|error| Error::Internal(format!("no random source: {error}")))?;
-        Ok(Self(format!("{}{}", Self::PREFIX, hex(&bytes))))
-    }
-
-    /// Anything else a client sends is simply not a token.
-    pub fn parse(text: &str) -> Option<Self> {
-        let digits = text.strip_prefix(Self::PREFIX)?;
-        (digits.len() == 64
-            && digits
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then(|| Self(text.to_owned()))
-    }
-
-    /// The secret itself, for the one moment it is shown.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
-    }
-}
-
-impl fmt::Debug for TokenSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenSecret(<redacted>)")
-    }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// SHA-256 of a secret: what the database keeps and looks tokens up by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TokenHash(pub [u8; 32]);
-
-impl TokenHash {
-    /// Constant-time comparison, so response timing says nothing about the stored hash.
-    pub fn matches(&self, other: &TokenHash) -> bool {
-        self.0.ct_eq(&other.0).into()
-    }
 }
 
 /// A token's name, one per IdP connection (`entra`, `okta`, ...): 1–64 of letters, digits,
@@ -183,7 +139,7 @@ mod tests {
         let b = TokenSecret::generate().expect("random");
         assert_ne!(a, b);
         assert_eq!(TokenSecret::parse(a.expose()), Some(a.clone()));
-        assert_eq!(format!("{a:?}"), "TokenSecret(<redacted>)");
+        assert_eq!(format!("{a:?}"), "Secret(<redacted>)");
         assert!(a.hash().matches(&a.hash()));
         assert!(!a.hash().matches(&b.hash()));
     }

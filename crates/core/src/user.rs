@@ -3,8 +3,8 @@
 use crate::account;
 use crate::error::{Error, Result};
 use crate::lifecycle::{AccountState, ManagedBy};
+use crate::secret::hex;
 use crate::tenant::TenantId;
-use crate::token::hex;
 use scim::datetime::Timestamp;
 use serde_json::{Map, Value};
 

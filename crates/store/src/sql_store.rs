@@ -8,7 +8,7 @@ use scimd_core::activity::{Event, EventQuery};
 use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
 use scimd_core::store::{AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery};
 use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
-use scimd_core::token::{NewToken, Token, TokenHash, TokenName};
+use scimd_core::token::{NewToken, SecretHash, Token, TokenHash, TokenName};
 use scimd_core::user::User;
 
 /// scimd's store on SQLite or PostgreSQL.
@@ -68,7 +68,7 @@ fn token_from(mut row: Row) -> StoreResult<(Token, TokenHash)> {
         revoked_at: row[6].opt_int().map(Timestamp::from_millis),
         last_used_at: row[7].opt_int().map(Timestamp::from_millis),
     };
-    Ok((token, TokenHash(hash)))
+    Ok((token, SecretHash(hash)))
 }
 
 impl SqlStore {
