@@ -18,6 +18,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod admin;
 pub mod catalog;
 pub mod clock;
 pub mod error;

@@ -2,7 +2,9 @@
 //! the same conformance story.
 
 use crate::activity::{Event, EventQuery};
+use crate::admin::{AdminAccount, AdminSession, NewAdmin};
 use crate::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
+use crate::secret::SecretHash;
 use crate::tenant::{Tenant, TenantId, TenantSlug};
 use crate::token::{NewToken, Token, TokenHash, TokenName};
 use crate::user::User;
@@ -237,6 +239,43 @@ pub trait Store: Clone + Send + Sync + 'static {
         tenant: TenantId,
         profile_id: i64,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    // Admin accounts and sessions.
+    /// A taken email is `Conflict`.
+    fn create_admin(
+        &self,
+        admin: &NewAdmin,
+    ) -> impl Future<Output = StoreResult<AdminAccount>> + Send;
+    /// The account and its password hash, by email (compared folded).
+    fn admin_by_email(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = StoreResult<Option<(AdminAccount, String)>>> + Send;
+    fn admin_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<AdminAccount>>> + Send;
+    /// Records the sign-in failures in a row and the lock they led to (0 and `None` reset).
+    fn set_sign_in_failures(
+        &self,
+        admin_id: i64,
+        failures: u32,
+        locked_until: Option<Timestamp>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn create_session(
+        &self,
+        session: &AdminSession,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn session_by_hash(
+        &self,
+        hash: &SecretHash,
+    ) -> impl Future<Output = StoreResult<Option<AdminSession>>> + Send;
+    fn touch_session(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_session(&self, hash: &SecretHash) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Whether the database answers (for `/readyz`).
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;

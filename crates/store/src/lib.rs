@@ -13,6 +13,7 @@
 
 mod accounts;
 mod activity;
+mod admins;
 mod backend;
 mod catalog;
 mod migrations;

@@ -25,6 +25,7 @@ pub(crate) fn sqlite() -> Migrator {
         ),
         migration!(4, "accounts", "../migrations/sqlite/0004_accounts.sql"),
         migration!(5, "activity", "../migrations/sqlite/0005_activity.sql"),
+        migration!(6, "admins", "../migrations/sqlite/0006_admins.sql"),
     ])
 }
 
@@ -39,6 +40,7 @@ pub(crate) fn postgres() -> Migrator {
         ),
         migration!(4, "accounts", "../migrations/postgres/0004_accounts.sql"),
         migration!(5, "activity", "../migrations/postgres/0005_activity.sql"),
+        migration!(6, "admins", "../migrations/postgres/0006_admins.sql"),
     ])
 }
 

@@ -2,9 +2,10 @@
 
 use crate::backend::{Backend, BackendError, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
-use crate::{accounts, activity, catalog};
+use crate::{accounts, activity, admins, catalog};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery};
+use scimd_core::admin::{AdminAccount, AdminSession, NewAdmin};
 use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
 use scimd_core::store::{AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery};
 use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
@@ -336,6 +337,43 @@ impl Store for SqlStore {
 
     async fn count_profile_users(&self, tenant: TenantId, profile_id: i64) -> StoreResult<u64> {
         accounts::count_profile_users(self, tenant, profile_id).await
+    }
+
+    async fn create_admin(&self, admin: &NewAdmin) -> StoreResult<AdminAccount> {
+        admins::create_admin(self, admin).await
+    }
+
+    async fn admin_by_email(&self, email: &str) -> StoreResult<Option<(AdminAccount, String)>> {
+        admins::admin_by_email(self, email).await
+    }
+
+    async fn admin_by_id(&self, id: i64) -> StoreResult<Option<AdminAccount>> {
+        admins::admin_by_id(self, id).await
+    }
+
+    async fn set_sign_in_failures(
+        &self,
+        admin_id: i64,
+        failures: u32,
+        locked_until: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        admins::set_sign_in_failures(self, admin_id, failures, locked_until).await
+    }
+
+    async fn create_session(&self, session: &AdminSession) -> StoreResult<()> {
+        admins::create_session(self, session).await
+    }
+
+    async fn session_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AdminSession>> {
+        admins::session_by_hash(self, hash).await
+    }
+
+    async fn touch_session(&self, hash: &SecretHash, now: Timestamp) -> StoreResult<()> {
+        admins::touch_session(self, hash, now).await
+    }
+
+    async fn delete_session(&self, hash: &SecretHash) -> StoreResult<()> {
+        admins::delete_session(self, hash).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -2,6 +2,7 @@
 //! three faces.
 
 mod accounts;
+mod admins;
 mod catalog;
 mod users;
 

@@ -1,0 +1,152 @@
+//! Admin accounts and console sessions (SPEC §7): creation, sign-in with lockout, session
+//! checks with idle and absolute expiry, sign-out.
+
+use super::Provisioner;
+use crate::activity::Origin;
+use crate::admin::{
+    AdminAccount, AdminSession, LOCKOUT_MILLIS, MAX_FAILED_SIGN_INS, NewAdmin, Role, SessionSecret,
+    hash_password, new_csrf_token, verify_password,
+};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::store::{Store, StoreError};
+use crate::user::check_user_name_is_email;
+use scim::datetime::Timestamp;
+use std::sync::LazyLock;
+
+/// How often `last_seen_at` is written for a busy session.
+const SESSION_TOUCH_INTERVAL_MILLIS: i64 = 60_000;
+
+/// Verified when the email is unknown or the account locked, so that a sign-in takes as long
+/// either way and timing does not tell which emails have accounts: the hash of a random
+/// password nobody knows, made once.
+static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
+    new_csrf_token()
+        .and_then(|password| hash_password(&password))
+        .unwrap_or_default()
+});
+
+impl<S: Store, C: Clock> Provisioner<S, C> {
+    /// A console account: an operator (every tenant) or an admin or viewer of one tenant.
+    pub async fn create_admin(
+        &self,
+        origin: &Origin,
+        email: &str,
+        tenant: Option<&str>,
+        role: Role,
+        password: &str,
+    ) -> Result<AdminAccount> {
+        let email = email.trim();
+        check_user_name_is_email(email)
+            .map_err(|_| Error::Invalid(format!("{email:?} is not an email address")))?;
+        let tenant = match (role, tenant) {
+            (Role::Operator, _) => None,
+            (_, Some(slug)) => Some(self.tenant(slug).await?),
+            (_, None) => {
+                return Err(Error::Invalid(format!(
+                    "an {} belongs to a tenant: name it with --tenant",
+                    role.as_str()
+                )));
+            }
+        };
+        let admin = NewAdmin {
+            tenant_id: tenant.as_ref().map(|tenant| tenant.id),
+            email: email.to_owned(),
+            password_hash: hash_password(password)?,
+            role,
+            created_at: self.now(),
+        };
+        let created = self
+            .store
+            .create_admin(&admin)
+            .await
+            .map_err(|error| match error {
+                StoreError::Conflict(_) => {
+                    Error::Conflict(format!("an admin with email '{email}' already exists"))
+                }
+                other => other.into(),
+            })?;
+        if let Some(tenant) = &tenant {
+            let detail = format!("{} '{email}' created", role.as_str());
+            self.record_admin(origin, tenant, "create admin", detail)
+                .await?;
+        }
+        Ok(created)
+    }
+
+    /// Checks email and password; on success opens a session and returns its secret (for the
+    /// cookie). Every failure is the same `Unauthorized`, whether the email is unknown, the
+    /// password wrong or the account locked after too many failures.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(AdminAccount, SessionSecret, AdminSession)> {
+        let now = self.now();
+        let Some((admin, stored_hash)) = self.store.admin_by_email(email).await? else {
+            verify_password(password, &DECOY_HASH);
+            return Err(Error::Unauthorized);
+        };
+        if admin.locked_until.is_some_and(|until| until > now) {
+            verify_password(password, &DECOY_HASH);
+            return Err(Error::Unauthorized);
+        }
+        if !verify_password(password, &stored_hash) {
+            let failures = admin.failed_sign_ins.saturating_add(1);
+            let locked_until = (failures >= MAX_FAILED_SIGN_INS)
+                .then(|| Timestamp::from_millis(now.as_millis() + LOCKOUT_MILLIS));
+            let kept = if locked_until.is_some() { 0 } else { failures };
+            self.store
+                .set_sign_in_failures(admin.id, kept, locked_until)
+                .await?;
+            return Err(Error::Unauthorized);
+        }
+        if admin.failed_sign_ins > 0 || admin.locked_until.is_some() {
+            self.store.set_sign_in_failures(admin.id, 0, None).await?;
+        }
+        let secret = SessionSecret::generate()?;
+        let session = AdminSession {
+            hash: secret.hash(),
+            admin_id: admin.id,
+            csrf_token: new_csrf_token()?,
+            created_at: now,
+            last_seen_at: now,
+        };
+        self.store.create_session(&session).await?;
+        Ok((admin, secret, session))
+    }
+
+    /// The admin a session cookie belongs to, if the session is still live.
+    pub async fn session(&self, cookie: &str) -> Result<(AdminAccount, AdminSession)> {
+        let secret = SessionSecret::parse(cookie).ok_or(Error::Unauthorized)?;
+        let hash = secret.hash();
+        let session = self
+            .store
+            .session_by_hash(&hash)
+            .await?
+            .filter(|session| session.hash.matches(&hash))
+            .ok_or(Error::Unauthorized)?;
+        let now = self.now();
+        if !session.is_live(now) {
+            self.store.delete_session(&hash).await?;
+            return Err(Error::Unauthorized);
+        }
+        let admin = self
+            .store
+            .admin_by_id(session.admin_id)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if now.as_millis() - session.last_seen_at.as_millis() >= SESSION_TOUCH_INTERVAL_MILLIS {
+            self.store.touch_session(&hash, now).await?;
+        }
+        Ok((admin, session))
+    }
+
+    /// Ends the session; unknown or malformed cookies end nothing.
+    pub async fn sign_out(&self, cookie: &str) -> Result<()> {
+        match SessionSecret::parse(cookie) {
+            Some(secret) => Ok(self.store.delete_session(&secret.hash()).await?),
+            None => Ok(()),
+        }
+    }
+}

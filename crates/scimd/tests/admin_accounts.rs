@@ -1,0 +1,205 @@
+//! Console accounts and sessions (SPEC §7) on SQLite and PostgreSQL: Argon2id passwords,
+//! lockout after repeated failures, idle and absolute session expiry, sign-out.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{admin_origin, database_urls};
+use scimd_core::Provisioner;
+use scimd_core::admin::{LOCKOUT_MILLIS, MAX_FAILED_SIGN_INS, Role, SESSION_IDLE_MILLIS};
+use scimd_core::clock::{ManualClock, SharedClock};
+use scimd_core::error::Error;
+use scimd_store::{Durability, SqlStore};
+use std::sync::Arc;
+
+const PASSWORD: &str = "a long enough passphrase";
+
+async fn provisioners() -> Vec<(
+    &'static str,
+    Provisioner<SqlStore, SharedClock>,
+    ManualClock,
+    Option<tempfile::TempDir>,
+)> {
+    let mut out = Vec::new();
+    for (backend, url) in database_urls().await {
+        let dir = tempfile::tempdir().unwrap();
+        let url = if url.is_empty() {
+            format!("sqlite://{}", dir.path().join("scimd.db").display())
+        } else {
+            url
+        };
+        let store = scimd_store::connect(&url, Durability::default())
+            .await
+            .unwrap();
+        let clock = ManualClock::at_millis(1_700_000_000_000);
+        let provisioner = Provisioner::new(store, Arc::new(clock.clone()) as SharedClock);
+        provisioner.ensure_default_tenant().await.unwrap();
+        out.push((backend, provisioner, clock, Some(dir)));
+    }
+    out
+}
+
+#[tokio::test]
+async fn admins_are_created_with_a_role_and_unique_emails() {
+    for (backend, provisioner, _, _dir) in provisioners().await {
+        let origin = admin_origin();
+        let admin = provisioner
+            .create_admin(
+                &origin,
+                "Ann@Example.com",
+                Some("default"),
+                Role::Admin,
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        assert_eq!(admin.role, Role::Admin, "{backend}");
+        assert!(admin.tenant_id.is_some(), "{backend}");
+        let again = provisioner
+            .create_admin(
+                &origin,
+                "ann@example.COM",
+                Some("default"),
+                Role::Viewer,
+                PASSWORD,
+            )
+            .await;
+        assert!(
+            matches!(again, Err(Error::Conflict(_))),
+            "{backend}: {again:?}"
+        );
+        let operator = provisioner
+            .create_admin(
+                &origin,
+                "ops@example.com",
+                Some("default"),
+                Role::Operator,
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            operator.tenant_id, None,
+            "{backend}: operators span tenants"
+        );
+        for (email, tenant, role, password) in [
+            ("viewer@example.com", None, Role::Viewer, PASSWORD),
+            ("short@example.com", Some("default"), Role::Viewer, "short"),
+            ("not-an-email", Some("default"), Role::Viewer, PASSWORD),
+            (
+                "nowhere@example.com",
+                Some("nowhere"),
+                Role::Viewer,
+                PASSWORD,
+            ),
+        ] {
+            let refused = provisioner
+                .create_admin(&origin, email, tenant, role, password)
+                .await;
+            assert!(refused.is_err(), "{backend}: {email} {password}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sign_in_opens_a_session_that_ends_when_idle_or_signed_out() {
+    for (backend, provisioner, clock, _dir) in provisioners().await {
+        provisioner
+            .create_admin(
+                &admin_origin(),
+                "ann@example.com",
+                Some("default"),
+                Role::Admin,
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        let (admin, secret, session) = provisioner
+            .sign_in("ANN@example.com", PASSWORD)
+            .await
+            .unwrap();
+        assert_eq!(admin.email, "ann@example.com", "{backend}");
+        assert_eq!(session.csrf_token.len(), 64, "{backend}");
+        let (found, _) = provisioner.session(secret.expose()).await.unwrap();
+        assert_eq!(found.id, admin.id, "{backend}");
+        assert!(matches!(
+            provisioner.session("scimd_s_nope").await,
+            Err(Error::Unauthorized)
+        ));
+
+        clock.advance_millis(SESSION_IDLE_MILLIS - 1_000);
+        assert!(
+            provisioner.session(secret.expose()).await.is_ok(),
+            "{backend}: still live"
+        );
+        clock.advance_millis(SESSION_IDLE_MILLIS - 1_000);
+        assert!(
+            provisioner.session(secret.expose()).await.is_ok(),
+            "{backend}: use keeps it"
+        );
+        clock.advance_millis(SESSION_IDLE_MILLIS);
+        assert!(
+            matches!(
+                provisioner.session(secret.expose()).await,
+                Err(Error::Unauthorized)
+            ),
+            "{backend}: idle too long"
+        );
+
+        let (_, secret, _) = provisioner
+            .sign_in("ann@example.com", PASSWORD)
+            .await
+            .unwrap();
+        provisioner.sign_out(secret.expose()).await.unwrap();
+        assert!(
+            matches!(
+                provisioner.session(secret.expose()).await,
+                Err(Error::Unauthorized)
+            ),
+            "{backend}: signed out"
+        );
+    }
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_for_a_while() {
+    for (backend, provisioner, clock, _dir) in provisioners().await {
+        provisioner
+            .create_admin(
+                &admin_origin(),
+                "ann@example.com",
+                Some("default"),
+                Role::Admin,
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            provisioner.sign_in("nobody@example.com", PASSWORD).await,
+            Err(Error::Unauthorized)
+        ));
+        for _ in 0..MAX_FAILED_SIGN_INS {
+            let wrong = provisioner
+                .sign_in("ann@example.com", "wrong password!")
+                .await;
+            assert!(matches!(wrong, Err(Error::Unauthorized)), "{backend}");
+        }
+        assert!(
+            matches!(
+                provisioner.sign_in("ann@example.com", PASSWORD).await,
+                Err(Error::Unauthorized)
+            ),
+            "{backend}: locked, even with the right password"
+        );
+        clock.advance_millis(LOCKOUT_MILLIS);
+        assert!(
+            provisioner
+                .sign_in("ann@example.com", PASSWORD)
+                .await
+                .is_ok(),
+            "{backend}: unlocked after the lockout"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! Admin accounts and their sessions on either backend.
+
+use crate::backend::{Column, Row, Step};
+use crate::sql::{SqlValue, Statement};
+use crate::sql_store::SqlStore;
+use scim::datetime::Timestamp;
+use scim::filter::fold_case;
+use scimd_core::admin::{AdminAccount, AdminSession, NewAdmin, Role};
+use scimd_core::secret::SecretHash;
+use scimd_core::store::{StoreError, StoreResult};
+use scimd_core::tenant::TenantId;
+
+const ADMIN_COLUMNS: &str =
+    "id, tenant_id, email, role, failed_sign_ins, locked_until, created_at, password_hash";
+const ADMIN_TYPES: &[Column] = &[
+    Column::Int,
+    Column::OptInt,
+    Column::Text,
+    Column::Text,
+    Column::Int,
+    Column::OptInt,
+    Column::Int,
+    Column::Text,
+];
+const SESSION_COLUMNS: &str = "id_hash, admin_id, csrf_token, created_at, last_seen_at";
+const SESSION_TYPES: &[Column] = &[
+    Column::Bytes,
+    Column::Int,
+    Column::Text,
+    Column::Int,
+    Column::Int,
+];
+
+fn admin_from(mut row: Row) -> StoreResult<(AdminAccount, String)> {
+    let role = Role::parse(&row[3].take_text())
+        .ok_or_else(|| StoreError::Backend("a stored admin has an invalid role".into()))?;
+    let admin = AdminAccount {
+        id: row[0].int(),
+        tenant_id: row[1].opt_int().map(TenantId),
+        email: row[2].take_text(),
+        role,
+        failed_sign_ins: u32::try_from(row[4].int()).unwrap_or(u32::MAX),
+        locked_until: row[5].opt_int().map(Timestamp::from_millis),
+        created_at: Timestamp::from_millis(row[6].int()),
+    };
+    Ok((admin, row[7].take_text()))
+}
+
+fn session_from(row: Row) -> StoreResult<AdminSession> {
+    let hash: [u8; 32] = row[0]
+        .bytes()
+        .try_into()
+        .map_err(|_| StoreError::Backend("a stored session hash is not 32 bytes".into()))?;
+    let mut row = row;
+    Ok(AdminSession {
+        hash: SecretHash(hash),
+        admin_id: row[1].int(),
+        csrf_token: row[2].take_text(),
+        created_at: Timestamp::from_millis(row[3].int()),
+        last_seen_at: Timestamp::from_millis(row[4].int()),
+    })
+}
+
+pub(crate) async fn create_admin(store: &SqlStore, admin: &NewAdmin) -> StoreResult<AdminAccount> {
+    let step = Step::run(
+        format!(
+            "INSERT INTO admins (tenant_id, email, email_ci, password_hash, role, failed_sign_ins, \
+             created_at) VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING {ADMIN_COLUMNS}"
+        ),
+        vec![
+            SqlValue::OptInt(admin.tenant_id.map(|tenant| tenant.0)),
+            SqlValue::Text(admin.email.clone()),
+            SqlValue::Text(fold_case(&admin.email)),
+            SqlValue::Text(admin.password_hash.clone()),
+            SqlValue::Text(admin.role.as_str().into()),
+            SqlValue::Int(admin.created_at.as_millis()),
+        ],
+    )
+    .returning(ADMIN_TYPES);
+    Ok(admin_from(store.write_returning(&[step], 0).await?)?.0)
+}
+
+async fn one_admin(
+    store: &SqlStore,
+    condition: &str,
+    value: SqlValue,
+) -> StoreResult<Option<(AdminAccount, String)>> {
+    let statement = Statement::new(
+        format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE {condition}"),
+        vec![value],
+    );
+    store
+        .query(statement, ADMIN_TYPES)
+        .await?
+        .into_iter()
+        .next()
+        .map(admin_from)
+        .transpose()
+}
+
+pub(crate) async fn admin_by_email(
+    store: &SqlStore,
+    email: &str,
+) -> StoreResult<Option<(AdminAccount, String)>> {
+    one_admin(
+        store,
+        "email_ci = $1",
+        SqlValue::Text(fold_case(email.trim())),
+    )
+    .await
+}
+
+pub(crate) async fn admin_by_id(store: &SqlStore, id: i64) -> StoreResult<Option<AdminAccount>> {
+    Ok(one_admin(store, "id = $1", SqlValue::Int(id))
+        .await?
+        .map(|(admin, _)| admin))
+}
+
+pub(crate) async fn set_sign_in_failures(
+    store: &SqlStore,
+    admin_id: i64,
+    failures: u32,
+    locked_until: Option<Timestamp>,
+) -> StoreResult<()> {
+    let step = Step::run(
+        "UPDATE admins SET failed_sign_ins = $2, locked_until = $3 WHERE id = $1",
+        vec![
+            SqlValue::Int(admin_id),
+            SqlValue::Int(i64::from(failures)),
+            SqlValue::OptInt(locked_until.map(Timestamp::as_millis)),
+        ],
+    );
+    store.write(&[step]).await.map(drop)
+}
+
+pub(crate) async fn create_session(store: &SqlStore, session: &AdminSession) -> StoreResult<()> {
+    let step = Step::run(
+        format!("INSERT INTO admin_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
+        vec![
+            SqlValue::Bytes(session.hash.0.to_vec()),
+            SqlValue::Int(session.admin_id),
+            SqlValue::Text(session.csrf_token.clone()),
+            SqlValue::Int(session.created_at.as_millis()),
+            SqlValue::Int(session.last_seen_at.as_millis()),
+        ],
+    );
+    store.write(&[step]).await.map(drop)
+}
+
+pub(crate) async fn session_by_hash(
+    store: &SqlStore,
+    hash: &SecretHash,
+) -> StoreResult<Option<AdminSession>> {
+    let statement = Statement::new(
+        format!("SELECT {SESSION_COLUMNS} FROM admin_sessions WHERE id_hash = $1"),
+        vec![SqlValue::Bytes(hash.0.to_vec())],
+    );
+    store
+        .query(statement, SESSION_TYPES)
+        .await?
+        .into_iter()
+        .next()
+        .map(session_from)
+        .transpose()
+}
+
+pub(crate) async fn touch_session(
+    store: &SqlStore,
+    hash: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let step = Step::run(
+        "UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = $1",
+        vec![
+            SqlValue::Bytes(hash.0.to_vec()),
+            SqlValue::Int(now.as_millis()),
+        ],
+    );
+    store.write(&[step]).await.map(drop)
+}
+
+pub(crate) async fn delete_session(store: &SqlStore, hash: &SecretHash) -> StoreResult<()> {
+    let step = Step::run(
+        "DELETE FROM admin_sessions WHERE id_hash = $1",
+        vec![SqlValue::Bytes(hash.0.to_vec())],
+    );
+    store.write(&[step]).await.map(drop)
+}
