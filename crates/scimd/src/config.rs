@@ -69,6 +69,9 @@ pub enum Command {
     Report(ReportCommand),
     /// The provisioning activity log, newest first.
     Activity(ActivityArgs),
+    /// Console and admin-API accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Exit 0 when the server at --url answers /healthz.
     Healthcheck(HealthcheckArgs),
 }
@@ -200,6 +203,29 @@ pub enum MappingCommand {
     /// Show which mapping a sample SCIM user (a JSON file, or - for stdin) would get, and why.
     Preview {
         file: std::path::PathBuf,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Every tenant; can create tenants.
+    Operator,
+    /// One tenant: everything.
+    Admin,
+    /// One tenant, read only.
+    Viewer,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account for the console and the admin API. The password is asked for (or
+    /// read from SCIMD_ADMIN_PASSWORD); at least 12 characters.
+    Create {
+        email: String,
+        #[arg(long, value_enum, default_value = "admin")]
+        role: RoleArg,
         #[command(flatten)]
         tenant: TenantArg,
     },

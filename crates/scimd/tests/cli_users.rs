@@ -223,3 +223,40 @@ async fn manual_users_import_preserve_activate_delete_reports_and_activity() {
         assert!(failures.as_array().unwrap().is_empty(), "{backend}");
     }
 }
+
+#[tokio::test]
+async fn admin_create_takes_the_password_from_the_environment_or_refuses() {
+    for (backend, url) in common::database_urls().await {
+        let cli = Cli::new(url);
+        let with_password = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_scimd"))
+                .env("SCIMD_DATABASE_URL", &cli.database_url)
+                .env("SCIMD_ADMIN_PASSWORD", "a long enough passphrase")
+                .env_remove("SCIMD_TENANT")
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let created = with_password(&["admin", "create", "ann@example.com", "--role", "viewer"]);
+        assert!(
+            created.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let again = with_password(&["admin", "create", "ANN@example.com"]);
+        assert!(!again.status.success(), "{backend}: emails are unique");
+        let operator = with_password(&["admin", "create", "ops@example.com", "--role", "operator"]);
+        assert!(
+            String::from_utf8_lossy(&operator.stderr).contains("all tenants"),
+            "{backend}"
+        );
+        // No terminal and no SCIMD_ADMIN_PASSWORD: a clear refusal, nothing created.
+        let refused = cli.fails(&["admin", "create", "bob@example.com"]);
+        assert!(
+            refused.contains("SCIMD_ADMIN_PASSWORD"),
+            "{backend}: {refused}"
+        );
+        let events = cli.json(&["activity", "--format", "json"]);
+        assert_eq!(events[0]["operation"], "create admin", "{backend}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The commands. Each opens the database (applying pending migrations) and calls the same
 //! provisioner as the HTTP API.
 
+mod admins;
 mod catalog;
 mod output;
 mod tokens;
@@ -58,6 +59,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => users::user(&provisioner, command).await,
         Command::Report(command) => users::report(&provisioner, command).await,
         Command::Activity(args) => users::activity(&provisioner, args).await,
+        Command::Admin(command) => admins::execute(&provisioner, command).await,
         // Served above, without opening the database here.
         Command::Serve(_) | Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),
     }
