@@ -61,6 +61,12 @@ pub struct AccountQuery {
     pub limit: u32,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountCounts {
+    pub active: u64,
+    pub preserved: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateFilter {
     Active,
@@ -163,7 +169,19 @@ pub trait Store: Clone + Send + Sync + 'static {
         query: &AccountQuery,
     ) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
 
+    /// How many accounts are active and how many preserved.
+    fn count_accounts(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = StoreResult<AccountCounts>> + Send;
+
     // Activity.
+    /// How many events `query` selects (its `limit` is ignored).
+    fn count_events(
+        &self,
+        tenant: TenantId,
+        query: &EventQuery,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     fn record_event(&self, event: &Event) -> impl Future<Output = StoreResult<()>> + Send;
     /// Newest first.
     fn list_events(

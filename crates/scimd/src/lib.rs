@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod config;
+mod console;
 pub mod http;
 pub mod telemetry;
 

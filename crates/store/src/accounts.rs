@@ -10,7 +10,9 @@ use scim::datetime::Timestamp;
 use scim::filter::fold_case;
 use scimd_core::activity::Event;
 use scimd_core::lifecycle::{AccountState, ManagedBy};
-use scimd_core::store::{AccountQuery, StateFilter, StoreError, StoreResult, UserPage, UserQuery};
+use scimd_core::store::{
+    AccountCounts, AccountQuery, StateFilter, StoreError, StoreResult, UserPage, UserQuery,
+};
 use scimd_core::tenant::TenantId;
 use scimd_core::user::{AccountProfile, Placement, User};
 use serde_json::{Map, Value};
@@ -368,4 +370,23 @@ pub(crate) async fn count_profile_users(
         .first()
         .and_then(|row| row.first())
         .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
+}
+
+pub(crate) async fn count_accounts(
+    store: &SqlStore,
+    tenant: TenantId,
+) -> StoreResult<AccountCounts> {
+    let statement = Statement::new(
+        "SELECT state, COUNT(*) FROM users WHERE tenant_id = $1 GROUP BY state",
+        vec![SqlValue::Int(tenant.0)],
+    );
+    let mut counts = AccountCounts::default();
+    for mut row in store.query(statement, &[Column::Text, Column::Int]).await? {
+        let count = u64::try_from(row[1].int()).unwrap_or(0);
+        match row[0].take_text().as_str() {
+            "active" => counts.active = count,
+            _ => counts.preserved += count,
+        }
+    }
+    Ok(counts)
 }

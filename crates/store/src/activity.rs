@@ -86,12 +86,9 @@ fn event_from(tenant: TenantId, mut row: Row) -> StoreResult<Event> {
     })
 }
 
-pub(crate) async fn list_events(
-    store: &SqlStore,
-    tenant: TenantId,
-    query: &EventQuery,
-) -> StoreResult<Vec<Event>> {
-    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM activity WHERE tenant_id = $1");
+/// The `WHERE` clause and its values for `query` (everything but the limit).
+fn event_condition(tenant: TenantId, query: &EventQuery) -> (String, Vec<SqlValue>) {
+    let mut sql = "tenant_id = $1".to_owned();
     let mut values = vec![SqlValue::Int(tenant.0)];
     if let Some(since) = query.since {
         values.push(SqlValue::Int(since.as_millis()));
@@ -105,11 +102,37 @@ pub(crate) async fn list_events(
         values.push(SqlValue::Text(fold_case(user_name)));
         sql.push_str(&format!(" AND target_user_name_ci = ${}", values.len()));
     }
+    (sql, values)
+}
+
+pub(crate) async fn count_events(
+    store: &SqlStore,
+    tenant: TenantId,
+    query: &EventQuery,
+) -> StoreResult<u64> {
+    let (condition, values) = event_condition(tenant, query);
+    let statement = Statement::new(
+        format!("SELECT COUNT(*) FROM activity WHERE {condition}"),
+        values,
+    );
+    let rows = store.query(statement, &[Column::Int]).await?;
+    Ok(rows
+        .first()
+        .and_then(|row| row.first())
+        .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
+}
+
+pub(crate) async fn list_events(
+    store: &SqlStore,
+    tenant: TenantId,
+    query: &EventQuery,
+) -> StoreResult<Vec<Event>> {
+    let (condition, mut values) = event_condition(tenant, query);
     values.push(SqlValue::Int(i64::from(query.limit)));
-    sql.push_str(&format!(
-        " ORDER BY at DESC, id DESC LIMIT ${}",
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM activity WHERE {condition} ORDER BY at DESC, id DESC LIMIT ${}",
         values.len()
-    ));
+    );
     store
         .query(Statement::new(sql, values), EVENT_TYPES)
         .await?

@@ -7,7 +7,9 @@ use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery};
 use scimd_core::admin::{AdminAccount, AdminSession, NewAdmin};
 use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
-use scimd_core::store::{AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery};
+use scimd_core::store::{
+    AccountCounts, AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery,
+};
 use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, SecretHash, Token, TokenHash, TokenName};
 use scimd_core::user::User;
@@ -258,6 +260,14 @@ impl Store for SqlStore {
         query: &AccountQuery,
     ) -> StoreResult<Vec<User>> {
         accounts::list_accounts(self, tenant, query).await
+    }
+
+    async fn count_accounts(&self, tenant: TenantId) -> StoreResult<AccountCounts> {
+        accounts::count_accounts(self, tenant).await
+    }
+
+    async fn count_events(&self, tenant: TenantId, query: &EventQuery) -> StoreResult<u64> {
+        activity::count_events(self, tenant, query).await
     }
 
     async fn record_event(&self, event: &Event) -> StoreResult<()> {

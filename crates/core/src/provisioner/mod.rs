@@ -4,6 +4,7 @@
 mod accounts;
 mod admins;
 mod catalog;
+mod dashboard;
 mod users;
 
 use crate::activity::{Event, Origin};
@@ -16,6 +17,7 @@ use scim::datetime::Timestamp;
 
 pub use accounts::{AccountFilter, AccountView, ManualUser};
 pub use catalog::{MappingEdit, MappingSpec};
+pub use dashboard::Dashboard;
 pub use users::ListRequest;
 
 /// How often `last_used_at` is written for a busy token: recording every request would turn

@@ -73,6 +73,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     router
         .merge(ops::router())
+        .merge(crate::console::router(state.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), ops::track))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -1,0 +1,260 @@
+//! Signing in and out, the session cookie, and the checks every console request passes:
+//! a live session (else the sign-in page), the same origin for every POST, and the session's
+//! CSRF token on every state-changing request.
+
+use super::pages::render;
+use crate::http::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use scimd_core::activity::{Actor, Client, Origin};
+use scimd_core::admin::{AdminAccount, AdminSession, Role, SESSION_ABSOLUTE_MILLIS};
+use scimd_core::tenant::Tenant;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+/// `__Host-`: only ever set by this host, over HTTPS (browsers count `localhost` as such), for
+/// the whole site, so no subdomain or path can plant or read it.
+const COOKIE: &str = "__Host-scimd_session";
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/sign-in", get(sign_in_page).post(sign_in))
+        .route("/admin/sign-out", post(sign_out))
+}
+
+/// The signed-in admin of a console request, with the tenant the page is about.
+#[derive(Debug, Clone)]
+pub(crate) struct Signed {
+    pub admin: AdminAccount,
+    pub session: AdminSession,
+    pub tenant: Tenant,
+}
+
+impl Signed {
+    pub fn can_change(&self) -> bool {
+        self.admin.role.can_change()
+    }
+
+    /// This admin, at the console, as the actor of what the request changes.
+    pub fn origin(&self, method: &str, path: &str) -> Origin {
+        Origin {
+            actor: Actor::Admin(self.admin.email.clone()),
+            client: Client::Console,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            received: std::time::Instant::now(),
+        }
+    }
+
+    /// The request carries this session's CSRF token (form field or htmx's `X-CSRF-Token`
+    /// header); otherwise it is refused with 403.
+    pub fn check_csrf(&self, headers: &HeaderMap, form_token: Option<&str>) -> Result<(), Refused> {
+        let sent = form_token.or_else(|| {
+            headers
+                .get("x-csrf-token")
+                .and_then(|value| value.to_str().ok())
+        });
+        let valid = sent.is_some_and(|token| {
+            bool::from(token.as_bytes().ct_eq(self.session.csrf_token.as_bytes()))
+        });
+        if valid {
+            Ok(())
+        } else {
+            Err(Refused(
+                "the form is stale or was not sent from this console: reload the page and try again",
+            ))
+        }
+    }
+
+    /// [`Self::check_csrf`], and the admin may change things (a viewer may not).
+    pub fn check_change(
+        &self,
+        headers: &HeaderMap,
+        form_token: Option<&str>,
+    ) -> Result<(), Refused> {
+        self.check_csrf(headers, form_token)?;
+        if self.can_change() {
+            Ok(())
+        } else {
+            Err(Refused("a viewer can look, not change"))
+        }
+    }
+}
+
+/// A request the console refuses with 403, and why.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused(&'static str);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        forbidden(self.0)
+    }
+}
+
+pub(super) fn forbidden(reason: &str) -> Response {
+    (StatusCode::FORBIDDEN, format!("403 Forbidden: {reason}")).into_response()
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_sign_in = || Redirect::to("/admin/sign-in").into_response();
+        let cookie = session_cookie(&parts.headers).ok_or_else(to_sign_in)?;
+        let (admin, session) = state
+            .provisioner
+            .session(&cookie)
+            .await
+            .map_err(|_| to_sign_in())?;
+        let slug = match (admin.role, admin.tenant_id) {
+            // An operator looks at the tenant it names, `default` unless told.
+            (Role::Operator, _) => parts
+                .uri
+                .query()
+                .and_then(|query| {
+                    query
+                        .split('&')
+                        .find_map(|pair| pair.strip_prefix("tenant="))
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| "default".into()),
+            (_, Some(tenant_id)) => state
+                .provisioner
+                .list_tenants()
+                .await
+                .ok()
+                .and_then(|tenants| tenants.into_iter().find(|t| t.id == tenant_id))
+                .map(|tenant| tenant.slug.to_string())
+                .ok_or_else(to_sign_in)?,
+            (_, None) => return Err(to_sign_in()),
+        };
+        let tenant = state
+            .provisioner
+            .tenant(&slug)
+            .await
+            .map_err(|_| (StatusCode::NOT_FOUND, "no such tenant").into_response())?;
+        if !admin.can_access(tenant.id) {
+            return Err(forbidden("this tenant is not yours"));
+        }
+        Ok(Self {
+            admin,
+            session,
+            tenant,
+        })
+    }
+}
+
+/// Every POST to the console must come from a page of this console: a browser's `Origin` (or,
+/// failing that, `Sec-Fetch-Site`) naming another site is refused before any handler runs.
+pub(super) async fn same_origin(
+    State(_state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::POST && request.uri().path().starts_with("/admin") {
+        let headers = request.headers();
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_host = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(|origin| origin.split_once("://").map_or(origin, |(_, rest)| rest));
+        let cross_site = headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|site| site == "cross-site");
+        let foreign = match (origin_host, host) {
+            (Some("null"), _) => true,
+            (Some(origin), Some(host)) => origin != host,
+            (Some(_), None) => true,
+            (None, _) => cross_site,
+        };
+        if foreign {
+            return forbidden("cross-site request");
+        }
+    }
+    next.run(request).await
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    error: Option<String>,
+    email: String,
+}
+
+async fn sign_in_page() -> Response {
+    render(&SignInPage {
+        error: None,
+        email: String::new(),
+    })
+}
+
+async fn sign_in(State(state): State<AppState>, Form(form): Form<Value>) -> Response {
+    let field = |name: &str| form.get(name).and_then(Value::as_str).unwrap_or_default();
+    let (email, password) = (field("email"), field("password"));
+    match state.provisioner.sign_in(email, password).await {
+        Ok((_, secret, _)) => {
+            let cookie = format!(
+                "{COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
+                secret.expose(),
+                SESSION_ABSOLUTE_MILLIS / 1000
+            );
+            let mut response = Redirect::to("/admin").into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(_) => {
+            let page = SignInPage {
+                error: Some(
+                    "Wrong email or password, or the account is locked for a while after too many attempts."
+                        .into(),
+                ),
+                email: email.to_owned(),
+            };
+            (StatusCode::UNAUTHORIZED, render(&page)).into_response()
+        }
+    }
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = signed.check_csrf(&headers, form.get("csrf").and_then(Value::as_str)) {
+        return refused.into_response();
+    }
+    if let Some(cookie) = session_cookie(&headers)
+        && let Err(error) = state.provisioner.sign_out(&cookie).await
+    {
+        tracing::error!(%error, "could not end a console session");
+    }
+    let mut response = Redirect::to("/admin/sign-in").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "__Host-scimd_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response
+}

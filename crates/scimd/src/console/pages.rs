@@ -1,0 +1,95 @@
+//! The console's pages: each a template and a handler that reads through the provisioner.
+
+use super::Signed;
+use crate::http::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use scimd_core::provisioner::Dashboard;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/admin", get(dashboard))
+}
+
+/// A rendered page, or a plain 500 (logged) when a template cannot render.
+pub(super) fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a console template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; the server log has the details",
+            )
+                .into_response()
+        }
+    }
+}
+
+pub(super) fn failure(error: scimd_core::Error) -> Response {
+    let status = match error {
+        scimd_core::Error::NotFound(_) => StatusCode::NOT_FOUND,
+        scimd_core::Error::Conflict(_) => StatusCode::CONFLICT,
+        scimd_core::Error::Invalid(_) | scimd_core::Error::Scim(_) => StatusCode::BAD_REQUEST,
+        scimd_core::Error::Unauthorized => StatusCode::UNAUTHORIZED,
+        scimd_core::Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+        scimd_core::Error::Internal(_) | scimd_core::Error::Store(_) => {
+            tracing::error!(%error, "a console request failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; the server log has the details",
+            )
+                .into_response();
+        }
+    };
+    (status, error.to_string()).into_response()
+}
+
+/// What every page's frame shows: who is signed in, where, and the CSRF token for its forms.
+pub(super) struct Chrome {
+    pub email: String,
+    pub role: &'static str,
+    pub tenant: String,
+    pub csrf: String,
+    pub section: &'static str,
+}
+
+impl Chrome {
+    pub fn of(signed: &Signed, section: &'static str) -> Self {
+        Self {
+            email: signed.admin.email.clone(),
+            role: signed.admin.role.as_str(),
+            tenant: signed.tenant.slug.to_string(),
+            csrf: signed.session.csrf_token.clone(),
+            section,
+        }
+    }
+
+    /// The navigation: link, label, key.
+    pub fn sections(&self) -> Vec<(&'static str, &'static str, &'static str)> {
+        vec![
+            ("/admin", "Dashboard", "dashboard"),
+            ("/admin/provisioning", "Provisioning", "provisioning"),
+        ]
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    chrome: Chrome,
+    figures: Dashboard,
+}
+
+async fn dashboard(State(state): State<AppState>, signed: Signed) -> Response {
+    match state.provisioner.dashboard(&signed.tenant).await {
+        Ok(figures) => render(&DashboardPage {
+            chrome: Chrome::of(&signed, "dashboard"),
+            figures,
+        }),
+        Err(error) => failure(error),
+    }
+}

@@ -1,0 +1,141 @@
+//! The Provisioning page (SPEC §7, R-10–R-13): the SCIM base URL and the tenant's tokens, with
+//! creation (the secret shown once), rotation with an optional grace period, and revocation.
+
+use super::Signed;
+use super::pages::{Chrome, failure, render};
+use crate::http::AppState;
+use crate::http::extract::BaseUrl;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use scim::datetime::Timestamp;
+use scimd_core::token::TokenStatus;
+use serde_json::Value;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/provisioning", get(page))
+        .route("/admin/provisioning/tokens", post(create))
+        .route("/admin/provisioning/tokens/{name}/revoke", post(revoke))
+}
+
+struct TokenRow {
+    name: String,
+    status: &'static str,
+    live: bool,
+    created: String,
+    expires: String,
+    last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "provisioning.html")]
+struct ProvisioningPage {
+    chrome: Chrome,
+    scim_url: String,
+    insync_url: String,
+    tokens: Vec<TokenRow>,
+    can_change: bool,
+    /// The name and secret of a token just created: shown once.
+    created: Option<(String, String)>,
+    notice: Option<String>,
+}
+
+async fn show(
+    state: &AppState,
+    signed: &Signed,
+    base: &BaseUrl,
+    created: Option<(String, String)>,
+    notice: Option<String>,
+) -> Response {
+    let tokens = match state.provisioner.list_tokens(&signed.tenant).await {
+        Ok(tokens) => tokens,
+        Err(error) => return failure(error),
+    };
+    let now = state.provisioner.now();
+    let tokens = tokens
+        .into_iter()
+        .map(|token| {
+            let status = token.status(now);
+            TokenRow {
+                name: token.name.to_string(),
+                status: status.as_str(),
+                live: matches!(status, TokenStatus::Valid | TokenStatus::Expiring),
+                created: token.created_at.to_rfc3339(),
+                expires: token.expires_at.to_rfc3339(),
+                last_used: token
+                    .last_used_at
+                    .map(Timestamp::to_rfc3339)
+                    .unwrap_or_else(|| "never".into()),
+            }
+        })
+        .collect();
+    render(&ProvisioningPage {
+        chrome: Chrome::of(signed, "provisioning"),
+        scim_url: format!("{}/scim/v2", base.0),
+        insync_url: format!("{}/insync/scim", base.0),
+        tokens,
+        can_change: signed.can_change(),
+        created,
+        notice,
+    })
+}
+
+async fn page(State(state): State<AppState>, signed: Signed, base: BaseUrl) -> Response {
+    show(&state, &signed, &base, None, None).await
+}
+
+fn text<'a>(form: &'a Value, name: &str) -> Option<&'a str> {
+    form.get(name).and_then(Value::as_str)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    signed: Signed,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = signed.check_change(&headers, text(&form, "csrf")) {
+        return refused.into_response();
+    }
+    let name = text(&form, "name").unwrap_or_default().trim();
+    let days = text(&form, "days").and_then(|days| days.trim().parse().ok());
+    let keep = text(&form, "keep").and_then(|keep| keep.parse().ok());
+    let origin = signed.origin("POST", "/admin/provisioning/tokens");
+    match state
+        .provisioner
+        .create_token(&origin, &signed.tenant, name, days, keep)
+        .await
+    {
+        Ok((token, secret)) => {
+            let created = Some((token.name.to_string(), secret.expose().to_owned()));
+            show(&state, &signed, &base, created, None).await
+        }
+        Err(error) => failure(error),
+    }
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = signed.check_change(&headers, text(&form, "csrf")) {
+        return refused.into_response();
+    }
+    let origin = signed.origin("POST", "/admin/provisioning/tokens/revoke");
+    match state
+        .provisioner
+        .revoke_token(&origin, &signed.tenant, &name)
+        .await
+    {
+        Ok(()) => Redirect::to("/admin/provisioning").into_response(),
+        Err(error) => failure(error),
+    }
+}

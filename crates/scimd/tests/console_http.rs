@@ -1,0 +1,368 @@
+//! The web console over HTTP (SPEC §7): sign-in and sessions, the Provisioning page's tokens,
+//! and the security rules: no page without a session, CSRF tokens, same-origin POSTs, viewers
+//! read only, sign-out ends the session, every value HTML-escaped.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{TestApp, admin_origin};
+use http_body_util::BodyExt;
+use scimd::open_provisioner;
+use scimd_core::admin::Role;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough passphrase";
+const ORIGIN: &str = "http://scim.test";
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    html: String,
+}
+
+async fn send(app: &TestApp, request: Request<Body>) -> Page {
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Page {
+        status,
+        headers,
+        html: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder()
+        .uri(path)
+        .header(header::HOST, "scim.test");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, format!("__Host-scimd_session={cookie}"));
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+fn post(path: &str, cookie: Option<&str>, form: &[(&str, &str)], origin: &str) -> Request<Body> {
+    let body: String = form
+        .iter()
+        .map(|(name, value)| format!("{name}={}", urlencode(value)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::HOST, "scim.test")
+        .header(header::ORIGIN, origin)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, format!("__Host-scimd_session={cookie}"));
+    }
+    request.body(Body::from(body)).unwrap()
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn with_admin(app: &TestApp, email: &str, role: Role) {
+    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
+        .await
+        .unwrap();
+    provisioner
+        .create_admin(&admin_origin(), email, Some("default"), role, PASSWORD)
+        .await
+        .unwrap();
+}
+
+/// Signs in; returns the session cookie's value.
+async fn sign_in(app: &TestApp, email: &str) -> String {
+    let page = send(
+        app,
+        post(
+            "/admin/sign-in",
+            None,
+            &[("email", email), ("password", PASSWORD)],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    let cookie = page.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("__Host-scimd_session=")
+        .unwrap()
+        .to_owned()
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..at + 64].to_owned()
+}
+
+#[tokio::test]
+async fn no_page_without_a_session() {
+    let app = TestApp::new().await;
+    for path in ["/admin", "/admin/provisioning"] {
+        let page = send(&app, get(path, None)).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.headers[header::LOCATION], "/admin/sign-in", "{path}");
+        let forged = send(&app, get(path, Some("scimd_s_0000"))).await;
+        assert_eq!(
+            forged.status,
+            StatusCode::SEE_OTHER,
+            "{path}: a made-up cookie"
+        );
+    }
+    let sign_in = send(&app, get("/admin/sign-in", None)).await;
+    assert_eq!(sign_in.status, StatusCode::OK);
+    assert!(sign_in.html.contains("type=\"password\""));
+    assert!(
+        sign_in.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_host_only_strict_cookie_and_sign_out_ends_the_session() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let wrong = send(
+        &app,
+        post(
+            "/admin/sign-in",
+            None,
+            &[("email", "ann@example.com"), ("password", "nope nope nope")],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.html.contains("Wrong email or password"));
+    assert!(wrong.headers.get(header::SET_COOKIE).is_none());
+
+    let page = send(
+        &app,
+        post(
+            "/admin/sign-in",
+            None,
+            &[("email", "ann@example.com"), ("password", PASSWORD)],
+            ORIGIN,
+        ),
+    )
+    .await;
+    let cookie = page.headers[header::SET_COOKIE].to_str().unwrap();
+    for attribute in [
+        "__Host-scimd_session=scimd_s_",
+        "Path=/",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Strict",
+    ] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    // Session fixation: every sign-in makes a new session, whatever cookie came with it.
+    let first = sign_in(&app, "ann@example.com").await;
+    let second = sign_in(&app, "ann@example.com").await;
+    assert_ne!(first, second);
+
+    let dashboard = send(&app, get("/admin", Some(&first))).await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(dashboard.html.contains("active users"));
+    let csrf = csrf_of(&dashboard.html);
+    let stale = send(
+        &app,
+        post("/admin/sign-out", Some(&first), &[("csrf", "0")], ORIGIN),
+    )
+    .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::FORBIDDEN,
+        "sign-out needs the CSRF token"
+    );
+    let out = send(
+        &app,
+        post("/admin/sign-out", Some(&first), &[("csrf", &csrf)], ORIGIN),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let after = send(&app, get("/admin", Some(&first))).await;
+    assert_eq!(
+        after.status,
+        StatusCode::SEE_OTHER,
+        "the old cookie no longer works"
+    );
+    let other = send(&app, get("/admin", Some(&second))).await;
+    assert_eq!(other.status, StatusCode::OK, "other sessions stay");
+}
+
+#[tokio::test]
+async fn a_token_created_in_the_console_is_shown_once_and_works() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let page = send(&app, get("/admin/provisioning", Some(&cookie))).await;
+    assert!(
+        page.html.contains("http://scim.test/scim/v2"),
+        "the SCIM base URL"
+    );
+    let csrf = csrf_of(&page.html);
+    let created = send(
+        &app,
+        post(
+            "/admin/provisioning/tokens",
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("name", "okta"),
+                ("days", "30"),
+                ("keep", "0"),
+            ],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.html);
+    let at = created.html.find("id=\"token-secret\">").unwrap() + 18;
+    let secret = &created.html[at..at + 70];
+    assert!(secret.starts_with("scimd_"), "{secret}");
+    let scim = app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/scim/v2/Users")
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        scim.status(),
+        StatusCode::OK,
+        "the new token works for SCIM"
+    );
+    let again = send(&app, get("/admin/provisioning", Some(&cookie))).await;
+    assert!(!again.html.contains(secret), "shown once");
+    assert!(again.html.contains(">okta<") && again.html.contains("status-valid"));
+
+    let revoked = send(
+        &app,
+        post(
+            "/admin/provisioning/tokens/okta/revoke",
+            Some(&cookie),
+            &[("csrf", &csrf)],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let listed = send(&app, get("/admin/provisioning", Some(&cookie))).await;
+    assert!(listed.html.contains("status-revoked"));
+}
+
+#[tokio::test]
+async fn changes_need_the_csrf_token_the_same_origin_and_a_role_that_may_change() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    with_admin(&app, "vic@example.com", Role::Viewer).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let csrf = csrf_of(&send(&app, get("/admin", Some(&cookie))).await.html);
+    for (case, request) in [
+        (
+            "no token",
+            post(
+                "/admin/provisioning/tokens",
+                Some(&cookie),
+                &[("name", "sneaky")],
+                ORIGIN,
+            ),
+        ),
+        (
+            "wrong token",
+            post(
+                "/admin/provisioning/tokens",
+                Some(&cookie),
+                &[("csrf", &"0".repeat(64)), ("name", "sneaky")],
+                ORIGIN,
+            ),
+        ),
+        (
+            "another site",
+            post(
+                "/admin/provisioning/tokens",
+                Some(&cookie),
+                &[("csrf", &csrf), ("name", "sneaky")],
+                "https://evil.example",
+            ),
+        ),
+    ] {
+        let page = send(&app, request).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{case}");
+    }
+
+    let viewer = sign_in(&app, "vic@example.com").await;
+    let page = send(&app, get("/admin/provisioning", Some(&viewer))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.html.contains("Create token"),
+        "a viewer sees no forms to change things"
+    );
+    let viewer_csrf = csrf_of(&page.html);
+    let refused = send(
+        &app,
+        post(
+            "/admin/provisioning/tokens",
+            Some(&viewer),
+            &[("csrf", &viewer_csrf), ("name", "sneaky")],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let listed = send(&app, get("/admin/provisioning", Some(&cookie))).await;
+    assert!(!listed.html.contains("sneaky"), "nothing was created");
+}
+
+#[tokio::test]
+async fn every_value_is_html_escaped() {
+    let app = TestApp::new().await;
+    let email = "<script>alert(1)</script>@example.com";
+    with_admin(&app, email, Role::Admin).await;
+    let cookie = sign_in(&app, email).await;
+    let page = send(&app, get("/admin", Some(&cookie))).await;
+    assert!(!page.html.contains("<script>alert(1)"), "{}", page.html);
+    assert!(
+        page.html.contains("&#60;script&#62;alert(1)")
+            || page.html.contains("&lt;script&gt;alert(1)")
+    );
+}
