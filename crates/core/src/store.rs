@@ -4,6 +4,7 @@
 use crate::activity::{Event, EventQuery};
 use crate::admin::{AdminAccount, AdminSession, NewAdmin};
 use crate::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
+use crate::lifecycle::ManagedBy;
 use crate::secret::SecretHash;
 use crate::tenant::{Tenant, TenantId, TenantSlug};
 use crate::token::{NewToken, Token, TokenHash, TokenName};
@@ -56,6 +57,10 @@ pub struct AccountQuery {
     /// `active` or `preserved` accounts only.
     pub state: Option<StateFilter>,
     pub profile_id: Option<i64>,
+    pub storage_id: Option<i64>,
+    pub managed_by: Option<ManagedBy>,
+    /// Accounts whose email or SCIM displayName contains this text, compared folded.
+    pub search: Option<String>,
     /// Accounts with a key above this one (keyset paging).
     pub after_key: Option<i64>,
     pub limit: u32,

@@ -366,3 +366,91 @@ async fn every_value_is_html_escaped() {
             || page.html.contains("&lt;script&gt;alert(1)")
     );
 }
+
+#[tokio::test]
+async fn users_are_searched_opened_preserved_activated_and_deleted_from_the_console() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    app.create("bjensen@example.com").await;
+    let body = serde_json::json!({"userName": "evil@example.com", "displayName": "<script>alert(1)</script>"});
+    let created = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let cookie = sign_in(&app, "ann@example.com").await;
+
+    let all = send(&app, get("/admin/users", Some(&cookie))).await;
+    assert!(all.html.contains("bjensen@example.com") && all.html.contains("evil@example.com"));
+    assert!(
+        !all.html.contains("<script>alert(1)"),
+        "display names are escaped"
+    );
+    let found = send(&app, get("/admin/users?q=JENSEN", Some(&cookie))).await;
+    assert!(found.html.contains("bjensen@example.com"));
+    assert!(!found.html.contains("evil@example.com"), "search narrows");
+    let by_name = send(&app, get("/admin/users?q=%3Cscript", Some(&cookie))).await;
+    assert!(
+        by_name.html.contains("evil@example.com"),
+        "search covers displayName"
+    );
+    let none = send(&app, get("/admin/users?state=preserved", Some(&cookie))).await;
+    assert!(none.html.contains("No users match."));
+
+    let detail = send(
+        &app,
+        get("/admin/user?email=bjensen%40example.com", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(detail.html.contains("Preserve") && detail.html.contains(">create<"));
+    let csrf = csrf_of(&detail.html);
+    let email = [("csrf", csrf.as_str()), ("email", "bjensen@example.com")];
+    let preserved = send(
+        &app,
+        post("/admin/user/preserve", Some(&cookie), &email, ORIGIN),
+    )
+    .await;
+    assert_eq!(preserved.status, StatusCode::SEE_OTHER);
+    let after = send(&app, get("/admin/users?state=preserved", Some(&cookie))).await;
+    assert!(after.html.contains("bjensen@example.com") && after.html.contains("(by admin)"));
+    let scim = app
+        .call(
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20eq%20%22bjensen@example.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(
+        scim.body["Resources"][0]["active"], false,
+        "the IdP sees it preserved"
+    );
+    let activated = send(
+        &app,
+        post("/admin/user/activate", Some(&cookie), &email, ORIGIN),
+    )
+    .await;
+    assert_eq!(activated.status, StatusCode::SEE_OTHER);
+
+    let no_reason = send(
+        &app,
+        post("/admin/user/delete", Some(&cookie), &email, ORIGIN),
+    )
+    .await;
+    assert_eq!(
+        no_reason.status,
+        StatusCode::BAD_REQUEST,
+        "a reason is required"
+    );
+    let mut with_reason = email.to_vec();
+    with_reason.push(("reason", "left the company"));
+    let deleted = send(
+        &app,
+        post("/admin/user/delete", Some(&cookie), &with_reason, ORIGIN),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let gone = send(
+        &app,
+        get("/admin/user?email=bjensen%40example.com", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}

@@ -328,23 +328,53 @@ pub(crate) async fn list_accounts(
     tenant: TenantId,
     query: &AccountQuery,
 ) -> StoreResult<Vec<User>> {
+    let dialect = store.backend.dialect();
     let mut sql =
         format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.pk > $2");
     let mut values = vec![
         SqlValue::Int(tenant.0),
         SqlValue::Int(query.after_key.unwrap_or(0)),
     ];
+    let mut and = |condition: &dyn Fn(&str) -> String, value: SqlValue| {
+        values.push(value);
+        sql.push_str(&format!(
+            " AND {}",
+            condition(&format!("${}", values.len()))
+        ));
+    };
     if let Some(state) = query.state {
         let name = match state {
             StateFilter::Active => "active",
             StateFilter::Preserved => "preserved",
         };
-        values.push(SqlValue::Text(name.into()));
-        sql.push_str(&format!(" AND u.state = ${}", values.len()));
+        and(&|p| format!("u.state = {p}"), SqlValue::Text(name.into()));
     }
     if let Some(profile_id) = query.profile_id {
-        values.push(SqlValue::Int(profile_id));
-        sql.push_str(&format!(" AND u.profile_id = ${}", values.len()));
+        and(
+            &|p| format!("u.profile_id = {p}"),
+            SqlValue::Int(profile_id),
+        );
+    }
+    if let Some(storage_id) = query.storage_id {
+        and(
+            &|p| format!("u.storage_id = {p}"),
+            SqlValue::Int(storage_id),
+        );
+    }
+    if let Some(managed_by) = query.managed_by {
+        let name = SqlValue::Text(managed_by.as_str().into());
+        and(&|p| format!("u.managed_by = {p}"), name);
+    }
+    if let Some(search) = query.search.as_deref().filter(|text| !text.is_empty()) {
+        let display_name = dialect.json_scalar("u.resource_ci", &["displayName"]);
+        let condition = |p: &str| {
+            format!(
+                "({} OR COALESCE({}, FALSE))",
+                dialect.contains("u.user_name_ci", p),
+                dialect.contains(&display_name, p)
+            )
+        };
+        and(&condition, SqlValue::Text(fold_case(search)));
     }
     values.push(SqlValue::Int(i64::from(query.limit)));
     sql.push_str(&format!(" ORDER BY u.pk LIMIT ${}", values.len()));

@@ -362,9 +362,9 @@ async fn admin_listings_page_through_every_account_and_destroy_is_final() {
         }
         let page = |state, after_key, limit| AccountQuery {
             state,
-            profile_id: None,
             after_key,
             limit,
+            ..AccountQuery::default()
         };
         let first = store
             .list_accounts(acme.id, &page(None, None, 3))
@@ -382,6 +382,27 @@ async fn admin_listings_page_through_every_account_and_destroy_is_final() {
             .unwrap();
         assert_eq!(preserved.len(), 2, "{name}");
         assert!(preserved.iter().all(|u| !u.active()), "{name}");
+
+        let search = AccountQuery {
+            search: Some("U3@EXAMPLE".into()),
+            managed_by: Some(ManagedBy::Scim),
+            limit: 10,
+            ..AccountQuery::default()
+        };
+        let found = store.list_accounts(acme.id, &search).await.unwrap();
+        assert_eq!(found.len(), 1, "{name}: search is folded and narrows");
+        let manual = AccountQuery {
+            managed_by: Some(ManagedBy::Manual),
+            limit: 10,
+            ..AccountQuery::default()
+        };
+        assert_eq!(
+            store.list_accounts(acme.id, &manual).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+        let counts = store.count_accounts(acme.id).await.unwrap();
+        assert_eq!((counts.active, counts.preserved), (3, 2), "{name}");
 
         let doomed = store
             .user_by_email(acme.id, "u1@example.com")

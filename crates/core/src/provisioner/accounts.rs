@@ -33,6 +33,18 @@ pub struct AccountView {
     pub storage: Option<String>,
 }
 
+/// One page of accounts for the console's Users page.
+#[derive(Debug, Clone, Default)]
+pub struct AccountSearch<'a> {
+    pub state: Option<StateFilter>,
+    pub profile: Option<&'a str>,
+    pub storage: Option<&'a str>,
+    pub managed_by: Option<ManagedBy>,
+    pub search: Option<&'a str>,
+    pub after_key: Option<i64>,
+    pub limit: u32,
+}
+
 /// Which accounts a listing shows.
 #[derive(Debug, Clone, Default)]
 pub struct AccountFilter<'a> {
@@ -74,8 +86,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         let mut query = AccountQuery {
             state: filter.state,
             profile_id,
-            after_key: None,
             limit: LIST_PAGE,
+            ..AccountQuery::default()
         };
         loop {
             let page = self.store.list_accounts(tenant.id, &query).await?;
@@ -87,6 +99,39 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             }
         }
         self.views(tenant, users).await
+    }
+
+    /// A page of accounts matching `search`, and the key to continue after when there are more.
+    pub async fn search_accounts(
+        &self,
+        tenant: &Tenant,
+        search: &AccountSearch<'_>,
+    ) -> Result<(Vec<AccountView>, Option<i64>)> {
+        let profile_id = match search.profile {
+            Some(name) => Some(self.profile_id(tenant, name).await?),
+            None => None,
+        };
+        let storage_id = match search.storage {
+            Some(name) => Some(self.storage_id(tenant, name).await?),
+            None => None,
+        };
+        let limit = search.limit.clamp(1, LIST_PAGE);
+        let query = AccountQuery {
+            state: search.state,
+            profile_id,
+            storage_id,
+            managed_by: search.managed_by,
+            search: search.search.map(str::to_owned),
+            after_key: search.after_key,
+            // One more than asked, to know whether there is a next page.
+            limit: limit + 1,
+        };
+        let mut users = self.store.list_accounts(tenant.id, &query).await?;
+        let next = (users.len() > limit as usize).then(|| {
+            users.truncate(limit as usize);
+            users.last().map(|user| user.key)
+        });
+        Ok((self.views(tenant, users).await?, next.flatten()))
     }
 
     async fn views(&self, tenant: &Tenant, users: Vec<User>) -> Result<Vec<AccountView>> {

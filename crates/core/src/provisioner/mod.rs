@@ -15,7 +15,7 @@ use crate::tenant::{Tenant, TenantId, TenantSlug};
 use crate::token::{DEFAULT_LIFETIME_DAYS, NewToken, Token, TokenName, TokenSecret, days_after};
 use scim::datetime::Timestamp;
 
-pub use accounts::{AccountFilter, AccountView, ManualUser};
+pub use accounts::{AccountFilter, AccountSearch, AccountView, ManualUser};
 pub use catalog::{MappingEdit, MappingSpec};
 pub use dashboard::Dashboard;
 pub use users::ListRequest;

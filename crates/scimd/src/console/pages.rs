@@ -73,6 +73,7 @@ impl Chrome {
         vec![
             ("/admin", "Dashboard", "dashboard"),
             ("/admin/provisioning", "Provisioning", "provisioning"),
+            ("/admin/users", "Users", "users"),
         ]
     }
 }
