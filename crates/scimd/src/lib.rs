@@ -13,6 +13,8 @@ pub mod cli;
 pub mod config;
 mod console;
 pub mod http;
+mod listing;
+mod reports;
 pub mod telemetry;
 
 use anyhow::Context;

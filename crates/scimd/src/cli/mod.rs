@@ -3,7 +3,6 @@
 
 mod admins;
 mod catalog;
-mod output;
 mod tokens;
 mod users;
 

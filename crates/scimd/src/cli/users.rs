@@ -1,9 +1,12 @@
 //! `scimd user | report | activity` (SPEC §4, §7): accounts as admins handle them, with the
 //! same rules as the SCIM API; every change is recorded with the admin as actor.
 
-use super::output::Listing;
 use crate::AppProvisioner;
 use crate::config::{ActivityArgs, OutcomeArg, OutputFormat, ReportCommand, StateArg, UserCommand};
+use crate::listing::Listing;
+use crate::reports::{
+    ACCOUNT_DETAIL, PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing, events_listing,
+};
 use anyhow::{Context, bail};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{EventQuery, Origin, Outcome};
@@ -13,20 +16,8 @@ use scimd_core::tenant::Tenant;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Who an admin command is recorded as: `SCIMD_ADMIN`, else the login name.
-fn admin_name() -> String {
-    ["SCIMD_ADMIN", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|name| {
-            std::env::var(name)
-                .ok()
-                .filter(|value| !value.trim().is_empty())
-        })
-        .unwrap_or_else(|| "operator".into())
-}
-
 fn origin(command: &str) -> Origin {
-    Origin::cli(admin_name(), format!("scimd user {command}"))
+    super::admin_origin(&format!("user {command}"))
 }
 
 pub(super) async fn user(
@@ -73,7 +64,7 @@ pub(super) async fn user(
                 profile: profile.as_deref(),
             };
             let accounts = provisioner.list_accounts(&tenant, &filter).await?;
-            print(&listing(&accounts, PROVISIONING_REPORT), format)?;
+            print(&accounts_listing(&accounts, PROVISIONING_REPORT), format)?;
         }
         UserCommand::Show {
             email,
@@ -215,81 +206,8 @@ async fn import(
     Ok(())
 }
 
-fn time(at: Option<Timestamp>) -> String {
-    at.map(Timestamp::to_rfc3339).unwrap_or_default()
-}
-
-/// A column of account listings: its header and how a cell is read off an account.
-type Column = (&'static str, fn(&AccountView) -> String);
-
-const USER: Column = ("User", |v| v.user.profile.display_name.clone());
-const EMAIL: Column = ("Email", |v| v.user.user_name().to_owned());
-const UPN: Column = ("UPN", |v| v.user.profile.upn.clone());
-const PROFILE: Column = ("Profile", |v| v.profile.clone().unwrap_or_default());
-const STORAGE: Column = ("Storage", |v| v.storage.clone().unwrap_or_default());
-const STATE: Column = ("State", |v| v.user.state.name().to_owned());
-const PRESERVED_BY: Column = ("Preserved by", |v| {
-    let by = v.user.state.preserved_by();
-    by.map(|by| by.as_str().to_owned()).unwrap_or_default()
-});
-const PRESERVED_AT: Column = ("Preserved at", |v| time(v.user.preserved_at));
-const MAPPING: Column = ("Mapping", |v| {
-    let placement = v.user.placement.as_ref();
-    placement
-        .and_then(|p| p.mapping.clone())
-        .unwrap_or_default()
-});
-const QUOTA: Column = ("Quota bytes", |v| {
-    let placement = v.user.placement.as_ref();
-    let quota = placement.and_then(|p| p.quota_bytes);
-    quota.map(|quota| quota.to_string()).unwrap_or_default()
-});
-const MANAGED_BY: Column = ("Managed by", |v| v.user.managed_by.as_str().to_owned());
-const SCIM_ID: Column = ("SCIM id", |v| v.user.scim_id.clone().unwrap_or_default());
-const CREATED: Column = ("Created", |v| time(Some(v.user.created_at)));
-const UPDATED: Column = ("Updated", |v| time(Some(v.user.updated_at)));
-
-/// SPEC §7 User Provisioning Report.
-const PROVISIONING_REPORT: &[Column] = &[
-    USER, EMAIL, PROFILE, STORAGE, STATE, MAPPING, MANAGED_BY, CREATED,
-];
-const PRESERVED_REPORT: &[Column] = &[
-    USER,
-    EMAIL,
-    PROFILE,
-    STORAGE,
-    PRESERVED_BY,
-    PRESERVED_AT,
-    MANAGED_BY,
-];
-/// `user show`: every field an admin asks about.
-const ACCOUNT_DETAIL: &[Column] = &[
-    EMAIL,
-    ("Name", USER.1),
-    UPN,
-    STATE,
-    PRESERVED_BY,
-    PRESERVED_AT,
-    MANAGED_BY,
-    PROFILE,
-    STORAGE,
-    MAPPING,
-    QUOTA,
-    SCIM_ID,
-    CREATED,
-    UPDATED,
-];
-
-fn listing(accounts: &[AccountView], columns: &[Column]) -> Listing {
-    let mut listing = Listing::new(columns.iter().map(|(header, _)| *header).collect());
-    for view in accounts {
-        listing.push(columns.iter().map(|(_, cell)| cell(view)).collect());
-    }
-    listing
-}
-
 fn show(view: &AccountView, format: OutputFormat) -> anyhow::Result<()> {
-    let listing = listing(std::slice::from_ref(view), ACCOUNT_DETAIL);
+    let listing = accounts_listing(std::slice::from_ref(view), ACCOUNT_DETAIL);
     let mut out = std::io::stdout().lock();
     match format {
         OutputFormat::Table => {
@@ -332,7 +250,7 @@ pub(super) async fn report(
     } else {
         PROVISIONING_REPORT
     };
-    print(&listing(&accounts, columns), format)?;
+    print(&accounts_listing(&accounts, columns), format)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -354,40 +272,7 @@ pub(super) async fn activity(
         limit: args.limit.clamp(1, 100_000),
     };
     let events = provisioner.activity(&tenant, &query).await?;
-    let mut listing = Listing::new(vec![
-        "Time",
-        "Actor",
-        "Client",
-        "Operation",
-        "User",
-        "SCIM id",
-        "Outcome",
-        "Status",
-        "scimType",
-        "Detail",
-        "Latency ms",
-        "Method",
-        "Path",
-        "Response",
-    ]);
-    for event in events {
-        listing.push(vec![
-            event.at.to_rfc3339(),
-            format!("{} {}", event.actor_kind, event.actor),
-            event.client,
-            event.operation,
-            event.target_user_name.unwrap_or_default(),
-            event.target_id.unwrap_or_default(),
-            event.outcome.as_str().to_owned(),
-            event.status.to_string(),
-            event.scim_type.unwrap_or_default(),
-            event.detail.unwrap_or_default(),
-            event.latency_millis.to_string(),
-            event.method,
-            event.path,
-            event.response.unwrap_or_default(),
-        ]);
-    }
+    let mut listing = events_listing(events);
     if args.format == OutputFormat::Table {
         // The exact response body is for CSV and JSON; a table shows the detail.
         listing.headers.truncate(listing.headers.len() - 3);
