@@ -239,7 +239,12 @@ impl Event {
 #[derive(Debug, Clone, Default)]
 pub struct EventQuery {
     pub since: Option<Timestamp>,
+    /// Events before this time.
+    pub until: Option<Timestamp>,
     pub outcome: Option<Outcome>,
+    /// Events from this client (`Entra ID`, `Okta`, `cli`, ...).
+    pub client: Option<String>,
+    pub operation: Option<String>,
     /// Events about this userName (folded comparison).
     pub user_name: Option<String>,
     pub limit: u32,

@@ -343,6 +343,12 @@ pub struct ActivityArgs {
     /// Only events about this email.
     #[arg(long)]
     pub user: Option<String>,
+    /// Only events from this client: "Entra ID", Okta, JumpCloud, OneLogin, other, cli, console.
+    #[arg(long)]
+    pub idp: Option<String>,
+    /// Only this operation (create, update, preserve, activate, delete, destroy, ...).
+    #[arg(long)]
+    pub operation: Option<String>,
     /// At most this many events.
     #[arg(long, default_value_t = 100)]
     pub limit: u32,

@@ -454,3 +454,85 @@ async fn users_are_searched_opened_preserved_activated_and_deleted_from_the_cons
     .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn reports_and_the_activity_log_show_and_export_what_happened() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Viewer).await;
+    app.create("kept@example.com").await;
+    let gone = app.create("gone@example.com").await;
+    app.call(
+        Method::DELETE,
+        &format!("/scim/v2/Users/{}", gone["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let refused = app
+        .call(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(serde_json::json!({"userName": "no-email"})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let cookie = sign_in(&app, "ann@example.com").await;
+
+    let report = send(&app, get("/admin/reports/provisioning", Some(&cookie))).await;
+    assert!(report.html.contains("kept@example.com") && report.html.contains("gone@example.com"));
+    let preserved = send(&app, get("/admin/reports/preserved", Some(&cookie))).await;
+    assert!(
+        preserved.html.contains("gone@example.com") && !preserved.html.contains("kept@example.com")
+    );
+    let csv = send(&app, get("/admin/reports/preserved.csv", Some(&cookie))).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        csv.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    assert!(
+        csv.html
+            .starts_with("User,Email,Profile,Storage,Preserved by,Preserved at,Managed by\n")
+    );
+    assert_eq!(csv.html.lines().count(), 2, "{}", csv.html);
+
+    let failures = send(&app, get("/admin/activity?outcome=failure", Some(&cookie))).await;
+    assert!(
+        failures.html.contains("no-email"),
+        "the failed create, by userName"
+    );
+    assert!(
+        failures
+            .html
+            .contains("&#34;scimType&#34;:&#34;invalidValue&#34;")
+            || failures
+                .html
+                .contains("&quot;scimType&quot;:&quot;invalidValue&quot;"),
+        "the exact body the IdP received: {}",
+        failures.html
+    );
+    assert!(!failures.html.contains(">delete<"), "only failures");
+    let export = send(
+        &app,
+        get("/admin/activity.csv?operation=delete", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(export.html.lines().count(), 2, "{}", export.html);
+    assert!(export.html.contains("gone@example.com"));
+    let until = send(
+        &app,
+        get("/admin/activity?until=2000-01-01T00:00", Some(&cookie)),
+    )
+    .await;
+    assert!(
+        until.html.contains("No activity."),
+        "a time range before everything"
+    );
+}

@@ -94,9 +94,21 @@ fn event_condition(tenant: TenantId, query: &EventQuery) -> (String, Vec<SqlValu
         values.push(SqlValue::Int(since.as_millis()));
         sql.push_str(&format!(" AND at >= ${}", values.len()));
     }
+    if let Some(until) = query.until {
+        values.push(SqlValue::Int(until.as_millis()));
+        sql.push_str(&format!(" AND at < ${}", values.len()));
+    }
     if let Some(outcome) = query.outcome {
         values.push(SqlValue::Text(outcome.as_str().into()));
         sql.push_str(&format!(" AND outcome = ${}", values.len()));
+    }
+    if let Some(client) = &query.client {
+        values.push(SqlValue::Text(client.clone()));
+        sql.push_str(&format!(" AND client = ${}", values.len()));
+    }
+    if let Some(operation) = &query.operation {
+        values.push(SqlValue::Text(operation.clone()));
+        sql.push_str(&format!(" AND operation = ${}", values.len()));
     }
     if let Some(user_name) = &query.user_name {
         values.push(SqlValue::Text(fold_case(user_name)));

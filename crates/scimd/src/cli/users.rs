@@ -269,7 +269,10 @@ pub(super) async fn activity(
             OutcomeArg::Failure => Outcome::Failure,
         }),
         user_name: args.user,
+        client: args.idp,
+        operation: args.operation,
         limit: args.limit.clamp(1, 100_000),
+        ..EventQuery::default()
     };
     let events = provisioner.activity(&tenant, &query).await?;
     let mut listing = events_listing(events);

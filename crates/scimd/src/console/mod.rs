@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod pages;
 mod provisioning;
+mod reports;
 mod users;
 
 use crate::http::AppState;
@@ -22,6 +23,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(pages::router())
         .merge(provisioning::router())
+        .merge(reports::router())
         .merge(users::router())
         .merge(assets::router())
         .layer(middleware::from_fn_with_state(state, auth::same_origin))

@@ -74,6 +74,8 @@ impl Chrome {
             ("/admin", "Dashboard", "dashboard"),
             ("/admin/provisioning", "Provisioning", "provisioning"),
             ("/admin/users", "Users", "users"),
+            ("/admin/reports/provisioning", "Reports", "reports"),
+            ("/admin/activity", "Activity", "activity"),
         ]
     }
 }

@@ -1,0 +1,235 @@
+//! The User Provisioning Report, Preserved Users and the activity log (SPEC §7), each with a
+//! CSV export of the same rows.
+
+use super::Signed;
+use super::pages::{Chrome, failure, render};
+use super::users::encode;
+use crate::config::OutputFormat;
+use crate::http::AppState;
+use crate::listing::Listing;
+use crate::reports::{PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing, events_listing};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use scim::datetime::Timestamp;
+use scimd_core::activity::{Event, EventQuery, Outcome};
+use scimd_core::provisioner::AccountFilter;
+use scimd_core::store::StateFilter;
+use std::collections::HashMap;
+
+/// Events shown on the page; the CSV export holds up to [`EXPORT_EVENTS`].
+const PAGE_EVENTS: u32 = 200;
+const EXPORT_EVENTS: u32 = 100_000;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/reports/provisioning", get(provisioning))
+        .route("/admin/reports/provisioning.csv", get(provisioning_csv))
+        .route("/admin/reports/preserved", get(preserved))
+        .route("/admin/reports/preserved.csv", get(preserved_csv))
+        .route("/admin/activity", get(activity))
+        .route("/admin/activity.csv", get(activity_csv))
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportPage {
+    chrome: Chrome,
+    title: &'static str,
+    csv: &'static str,
+    listing: Listing,
+}
+
+async fn report(state: &AppState, signed: &Signed, preserved: bool) -> Result<Listing, Response> {
+    let filter = AccountFilter {
+        state: preserved.then_some(StateFilter::Preserved),
+        profile: None,
+    };
+    let accounts = state
+        .provisioner
+        .list_accounts(&signed.tenant, &filter)
+        .await
+        .map_err(failure)?;
+    let columns = if preserved {
+        PRESERVED_REPORT
+    } else {
+        PROVISIONING_REPORT
+    };
+    Ok(accounts_listing(&accounts, columns))
+}
+
+async fn provisioning(State(state): State<AppState>, signed: Signed) -> Response {
+    match report(&state, &signed, false).await {
+        Ok(listing) => render(&ReportPage {
+            chrome: Chrome::of(&signed, "reports"),
+            title: "User Provisioning Report",
+            csv: "/admin/reports/provisioning.csv",
+            listing,
+        }),
+        Err(response) => response,
+    }
+}
+
+async fn preserved(State(state): State<AppState>, signed: Signed) -> Response {
+    match report(&state, &signed, true).await {
+        Ok(listing) => render(&ReportPage {
+            chrome: Chrome::of(&signed, "reports"),
+            title: "Preserved Users",
+            csv: "/admin/reports/preserved.csv",
+            listing,
+        }),
+        Err(response) => response,
+    }
+}
+
+/// A listing as a CSV download.
+fn csv(listing: &Listing, file: &str) -> Response {
+    let mut body = Vec::new();
+    if let Err(error) = listing.write(OutputFormat::Csv, &mut body) {
+        tracing::error!(%error, "could not write a CSV export");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn provisioning_csv(State(state): State<AppState>, signed: Signed) -> Response {
+    match report(&state, &signed, false).await {
+        Ok(listing) => csv(&listing, "scimd-user-provisioning-report.csv"),
+        Err(response) => response,
+    }
+}
+
+async fn preserved_csv(State(state): State<AppState>, signed: Signed) -> Response {
+    match report(&state, &signed, true).await {
+        Ok(listing) => csv(&listing, "scimd-preserved-users.csv"),
+        Err(response) => response,
+    }
+}
+
+/// The activity filters, as the form sends them and shows them again.
+#[derive(Debug, Default)]
+struct ActivityFilters {
+    outcome: String,
+    idp: String,
+    operation: String,
+    user: String,
+    since: String,
+    until: String,
+}
+
+impl ActivityFilters {
+    fn from(query: &HashMap<String, String>) -> Self {
+        let get = |name: &str| {
+            query
+                .get(name)
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        Self {
+            outcome: get("outcome"),
+            idp: get("idp"),
+            operation: get("operation"),
+            user: get("user"),
+            since: get("since"),
+            until: get("until"),
+        }
+    }
+
+    fn query(&self, limit: u32) -> EventQuery {
+        let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+        EventQuery {
+            since: local_time(&self.since),
+            until: local_time(&self.until),
+            outcome: Outcome::parse(&self.outcome),
+            client: some(&self.idp),
+            operation: some(&self.operation),
+            user_name: some(&self.user),
+            limit,
+        }
+    }
+
+    /// The same filters as a query string, for the CSV link.
+    fn encoded(&self) -> String {
+        [
+            ("outcome", &self.outcome),
+            ("idp", &self.idp),
+            ("operation", &self.operation),
+            ("user", &self.user),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name}={}", encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+/// A `datetime-local` value (`2026-12-02T08:30`), read as UTC.
+fn local_time(text: &str) -> Option<Timestamp> {
+    match text.len() {
+        16 => scim::datetime::parse(&format!("{text}:00Z")),
+        19 => scim::datetime::parse(&format!("{text}Z")),
+        _ => scim::datetime::parse(text),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+struct ActivityPage {
+    chrome: Chrome,
+    filters: ActivityFilters,
+    query: String,
+    events: Vec<Event>,
+}
+
+async fn activity(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let filters = ActivityFilters::from(&query);
+    match state
+        .provisioner
+        .activity(&signed.tenant, &filters.query(PAGE_EVENTS))
+        .await
+    {
+        Ok(events) => render(&ActivityPage {
+            chrome: Chrome::of(&signed, "activity"),
+            query: filters.encoded(),
+            filters,
+            events,
+        }),
+        Err(error) => failure(error),
+    }
+}
+
+async fn activity_csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let filters = ActivityFilters::from(&query);
+    match state
+        .provisioner
+        .activity(&signed.tenant, &filters.query(EXPORT_EVENTS))
+        .await
+    {
+        Ok(events) => csv(&events_listing(events), "scimd-activity.csv"),
+        Err(error) => failure(error),
+    }
+}
