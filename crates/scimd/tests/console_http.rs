@@ -536,3 +536,149 @@ async fn reports_and_the_activity_log_show_and_export_what_happened() {
         "a time range before everything"
     );
 }
+
+#[tokio::test]
+async fn mappings_are_created_in_two_steps_reordered_previewed_edited_and_deleted() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let csrf = csrf_of(&send(&app, get("/admin/mappings", Some(&cookie))).await.html);
+    let profile = send(
+        &app,
+        post(
+            "/admin/catalog/profiles",
+            Some(&cookie),
+            &[("csrf", &csrf), ("name", "Engineers"), ("max_users", "10")],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(profile.status, StatusCode::SEE_OTHER);
+    let catalog = send(&app, get("/admin/catalog", Some(&cookie))).await;
+    assert!(catalog.html.contains("Engineers") && catalog.html.contains(">10<"));
+
+    let step_one = [
+        ("csrf", csrf.as_str()),
+        ("name", "Eng"),
+        ("kind", "attribute"),
+        ("attribute", "department"),
+        ("values", "R&D,Engineering"),
+    ];
+    let step_two = send(
+        &app,
+        post("/admin/mappings/new", Some(&cookie), &step_one, ORIGIN),
+    )
+    .await;
+    assert_eq!(step_two.status, StatusCode::OK);
+    assert!(step_two.html.contains("Step 2 of 2") && step_two.html.contains("department"));
+    let mut configured = step_one.to_vec();
+    configured.extend([
+        ("step", "2"),
+        ("profile", "Engineers"),
+        ("storage", "Default"),
+        ("quota", "1000"),
+    ]);
+    let created = send(
+        &app,
+        post("/admin/mappings/new", Some(&cookie), &configured, ORIGIN),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("name", "Bad"),
+        ("kind", "attribute"),
+        ("attribute", "department"),
+        ("values", ""),
+    ];
+    let refused = send(
+        &app,
+        post("/admin/mappings/new", Some(&cookie), &bad, ORIGIN),
+    )
+    .await;
+    assert!(
+        refused.html.contains("class=\"error\""),
+        "bad criteria stay on step 1"
+    );
+
+    let list = send(&app, get("/admin/mappings", Some(&cookie))).await;
+    let default_at = list.html.find(">Default<").unwrap();
+    let eng_at = list.html.find(">Eng<").unwrap();
+    assert!(
+        default_at < eng_at,
+        "a new mapping goes to the bottom (R-23)"
+    );
+    let moved = send(
+        &app,
+        post(
+            "/admin/mappings/reorder",
+            Some(&cookie),
+            &[("csrf", &csrf), ("name", "Eng"), ("priority", "1")],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    let list = send(&app, get("/admin/mappings", Some(&cookie))).await;
+    assert!(list.html.find(">Eng<").unwrap() < list.html.find(">Default<").unwrap());
+
+    let sample = r#"{"userName": "a@example.com", "department": "R&D"}"#;
+    let preview = send(
+        &app,
+        post(
+            "/admin/mappings/preview",
+            Some(&cookie),
+            &[("csrf", &csrf), ("sample", sample)],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert!(
+        preview
+            .html
+            .contains("would be created by mapping &#39;Eng&#39;")
+            || preview
+                .html
+                .contains("would be created by mapping &#x27;Eng&#x27;"),
+        "{}",
+        preview.html
+    );
+
+    let edit_page = send(&app, get("/admin/mappings/edit?name=Eng", Some(&cookie))).await;
+    assert!(
+        edit_page
+            .html
+            .contains("fixed: to change them, create another mapping")
+    );
+    let edited = send(
+        &app,
+        post(
+            "/admin/mappings/edit",
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("name", "Eng"),
+                ("new_name", "Engineering"),
+                ("profile", "Default"),
+                ("storage", "Default"),
+                ("quota", ""),
+            ],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.html);
+    let deleted = send(
+        &app,
+        post(
+            "/admin/mappings/delete",
+            Some(&cookie),
+            &[("csrf", &csrf), ("name", "Engineering")],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let list = send(&app, get("/admin/mappings", Some(&cookie))).await;
+    assert!(!list.html.contains("Engineering<"));
+}

@@ -4,6 +4,7 @@
 
 mod assets;
 mod auth;
+mod mappings;
 mod pages;
 mod provisioning;
 mod reports;
@@ -23,6 +24,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(pages::router())
         .merge(provisioning::router())
+        .merge(mappings::router())
         .merge(reports::router())
         .merge(users::router())
         .merge(assets::router())

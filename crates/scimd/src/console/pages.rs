@@ -73,6 +73,8 @@ impl Chrome {
         vec![
             ("/admin", "Dashboard", "dashboard"),
             ("/admin/provisioning", "Provisioning", "provisioning"),
+            ("/admin/mappings", "Mappings", "mappings"),
+            ("/admin/catalog", "Profiles and storages", "catalog"),
             ("/admin/users", "Users", "users"),
             ("/admin/reports/provisioning", "Reports", "reports"),
             ("/admin/activity", "Activity", "activity"),

@@ -1,0 +1,506 @@
+//! Mappings (SPEC §5) and the profiles and storages they point at: the priority list with
+//! reordering, the two-step creation wizard (criteria, then configuration, as Druva's), editing
+//! of name and configuration only (R-24), deletion, and the preview of a sample user.
+
+use super::Signed;
+use super::auth::Refused;
+use super::pages::{Chrome, failure, render};
+use super::users::encode;
+use crate::http::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use scimd_core::catalog::{Mapping, Profile, Storage};
+use scimd_core::mapping::{Criteria, NO_MAPPING_MATCHED};
+use scimd_core::provisioner::{MappingEdit, MappingSpec};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/mappings", get(list))
+        .route("/admin/mappings/preview", post(preview))
+        .route("/admin/mappings/new", get(new_step_one).post(new_submitted))
+        .route("/admin/mappings/edit", get(edit_page).post(edit))
+        .route("/admin/mappings/reorder", post(reorder))
+        .route("/admin/mappings/delete", post(delete))
+        .route("/admin/catalog", get(catalog))
+        .route("/admin/catalog/profiles", post(create_profile))
+        .route("/admin/catalog/profiles/delete", post(delete_profile))
+        .route("/admin/catalog/storages", post(create_storage))
+}
+
+fn field(form: &Value, name: &str) -> String {
+    form.get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// Refuses the request unless it carries the CSRF token and the admin may change things.
+fn allowed(signed: &Signed, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
+    signed.check_change(headers, form.get("csrf").and_then(Value::as_str))
+}
+
+fn done(path: &str, message: &str) -> Response {
+    Redirect::to(&format!("{path}?done={}", encode(message))).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "mappings.html")]
+struct MappingsPage {
+    chrome: Chrome,
+    mappings: Vec<Mapping>,
+    can_change: bool,
+    sample: String,
+    preview: Vec<String>,
+    notice: Option<String>,
+}
+
+async fn show(
+    state: &AppState,
+    signed: &Signed,
+    sample: String,
+    preview: Vec<String>,
+    notice: Option<String>,
+) -> Response {
+    match state.provisioner.list_mappings(&signed.tenant).await {
+        Ok(mappings) => render(&MappingsPage {
+            chrome: Chrome::of(signed, "mappings"),
+            mappings,
+            can_change: signed.can_change(),
+            sample,
+            preview,
+            notice,
+        }),
+        Err(error) => failure(error),
+    }
+}
+
+const SAMPLE: &str = r#"{"userName": "new.user@example.com", "displayName": "New User",
+ "urn:ietf:params:scim:schemas:extension:Druva:2.0:User": {"department": "Engineering"}}"#;
+
+async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    show(
+        &state,
+        &signed,
+        SAMPLE.into(),
+        Vec::new(),
+        query.get("done").cloned(),
+    )
+    .await
+}
+
+/// Reading only, so viewers may preview too; the CSRF token is still required of a POST.
+async fn preview(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = signed.check_csrf(&headers, form.get("csrf").and_then(Value::as_str)) {
+        return refused.into_response();
+    }
+    let sample = field(&form, "sample");
+    let lines = match serde_json::from_str::<Value>(&sample) {
+        Err(error) => vec![format!("The sample is not JSON: {error}")],
+        Ok(body) => match state
+            .provisioner
+            .preview_mapping(&signed.tenant, &body)
+            .await
+        {
+            Ok((matched, explanations)) => {
+                let mut lines: Vec<String> = explanations.iter().map(ToString::to_string).collect();
+                lines.push(match matched {
+                    Some(name) => format!("The user would be created by mapping '{name}'."),
+                    None => NO_MAPPING_MATCHED.to_owned(),
+                });
+                lines
+            }
+            Err(error) => vec![format!("The sample is not a valid SCIM user: {error}")],
+        },
+    };
+    show(&state, &signed, sample, lines, None).await
+}
+
+/// What the wizard and the edit form carry between steps.
+#[derive(Debug, Default)]
+struct MappingFields {
+    name: String,
+    attribute: String,
+    values: String,
+    profile: String,
+    storage: String,
+    quota: String,
+    activation_email: bool,
+}
+
+impl MappingFields {
+    fn from(form: &Value) -> Self {
+        let any = field(form, "kind") == "any";
+        Self {
+            name: field(form, "name"),
+            attribute: if any {
+                String::new()
+            } else {
+                field(form, "attribute")
+            },
+            values: if any {
+                String::new()
+            } else {
+                field(form, "values")
+            },
+            profile: field(form, "profile"),
+            storage: field(form, "storage"),
+            quota: field(form, "quota"),
+            activation_email: field(form, "activation_email") == "true",
+        }
+    }
+
+    fn criteria(&self) -> scimd_core::Result<Criteria> {
+        if self.attribute.is_empty() {
+            Ok(Criteria::AllowAnyUser)
+        } else {
+            Criteria::attribute(&self.attribute, &self.values)
+        }
+    }
+
+    fn quota(&self) -> Result<Option<u64>, String> {
+        if self.quota.is_empty() {
+            return Ok(None);
+        }
+        self.quota
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("the quota {:?} is not a number of bytes", self.quota))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mapping_form.html")]
+struct MappingForm {
+    chrome: Chrome,
+    title: &'static str,
+    action: &'static str,
+    /// 1: criteria; 2: configuration of a new mapping; 3: editing an existing one.
+    step: u8,
+    form: MappingFields,
+    criteria: String,
+    profiles: Vec<String>,
+    storages: Vec<String>,
+    error: Option<String>,
+}
+
+impl MappingForm {
+    async fn show(
+        state: &AppState,
+        signed: &Signed,
+        step: u8,
+        form: MappingFields,
+        error: Option<String>,
+    ) -> Response {
+        let provisioner = &state.provisioner;
+        let (profiles, storages) = match (
+            provisioner.list_profiles(&signed.tenant).await,
+            provisioner.list_storages(&signed.tenant).await,
+        ) {
+            (Ok(profiles), Ok(storages)) => (profiles, storages),
+            (Err(error), _) | (_, Err(error)) => return failure(error),
+        };
+        let criteria = form
+            .criteria()
+            .map(|criteria| criteria.to_string())
+            .unwrap_or_default();
+        let (title, action) = match step {
+            3 => ("Edit mapping", "/admin/mappings/edit"),
+            _ => ("New mapping", "/admin/mappings/new"),
+        };
+        render(&MappingForm {
+            chrome: Chrome::of(signed, "mappings"),
+            title,
+            action,
+            step,
+            form,
+            criteria,
+            profiles: profiles.into_iter().map(|p: Profile| p.name).collect(),
+            storages: storages.into_iter().map(|s: Storage| s.name).collect(),
+            error,
+        })
+    }
+}
+
+async fn new_step_one(State(state): State<AppState>, signed: Signed) -> Response {
+    if !signed.can_change() {
+        return super::auth::forbidden("a viewer can look, not change");
+    }
+    MappingForm::show(&state, &signed, 1, MappingFields::default(), None).await
+}
+
+/// Step 1 submitted: check name and criteria, then ask for the configuration. Step 2
+/// submitted: create the mapping at the bottom of the list (R-23).
+async fn new_submitted(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let fields = MappingFields::from(&form);
+    let criteria = match fields.criteria() {
+        Ok(criteria) => criteria,
+        Err(error) => {
+            return MappingForm::show(&state, &signed, 1, fields, Some(error.to_string())).await;
+        }
+    };
+    if fields.name.is_empty() {
+        let error = Some("the mapping needs a name".to_owned());
+        return MappingForm::show(&state, &signed, 1, fields, error).await;
+    }
+    if field(&form, "step") != "2" {
+        return MappingForm::show(&state, &signed, 2, fields, None).await;
+    }
+    let quota_bytes = match fields.quota() {
+        Ok(quota) => quota,
+        Err(error) => return MappingForm::show(&state, &signed, 2, fields, Some(error)).await,
+    };
+    let spec = MappingSpec {
+        name: &fields.name,
+        criteria,
+        profile: &fields.profile,
+        storage: &fields.storage,
+        quota_bytes,
+        send_activation_email: fields.activation_email,
+    };
+    let origin = signed.origin("POST", "/admin/mappings/new");
+    match state
+        .provisioner
+        .create_mapping(&origin, &signed.tenant, spec)
+        .await
+    {
+        Ok(mapping) => done(
+            "/admin/mappings",
+            &format!(
+                "Mapping '{}' created at priority {}.",
+                mapping.name, mapping.priority
+            ),
+        ),
+        Err(error) => MappingForm::show(&state, &signed, 2, fields, Some(error.to_string())).await,
+    }
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !signed.can_change() {
+        return super::auth::forbidden("a viewer can look, not change");
+    }
+    let name = query.get("name").cloned().unwrap_or_default();
+    let mappings = match state.provisioner.list_mappings(&signed.tenant).await {
+        Ok(mappings) => mappings,
+        Err(error) => return failure(error),
+    };
+    let Some(mapping) = mappings.into_iter().find(|m| m.name == name) else {
+        return failure(scimd_core::Error::NotFound(format!("no mapping '{name}'")));
+    };
+    let (attribute, values) = match &mapping.criteria {
+        Criteria::AllowAnyUser => (String::new(), String::new()),
+        Criteria::Attribute { name, values } => {
+            (name.clone(), scimd_core::mapping::format_values(values))
+        }
+    };
+    let fields = MappingFields {
+        name: mapping.name,
+        attribute,
+        values,
+        profile: mapping.profile,
+        storage: mapping.storage,
+        quota: mapping
+            .quota_bytes
+            .map(|q| q.to_string())
+            .unwrap_or_default(),
+        activation_email: mapping.send_activation_email,
+    };
+    MappingForm::show(&state, &signed, 3, fields, None).await
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let fields = MappingFields::from(&form);
+    let new_name = field(&form, "new_name");
+    let quota_bytes = match fields.quota() {
+        Ok(quota) => quota,
+        Err(error) => return MappingForm::show(&state, &signed, 3, fields, Some(error)).await,
+    };
+    let edit = MappingEdit {
+        new_name: (new_name != fields.name).then_some(new_name.as_str()),
+        profile: Some(&fields.profile),
+        storage: Some(&fields.storage),
+        quota_bytes: Some(quota_bytes),
+        send_activation_email: Some(fields.activation_email),
+    };
+    let origin = signed.origin("POST", "/admin/mappings/edit");
+    match state
+        .provisioner
+        .edit_mapping(&origin, &signed.tenant, &fields.name, edit)
+        .await
+    {
+        Ok(()) => done("/admin/mappings", "Mapping saved."),
+        Err(error) => MappingForm::show(&state, &signed, 3, fields, Some(error.to_string())).await,
+    }
+}
+
+async fn reorder(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let name = field(&form, "name");
+    let priority = field(&form, "priority").parse().unwrap_or(u32::MAX);
+    let origin = signed.origin("POST", "/admin/mappings/reorder");
+    match state
+        .provisioner
+        .reorder_mapping(&origin, &signed.tenant, &name, priority)
+        .await
+    {
+        Ok(()) => done("/admin/mappings", &format!("Mapping '{name}' moved.")),
+        Err(error) => failure(error),
+    }
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let name = field(&form, "name");
+    let origin = signed.origin("POST", "/admin/mappings/delete");
+    match state
+        .provisioner
+        .delete_mapping(&origin, &signed.tenant, &name)
+        .await
+    {
+        Ok(()) => done(
+            "/admin/mappings",
+            &format!("Mapping '{name}' deleted; its users keep their profile and storage."),
+        ),
+        Err(error) => failure(error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "catalog.html")]
+struct CatalogPage {
+    chrome: Chrome,
+    profiles: Vec<Profile>,
+    storages: Vec<Storage>,
+    can_change: bool,
+}
+
+async fn catalog(State(state): State<AppState>, signed: Signed) -> Response {
+    let provisioner = &state.provisioner;
+    match (
+        provisioner.list_profiles(&signed.tenant).await,
+        provisioner.list_storages(&signed.tenant).await,
+    ) {
+        (Ok(profiles), Ok(storages)) => render(&CatalogPage {
+            chrome: Chrome::of(&signed, "catalog"),
+            profiles,
+            storages,
+            can_change: signed.can_change(),
+        }),
+        (Err(error), _) | (_, Err(error)) => failure(error),
+    }
+}
+
+async fn create_profile(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let max_users = field(&form, "max_users").parse().unwrap_or(0);
+    let origin = signed.origin("POST", "/admin/catalog/profiles");
+    match state
+        .provisioner
+        .create_profile(&origin, &signed.tenant, &field(&form, "name"), max_users)
+        .await
+    {
+        Ok(_) => Redirect::to("/admin/catalog").into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+async fn delete_profile(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let origin = signed.origin("POST", "/admin/catalog/profiles/delete");
+    match state
+        .provisioner
+        .delete_profile(&origin, &signed.tenant, &field(&form, "name"))
+        .await
+    {
+        Ok(()) => Redirect::to("/admin/catalog").into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+async fn create_storage(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let origin = signed.origin("POST", "/admin/catalog/storages");
+    match state
+        .provisioner
+        .create_storage(
+            &origin,
+            &signed.tenant,
+            &field(&form, "name"),
+            &field(&form, "region"),
+        )
+        .await
+    {
+        Ok(_) => Redirect::to("/admin/catalog").into_response(),
+        Err(error) => failure(error),
+    }
+}
