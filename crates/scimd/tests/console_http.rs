@@ -682,3 +682,50 @@ async fn mappings_are_created_in_two_steps_reordered_previewed_edited_and_delete
     let list = send(&app, get("/admin/mappings", Some(&cookie))).await;
     assert!(!list.html.contains("Engineering<"));
 }
+
+#[tokio::test]
+async fn admins_see_only_their_tenant_and_operators_choose_one() {
+    let app = TestApp::new().await;
+    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
+        .await
+        .unwrap();
+    provisioner
+        .create_admin(
+            &admin_origin(),
+            "otto@example.com",
+            Some("other"),
+            Role::Admin,
+            PASSWORD,
+        )
+        .await
+        .unwrap();
+    with_admin(&app, "ops@example.com", Role::Operator).await;
+    app.create("default.user@example.com").await;
+
+    let other = sign_in(&app, "otto@example.com").await;
+    let users = send(&app, get("/admin/users", Some(&other))).await;
+    assert!(users.html.contains("tenant <strong>other</strong>"));
+    assert!(!users.html.contains("default.user@example.com"));
+    let sneaky = send(&app, get("/admin/users?tenant=default", Some(&other))).await;
+    assert!(
+        !sneaky.html.contains("default.user@example.com"),
+        "a tenant admin cannot switch"
+    );
+    let direct = send(
+        &app,
+        get("/admin/user?email=default.user%40example.com", Some(&other)),
+    )
+    .await;
+    assert_eq!(
+        direct.status,
+        StatusCode::NOT_FOUND,
+        "another tenant's user is not found"
+    );
+
+    let ops = sign_in(&app, "ops@example.com").await;
+    let default = send(&app, get("/admin/users?tenant=default", Some(&ops))).await;
+    assert!(default.html.contains("default.user@example.com"));
+    let other_tenant = send(&app, get("/admin/users?tenant=other", Some(&ops))).await;
+    assert!(other_tenant.html.contains("tenant <strong>other</strong>"));
+    assert!(!other_tenant.html.contains("default.user@example.com"));
+}
