@@ -97,6 +97,16 @@ impl SecretKind for Session {
 
 pub type SessionSecret = Secret<Session>;
 
+/// The kind of secret an admin API key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiKey;
+
+impl SecretKind for ApiKey {
+    const PREFIX: &'static str = "scimd_k_";
+}
+
+pub type ApiKeySecret = Secret<ApiKey>;
+
 /// A signed-in session, stored server-side (so it works across instances).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminSession {

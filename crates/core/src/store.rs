@@ -299,6 +299,26 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_session(&self, hash: &SecretHash) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Adds an API key for the admin; live keys of the same name are revoked at `now`.
+    fn create_api_key(
+        &self,
+        admin_id: i64,
+        name: &str,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The admin a live (unrevoked) key acts as.
+    fn admin_by_api_key(
+        &self,
+        hash: &SecretHash,
+    ) -> impl Future<Output = StoreResult<Option<AdminAccount>>> + Send;
+    /// Revokes the admin's live keys of that name; false when there was none.
+    fn revoke_api_key(
+        &self,
+        admin_id: i64,
+        name: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Whether the database answers (for `/readyz`).
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;

@@ -229,6 +229,25 @@ pub enum AdminCommand {
         #[command(flatten)]
         tenant: TenantArg,
     },
+    /// Keys for the admin JSON API (`Authorization: Bearer scimd_k_…`), acting as an admin.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print a new key, alone on stdout (shown once); replaces a live key of that name.
+    Create {
+        /// The admin the key acts as.
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+    Revoke {
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// How a listing is printed.

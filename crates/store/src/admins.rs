@@ -186,3 +186,78 @@ pub(crate) async fn delete_session(store: &SqlStore, hash: &SecretHash) -> Store
     );
     store.write(&[step]).await.map(drop)
 }
+
+pub(crate) async fn create_api_key(
+    store: &SqlStore,
+    admin_id: i64,
+    name: &str,
+    hash: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let retire = Step::run(
+        "UPDATE admin_api_keys SET revoked_at = $3 \
+         WHERE admin_id = $1 AND name = $2 AND revoked_at IS NULL",
+        vec![
+            SqlValue::Int(admin_id),
+            SqlValue::Text(name.to_owned()),
+            SqlValue::Int(now.as_millis()),
+        ],
+    );
+    let insert = Step::run(
+        "INSERT INTO admin_api_keys (admin_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+        vec![
+            SqlValue::Int(admin_id),
+            SqlValue::Text(name.to_owned()),
+            SqlValue::Bytes(hash.0.to_vec()),
+            SqlValue::Int(now.as_millis()),
+        ],
+    );
+    store.write(&[retire, insert]).await.map(drop)
+}
+
+pub(crate) async fn admin_by_api_key(
+    store: &SqlStore,
+    hash: &SecretHash,
+) -> StoreResult<Option<AdminAccount>> {
+    let columns = ADMIN_COLUMNS
+        .split(", ")
+        .map(|column| format!("a.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let statement = Statement::new(
+        format!(
+            "SELECT {columns} FROM admin_api_keys k JOIN admins a ON a.id = k.admin_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL"
+        ),
+        vec![SqlValue::Bytes(hash.0.to_vec())],
+    );
+    store
+        .query(statement, ADMIN_TYPES)
+        .await?
+        .into_iter()
+        .next()
+        .map(|row| admin_from(row).map(|(admin, _)| admin))
+        .transpose()
+}
+
+pub(crate) async fn revoke_api_key(
+    store: &SqlStore,
+    admin_id: i64,
+    name: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let step = Step::run(
+        "UPDATE admin_api_keys SET revoked_at = $3 \
+         WHERE admin_id = $1 AND name = $2 AND revoked_at IS NULL",
+        vec![
+            SqlValue::Int(admin_id),
+            SqlValue::Text(name.to_owned()),
+            SqlValue::Int(now.as_millis()),
+        ],
+    )
+    .must_affect();
+    Ok(matches!(
+        store.write(&[step]).await?,
+        crate::backend::Written::Committed(_)
+    ))
+}

@@ -26,6 +26,11 @@ pub(crate) fn sqlite() -> Migrator {
         migration!(4, "accounts", "../migrations/sqlite/0004_accounts.sql"),
         migration!(5, "activity", "../migrations/sqlite/0005_activity.sql"),
         migration!(6, "admins", "../migrations/sqlite/0006_admins.sql"),
+        migration!(
+            7,
+            "admin api keys",
+            "../migrations/sqlite/0007_admin_api_keys.sql"
+        ),
     ])
 }
 
@@ -41,6 +46,11 @@ pub(crate) fn postgres() -> Migrator {
         migration!(4, "accounts", "../migrations/postgres/0004_accounts.sql"),
         migration!(5, "activity", "../migrations/postgres/0005_activity.sql"),
         migration!(6, "admins", "../migrations/postgres/0006_admins.sql"),
+        migration!(
+            7,
+            "admin api keys",
+            "../migrations/postgres/0007_admin_api_keys.sql"
+        ),
     ])
 }
 

@@ -386,6 +386,24 @@ impl Store for SqlStore {
         admins::delete_session(self, hash).await
     }
 
+    async fn create_api_key(
+        &self,
+        admin_id: i64,
+        name: &str,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        admins::create_api_key(self, admin_id, name, hash, now).await
+    }
+
+    async fn admin_by_api_key(&self, hash: &SecretHash) -> StoreResult<Option<AdminAccount>> {
+        admins::admin_by_api_key(self, hash).await
+    }
+
+    async fn revoke_api_key(&self, admin_id: i64, name: &str, now: Timestamp) -> StoreResult<bool> {
+        admins::revoke_api_key(self, admin_id, name, now).await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.query(Statement::new("SELECT 1", vec![]), &[Column::Int])
             .await

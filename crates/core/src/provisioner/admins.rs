@@ -4,12 +4,13 @@
 use super::Provisioner;
 use crate::activity::Origin;
 use crate::admin::{
-    AdminAccount, AdminSession, LOCKOUT_MILLIS, MAX_FAILED_SIGN_INS, NewAdmin, Role, SessionSecret,
-    hash_password, new_csrf_token, verify_password,
+    AdminAccount, AdminSession, ApiKeySecret, LOCKOUT_MILLIS, MAX_FAILED_SIGN_INS, NewAdmin, Role,
+    SessionSecret, hash_password, new_csrf_token, verify_password,
 };
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{Store, StoreError};
+use crate::token::TokenName;
 use crate::user::check_user_name_is_email;
 use scim::datetime::Timestamp;
 use std::sync::LazyLock;
@@ -140,6 +141,55 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             self.store.touch_session(&hash, now).await?;
         }
         Ok((admin, session))
+    }
+
+    /// A key for the admin JSON API, acting as the admin with that email. A live key of the
+    /// same name is revoked (rotation). The secret is returned once.
+    pub async fn create_api_key(&self, email: &str, name: &str) -> Result<ApiKeySecret> {
+        let name = TokenName::parse(name)?;
+        let (admin, _) =
+            self.store.admin_by_email(email).await?.ok_or_else(|| {
+                Error::NotFound(format!("no admin with email '{}'", email.trim()))
+            })?;
+        let secret = ApiKeySecret::generate()?;
+        self.store
+            .create_api_key(admin.id, name.as_str(), &secret.hash(), self.now())
+            .await?;
+        Ok(secret)
+    }
+
+    pub async fn revoke_api_key(&self, email: &str, name: &str) -> Result<()> {
+        let (admin, _) =
+            self.store.admin_by_email(email).await?.ok_or_else(|| {
+                Error::NotFound(format!("no admin with email '{}'", email.trim()))
+            })?;
+        if self
+            .store
+            .revoke_api_key(admin.id, name, self.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!(
+                "'{}' has no live key named '{name}'",
+                admin.email
+            )))
+        }
+    }
+
+    /// The admin an `Authorization: Bearer scimd_k_…` header acts as; every failure is the
+    /// same `Unauthorized`.
+    pub async fn authenticate_api_key(&self, authorization: &str) -> Result<AdminAccount> {
+        let secret = authorization
+            .trim()
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+            .and_then(|(_, key)| ApiKeySecret::parse(key.trim()))
+            .ok_or(Error::Unauthorized)?;
+        self.store
+            .admin_by_api_key(&secret.hash())
+            .await?
+            .ok_or(Error::Unauthorized)
     }
 
     /// Ends the session; unknown or malformed cookies end nothing.

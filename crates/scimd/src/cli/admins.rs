@@ -1,12 +1,13 @@
 //! `scimd admin create` (SPEC §7).
 
 use crate::AppProvisioner;
-use crate::config::{AdminCommand, RoleArg};
+use crate::config::{AdminCommand, KeyCommand, RoleArg};
 use anyhow::Context;
 use scimd_core::admin::Role;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+#[allow(clippy::print_stdout)] // the key is the command's output
 pub(super) async fn execute(
     provisioner: &AppProvisioner,
     command: AdminCommand,
@@ -39,6 +40,17 @@ pub(super) async fn execute(
                     admin.email
                 ),
             }
+        }
+        AdminCommand::Key(KeyCommand::Create { email, name }) => {
+            let key = provisioner.create_api_key(&email, &name).await?;
+            println!("{}", key.expose());
+            eprintln!(
+                "this key is shown once: use it as 'Authorization: Bearer <key>' on /admin/api/v1"
+            );
+        }
+        AdminCommand::Key(KeyCommand::Revoke { email, name }) => {
+            provisioner.revoke_api_key(&email, &name).await?;
+            eprintln!("revoked key '{name}' of '{email}'");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -101,7 +101,7 @@ pub(super) fn forbidden(reason: &str) -> Response {
     (StatusCode::FORBIDDEN, format!("403 Forbidden: {reason}")).into_response()
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -123,41 +123,53 @@ impl FromRequestParts<AppState> for Signed {
             .session(&cookie)
             .await
             .map_err(|_| to_sign_in())?;
-        let slug = match (admin.role, admin.tenant_id) {
-            // An operator looks at the tenant it names, `default` unless told.
-            (Role::Operator, _) => parts
-                .uri
-                .query()
+        let tenant =
+            tenant_of(state, &admin, parts.uri.query())
+                .await
+                .map_err(|error| match error {
+                    scimd_core::Error::Unauthorized => forbidden("this tenant is not yours"),
+                    other => (StatusCode::NOT_FOUND, other.to_string()).into_response(),
+                })?;
+        Ok(Self {
+            admin,
+            session,
+            tenant,
+        })
+    }
+}
+
+/// The tenant a request of `admin` is about: its own, or for an operator the one named by
+/// `?tenant=` (`default` unless told). `Unauthorized` when the admin may not act there.
+pub(crate) async fn tenant_of(
+    state: &AppState,
+    admin: &AdminAccount,
+    query: Option<&str>,
+) -> scimd_core::Result<Tenant> {
+    let tenant = match (admin.role, admin.tenant_id) {
+        (Role::Operator, _) => {
+            let slug = query
                 .and_then(|query| {
                     query
                         .split('&')
                         .find_map(|pair| pair.strip_prefix("tenant="))
                         .map(str::to_owned)
                 })
-                .unwrap_or_else(|| "default".into()),
-            (_, Some(tenant_id)) => state
-                .provisioner
-                .list_tenants()
-                .await
-                .ok()
-                .and_then(|tenants| tenants.into_iter().find(|t| t.id == tenant_id))
-                .map(|tenant| tenant.slug.to_string())
-                .ok_or_else(to_sign_in)?,
-            (_, None) => return Err(to_sign_in()),
-        };
-        let tenant = state
-            .provisioner
-            .tenant(&slug)
-            .await
-            .map_err(|_| (StatusCode::NOT_FOUND, "no such tenant").into_response())?;
-        if !admin.can_access(tenant.id) {
-            return Err(forbidden("this tenant is not yours"));
+                .unwrap_or_else(|| "default".into());
+            state.provisioner.tenant(&slug).await?
         }
-        Ok(Self {
-            admin,
-            session,
-            tenant,
-        })
+        (_, Some(tenant_id)) => state
+            .provisioner
+            .list_tenants()
+            .await?
+            .into_iter()
+            .find(|tenant| tenant.id == tenant_id)
+            .ok_or(scimd_core::Error::Unauthorized)?,
+        (_, None) => return Err(scimd_core::Error::Unauthorized),
+    };
+    if admin.can_access(tenant.id) {
+        Ok(tenant)
+    } else {
+        Err(scimd_core::Error::Unauthorized)
     }
 }
 

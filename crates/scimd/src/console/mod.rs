@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
-pub(crate) use auth::Signed;
+pub(crate) use auth::{Signed, session_cookie, tenant_of};
 
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()

@@ -2,6 +2,7 @@
 //! layers every request passes (request id, tracing without credentials, metrics).
 
 mod activity;
+mod admin_api;
 mod discovery;
 pub(crate) mod extract;
 pub mod lenient;
@@ -74,6 +75,7 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(ops::router())
         .merge(crate::console::router(state.clone()))
+        .merge(admin_api::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), ops::track))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -1,0 +1,178 @@
+//! The admin JSON API under `/admin/api/v1` (SPEC §7): the console's operations for scripts
+//! and tools, described by a hand-written OpenAPI document at `/admin/api/v1/openapi.json`.
+//! A caller is an admin: by API key (`Authorization: Bearer scimd_k_…`, from
+//! `scimd admin key create`) or by console session (then every change also needs the
+//! session's `X-CSRF-Token`).
+
+mod handlers;
+
+use super::AppState;
+use crate::console::{session_cookie, tenant_of};
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scimd_core::Error;
+use scimd_core::activity::{Actor, Client, Origin};
+use scimd_core::admin::AdminAccount;
+use scimd_core::tenant::Tenant;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+pub(crate) const OPENAPI: &str = include_str!("openapi.json");
+
+pub(crate) fn router() -> Router<AppState> {
+    handlers::router()
+}
+
+/// An admin API failure: a status and a JSON body `{"status": …, "error": "…"}`.
+#[derive(Debug)]
+pub(crate) struct ApiFailure(StatusCode, String);
+
+impl ApiFailure {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self(status, message.into())
+    }
+}
+
+impl From<Error> for ApiFailure {
+    fn from(error: Error) -> Self {
+        let status = match &error {
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Invalid(_) | Error::Scim(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Error::Internal(_) | Error::Store(_) => {
+                tracing::error!(%error, "an admin API request failed");
+                return Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; the server log has the details",
+                );
+            }
+        };
+        Self(status, error.to_string())
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let body = json!({"status": self.0.as_u16(), "error": self.1});
+        (self.0, axum::Json(body)).into_response()
+    }
+}
+
+pub(crate) type ApiResult = Result<Response, ApiFailure>;
+
+/// The admin calling the API, the tenant the call is about, and whether it may change things.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    pub admin: AdminAccount,
+    pub tenant: Tenant,
+    method: Method,
+    path: String,
+}
+
+impl Caller {
+    /// This admin, through the API, as the actor of a change.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            actor: Actor::Admin(self.admin.email.clone()),
+            client: Client::Console,
+            method: self.method.to_string(),
+            path: self.path.clone(),
+            received: std::time::Instant::now(),
+        }
+    }
+
+    /// Refuses viewers.
+    pub fn may_change(&self) -> Result<(), ApiFailure> {
+        if self.admin.role.can_change() {
+            Ok(())
+        } else {
+            Err(ApiFailure::new(
+                StatusCode::FORBIDDEN,
+                "a viewer can look, not change",
+            ))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiFailure> {
+        let unauthorized = || {
+            ApiFailure::new(
+                StatusCode::UNAUTHORIZED,
+                "sign in to the console, or send 'Authorization: Bearer <key>' with a key from \
+                 `scimd admin key create`",
+            )
+        };
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        let admin = match authorization {
+            Some(authorization) => state
+                .provisioner
+                .authenticate_api_key(authorization)
+                .await
+                .map_err(|_| unauthorized())?,
+            None => {
+                let cookie = session_cookie(&parts.headers).ok_or_else(unauthorized)?;
+                let (admin, session) = state
+                    .provisioner
+                    .session(&cookie)
+                    .await
+                    .map_err(|_| unauthorized())?;
+                // A cookie rides along with any request a browser makes: changes must prove
+                // they come from the console.
+                if parts.method != Method::GET {
+                    let sent = parts
+                        .headers
+                        .get("x-csrf-token")
+                        .map(|value| value.as_bytes())
+                        .unwrap_or_default();
+                    if !bool::from(sent.ct_eq(session.csrf_token.as_bytes())) {
+                        return Err(ApiFailure::new(
+                            StatusCode::FORBIDDEN,
+                            "a change by session needs the session's X-CSRF-Token header",
+                        ));
+                    }
+                }
+                admin
+            }
+        };
+        let tenant =
+            tenant_of(state, &admin, parts.uri.query())
+                .await
+                .map_err(|error| match error {
+                    Error::Unauthorized => {
+                        ApiFailure::new(StatusCode::FORBIDDEN, "this tenant is not yours")
+                    }
+                    other => other.into(),
+                })?;
+        Ok(Self {
+            admin,
+            tenant,
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
+/// A JSON request body's members.
+pub(crate) fn text<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
+    body.get(name).and_then(Value::as_str)
+}
+
+pub(crate) fn required<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiFailure> {
+    text(body, name).ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::BAD_REQUEST,
+            format!("'{name}' (a string) is required"),
+        )
+    })
+}

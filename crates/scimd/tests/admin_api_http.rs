@@ -1,0 +1,359 @@
+//! The admin JSON API (SPEC §7): its OpenAPI document matches the routes, API keys and sessions
+//! authenticate (sessions need the CSRF header to change anything), viewers only read, and the
+//! operations do what the console and the CLI do.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{TestApp, admin_origin};
+use http_body_util::BodyExt;
+use scimd::open_provisioner;
+use scimd_core::admin::Role;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough passphrase";
+const OPENAPI: &str = include_str!("../src/http/admin_api/openapi.json");
+const HANDLERS: &str = include_str!("../src/http/admin_api/handlers.rs");
+
+async fn key_for(app: &TestApp, email: &str, role: Role) -> String {
+    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
+        .await
+        .unwrap();
+    provisioner
+        .create_admin(&admin_origin(), email, Some("default"), role, PASSWORD)
+        .await
+        .unwrap();
+    provisioner
+        .create_api_key(email, "tests")
+        .await
+        .unwrap()
+        .expose()
+        .to_owned()
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, "scim.test");
+    if let Some(key) = auth {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    let body = match body {
+        Some(body) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app
+        .router
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// `(METHOD, path)` of every route the handlers register, read from their `router()` source.
+fn routes_in_code() -> BTreeSet<(String, String)> {
+    let start = HANDLERS.find("fn router()").unwrap();
+    let router = &HANDLERS[start..start + HANDLERS[start..].find("\n}\n").unwrap()];
+    let mut routes = BTreeSet::new();
+    for registration in router.split(".route(").skip(1) {
+        let path = registration
+            .split('"')
+            .nth(1)
+            .unwrap()
+            .replace("/admin/api/v1", "");
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let called = [
+                format!("({method}("),
+                format!(" {method}("),
+                format!(".{method}("),
+                format!("::{method}("),
+            ]
+            .iter()
+            .any(|call| registration.contains(call.as_str()));
+            if called {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+fn routes_documented() -> BTreeSet<(String, String)> {
+    let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["servers"][0]["url"], "/admin/api/v1");
+    doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_exactly_the_routes() {
+    let code = routes_in_code();
+    assert!(code.len() >= 20, "{code:?}");
+    assert_eq!(
+        routes_documented(),
+        code,
+        "openapi.json and the router differ"
+    );
+    let app = TestApp::new().await;
+    let (status, served) = call(&app, Method::GET, "/admin/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(served, serde_json::from_str::<Value>(OPENAPI).unwrap());
+    // Every documented operation exists: with a key it never answers 404 for the route or 405.
+    let key = key_for(&app, "ann@example.com", Role::Admin).await;
+    for (method, path) in routes_documented() {
+        let concrete = path
+            .replace("{name}", "nothing-here")
+            .replace("{email}", "nobody@example.com")
+            .replace("{report}", "provisioning");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let (status, body) = call(
+            &app,
+            method.clone(),
+            &format!("/admin/api/v1{concrete}"),
+            Some(&key),
+            Some(json!({})),
+        )
+        .await;
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert!(
+            status != StatusCode::NOT_FOUND || body["error"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn keys_and_sessions_authenticate_and_viewers_only_read() {
+    let app = TestApp::new().await;
+    let admin = key_for(&app, "ann@example.com", Role::Admin).await;
+    let viewer = key_for(&app, "vic@example.com", Role::Viewer).await;
+    let (status, body) = call(&app, Method::GET, "/admin/api/v1/users", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["status"], 401);
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/users",
+        Some("scimd_k_nope"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // An IdP's SCIM token is not an admin key.
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/users",
+        Some(&app.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/profiles",
+        Some(&viewer),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let profile = json!({"name": "Gold", "max_users": 5});
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/admin/api/v1/profiles",
+        Some(&viewer),
+        Some(profile.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/admin/api/v1/profiles",
+        Some(&admin),
+        Some(profile),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+
+    // A session works too; its changes need the CSRF header.
+    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
+        .await
+        .unwrap();
+    let (_, secret, session) = provisioner
+        .sign_in("ann@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let with_session = |method: Method, csrf: Option<&str>| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri("/admin/api/v1/storages")
+            .header(header::HOST, "scim.test")
+            .header(
+                header::COOKIE,
+                format!("__Host-scimd_session={}", secret.expose()),
+            )
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request
+            .body(Body::from(
+                json!({"name": "EU", "region": "eu-west-1"}).to_string(),
+            ))
+            .unwrap()
+    };
+    let status = |request: Request<Body>| {
+        let router = app.router.clone();
+        async move { router.oneshot(request).await.unwrap().status() }
+    };
+    assert_eq!(
+        status(with_session(Method::GET, None)).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(with_session(Method::POST, None)).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(with_session(Method::POST, Some(&session.csrf_token))).await,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn the_api_runs_the_catalog_users_tokens_reports_and_activity() {
+    let app = TestApp::new().await;
+    let key = key_for(&app, "ann@example.com", Role::Admin).await;
+    let api = |method: Method, path: &str, body: Option<Value>| {
+        let key = key.clone();
+        let path = format!("/admin/api/v1{path}");
+        let app = &app;
+        async move { call(app, method, &path, Some(&key), body).await }
+    };
+    let (status, mapping) = api(
+        Method::POST,
+        "/mappings",
+        Some(json!({"name": "Eng", "criteria": {"attribute": "department", "values": ["R&D", "Engineering"]},
+                    "profile": "Default", "storage": "Default", "quota_bytes": 1000})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{mapping}");
+    assert_eq!(mapping["priority"], 2);
+    assert_eq!(
+        api(
+            Method::PUT,
+            "/mappings/Eng/priority",
+            Some(json!({"priority": 1}))
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, listed) = api(Method::GET, "/mappings", None).await;
+    assert_eq!(listed["mappings"][0]["name"], "Eng");
+    let (status, refused) = api(
+        Method::PATCH,
+        "/mappings/Eng",
+        Some(json!({"criteria": {"any_user": true}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused["error"].as_str().unwrap().contains("R-24"));
+    let (_, preview) = api(
+        Method::POST,
+        "/mappings/preview",
+        Some(json!({"user": {"userName": "a@b.co", "department": "R&D"}})),
+    )
+    .await;
+    assert_eq!(preview["matched"], "Eng");
+
+    let (status, user) = api(
+        Method::POST,
+        "/users",
+        Some(json!({"email": "man@example.com", "name": "Man Ual", "profile": "Default", "storage": "Default"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    assert_eq!(user["managed_by"], "manual");
+    let (_, preserved) = api(Method::POST, "/users/man@example.com/preserve", None).await;
+    assert_eq!(preserved["preserved_by"], "admin");
+    let (_, page) = api(Method::GET, "/users?state=preserved", None).await;
+    assert_eq!(page["users"].as_array().unwrap().len(), 1);
+    let (_, report) = api(Method::GET, "/reports/preserved", None).await;
+    assert_eq!(report["rows"][0]["email"], "man@example.com");
+    let (status, _) = api(Method::DELETE, "/users/man@example.com", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a reason is required");
+    let (status, _) = api(Method::DELETE, "/users/man@example.com?reason=test", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api(Method::GET, "/users/man@example.com", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, token) = api(Method::POST, "/tokens", Some(json!({"name": "okta"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(token["secret"].as_str().unwrap().starts_with("scimd_"));
+    assert_eq!(
+        api(Method::DELETE, "/tokens/okta", None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, tokens) = api(Method::GET, "/tokens", None).await;
+    assert!(
+        tokens["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "okta" && t["status"] == "revoked")
+    );
+
+    let (_, events) = api(Method::GET, "/activity?user=man@example.com", None).await;
+    let operations: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(operations, ["destroy", "preserve", "create"]);
+    assert_eq!(events["events"][0]["actor"], "ann@example.com");
+    let (status, body) = api(
+        Method::POST,
+        "/profiles",
+        Some(json!(["not", "an", "object"])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
