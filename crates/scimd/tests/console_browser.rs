@@ -323,6 +323,22 @@ async fn an_admin_runs_the_console_in_a_real_browser() {
     click(&client, "a[href='/admin/users']").await;
     assert!(page_text(&client).await.contains("bjensen@example.com"));
     snap(&client, "07-users").await;
+    // With JavaScript, the list narrows as one types (htmx); the form works without it too.
+    fill(&client, "#q", "nobody-like-this").await;
+    let mut narrowed = false;
+    for _ in 0..100 {
+        if text_of(&client, "#users-table")
+            .await
+            .contains("No users match.")
+        {
+            narrowed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(narrowed, "live search through htmx");
+    fill(&client, "#q", "").await;
+    client.goto(&format!("{base}/admin/users")).await.unwrap();
     click(&client, "a[href='/admin/user?email=bjensen%40example.com']").await;
     let detail = page_text(&client).await;
     assert!(

@@ -729,3 +729,63 @@ async fn admins_see_only_their_tenant_and_operators_choose_one() {
     assert!(other_tenant.html.contains("tenant <strong>other</strong>"));
     assert!(!other_tenant.html.contains("default.user@example.com"));
 }
+
+#[tokio::test]
+async fn operators_create_tenants_and_choose_the_one_they_work_in() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ops@example.com", Role::Operator).await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let admin = sign_in(&app, "ann@example.com").await;
+    let refused = send(&app, get("/admin/tenants", Some(&admin))).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "only operators manage tenants"
+    );
+
+    let ops = sign_in(&app, "ops@example.com").await;
+    let page = send(&app, get("/admin/tenants", Some(&ops))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = csrf_of(&page.html);
+    let created = send(
+        &app,
+        post(
+            "/admin/tenants",
+            Some(&ops),
+            &[("csrf", &csrf), ("slug", "acme"), ("name", "Acme Corp")],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    let selected = send(
+        &app,
+        post(
+            "/admin/tenants/select",
+            Some(&ops),
+            &[("csrf", &csrf), ("slug", "acme")],
+            ORIGIN,
+        ),
+    )
+    .await;
+    let cookie = selected.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-scimd_tenant=acme;"), "{cookie}");
+    let request = Request::builder()
+        .uri("/admin/mappings")
+        .header(header::HOST, "scim.test")
+        .header(
+            header::COOKIE,
+            format!("__Host-scimd_session={ops}; __Host-scimd_tenant=acme"),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let mappings = send(&app, request).await;
+    assert!(
+        mappings.html.contains("tenant <strong>acme</strong>"),
+        "every page follows the choice"
+    );
+    assert!(
+        mappings.html.contains(">Default<"),
+        "a new tenant has the default catalog"
+    );
+}

@@ -89,7 +89,7 @@ impl Signed {
 
 /// A request the console refuses with 403, and why.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Refused(&'static str);
+pub(crate) struct Refused(pub(crate) &'static str);
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
@@ -102,13 +102,20 @@ pub(super) fn forbidden(reason: &str) -> Response {
 }
 
 pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    named_cookie(headers, COOKIE)
+}
+
+/// The tenant an operator selected in the console (not a secret: access is checked anyway).
+pub(super) const TENANT_COOKIE: &str = "__Host-scimd_tenant";
+
+fn named_cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -123,8 +130,12 @@ impl FromRequestParts<AppState> for Signed {
             .session(&cookie)
             .await
             .map_err(|_| to_sign_in())?;
+        // An operator's choice of tenant: `?tenant=` on this request, else the one it selected.
+        let chosen = parts.uri.query().map(str::to_owned).or_else(|| {
+            named_cookie(&parts.headers, TENANT_COOKIE).map(|slug| format!("tenant={slug}"))
+        });
         let tenant =
-            tenant_of(state, &admin, parts.uri.query())
+            tenant_of(state, &admin, chosen.as_deref())
                 .await
                 .map_err(|error| match error {
                     scimd_core::Error::Unauthorized => forbidden("this tenant is not yours"),

@@ -8,6 +8,7 @@ mod mappings;
 mod pages;
 mod provisioning;
 mod reports;
+mod tenants;
 mod users;
 
 use crate::http::AppState;
@@ -26,6 +27,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .merge(provisioning::router())
         .merge(mappings::router())
         .merge(reports::router())
+        .merge(tenants::router())
         .merge(users::router())
         .merge(assets::router())
         .layer(middleware::from_fn_with_state(state, auth::same_origin))

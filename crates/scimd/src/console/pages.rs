@@ -50,6 +50,7 @@ pub(super) fn failure(error: scimd_core::Error) -> Response {
 
 /// What every page's frame shows: who is signed in, where, and the CSRF token for its forms.
 pub(super) struct Chrome {
+    pub operator: bool,
     pub email: String,
     pub role: &'static str,
     pub tenant: String,
@@ -60,6 +61,7 @@ pub(super) struct Chrome {
 impl Chrome {
     pub fn of(signed: &Signed, section: &'static str) -> Self {
         Self {
+            operator: signed.admin.role.can_manage_tenants(),
             email: signed.admin.email.clone(),
             role: signed.admin.role.as_str(),
             tenant: signed.tenant.slug.to_string(),
@@ -70,7 +72,7 @@ impl Chrome {
 
     /// The navigation: link, label, key.
     pub fn sections(&self) -> Vec<(&'static str, &'static str, &'static str)> {
-        vec![
+        let mut sections = vec![
             ("/admin", "Dashboard", "dashboard"),
             ("/admin/provisioning", "Provisioning", "provisioning"),
             ("/admin/mappings", "Mappings", "mappings"),
@@ -78,7 +80,11 @@ impl Chrome {
             ("/admin/users", "Users", "users"),
             ("/admin/reports/provisioning", "Reports", "reports"),
             ("/admin/activity", "Activity", "activity"),
-        ]
+        ];
+        if self.operator {
+            sections.push(("/admin/tenants", "Tenants", "tenants"));
+        }
+        sections
     }
 }
 
