@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 const PASSWORD: &str = "a long enough passphrase";
 const OPENAPI: &str = include_str!("../src/http/admin_api/openapi.json");
-const HANDLERS: &str = include_str!("../src/http/admin_api/handlers.rs");
+const ROUTES: &str = include_str!("../src/http/admin_api/routes.rs");
 
 async fn key_for(app: &TestApp, email: &str, role: Role) -> String {
     let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
@@ -74,8 +74,8 @@ async fn call(
 
 /// `(METHOD, path)` of every route the handlers register, read from their `router()` source.
 fn routes_in_code() -> BTreeSet<(String, String)> {
-    let start = HANDLERS.find("fn router()").unwrap();
-    let router = &HANDLERS[start..start + HANDLERS[start..].find("\n}\n").unwrap()];
+    let start = ROUTES.find("fn router()").unwrap();
+    let router = &ROUTES[start..start + ROUTES[start..].find("\n}\n").unwrap()];
     let mut routes = BTreeSet::new();
     for registration in router.split(".route(").skip(1) {
         let path = registration

@@ -1,6 +1,6 @@
-//! Mappings (SPEC §5) and the profiles and storages they point at: the priority list with
-//! reordering, the two-step creation wizard (criteria, then configuration, as Druva's), editing
-//! of name and configuration only, deletion, and the preview of a sample user.
+//! Mappings (SPEC §5): the priority list with reordering, the two-step creation wizard
+//! (criteria, then configuration, as Druva's), editing of name and configuration only,
+//! deletion, and the preview of a sample user.
 
 use super::Signed;
 use super::auth::Refused;
@@ -27,13 +27,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/mappings/edit", get(edit_page).post(edit))
         .route("/admin/mappings/reorder", post(reorder))
         .route("/admin/mappings/delete", post(delete))
-        .route("/admin/catalog", get(catalog))
-        .route("/admin/catalog/profiles", post(create_profile))
-        .route("/admin/catalog/profiles/delete", post(delete_profile))
-        .route("/admin/catalog/storages", post(create_storage))
 }
 
-fn field(form: &Value, name: &str) -> String {
+pub(super) fn field(form: &Value, name: &str) -> String {
     form.get(name)
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -42,7 +38,7 @@ fn field(form: &Value, name: &str) -> String {
 }
 
 /// Refuses the request unless it carries the CSRF token and the admin may change things.
-fn allowed(signed: &Signed, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
+pub(super) fn allowed(signed: &Signed, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
     signed.check_change(headers, form.get("csrf").and_then(Value::as_str))
 }
 
@@ -410,97 +406,6 @@ async fn delete(
             "/admin/mappings",
             &format!("Mapping '{name}' deleted; its users keep their profile and storage."),
         ),
-        Err(error) => failure(error),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "catalog.html")]
-struct CatalogPage {
-    chrome: Chrome,
-    profiles: Vec<Profile>,
-    storages: Vec<Storage>,
-    can_change: bool,
-}
-
-async fn catalog(State(state): State<AppState>, signed: Signed) -> Response {
-    let provisioner = &state.provisioner;
-    match (
-        provisioner.list_profiles(&signed.tenant).await,
-        provisioner.list_storages(&signed.tenant).await,
-    ) {
-        (Ok(profiles), Ok(storages)) => render(&CatalogPage {
-            chrome: Chrome::of(&signed, "catalog"),
-            profiles,
-            storages,
-            can_change: signed.can_change(),
-        }),
-        (Err(error), _) | (_, Err(error)) => failure(error),
-    }
-}
-
-async fn create_profile(
-    State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
-) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
-    let max_users = field(&form, "max_users").parse().unwrap_or(0);
-    let origin = signed.origin("POST", "/admin/catalog/profiles");
-    match state
-        .provisioner
-        .create_profile(&origin, &signed.tenant, &field(&form, "name"), max_users)
-        .await
-    {
-        Ok(_) => Redirect::to("/admin/catalog").into_response(),
-        Err(error) => failure(error),
-    }
-}
-
-async fn delete_profile(
-    State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
-) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
-    let origin = signed.origin("POST", "/admin/catalog/profiles/delete");
-    match state
-        .provisioner
-        .delete_profile(&origin, &signed.tenant, &field(&form, "name"))
-        .await
-    {
-        Ok(()) => Redirect::to("/admin/catalog").into_response(),
-        Err(error) => failure(error),
-    }
-}
-
-async fn create_storage(
-    State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
-) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
-    let origin = signed.origin("POST", "/admin/catalog/storages");
-    match state
-        .provisioner
-        .create_storage(
-            &origin,
-            &signed.tenant,
-            &field(&form, "name"),
-            &field(&form, "region"),
-        )
-        .await
-    {
-        Ok(_) => Redirect::to("/admin/catalog").into_response(),
         Err(error) => failure(error),
     }
 }

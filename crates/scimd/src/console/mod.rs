@@ -4,6 +4,7 @@
 
 mod assets;
 mod auth;
+mod catalog;
 mod mappings;
 mod pages;
 mod provisioning;
@@ -26,6 +27,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .merge(pages::router())
         .merge(provisioning::router())
         .merge(mappings::router())
+        .merge(catalog::router())
         .merge(reports::router())
         .merge(tenants::router())
         .merge(users::router())

@@ -4,15 +4,19 @@
 //! `scimd admin key create`) or by console session (then every change also needs the
 //! session's `X-CSRF-Token`).
 
-mod handlers;
+mod accounts;
+mod catalog;
+mod routes;
 
 use super::AppState;
 use crate::console::{session_cookie, tenant_of};
+use crate::http::extract::read_limited;
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use scim::datetime::Timestamp;
 use scimd_core::Error;
 use scimd_core::activity::{Actor, Client, Origin};
 use scimd_core::admin::AdminAccount;
@@ -23,7 +27,7 @@ use subtle::ConstantTimeEq;
 pub(crate) const OPENAPI: &str = include_str!("openapi.json");
 
 pub(crate) fn router() -> Router<AppState> {
-    handlers::router()
+    routes::router()
 }
 
 /// An admin API failure: a status and a JSON body `{"status": …, "error": "…"}`.
@@ -175,4 +179,49 @@ pub(crate) fn required<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiFa
             format!("'{name}' (a string) is required"),
         )
     })
+}
+
+/// A JSON request body; anything else is a 400 with a JSON error.
+pub(crate) struct Body(pub Value);
+
+impl FromRequest<AppState> for Body {
+    type Rejection = ApiFailure;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiFailure> {
+        let limit =
+            usize::try_from(state.settings.capabilities.max_payload_size).unwrap_or(usize::MAX);
+        let bytes = read_limited(request.into_body(), limit)
+            .await
+            .map_err(|_| ApiFailure::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large"))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
+            ApiFailure::new(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {error}"),
+            )
+        })?;
+        if value.is_object() {
+            Ok(Self(value))
+        } else {
+            Err(ApiFailure::new(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object",
+            ))
+        }
+    }
+}
+
+pub(crate) fn ok(value: Value) -> ApiResult {
+    Ok(axum::Json(value).into_response())
+}
+
+pub(crate) fn created(value: Value) -> ApiResult {
+    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+}
+
+pub(crate) fn no_content() -> ApiResult {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) fn time(at: Option<Timestamp>) -> Value {
+    at.map_or(Value::Null, |at| Value::String(at.to_rfc3339()))
 }

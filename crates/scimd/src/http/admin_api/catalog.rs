@@ -1,0 +1,284 @@
+//! Admin API: tokens, profiles, storages and mappings.
+
+use super::time;
+use super::{ApiFailure, ApiResult, Body, Caller, created, no_content, ok, required, text};
+use crate::http::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use scimd_core::catalog::Mapping;
+use scimd_core::mapping::{Criteria, format_values};
+use scimd_core::provisioner::{MappingEdit, MappingSpec};
+use serde_json::{Value, json};
+
+pub(super) async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult {
+    let now = state.provisioner.now();
+    let tokens: Vec<Value> = state
+        .provisioner
+        .list_tokens(&caller.tenant)
+        .await?
+        .into_iter()
+        .map(|token| {
+            json!({"name": token.name.as_str(), "status": token.status(now).as_str(),
+                   "created_at": token.created_at.to_rfc3339(),
+                   "expires_at": token.expires_at.to_rfc3339(),
+                   "revoked_at": time(token.revoked_at), "last_used_at": time(token.last_used_at)})
+        })
+        .collect();
+    ok(json!({"tokens": tokens}))
+}
+
+pub(super) async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    let days = body.get("expires_in_days").and_then(Value::as_i64);
+    let keep = body
+        .get("keep_previous_seconds")
+        .and_then(Value::as_i64)
+        .map(|seconds| seconds.saturating_mul(1000));
+    let (token, secret) = state
+        .provisioner
+        .create_token(
+            &caller.origin(),
+            &caller.tenant,
+            required(&body, "name")?,
+            days,
+            keep,
+        )
+        .await?;
+    created(
+        json!({"name": token.name.as_str(), "secret": secret.expose(),
+                   "expires_at": token.expires_at.to_rfc3339()}),
+    )
+}
+
+pub(super) async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    caller.may_change()?;
+    state
+        .provisioner
+        .revoke_token(&caller.origin(), &caller.tenant, &name)
+        .await?;
+    no_content()
+}
+
+pub(super) async fn list_profiles(State(state): State<AppState>, caller: Caller) -> ApiResult {
+    let profiles: Vec<Value> = state
+        .provisioner
+        .list_profiles(&caller.tenant)
+        .await?
+        .into_iter()
+        .map(|p| json!({"name": p.name, "max_users": p.max_users}))
+        .collect();
+    ok(json!({"profiles": profiles}))
+}
+
+pub(super) async fn create_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    let max_users = body.get("max_users").and_then(Value::as_u64).unwrap_or(0);
+    let max_users = u32::try_from(max_users)
+        .map_err(|_| ApiFailure::new(StatusCode::BAD_REQUEST, "'max_users' is too large"))?;
+    let profile = state
+        .provisioner
+        .create_profile(
+            &caller.origin(),
+            &caller.tenant,
+            required(&body, "name")?,
+            max_users,
+        )
+        .await?;
+    created(json!({"name": profile.name, "max_users": profile.max_users}))
+}
+
+pub(super) async fn delete_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    caller.may_change()?;
+    state
+        .provisioner
+        .delete_profile(&caller.origin(), &caller.tenant, &name)
+        .await?;
+    no_content()
+}
+
+pub(super) async fn list_storages(State(state): State<AppState>, caller: Caller) -> ApiResult {
+    let storages: Vec<Value> = state
+        .provisioner
+        .list_storages(&caller.tenant)
+        .await?
+        .into_iter()
+        .map(|s| json!({"name": s.name, "region": s.region}))
+        .collect();
+    ok(json!({"storages": storages}))
+}
+
+pub(super) async fn create_storage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    let storage = state
+        .provisioner
+        .create_storage(
+            &caller.origin(),
+            &caller.tenant,
+            required(&body, "name")?,
+            required(&body, "region")?,
+        )
+        .await?;
+    created(json!({"name": storage.name, "region": storage.region}))
+}
+
+fn mapping_json(mapping: &Mapping) -> Value {
+    let criteria = match &mapping.criteria {
+        Criteria::AllowAnyUser => json!({"any_user": true}),
+        Criteria::Attribute { name, values } => {
+            json!({"attribute": name, "values": values, "text": format_values(values)})
+        }
+    };
+    json!({"name": mapping.name, "priority": mapping.priority, "criteria": criteria,
+           "profile": mapping.profile, "storage": mapping.storage, "quota_bytes": mapping.quota_bytes,
+           "send_activation_email": mapping.send_activation_email})
+}
+
+pub(super) async fn list_mappings(State(state): State<AppState>, caller: Caller) -> ApiResult {
+    let mappings = state.provisioner.list_mappings(&caller.tenant).await?;
+    ok(json!({"mappings": mappings.iter().map(mapping_json).collect::<Vec<_>>()}))
+}
+
+/// `{"any_user": true}` or `{"attribute": "department", "values": "R&D,Engineering"}` (the
+/// values as the console writes them, R-21) or with `values` as an array of strings.
+fn criteria_of(body: &Value) -> Result<Criteria, ApiFailure> {
+    let criteria = body.get("criteria").unwrap_or(&Value::Null);
+    if criteria.get("any_user") == Some(&Value::Bool(true)) {
+        return Ok(Criteria::AllowAnyUser);
+    }
+    let attribute = required(criteria, "attribute")?;
+    let values = match criteria.get("values") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(items)) => {
+            let values: Vec<String> = items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            format_values(&values)
+        }
+        _ => String::new(),
+    };
+    Ok(Criteria::attribute(attribute, &values)?)
+}
+
+pub(super) async fn create_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    let spec = MappingSpec {
+        name: required(&body, "name")?,
+        criteria: criteria_of(&body)?,
+        profile: required(&body, "profile")?,
+        storage: required(&body, "storage")?,
+        quota_bytes: body.get("quota_bytes").and_then(Value::as_u64),
+        send_activation_email: body
+            .get("send_activation_email")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    };
+    let mapping = state
+        .provisioner
+        .create_mapping(&caller.origin(), &caller.tenant, spec)
+        .await?;
+    created(mapping_json(&mapping))
+}
+
+pub(super) async fn edit_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    if body.get("criteria").is_some() {
+        return Err(ApiFailure::new(
+            StatusCode::BAD_REQUEST,
+            "a mapping's criteria cannot change after creation (R-24): create another mapping",
+        ));
+    }
+    let edit = MappingEdit {
+        new_name: text(&body, "new_name"),
+        profile: text(&body, "profile"),
+        storage: text(&body, "storage"),
+        quota_bytes: body.get("quota_bytes").map(Value::as_u64),
+        send_activation_email: body.get("send_activation_email").and_then(Value::as_bool),
+    };
+    state
+        .provisioner
+        .edit_mapping(&caller.origin(), &caller.tenant, &name, edit)
+        .await?;
+    no_content()
+}
+
+pub(super) async fn move_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    let priority = body
+        .get("priority")
+        .and_then(Value::as_u64)
+        .and_then(|p| u32::try_from(p).ok())
+        .ok_or_else(|| {
+            ApiFailure::new(
+                StatusCode::BAD_REQUEST,
+                "'priority' (1 or more) is required",
+            )
+        })?;
+    state
+        .provisioner
+        .reorder_mapping(&caller.origin(), &caller.tenant, &name, priority)
+        .await?;
+    no_content()
+}
+
+pub(super) async fn delete_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    caller.may_change()?;
+    state
+        .provisioner
+        .delete_mapping(&caller.origin(), &caller.tenant, &name)
+        .await?;
+    no_content()
+}
+
+pub(super) async fn preview_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ApiResult {
+    let user = body.get("user").cloned().unwrap_or(Value::Null);
+    let (matched, explanations) = state
+        .provisioner
+        .preview_mapping(&caller.tenant, &user)
+        .await?;
+    let explanations: Vec<String> = explanations.iter().map(ToString::to_string).collect();
+    ok(json!({"matched": matched, "explanations": explanations}))
+}

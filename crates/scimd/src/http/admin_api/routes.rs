@@ -1,0 +1,43 @@
+//! Every admin API route, in one place: `openapi.json` must list exactly these (a test checks).
+
+use super::accounts::*;
+use super::catalog::*;
+use crate::http::AppState;
+use axum::Router;
+use axum::routing::{delete, get, patch, post, put};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/api/v1/openapi.json", get(openapi))
+        .route("/admin/api/v1/dashboard", get(dashboard))
+        .route("/admin/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/admin/api/v1/tokens/{name}", delete(revoke_token))
+        .route(
+            "/admin/api/v1/profiles",
+            get(list_profiles).post(create_profile),
+        )
+        .route("/admin/api/v1/profiles/{name}", delete(delete_profile))
+        .route(
+            "/admin/api/v1/storages",
+            get(list_storages).post(create_storage),
+        )
+        .route(
+            "/admin/api/v1/mappings",
+            get(list_mappings).post(create_mapping),
+        )
+        .route("/admin/api/v1/mappings/preview", post(preview_mapping))
+        .route(
+            "/admin/api/v1/mappings/{name}",
+            patch(edit_mapping).delete(delete_mapping),
+        )
+        .route("/admin/api/v1/mappings/{name}/priority", put(move_mapping))
+        .route("/admin/api/v1/users", get(list_users).post(create_user))
+        .route(
+            "/admin/api/v1/users/{email}",
+            get(show_user).delete(delete_user),
+        )
+        .route("/admin/api/v1/users/{email}/preserve", post(preserve_user))
+        .route("/admin/api/v1/users/{email}/activate", post(activate_user))
+        .route("/admin/api/v1/reports/{report}", get(report))
+        .route("/admin/api/v1/activity", get(activity))
+}
