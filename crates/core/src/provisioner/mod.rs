@@ -4,6 +4,7 @@
 mod accounts;
 mod admins;
 mod catalog;
+mod create;
 mod dashboard;
 mod users;
 
