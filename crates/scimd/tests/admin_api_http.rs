@@ -357,3 +357,66 @@ async fn the_api_runs_the_catalog_users_tokens_reports_and_activity() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+#[tokio::test]
+async fn tenants_are_for_operators_and_tenant_admins_stay_in_theirs() {
+    let app = TestApp::new().await;
+    let admin = key_for(&app, "ann@example.com", Role::Admin).await;
+    let operator = key_for(&app, "ops@example.com", Role::Operator).await;
+    app.create("default.user@example.com").await;
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/tenants",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/admin/api/v1/tenants",
+        Some(&operator),
+        Some(json!({"slug": "acme"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, tenants) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/tenants",
+        Some(&operator),
+        None,
+    )
+    .await;
+    let slugs: Vec<&str> = tenants["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["acme", "default", "other"]);
+    let (_, acme) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/users?tenant=acme",
+        Some(&operator),
+        None,
+    )
+    .await;
+    assert!(
+        acme["users"].as_array().unwrap().is_empty(),
+        "the operator looks into acme"
+    );
+    // A tenant admin naming another tenant still sees only its own.
+    let (_, own) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/users?tenant=acme",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(own["users"][0]["email"], "default.user@example.com");
+}

@@ -282,3 +282,34 @@ pub(super) async fn preview_mapping(
     let explanations: Vec<String> = explanations.iter().map(ToString::to_string).collect();
     ok(json!({"matched": matched, "explanations": explanations}))
 }
+
+/// Operators only: every tenant.
+pub(super) async fn list_tenants(State(state): State<AppState>, caller: Caller) -> ApiResult {
+    caller.may_manage_tenants()?;
+    let tenants: Vec<Value> = state
+        .provisioner
+        .list_tenants()
+        .await?
+        .into_iter()
+        .map(|t| json!({"slug": t.slug.as_str(), "name": t.name, "created_at": t.created_at.to_rfc3339()}))
+        .collect();
+    ok(json!({"tenants": tenants}))
+}
+
+/// Operators only: a new tenant, with the default catalog.
+pub(super) async fn create_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_manage_tenants()?;
+    let tenant = state
+        .provisioner
+        .create_tenant(
+            &caller.origin(),
+            required(&body, "slug")?,
+            text(&body, "name"),
+        )
+        .await?;
+    created(json!({"slug": tenant.slug.as_str(), "name": tenant.name}))
+}

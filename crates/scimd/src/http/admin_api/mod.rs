@@ -90,6 +90,18 @@ impl Caller {
         }
     }
 
+    /// Refuses everyone but operators.
+    pub fn may_manage_tenants(&self) -> Result<(), ApiFailure> {
+        if self.admin.role.can_manage_tenants() {
+            Ok(())
+        } else {
+            Err(ApiFailure::new(
+                StatusCode::FORBIDDEN,
+                "only an operator manages tenants",
+            ))
+        }
+    }
+
     /// Refuses viewers.
     pub fn may_change(&self) -> Result<(), ApiFailure> {
         if self.admin.role.can_change() {

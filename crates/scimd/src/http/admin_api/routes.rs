@@ -10,6 +10,10 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/api/v1/openapi.json", get(openapi))
         .route("/admin/api/v1/dashboard", get(dashboard))
+        .route(
+            "/admin/api/v1/tenants",
+            get(list_tenants).post(create_tenant),
+        )
         .route("/admin/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/admin/api/v1/tokens/{name}", delete(revoke_token))
         .route(
