@@ -789,3 +789,42 @@ async fn operators_create_tenants_and_choose_the_one_they_work_in() {
         "a new tenant has the default catalog"
     );
 }
+
+#[tokio::test]
+async fn the_sign_in_page_warns_when_the_browser_would_refuse_the_cookie() {
+    let app = TestApp::new().await;
+    let page = |host: &str, proto: Option<&str>| {
+        let mut request = Request::builder()
+            .uri("/admin/sign-in")
+            .header(header::HOST, host);
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let warning = "will not keep the console's session cookie";
+    assert!(
+        send(&app, page("scim.example.com", None))
+            .await
+            .html
+            .contains(warning)
+    );
+    assert!(
+        !send(&app, page("127.0.0.1:8080", None))
+            .await
+            .html
+            .contains(warning)
+    );
+    assert!(
+        !send(&app, page("localhost:8080", None))
+            .await
+            .html
+            .contains(warning)
+    );
+    assert!(
+        !send(&app, page("scim.example.com", Some("https")))
+            .await
+            .html
+            .contains(warning)
+    );
+}

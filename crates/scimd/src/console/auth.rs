@@ -220,16 +220,41 @@ pub(super) async fn same_origin(
 struct SignInPage {
     error: Option<String>,
     email: String,
+    /// Set when the browser will refuse the session cookie (plain HTTP on a remote host).
+    insecure: bool,
 }
 
-async fn sign_in_page() -> Response {
+/// Browsers keep `Secure` cookies only from HTTPS pages or from `localhost` / `127.0.0.1`.
+fn cookie_would_be_refused(state: &AppState, headers: &HeaderMap) -> bool {
+    if let Some(url) = &state.settings.public_url {
+        return !url.starts_with("https://");
+    }
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let hostname = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    let local = matches!(hostname, "localhost" | "127.0.0.1" | "[::1]");
+    !forwarded_https && !local
+}
+
+async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     render(&SignInPage {
         error: None,
         email: String::new(),
+        insecure: cookie_would_be_refused(&state, &headers),
     })
 }
 
-async fn sign_in(State(state): State<AppState>, Form(form): Form<Value>) -> Response {
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
     let field = |name: &str| form.get(name).and_then(Value::as_str).unwrap_or_default();
     let (email, password) = (field("email"), field("password"));
     match state.provisioner.sign_in(email, password).await {
@@ -247,6 +272,7 @@ async fn sign_in(State(state): State<AppState>, Form(form): Form<Value>) -> Resp
         }
         Err(_) => {
             let page = SignInPage {
+                insecure: cookie_would_be_refused(&state, &headers),
                 error: Some(
                     "Wrong email or password, or the account is locked for a while after too many attempts."
                         .into(),
