@@ -8,7 +8,14 @@ import threading
 import urllib.parse
 
 
-def seed(base, token, first, count, out, lock):
+def seed(base, token, first, count, out, lock, failures):
+    try:
+        seed_range(base, token, first, count, out, lock)
+    except Exception as error:  # reported by main: a thread's exception would vanish
+        failures.append(error)
+
+
+def seed_range(base, token, first, count, out, lock):
     url = urllib.parse.urlsplit(base)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
@@ -25,7 +32,7 @@ def seed(base, token, first, count, out, lock):
         response = connection.getresponse()
         payload = response.read()
         if response.status != 201:
-            raise SystemExit(f"seeding {name}: {response.status} {payload[:200]!r}")
+            raise RuntimeError(f"seeding {name}: {response.status} {payload[:200]!r}")
         lines.append(f"{json.loads(payload)['id']} {name}\n")
     with lock:
         out.writelines(lines)
@@ -35,12 +42,13 @@ def main():
     base, token, count, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     workers = 8
     lock = threading.Lock()
+    failures = []
     with open(path, "w") as out:
         share = (count + workers - 1) // workers
         threads = [
             threading.Thread(
                 target=seed,
-                args=(base, token, i * share, max(0, min(share, count - i * share)), out, lock),
+                args=(base, token, i * share, max(0, min(share, count - i * share)), out, lock, failures),
             )
             for i in range(workers)
         ]
@@ -48,6 +56,8 @@ def main():
             thread.start()
         for thread in threads:
             thread.join()
+    if failures:
+        raise SystemExit(f"seeding failed: {failures[0]}")
 
 
 if __name__ == "__main__":
