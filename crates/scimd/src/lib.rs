@@ -83,6 +83,9 @@ pub async fn run(
         tracing::info!(
             "create a token for your identity provider: scimd token create --name entra"
         );
+        tracing::info!(
+            "web console: {origin}/admin (create an account with: scimd admin create EMAIL)"
+        );
     }
     axum::serve(http::lenient::LenientListener(listener), app)
         .with_graceful_shutdown(shutdown)
