@@ -72,6 +72,18 @@ impl Signed {
         }
     }
 
+    /// [`Self::check_csrf`] with the token a submitted form carries in its `csrf` field.
+    pub fn check_form(&self, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
+        let token = Some(super::form_text(form, "csrf")).filter(|token| !token.is_empty());
+        self.check_csrf(headers, token)
+    }
+
+    /// [`Self::check_change`] with the token a submitted form carries in its `csrf` field.
+    pub fn check_form_change(&self, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
+        let token = Some(super::form_text(form, "csrf")).filter(|token| !token.is_empty());
+        self.check_change(headers, token)
+    }
+
     /// [`Self::check_csrf`], and the admin may change things (a viewer may not).
     pub fn check_change(
         &self,
@@ -290,7 +302,7 @@ async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<Value>,
 ) -> Response {
-    if let Err(refused) = signed.check_csrf(&headers, form.get("csrf").and_then(Value::as_str)) {
+    if let Err(refused) = signed.check_form(&headers, &form) {
         return refused.into_response();
     }
     if let Some(cookie) = session_cookie(&headers)

@@ -30,16 +30,12 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 pub(super) fn field(form: &Value, name: &str) -> String {
-    form.get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
+    super::form_text(form, name).to_owned()
 }
 
 /// Refuses the request unless it carries the CSRF token and the admin may change things.
 pub(super) fn allowed(signed: &Signed, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
-    signed.check_change(headers, form.get("csrf").and_then(Value::as_str))
+    signed.check_form_change(headers, form)
 }
 
 fn done(path: &str, message: &str) -> Response {
@@ -102,7 +98,7 @@ async fn preview(
     headers: HeaderMap,
     Form(form): Form<Value>,
 ) -> Response {
-    if let Err(refused) = signed.check_csrf(&headers, form.get("csrf").and_then(Value::as_str)) {
+    if let Err(refused) = signed.check_form(&headers, &form) {
         return refused.into_response();
     }
     let sample = field(&form, "sample");

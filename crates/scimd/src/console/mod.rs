@@ -21,6 +21,14 @@ use axum::response::Response;
 
 pub(crate) use auth::{Signed, session_cookie, tenant_of};
 
+/// A submitted form field, trimmed; "" when absent.
+fn form_text<'a>(form: &'a serde_json::Value, name: &str) -> &'a str {
+    form.get(name)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .trim()
+}
+
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(auth::router())

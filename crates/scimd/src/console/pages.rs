@@ -2,6 +2,7 @@
 
 use super::Signed;
 use crate::http::AppState;
+use crate::http::response::admin_status;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -30,22 +31,17 @@ pub(super) fn render(page: &impl Template) -> Response {
 }
 
 pub(super) fn failure(error: scimd_core::Error) -> Response {
-    let status = match error {
-        scimd_core::Error::NotFound(_) => StatusCode::NOT_FOUND,
-        scimd_core::Error::Conflict(_) => StatusCode::CONFLICT,
-        scimd_core::Error::Invalid(_) | scimd_core::Error::Scim(_) => StatusCode::BAD_REQUEST,
-        scimd_core::Error::Unauthorized => StatusCode::UNAUTHORIZED,
-        scimd_core::Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-        scimd_core::Error::Internal(_) | scimd_core::Error::Store(_) => {
+    match admin_status(&error) {
+        Some(status) => (status, error.to_string()).into_response(),
+        None => {
             tracing::error!(%error, "a console request failed");
-            return (
+            (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal error; the server log has the details",
             )
-                .into_response();
+                .into_response()
         }
-    };
-    (status, error.to_string()).into_response()
+    }
 }
 
 /// What every page's frame shows: who is signed in, where, and the CSRF token for its forms.

@@ -1,8 +1,8 @@
 //! The Provisioning page (SPEC §7, R-10–R-13): the SCIM base URL and the tenant's tokens, with
 //! creation (the secret shown once), rotation with an optional grace period, and revocation.
 
-use super::Signed;
 use super::pages::{Chrome, failure, render};
+use super::{Signed, form_text};
 use crate::http::AppState;
 use crate::http::extract::BaseUrl;
 use askama::Template;
@@ -88,10 +88,6 @@ async fn page(State(state): State<AppState>, signed: Signed, base: BaseUrl) -> R
     show(&state, &signed, &base, None, None).await
 }
 
-fn text<'a>(form: &'a Value, name: &str) -> Option<&'a str> {
-    form.get(name).and_then(Value::as_str)
-}
-
 async fn create(
     State(state): State<AppState>,
     signed: Signed,
@@ -99,12 +95,12 @@ async fn create(
     headers: HeaderMap,
     Form(form): Form<Value>,
 ) -> Response {
-    if let Err(refused) = signed.check_change(&headers, text(&form, "csrf")) {
+    if let Err(refused) = signed.check_form_change(&headers, &form) {
         return refused.into_response();
     }
-    let name = text(&form, "name").unwrap_or_default().trim();
-    let days = text(&form, "days").and_then(|days| days.trim().parse().ok());
-    let keep = text(&form, "keep").and_then(|keep| keep.parse().ok());
+    let name = form_text(&form, "name");
+    let days = form_text(&form, "days").parse().ok();
+    let keep = form_text(&form, "keep").parse().ok();
     let origin = signed.origin("POST", "/admin/provisioning/tokens");
     match state
         .provisioner
@@ -126,7 +122,7 @@ async fn revoke(
     Path(name): Path<String>,
     Form(form): Form<Value>,
 ) -> Response {
-    if let Err(refused) = signed.check_change(&headers, text(&form, "csrf")) {
+    if let Err(refused) = signed.check_form_change(&headers, &form) {
         return refused.into_response();
     }
     let origin = signed.origin("POST", "/admin/provisioning/tokens/revoke");

@@ -1,8 +1,8 @@
 //! Tenants, for operators (SPEC §7): list, create, and choose the tenant the console works in.
 
-use super::Signed;
 use super::auth::{Refused, TENANT_COOKIE};
 use super::pages::{Chrome, failure, render};
+use super::{Signed, form_text};
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
@@ -26,22 +26,13 @@ struct TenantsPage {
     tenants: Vec<Tenant>,
 }
 
-fn field<'a>(form: &'a Value, name: &str) -> &'a str {
-    form.get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-}
-
 /// Only operators manage tenants; the CSRF token too for changes.
 fn operator(signed: &Signed, headers: Option<(&HeaderMap, &Value)>) -> Result<(), Refused> {
     if !signed.admin.role.can_manage_tenants() {
         return Err(Refused("only an operator manages tenants"));
     }
     match headers {
-        Some((headers, form)) => {
-            signed.check_csrf(headers, form.get("csrf").and_then(Value::as_str))
-        }
+        Some((headers, form)) => signed.check_form(headers, form),
         None => Ok(()),
     }
 }
@@ -68,11 +59,11 @@ async fn create(
     if let Err(refused) = operator(&signed, Some((&headers, &form))) {
         return refused.into_response();
     }
-    let name = Some(field(&form, "name")).filter(|name| !name.is_empty());
+    let name = Some(form_text(&form, "name")).filter(|name| !name.is_empty());
     let origin = signed.origin("POST", "/admin/tenants");
     match state
         .provisioner
-        .create_tenant(&origin, field(&form, "slug"), name)
+        .create_tenant(&origin, form_text(&form, "slug"), name)
         .await
     {
         Ok(_) => Redirect::to("/admin/tenants").into_response(),
@@ -90,7 +81,7 @@ async fn select(
     if let Err(refused) = operator(&signed, Some((&headers, &form))) {
         return refused.into_response();
     }
-    let tenant = match state.provisioner.tenant(field(&form, "slug")).await {
+    let tenant = match state.provisioner.tenant(form_text(&form, "slug")).await {
         Ok(tenant) => tenant,
         Err(error) => return failure(error),
     };

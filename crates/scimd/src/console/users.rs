@@ -1,8 +1,8 @@
 //! The Users page (SPEC §7): search and filter every account, page through them, and open one
 //! to preserve, activate or delete it, with its activity.
 
-use super::Signed;
 use super::pages::{Chrome, failure, render};
+use super::{Signed, form_text};
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
@@ -241,10 +241,6 @@ async fn detail(
     })
 }
 
-fn text<'a>(form: &'a Value, name: &str) -> &'a str {
-    form.get(name).and_then(Value::as_str).unwrap_or_default()
-}
-
 fn back_to(email: &str, done: &str) -> Response {
     Redirect::to(&format!(
         "/admin/user?email={}&done={}",
@@ -260,10 +256,10 @@ async fn preserve(
     headers: HeaderMap,
     Form(form): Form<Value>,
 ) -> Response {
-    if let Err(refused) = signed.check_change(&headers, form.get("csrf").and_then(Value::as_str)) {
+    if let Err(refused) = signed.check_form_change(&headers, &form) {
         return refused.into_response();
     }
-    let email = text(&form, "email");
+    let email = form_text(&form, "email");
     let origin = signed.origin("POST", "/admin/user/preserve");
     match state
         .provisioner
@@ -284,10 +280,10 @@ async fn activate(
     headers: HeaderMap,
     Form(form): Form<Value>,
 ) -> Response {
-    if let Err(refused) = signed.check_change(&headers, form.get("csrf").and_then(Value::as_str)) {
+    if let Err(refused) = signed.check_form_change(&headers, &form) {
         return refused.into_response();
     }
-    let email = text(&form, "email");
+    let email = form_text(&form, "email");
     let origin = signed.origin("POST", "/admin/user/activate");
     match state
         .provisioner
@@ -305,7 +301,7 @@ async fn delete(
     headers: HeaderMap,
     Form(form): Form<Value>,
 ) -> Response {
-    if let Err(refused) = signed.check_change(&headers, form.get("csrf").and_then(Value::as_str)) {
+    if let Err(refused) = signed.check_form_change(&headers, &form) {
         return refused.into_response();
     }
     let origin = signed.origin("POST", "/admin/user/delete");
@@ -314,8 +310,8 @@ async fn delete(
         .destroy_user(
             &origin,
             &signed.tenant,
-            text(&form, "email"),
-            text(&form, "reason"),
+            form_text(&form, "email"),
+            form_text(&form, "reason"),
         )
         .await
     {

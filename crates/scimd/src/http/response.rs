@@ -59,6 +59,19 @@ impl IntoResponse for Scim {
     }
 }
 
+/// The status the admin faces (console pages, admin API) give a domain outcome; `None` for a
+/// server-side failure, which they log and answer with a generic 500.
+pub(crate) fn admin_status(error: &Error) -> Option<StatusCode> {
+    match error {
+        Error::NotFound(_) => Some(StatusCode::NOT_FOUND),
+        Error::Conflict(_) => Some(StatusCode::CONFLICT),
+        Error::Invalid(_) | Error::Scim(_) => Some(StatusCode::BAD_REQUEST),
+        Error::Unauthorized => Some(StatusCode::UNAUTHORIZED),
+        Error::PreconditionFailed(_) => Some(StatusCode::PRECONDITION_FAILED),
+        Error::Internal(_) | Error::Store(_) => None,
+    }
+}
+
 /// The one renderer of failures as RFC 7644 §3.12 bodies. Server-side failures are logged with
 /// their cause and answered with a generic 500.
 #[derive(Debug)]

@@ -42,21 +42,16 @@ impl ApiFailure {
 
 impl From<Error> for ApiFailure {
     fn from(error: Error) -> Self {
-        let status = match &error {
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::Invalid(_) | Error::Scim(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Error::Internal(_) | Error::Store(_) => {
+        match super::response::admin_status(&error) {
+            Some(status) => Self(status, error.to_string()),
+            None => {
                 tracing::error!(%error, "an admin API request failed");
-                return Self::new(
+                Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal error; the server log has the details",
-                );
+                )
             }
-        };
-        Self(status, error.to_string())
+        }
     }
 }
 
