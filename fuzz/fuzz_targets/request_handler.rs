@@ -10,10 +10,8 @@
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use libfuzzer_sys::fuzz_target;
-use scim::discovery::Capabilities;
 use scimd::{ServeConfig, application, open_provisioner};
 use scimd_core::activity::Origin;
-use scimd_store::Durability;
 use std::sync::OnceLock;
 use tower::ServiceExt;
 
@@ -32,12 +30,7 @@ fn app() -> &'static App {
             .build()
             .expect("runtime");
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = ServeConfig {
-            database_url: format!("sqlite://{}", dir.path().join("fuzz.db").display()),
-            durability: Durability::default(),
-            public_url: None,
-            capabilities: Capabilities::default(),
-        };
+        let config = ServeConfig::new(format!("sqlite://{}", dir.path().join("fuzz.db").display()));
         let (router, token) = runtime.block_on(async {
             let provisioner = open_provisioner(&config.database_url, config.durability)
                 .await

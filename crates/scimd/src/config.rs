@@ -391,6 +391,36 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (advertised as maxPayloadSize).
     #[arg(long, env = "SCIMD_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
     pub max_payload_bytes: u64,
+
+    /// Requests per second each token may make, sustained (bursts of twice that pass); over
+    /// it, 429 with Retry-After. 0 turns the limit off.
+    #[arg(long, env = "SCIMD_RATE_LIMIT_PER_TOKEN", default_value_t = 1000)]
+    pub rate_limit_per_token: u32,
+
+    /// Failed authentications per minute a client address may make before it is refused
+    /// (429) until its budget refills. 0 turns the limit off.
+    #[arg(long, env = "SCIMD_FAILED_AUTH_PER_MINUTE", default_value_t = 20)]
+    pub failed_auth_per_minute: u32,
+
+    /// Seconds a client has to send a request's headers (also how long an idle kept-alive
+    /// connection stays open).
+    #[arg(long, env = "SCIMD_HEADER_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's body (else 408).
+    #[arg(long, env = "SCIMD_BODY_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+
+    /// Seconds a request may take in all (else 503 and nothing is changed).
+    #[arg(long, env = "SCIMD_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+
+    /// Most connections open at once, and most from one client address.
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_address: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,7 @@ mod console;
 pub mod http;
 mod listing;
 mod reports;
+pub mod server;
 pub mod telemetry;
 
 use anyhow::Context;
@@ -36,6 +37,22 @@ pub struct ServeConfig {
     pub durability: Durability,
     pub public_url: Option<String>,
     pub capabilities: Capabilities,
+    pub limits: http::RequestLimits,
+    pub connections: server::ConnectionLimits,
+}
+
+impl ServeConfig {
+    /// The defaults `scimd serve` starts with, on `database_url`.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            durability: Durability::default(),
+            public_url: None,
+            capabilities: Capabilities::default(),
+            limits: http::RequestLimits::default(),
+            connections: server::ConnectionLimits::default(),
+        }
+    }
 }
 
 /// Opens the store (applying migrations) and makes sure tenant `default` exists.
@@ -57,6 +74,7 @@ pub fn application(provisioner: AppProvisioner, config: &ServeConfig) -> axum::R
     let settings = http::HttpSettings {
         public_url: config.public_url.clone(),
         capabilities: config.capabilities,
+        limits: config.limits,
     };
     http::app(http::AppState::new(Arc::new(provisioner), settings))
 }
@@ -87,8 +105,6 @@ pub async fn run(
             "web console: {origin}/admin (create an account with: scimd admin create EMAIL)"
         );
     }
-    axum::serve(http::lenient::LenientListener(listener), app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+    server::serve(listener, app, config.connections, shutdown).await;
+    Ok(())
 }

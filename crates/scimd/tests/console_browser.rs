@@ -13,9 +13,9 @@
 mod common;
 
 use common::admin_origin;
+use common::live::{LiveServer, exchange};
 use fantoccini::{Client, ClientBuilder, Locator};
-use scim::discovery::Capabilities;
-use scimd::{ServeConfig, open_provisioner, run};
+use scimd::open_provisioner;
 use scimd_core::admin::Role;
 use scimd_store::Durability;
 use serde_json::json;
@@ -23,8 +23,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -94,17 +93,11 @@ async fn browser(driver_port: u16) -> Client {
 }
 
 /// scimd on a loopback port with a fresh database, an admin, and an IdP token.
-async fn start_scimd(dir: &tempfile::TempDir) -> (SocketAddr, String) {
-    let config = ServeConfig {
-        database_url: format!("sqlite://{}", dir.path().join("scimd.db").display()),
-        durability: Durability::default(),
-        public_url: None,
-        capabilities: Capabilities::default(),
-    };
-    let provisioner = open_provisioner(&config.database_url, config.durability)
+async fn start_scimd() -> LiveServer {
+    let server = LiveServer::start(String::new()).await;
+    open_provisioner(&server.database_url, Durability::default())
         .await
-        .unwrap();
-    provisioner
+        .unwrap()
         .create_admin(
             &admin_origin(),
             "ann@example.com",
@@ -114,32 +107,13 @@ async fn start_scimd(dir: &tempfile::TempDir) -> (SocketAddr, String) {
         )
         .await
         .unwrap();
-    let tenant = provisioner.tenant("default").await.unwrap();
-    let (_, secret) = provisioner
-        .create_token(&admin_origin(), &tenant, "scim-test", None, None)
-        .await
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(run(config, listener, std::future::pending::<()>()));
-    (address, secret.expose().to_owned())
+    server
 }
 
 /// One HTTP/1.1 request; the status code and body.
 async fn http(address: SocketAddr, request: String) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("0")
-        .parse()
-        .unwrap();
-    (status, body.to_owned())
+    let reply = exchange(address, request.as_bytes()).await;
+    (reply.status, reply.text())
 }
 
 fn screenshots() -> PathBuf {
@@ -208,8 +182,8 @@ async fn an_admin_runs_the_console_in_a_real_browser() {
     let Some((_driver, driver_port)) = start_driver().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (address, scim_token) = start_scimd(&dir).await;
+    let server = start_scimd().await;
+    let (address, scim_token) = (server.address, server.token.clone());
     let base = format!("http://127.0.0.1:{}", address.port());
     let client = browser(driver_port).await;
 

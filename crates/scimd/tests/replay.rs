@@ -10,156 +10,16 @@
 
 mod common;
 
-use common::{admin_origin, database_urls};
-use scim::discovery::Capabilities;
-use scimd::{ServeConfig, open_provisioner, run};
-use scimd_store::Durability;
+use common::database_urls;
+use common::live::LiveServer;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
-const HOST: &str = "scim.test";
+/// `LiveServer::exchange` sends `Host: scim.test`.
 const BASE_URL: &str = "http://scim.test/scim/v2";
 
-/// scimd serving on a loopback port until dropped.
-struct Server {
-    address: SocketAddr,
-    token: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    /// On `database_url`, or on a temp SQLite file when it is empty.
-    async fn start(database_url: String) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database_url = if database_url.is_empty() {
-            format!("sqlite://{}", dir.path().join("scimd.db").display())
-        } else {
-            database_url
-        };
-        let config = ServeConfig {
-            database_url,
-            durability: Durability::default(),
-            public_url: None,
-            capabilities: Capabilities::default(),
-        };
-        let provisioner = open_provisioner(&config.database_url, config.durability)
-            .await
-            .unwrap();
-        let tenant = provisioner.tenant("default").await.unwrap();
-        let (_, secret) = provisioner
-            .create_token(&admin_origin(), &tenant, "idp", None, None)
-            .await
-            .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(run(config, listener, async {
-            let _ = stopped.await;
-        }));
-        Self {
-            address,
-            token: secret.expose().to_owned(),
-            stop: Some(stop),
-            _dir: dir,
-        }
-    }
-
-    /// One request on a fresh connection, the request target exactly as given.
-    async fn exchange(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &[(String, String)],
-        body: Option<&str>,
-    ) -> Reply {
-        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {HOST}\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        let body = body.unwrap_or_default();
-        request.push_str(&format!(
-            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ));
-        let mut stream = TcpStream::connect(self.address).await.unwrap();
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.unwrap();
-        Reply::parse(&response)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// A parsed HTTP/1.1 response.
-struct Reply {
-    status: u16,
-    /// Lower-case names.
-    headers: HashMap<String, String>,
-    raw: Vec<u8>,
-    body: Value,
-}
-
-impl Reply {
-    fn parse(response: &[u8]) -> Self {
-        let split = response
-            .windows(4)
-            .position(|window| window == b"\r\n\r\n")
-            .expect("a complete response head");
-        let head = String::from_utf8_lossy(&response[..split]).into_owned();
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|code| code.parse().ok())
-            .unwrap();
-        let headers: HashMap<String, String> = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
-        let mut raw = response[split + 4..].to_vec();
-        if headers
-            .get("transfer-encoding")
-            .is_some_and(|te| te.contains("chunked"))
-        {
-            raw = dechunk(&raw);
-        }
-        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Self {
-            status,
-            headers,
-            raw,
-            body,
-        }
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = data.windows(2).position(|window| window == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..end]).into_owned();
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&data[end + 2..end + 2 + size]);
-        data = &data[end + 2 + size + 2..];
-    }
-    out
-}
-
 struct Replay<'a> {
-    server: &'a Server,
+    server: &'a LiveServer,
     /// Appended to every request's query string (Entra's `aadOptscim062020` flag).
     flag: Option<&'a str>,
     vars: HashMap<String, String>,
@@ -319,7 +179,7 @@ impl Replay<'_> {
 /// Runs `steps` against a fresh server; returns the failures and the optional findings.
 async fn run_steps(
     idp: &str,
-    server: &Server,
+    server: &LiveServer,
     flag: Option<&str>,
     steps: &[&Value],
 ) -> (Vec<String>, Vec<String>) {
@@ -410,7 +270,7 @@ async fn replay(idp: &str, fixture: &str, mode: Mode) {
     let steps: Vec<Value> = serde_json::from_str(fixture).unwrap();
     let steps: Vec<&Value> = steps.iter().filter(|step| mode.runs(step)).collect();
     for (backend, url) in database_urls().await {
-        let server = Server::start(url).await;
+        let server = LiveServer::start(url).await;
         let (failures, warnings) = run_steps(idp, &server, mode.flag(), &steps).await;
         for warning in &warnings {
             eprintln!("[{backend}] optional: {warning}");
@@ -431,7 +291,7 @@ async fn replay(idp: &str, fixture: &str, mode: Mode) {
 
 #[tokio::test]
 async fn the_runner_reports_unmet_expectations() {
-    let server = Server::start(String::new()).await;
+    let server = LiveServer::start(String::new()).await;
     let steps = [
         json!({"name": "wrong status", "method": "GET", "path": "/Users", "headers": {"Authorization": "Bearer {{token}}"},
                "body": null, "expect": {"status": 201}}),

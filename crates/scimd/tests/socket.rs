@@ -1,63 +1,30 @@
-//! The real server on a loopback socket through `run(config, listener, shutdown)`.
+//! The real server on a loopback socket through `run(config, listener, shutdown)`: serving,
+//! graceful shutdown, and the abuse limits a public endpoint needs (slow and oversized
+//! headers, slow bodies, connection caps, per-token rates, failed-authentication throttling,
+//! request deadlines).
 
 // Test helpers fail loudly: a panic is how a test reports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use scim::discovery::Capabilities;
-use scimd::{ServeConfig, open_provisioner, run};
-use scimd_store::Durability;
-use std::time::Duration;
+mod common;
+
+use common::live::LiveServer;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// One HTTP/1.1 exchange over a fresh connection; returns the status line and body.
-async fn exchange(address: std::net::SocketAddr, request: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (
-        head.lines().next().unwrap_or_default().to_owned(),
-        body.to_owned(),
-    )
+async fn exchange(address: SocketAddr, request: &str) -> (String, String) {
+    let reply = common::live::exchange(address, request.as_bytes()).await;
+    (reply.status_line.clone(), reply.text())
 }
 
 #[tokio::test]
 async fn serves_on_a_socket_and_shuts_down_gracefully() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = ServeConfig {
-        database_url: format!("sqlite://{}", dir.path().join("scimd.db").display()),
-        durability: Durability::default(),
-        public_url: None,
-        capabilities: Capabilities::default(),
-    };
-    let token = {
-        let provisioner = open_provisioner(&config.database_url, config.durability)
-            .await
-            .unwrap();
-        let tenant = provisioner.tenant("default").await.unwrap();
-        provisioner
-            .create_token(
-                &scimd_core::activity::Origin::cli("tester", "test"),
-                &tenant,
-                "entra",
-                None,
-                None,
-            )
-            .await
-            .unwrap()
-            .1
-            .expose()
-            .to_owned()
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(run(config, listener, async {
-        let _ = stopped.await;
-    }));
+    let server = LiveServer::start(String::new()).await;
+    let (address, token) = (server.address, server.token.clone());
 
     let body = r#"{"userName":"socket@example.com"}"#;
     let create = format!(
@@ -107,13 +74,226 @@ async fn serves_on_a_socket_and_shuts_down_gracefully() {
         "{response}"
     );
 
-    stop.send(()).unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .expect("stops in time");
-    result.unwrap().unwrap();
+    server.stop().await.unwrap();
     assert!(
         TcpStream::connect(address).await.is_err(),
         "the listener is closed"
     );
+}
+
+/// Reads until the server closes the connection; how long that took.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let mut sink = Vec::new();
+    tokio::time::timeout(limit, stream.read_to_end(&mut sink))
+        .await
+        .expect("the server closed the connection in time")
+        .ok();
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.connections.header_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut slow = TcpStream::connect(server.address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: scim.test\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // Meanwhile others are served.
+    let (status, _) = exchange(
+        server.address,
+        "GET /healthz HTTP/1.1\r\nHost: scim.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let took = closed_within(&mut slow, Duration::from_secs(10)).await;
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // An idle kept-alive connection is closed the same way.
+    let mut idle = TcpStream::connect(server.address).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: scim.test\r\n\r\n")
+        .await
+        .unwrap();
+    closed_within(&mut idle, Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn oversized_or_too_many_headers_get_431() {
+    let server = LiveServer::start(String::new()).await;
+    let huge = "a".repeat(64 * 1024);
+    let reply = server
+        .exchange("GET", "/scim/v2/Users", &[("X-Huge".into(), huge)], None)
+        .await;
+    assert_eq!(reply.status, 431);
+    let many: Vec<(String, String)> = (0..200).map(|n| (format!("X-H{n}"), "v".into())).collect();
+    let reply = server.exchange("GET", "/scim/v2/Users", &many, None).await;
+    assert_eq!(reply.status, 431);
+    // The server is unharmed.
+    let reply = server
+        .exchange("GET", "/scim/v2/Users", &[server.bearer()], None)
+        .await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn a_body_that_arrives_too_slowly_gets_408_and_changes_nothing() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.limits.body_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let body = r#"{"userName":"slow@example.com"}"#;
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: scim.test\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n{}",
+        server.token,
+        body.len(),
+        &body[..10]
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    let reply = common::live::Reply::parse(&response);
+    assert_eq!(reply.status, 408, "{}", reply.text());
+    assert_eq!(reply.body["status"], "408");
+    let listed = server
+        .exchange(
+            "GET",
+            "/scim/v2/Users?filter=userName%20eq%20%22slow%40example.com%22",
+            &[server.bearer()],
+            None,
+        )
+        .await;
+    assert_eq!(listed.body["totalResults"], 0);
+}
+
+#[tokio::test]
+async fn connections_over_an_address_share_are_closed_unanswered() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.connections.max_connections_per_address = 2;
+    })
+    .await;
+    let first = TcpStream::connect(server.address).await.unwrap();
+    let _second = TcpStream::connect(server.address).await.unwrap();
+    // The server may take a moment to account for both.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(server.address).await.unwrap();
+    closed_within(&mut third, Duration::from_secs(5)).await;
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, _) = exchange(
+        server.address,
+        "GET /healthz HTTP/1.1\r\nHost: scim.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn a_token_over_its_rate_gets_429_with_retry_after_and_a_scim_body() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.limits.requests_per_token = NonZeroU32::new(2);
+    })
+    .await;
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for _ in 0..10 {
+        let reply = server
+            .exchange("GET", "/scim/v2/Users", &[server.bearer()], None)
+            .await;
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            refused = Some(reply);
+        }
+    }
+    let refused = refused.unwrap_or_else(|| panic!("never limited: {statuses:?}"));
+    assert_eq!(refused.headers["retry-after"], "1");
+    assert_eq!(refused.headers["content-type"], "application/scim+json");
+    assert_eq!(refused.body["status"], "429");
+    assert_eq!(
+        refused.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert!(statuses.starts_with(&[200, 200]), "{statuses:?}");
+    // The budget refills.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let reply = server
+        .exchange("GET", "/scim/v2/Users", &[server.bearer()], None)
+        .await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn an_address_that_guesses_tokens_is_refused_before_its_token_is_checked() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.limits.failed_auth_per_address = NonZeroU32::new(3);
+    })
+    .await;
+    let wrong = ("Authorization".to_owned(), "Bearer not-a-token".to_owned());
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let reply = server
+            .exchange("GET", "/scim/v2/Users", std::slice::from_ref(&wrong), None)
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429]);
+    // Even the right token is refused from this address for now.
+    let reply = server
+        .exchange("GET", "/scim/v2/Users", &[server.bearer()], None)
+        .await;
+    assert_eq!(reply.status, 429, "{}", reply.text());
+    let wait: u64 = reply.headers["retry-after"].parse().unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    // Unauthenticated operations endpoints are not affected.
+    let reply = server.exchange("GET", "/healthz", &[], None).await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn a_request_that_outlives_its_deadline_gets_503_and_changes_nothing() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.limits.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    // Another process holds SQLite's write lock, so the create waits on it.
+    let options: sqlx::sqlite::SqliteConnectOptions = server.database_url.parse().unwrap();
+    let mut blocker = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    sqlx::Executor::execute(&mut blocker, "BEGIN IMMEDIATE")
+        .await
+        .unwrap();
+    let body = r#"{"userName":"late@example.com"}"#;
+    let reply = server
+        .exchange(
+            "POST",
+            "/scim/v2/Users",
+            &[
+                server.bearer(),
+                ("Content-Type".into(), "application/scim+json".into()),
+            ],
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert!(reply.headers.contains_key("retry-after"));
+    sqlx::Executor::execute(&mut blocker, "ROLLBACK")
+        .await
+        .unwrap();
+    drop(blocker);
+    let listed = server
+        .exchange(
+            "GET",
+            "/scim/v2/Users?filter=userName%20eq%20%22late%40example.com%22",
+            &[server.bearer()],
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["totalResults"], 0, "{}", listed.text());
 }

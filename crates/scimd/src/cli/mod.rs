@@ -7,12 +7,15 @@ mod tokens;
 mod users;
 
 use crate::config::{Cli, Command, HealthcheckArgs, ServeArgs, TenantCommand};
+use crate::http::RequestLimits;
+use crate::server::ConnectionLimits;
 use crate::{ServeConfig, open_provisioner, run};
 use anyhow::Context;
 use scim::discovery::Capabilities;
 use scim::list::PageLimits;
 use scimd_core::activity::Origin;
 use scimd_store::{Durability, redact_password};
+use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -73,13 +76,26 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let config = ServeConfig {
-        database_url: database_url.to_owned(),
         durability,
         public_url: args.public_url,
         capabilities: Capabilities {
             max_payload_size: args.max_payload_bytes,
             page_limits: PageLimits::default(),
         },
+        limits: RequestLimits {
+            body_timeout: Duration::from_secs(args.body_timeout_secs),
+            request_timeout: Duration::from_secs(args.request_timeout_secs),
+            requests_per_token: NonZeroU32::new(args.rate_limit_per_token),
+            failed_auth_per_address: NonZeroU32::new(args.failed_auth_per_minute),
+        },
+        connections: ConnectionLimits {
+            header_timeout: Duration::from_secs(args.header_timeout_secs),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            max_connections_per_address: usize::try_from(args.max_connections_per_address)
+                .unwrap_or(usize::MAX),
+            ..ConnectionLimits::default()
+        },
+        ..ServeConfig::new(database_url)
     };
     run(config, listener, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 
 use super::AppState;
 use super::extract::read_limited;
+use super::limits::client_address;
 use super::response::ApiError;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -27,11 +28,27 @@ pub(crate) async fn authenticate(
     next: Next,
 ) -> Result<Response, ApiError> {
     let received = Instant::now();
+    let address = client_address(&request);
+    if let Err(refused) = state.limiters.admit_address(address) {
+        return Ok(refused.into_response());
+    }
     let header = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let principal = state.provisioner.authenticate(header).await?;
+    let principal = match state.provisioner.authenticate(header).await {
+        Ok(principal) => principal,
+        Err(error) => {
+            if matches!(error, scimd_core::Error::Unauthorized) {
+                state.limiters.record_failed_auth(address);
+            }
+            return Err(error.into());
+        }
+    };
+    // Not recorded in the activity log: a client over its rate would write a row per refusal.
+    if let Err(refused) = state.limiters.admit_token(principal.token_id) {
+        return Ok(refused.into_response());
+    }
     let user_agent = request
         .headers()
         .get(header::USER_AGENT)
@@ -54,7 +71,7 @@ pub(crate) async fn authenticate(
         let bytes = match read_limited(body, limit).await {
             Ok(bytes) => bytes,
             Err(error) => {
-                let response = error.into_response();
+                let response = ApiError::from(error).into_response();
                 return Ok(record_if_failed(&state, &principal, &origin, None, response).await);
             }
         };

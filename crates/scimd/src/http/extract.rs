@@ -59,20 +59,71 @@ fn check_content_type(value: Option<&header::HeaderValue>) -> Result<(), ApiErro
     }
 }
 
-pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+pub(crate) async fn read_limited(
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, BodyReadError> {
     axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let too_large = std::error::Error::source(&error)
-            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::status(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the request body exceeds the {limit}-byte limit (maxPayloadSize)"),
-            )
+        if caused_by::<http_body_util::LengthLimitError>(&error) {
+            BodyReadError::TooLarge { limit }
+        } else if caused_by::<tower_http::timeout::TimeoutError>(&error) {
+            BodyReadError::TimedOut
         } else {
-            scim::Error::invalid_syntax(format!("the request body could not be read: {error}"))
-                .into()
+            BodyReadError::Broken(error.to_string())
         }
     })
+}
+
+/// Whether `E` is anywhere in the error's chain of sources (body errors are boxed in layers).
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.is::<E>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// Why a request body could not be read; each is the client's doing.
+#[derive(Debug)]
+pub(crate) enum BodyReadError {
+    TooLarge {
+        limit: usize,
+    },
+    /// The body did not arrive within the body deadline (see `limits::deadlines`).
+    TimedOut,
+    Broken(String),
+}
+
+impl BodyReadError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TimedOut => StatusCode::REQUEST_TIMEOUT,
+            Self::Broken(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn detail(&self) -> String {
+        match self {
+            Self::TooLarge { limit } => {
+                format!("the request body exceeds the {limit}-byte limit (maxPayloadSize)")
+            }
+            Self::TimedOut => "the request body did not arrive in time".into(),
+            Self::Broken(error) => format!("the request body could not be read: {error}"),
+        }
+    }
+}
+
+impl From<BodyReadError> for ApiError {
+    fn from(error: BodyReadError) -> Self {
+        match error {
+            BodyReadError::Broken(_) => scim::Error::invalid_syntax(error.detail()).into(),
+            _ => ApiError::status(error.status(), error.detail()),
+        }
+    }
 }
 
 /// The query string as name/value pairs; names are matched case-insensitively and unknown

@@ -2,11 +2,10 @@
 //! `GET /Users?filter=userName eq "a@b.c"` with `"` (and sometimes spaces) unencoded; the HTTP
 //! parser refuses such a request line before any handler runs. This listener wrapper rewrites
 //! each request line on the way in, percent-encoding in the request target exactly the bytes the
-//! parser would refuse, and leaves everything else alone. It follows HTTP/1 framing (headers,
+//! parser would refuse, and leaves everything else alone ([`crate::server`] wraps every connection). It follows HTTP/1 framing (headers,
 //! `Content-Length` bodies) to find the next request line of a keep-alive connection, and stops
 //! rewriting for good on anything it does not fully understand (chunked bodies, oversized lines).
 
-use axum::serve::Listener;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -14,24 +13,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Longest request line or header line examined; longer ones pass through untouched.
 const MAX_LINE: usize = 16 * 1024;
-
-/// Wraps a listener so that its connections are [`LenientStream`]s.
-#[derive(Debug)]
-pub struct LenientListener<L>(pub L);
-
-impl<L: Listener> Listener for LenientListener<L> {
-    type Io = LenientStream<L::Io>;
-    type Addr = L::Addr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (io, address) = self.0.accept().await;
-        (LenientStream::new(io), address)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
 
 /// A connection whose incoming request lines are made acceptable to the URI parser.
 #[derive(Debug)]

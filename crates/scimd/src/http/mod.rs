@@ -6,10 +6,12 @@ mod admin_api;
 mod discovery;
 pub(crate) mod extract;
 pub mod lenient;
+mod limits;
 mod ops;
 pub(crate) mod response;
 mod users;
 
+pub use limits::RequestLimits;
 pub(crate) use ops::Metrics;
 
 use crate::AppProvisioner;
@@ -38,6 +40,7 @@ pub struct HttpSettings {
     /// Scheme and host to use in `Location` instead of the request's `Host`.
     pub public_url: Option<String>,
     pub capabilities: Capabilities,
+    pub limits: RequestLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -45,12 +48,14 @@ pub struct AppState {
     pub(crate) provisioner: Arc<AppProvisioner>,
     pub(crate) settings: Arc<HttpSettings>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limiters: Arc<limits::Limiters>,
 }
 
 impl AppState {
     pub fn new(provisioner: Arc<AppProvisioner>, settings: HttpSettings) -> Self {
         Self {
             provisioner,
+            limiters: Arc::new(limits::Limiters::new(&settings.limits)),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::new()),
         }
@@ -77,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::console::router(state.clone()))
         .merge(admin_api::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), limits::deadlines))
         .layer(middleware::from_fn_with_state(state.clone(), ops::track))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(

@@ -6,11 +6,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use scim::discovery::Capabilities;
 use scimd::{ServeConfig, application, open_provisioner};
-use scimd_store::Durability;
 use serde_json::Value;
 use tower::ServiceExt;
+
+pub mod live;
 
 pub struct TestApp {
     pub router: Router,
@@ -62,12 +62,7 @@ impl TestApp {
         } else {
             database_url
         };
-        let config = ServeConfig {
-            database_url,
-            durability: Durability::default(),
-            public_url: None,
-            capabilities: Capabilities::default(),
-        };
+        let config = ServeConfig::new(database_url);
         let provisioner = open_provisioner(&config.database_url, config.durability)
             .await
             .unwrap();

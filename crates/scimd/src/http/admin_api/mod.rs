@@ -199,7 +199,7 @@ impl FromRequest<AppState> for Body {
             usize::try_from(state.settings.capabilities.max_payload_size).unwrap_or(usize::MAX);
         let bytes = read_limited(request.into_body(), limit)
             .await
-            .map_err(|_| ApiFailure::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large"))?;
+            .map_err(|error| ApiFailure::new(error.status(), error.detail()))?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
             ApiFailure::new(
                 StatusCode::BAD_REQUEST,
