@@ -1,0 +1,355 @@
+//! Crash safety: the real binary under a create/PATCH load is killed with SIGKILL, restarted on
+//! the same database, and every request that was answered 2xx must be there with its latest
+//! acknowledged state; a request cut off by the kill may or may not have happened, but never
+//! half. 20 rounds on SQLite (default durability: WAL, synchronous=NORMAL) and, when
+//! `SCIMD_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const ROUNDS: u64 = 20;
+const CLIENTS: usize = 8;
+
+/// `scimd serve` on a free loopback port.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--rate-limit-per-token",
+                "0",
+            ])
+            .env("SCIMD_DATABASE_URL", database_url)
+            .env("SCIMD_LOG", "warn,scimd=info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = loop {
+            let line = lines.next().expect("the server logs its address").unwrap();
+            if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+                break rest
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, port }
+    }
+
+    fn kill(self) {
+        drop(self);
+    }
+}
+
+/// SIGKILL, also when a failed assertion unwinds past the server.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request on a fresh connection: `None` when the connection failed or the answer was cut
+/// off (the server was killed), else the status and the JSON body.
+fn request(
+    port: u16,
+    token: &str,
+    method: &str,
+    target: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: crash.test\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8(response).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_owned())
+        })
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(body.len());
+    if body.len() < length {
+        return None;
+    }
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+}
+
+/// What the clients were told about one user.
+#[derive(Debug, Clone, Default)]
+struct Known {
+    /// Set once a create was answered 201.
+    id: Option<String>,
+    /// The displayName last acknowledged (201 or 200).
+    acked: Option<String>,
+    /// A write whose answer never came: it may or may not have happened.
+    in_flight: Option<String>,
+}
+
+type Ledger = Arc<Mutex<HashMap<String, Known>>>;
+
+/// One client: creates users and PATCHes its own, one request at a time, until told to stop.
+fn client(
+    port: u16,
+    token: String,
+    ledger: Ledger,
+    stop: Arc<AtomicBool>,
+    name: String,
+) -> Vec<String> {
+    let mut unexpected = Vec::new();
+    let mut mine: Vec<String> = Vec::new();
+    let mut step = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        step += 1;
+        let acked: Vec<(String, String)> = {
+            let ledger = ledger.lock().unwrap();
+            mine.iter()
+                .filter_map(|user| ledger[user].id.clone().map(|id| (user.clone(), id)))
+                .collect()
+        };
+        if acked.is_empty() || step.is_multiple_of(3) {
+            let user = format!("{name}-{step}@crash.test");
+            let display = "v0".to_owned();
+            ledger.lock().unwrap().insert(
+                user.clone(),
+                Known {
+                    in_flight: Some(display.clone()),
+                    ..Known::default()
+                },
+            );
+            mine.push(user.clone());
+            let body = json!({"userName": user, "displayName": display, "active": true});
+            match request(port, &token, "POST", "/scim/v2/Users", Some(&body)) {
+                Some((201, created)) => {
+                    let mut ledger = ledger.lock().unwrap();
+                    let known = ledger.get_mut(&user).unwrap();
+                    known.id = created["id"].as_str().map(str::to_owned);
+                    known.acked = Some(display);
+                    known.in_flight = None;
+                }
+                Some((status, body)) => unexpected.push(format!("create {user}: {status} {body}")),
+                // The server is gone: what was sent may or may not have happened.
+                None => break,
+            }
+        } else {
+            let (user, id) = &acked[usize::try_from(step).unwrap() % acked.len()];
+            let display = format!("v{step}");
+            ledger.lock().unwrap().get_mut(user).unwrap().in_flight = Some(display.clone());
+            let body = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": display}]
+            });
+            match request(
+                port,
+                &token,
+                "PATCH",
+                &format!("/scim/v2/Users/{id}"),
+                Some(&body),
+            ) {
+                Some((200, _)) => {
+                    let mut ledger = ledger.lock().unwrap();
+                    let known = ledger.get_mut(user).unwrap();
+                    known.acked = Some(display);
+                    known.in_flight = None;
+                }
+                Some((status, body)) => unexpected.push(format!("patch {user}: {status} {body}")),
+                // The server is gone: what was sent may or may not have happened.
+                None => break,
+            }
+        }
+    }
+    unexpected
+}
+
+/// After a restart: every acknowledged write is there, an unacknowledged one is all there or
+/// not at all, and every stored user is whole. Settles the ledger to what is stored.
+fn verify(port: u16, token: &str, ledger: &Ledger, round: u64) {
+    let mut ledger = ledger.lock().unwrap();
+    let mut stored = HashMap::new();
+    let mut start = 1;
+    loop {
+        let (status, page) = request(
+            port,
+            token,
+            "GET",
+            &format!("/scim/v2/Users?startIndex={start}&count=1000"),
+            None,
+        )
+        .expect("the restarted server answers");
+        assert_eq!(status, 200, "{page}");
+        let resources = page["Resources"].as_array().cloned().unwrap_or_default();
+        for user in &resources {
+            for field in ["id", "userName", "displayName"] {
+                assert!(
+                    user[field].is_string(),
+                    "round {round}: a user without {field}: {user}"
+                );
+            }
+            assert!(
+                user["meta"]["created"].is_string() && user["meta"]["version"].is_string(),
+                "round {round}: {user}"
+            );
+            stored.insert(user["userName"].as_str().unwrap().to_owned(), user.clone());
+        }
+        if resources.is_empty() || stored.len() as u64 >= page["totalResults"].as_u64().unwrap() {
+            break;
+        }
+        start += resources.len();
+    }
+    for (user_name, known) in ledger.iter_mut() {
+        let found = stored.get(user_name);
+        if let Some(id) = &known.id {
+            let user = found.unwrap_or_else(|| {
+                panic!("round {round}: {user_name} was acknowledged and is lost")
+            });
+            assert_eq!(
+                user["id"].as_str(),
+                Some(id.as_str()),
+                "round {round}: {user_name}"
+            );
+            let display = user["displayName"].as_str().unwrap();
+            assert!(
+                known.acked.as_deref() == Some(display)
+                    || known.in_flight.as_deref() == Some(display),
+                "round {round}: {user_name} has displayName {display}; acknowledged {:?}, in flight {:?}",
+                known.acked,
+                known.in_flight
+            );
+        } else if let Some(user) = found {
+            // A create cut off by the kill that did commit: whole, as sent.
+            assert_eq!(user["displayName"], "v0", "round {round}: {user}");
+        }
+        // Settle: what is stored is now what is known.
+        match found {
+            Some(user) => {
+                known.id = user["id"].as_str().map(str::to_owned);
+                known.acked = user["displayName"].as_str().map(str::to_owned);
+            }
+            None => known.acked = None,
+        }
+        known.in_flight = None;
+    }
+    ledger.retain(|_, known| known.id.is_some());
+    assert_eq!(
+        stored.len(),
+        ledger.len(),
+        "round {round}: users nobody created"
+    );
+}
+
+fn crash_rounds(database_url: &str) {
+    let token = {
+        let output = Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .args(["token", "create", "--name", "crash"])
+            .env("SCIMD_DATABASE_URL", database_url)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let ledger: Ledger = Arc::default();
+    let mut acknowledged = 0;
+    for round in 0..ROUNDS {
+        let server = Server::start(database_url);
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|n| {
+                let (token, ledger, stop) = (token.clone(), ledger.clone(), stop.clone());
+                let port = server.port;
+                std::thread::spawn(move || {
+                    client(port, token, ledger, stop, format!("r{round}c{n}"))
+                })
+            })
+            .collect();
+        // Kill at a different point of the load each round.
+        std::thread::sleep(Duration::from_millis(150 + (round * 37) % 400));
+        server.kill();
+        stop.store(true, Ordering::Relaxed);
+        for client in clients {
+            let unexpected = client.join().unwrap();
+            assert!(unexpected.is_empty(), "round {round}: {unexpected:?}");
+        }
+        acknowledged = ledger
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|known| known.id.is_some())
+            .count();
+        let server = Server::start(database_url);
+        verify(server.port, &token, &ledger, round);
+        server.kill();
+    }
+    assert!(
+        acknowledged > usize::try_from(ROUNDS).unwrap(),
+        "the load did create users: {acknowledged}"
+    );
+    eprintln!(
+        "{ROUNDS} rounds, {} users stored, 0 lost",
+        ledger.lock().unwrap().len()
+    );
+}
+
+#[test]
+fn sigkill_under_load_loses_no_acknowledged_write_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    crash_rounds(&format!(
+        "sqlite://{}",
+        dir.path().join("scimd.db").display()
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_under_load_loses_no_acknowledged_write_on_postgres() {
+    let Some((_, url)) = common::database_urls()
+        .await
+        .into_iter()
+        .find(|(backend, _)| *backend == "postgres")
+    else {
+        return;
+    };
+    tokio::task::spawn_blocking(move || crash_rounds(&url))
+        .await
+        .unwrap();
+}
