@@ -82,15 +82,7 @@ impl LiveServer {
         headers: &[(String, String)],
         body: Option<&str>,
     ) -> Reply {
-        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: scim.test\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        let body = body.unwrap_or_default();
-        request.push_str(&format!(
-            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ));
+        let request = http_request(method, target, headers, body);
         exchange(self.address, request.as_bytes()).await
     }
 
@@ -105,6 +97,26 @@ impl Drop for LiveServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// `method target` with a Host header, the given headers, `Content-Length` and
+/// `Connection: close`.
+pub fn http_request(
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+) -> String {
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: scim.test\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    request.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    request
 }
 
 /// Writes `request` on a fresh connection and reads until the server closes it.
