@@ -26,6 +26,7 @@ impl From<BackendError> for StoreError {
             BackendError::Unique(constraint) => StoreError::Conflict(constraint),
             BackendError::InUse(constraint) => StoreError::InUse(constraint),
             BackendError::Database(error) => StoreError::Backend(Box::new(error)),
+            BackendError::Sqlite(error) => StoreError::Backend(error.into()),
         }
     }
 }

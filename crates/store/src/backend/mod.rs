@@ -134,6 +134,8 @@ pub(crate) enum BackendError {
     InUse(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("SQLite: {0}")]
+    Sqlite(String),
 }
 
 impl BackendError {
