@@ -212,7 +212,11 @@ async fn one_user(
         format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND {condition}"),
         vec![SqlValue::Int(tenant.0), SqlValue::Text(value)],
     );
-    let row = store.query(statement, USER_TYPES).await?.into_iter().next();
+    let row = store
+        .lookup(statement, USER_TYPES)
+        .await?
+        .into_iter()
+        .next();
     row.map(|row| user_from(tenant, row)).transpose()
 }
 
@@ -294,20 +298,21 @@ pub(crate) async fn query_users(
         page_size,
         continuation,
     } = plan_query(store.backend.dialect(), tenant, query)?;
-    let total = store
-        .query(count, &[Column::Int])
-        .await?
-        .first()
-        .and_then(|row| row.first())
-        .map_or(0, Cell::int);
+    let mut reads: Vec<(&Statement, &[Column])> = vec![(&count, &[Column::Int])];
+    reads.extend(rows.as_ref().map(|rows| (rows, USER_TYPES)));
+    let mut results = store.backend.query_many(&reads).await?.into_iter();
+    let total = results
+        .next()
+        .and_then(|rows| rows.into_iter().next())
+        .and_then(|row| row.first().map(Cell::int))
+        .unwrap_or(0);
     let total = u64::try_from(total).unwrap_or(0);
-    let Some(rows) = rows else {
+    let Some(fetched) = results.next() else {
         return Ok(UserPage {
             total,
             ..UserPage::default()
         });
     };
-    let fetched = store.query(rows, USER_TYPES).await?;
     let fetched_count = fetched.len();
     let users = fetched
         .into_iter()

@@ -156,7 +156,7 @@ pub(crate) async fn session_by_hash(
         vec![SqlValue::Bytes(hash.0.to_vec())],
     );
     store
-        .query(statement, SESSION_TYPES)
+        .lookup(statement, SESSION_TYPES)
         .await?
         .into_iter()
         .next()

@@ -84,6 +84,15 @@ impl SqlStore {
         Ok(self.backend.query(&statement, columns).await?)
     }
 
+    /// A read of at most a few rows through a unique index (see [`Backend::lookup`]).
+    pub(crate) async fn lookup(
+        &self,
+        statement: Statement,
+        columns: &[Column],
+    ) -> StoreResult<Vec<Row>> {
+        Ok(self.backend.lookup(&statement, columns).await?)
+    }
+
     pub(crate) async fn write(&self, steps: &[Step]) -> StoreResult<Written> {
         Ok(self.backend.write(steps).await?)
     }
@@ -121,7 +130,7 @@ impl Store for SqlStore {
             format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1"),
             vec![SqlValue::Text(slug.as_str().into())],
         );
-        self.query(statement, TENANT_TYPES)
+        self.lookup(statement, TENANT_TYPES)
             .await?
             .into_iter()
             .next()
@@ -173,7 +182,7 @@ impl Store for SqlStore {
             format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_hash = $1"),
             vec![SqlValue::Bytes(hash.0.to_vec())],
         );
-        self.query(statement, TOKEN_TYPES)
+        self.lookup(statement, TOKEN_TYPES)
             .await?
             .into_iter()
             .next()

@@ -178,6 +178,37 @@ impl Backend {
         }
     }
 
+    /// Reads that must agree (a count and its page): one snapshot where the database gives it
+    /// cheaply (SQLite), one after the other otherwise.
+    pub async fn query_many(
+        &self,
+        reads: &[(&Statement, &[Column])],
+    ) -> Result<Vec<Vec<Row>>, BackendError> {
+        match self {
+            Self::Sqlite(backend) => backend.query_many(reads).await,
+            Self::Postgres(backend) => {
+                let mut results = Vec::with_capacity(reads.len());
+                for (statement, columns) in reads {
+                    results.push(backend.query(statement, columns).await?);
+                }
+                Ok(results)
+            }
+        }
+    }
+
+    /// A read of a few rows by a unique index (a token, a session, a user by id): on SQLite it
+    /// runs on the calling thread, cheaper than a hand-off for a microseconds-long read.
+    pub async fn lookup(
+        &self,
+        statement: &Statement,
+        columns: &[Column],
+    ) -> Result<Vec<Row>, BackendError> {
+        match self {
+            Self::Sqlite(backend) => backend.lookup(statement, columns),
+            Self::Postgres(backend) => backend.query(statement, columns).await,
+        }
+    }
+
     pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {
         match self {
             Self::Sqlite(backend) => backend.write(steps).await,

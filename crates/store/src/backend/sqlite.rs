@@ -16,6 +16,7 @@ use rusqlite::{Connection, OpenFlags, ffi};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -32,6 +33,16 @@ const STATEMENT_CACHE: usize = 256;
 pub(crate) struct SqliteBackend {
     writes: flume::Sender<WriteJob>,
     reads: flume::Sender<ReadJob>,
+    lookups: Arc<Lookups>,
+}
+
+/// Read-only connections for lookups, used on the caller's own thread: one per thread that is
+/// in a lookup at that moment, opened the first time more are needed.
+#[derive(Debug)]
+struct Lookups {
+    file: PathBuf,
+    synchronous: &'static str,
+    idle: Mutex<Vec<Connection>>,
 }
 
 struct WriteJob {
@@ -39,10 +50,10 @@ struct WriteJob {
     reply: oneshot::Sender<Result<Written, BackendError>>,
 }
 
+/// Statements read in one transaction, so that they see one snapshot.
 struct ReadJob {
-    statement: Statement,
-    columns: Vec<Column>,
-    reply: oneshot::Sender<Result<Vec<Row>, BackendError>>,
+    reads: Vec<(Statement, Vec<Column>)>,
+    reply: oneshot::Sender<Result<Vec<Vec<Row>>, BackendError>>,
 }
 
 impl SqliteBackend {
@@ -79,7 +90,7 @@ impl SqliteBackend {
             .map_err(sqlx::Error::from)?;
         migrating.close().await;
 
-        let synchronous = if full_sync { "FULL" } else { "NORMAL" };
+        let synchronous: &'static str = if full_sync { "FULL" } else { "NORMAL" };
         let writer = open_connection(&file, false, synchronous)?;
         let (writes, write_jobs) = flume::unbounded();
         spawn("scimd-sqlite-writer", move || {
@@ -93,22 +104,69 @@ impl SqliteBackend {
                 read_loop(&reader, &jobs);
             })?;
         }
-        Ok(Self { writes, reads })
+        let lookups = Arc::new(Lookups {
+            file,
+            synchronous,
+            idle: Mutex::default(),
+        });
+        Ok(Self {
+            writes,
+            reads,
+            lookups,
+        })
     }
 
+    /// A read on a reader thread.
     pub async fn query(
         &self,
         statement: &Statement,
         columns: &[Column],
     ) -> Result<Vec<Row>, BackendError> {
+        let mut rows = self.query_many(&[(statement, columns)]).await?;
+        Ok(rows.pop().unwrap_or_default())
+    }
+
+    /// Reads on a reader thread, in one snapshot; each statement's rows.
+    pub async fn query_many(
+        &self,
+        reads: &[(&Statement, &[Column])],
+    ) -> Result<Vec<Vec<Row>>, BackendError> {
         let (reply, answer) = oneshot::channel();
         let job = ReadJob {
-            statement: statement.clone(),
-            columns: columns.to_vec(),
+            reads: reads
+                .iter()
+                .map(|(statement, columns)| ((*statement).clone(), columns.to_vec()))
+                .collect(),
             reply,
         };
         self.reads.send(job).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// A read of a few rows by a unique index, run right here: it takes microseconds, less
+    /// than handing it to a reader thread and back.
+    pub fn lookup(
+        &self,
+        statement: &Statement,
+        columns: &[Column],
+    ) -> Result<Vec<Row>, BackendError> {
+        let idle = self
+            .lookups
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let connection = match idle {
+            Some(connection) => connection,
+            None => open_connection(&self.lookups.file, true, self.lookups.synchronous)?,
+        };
+        let rows = run(&connection, statement, Some(columns)).map(|(rows, _)| rows);
+        self.lookups
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(connection);
+        Ok(rows?)
     }
 
     pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {
@@ -156,12 +214,26 @@ fn open_connection(
 
 fn read_loop(connection: &Connection, jobs: &flume::Receiver<ReadJob>) {
     while let Ok(job) = jobs.recv() {
-        let rows = run(connection, &job.statement, Some(&job.columns))
-            .map(|(rows, _)| rows)
-            .map_err(BackendError::from);
+        let rows = read_snapshot(connection, &job.reads).map_err(BackendError::from);
         // The asker may have gone (its request timed out); nothing to tell then.
         let _ = job.reply.send(rows);
     }
+}
+
+fn read_snapshot(
+    connection: &Connection,
+    reads: &[(Statement, Vec<Column>)],
+) -> rusqlite::Result<Vec<Vec<Row>>> {
+    if let [(statement, columns)] = reads {
+        return Ok(vec![run(connection, statement, Some(columns))?.0]);
+    }
+    connection.execute_batch("BEGIN")?;
+    let rows = reads
+        .iter()
+        .map(|(statement, columns)| run(connection, statement, Some(columns)).map(|(rows, _)| rows))
+        .collect();
+    connection.execute_batch("COMMIT")?;
+    rows
 }
 
 fn write_loop(connection: &Connection, jobs: &flume::Receiver<WriteJob>) {

@@ -1,0 +1,10 @@
+-- GET /healthz: no token, no database. The HTTP ceiling of this machine with this client;
+-- every other operation's rate is read against it.
+package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
+local common = require("common")
+setup = common.setup
+done = common.done
+
+request = function()
+  return wrk.format("GET", "/healthz")
+end
