@@ -36,7 +36,7 @@ pub(crate) async fn authenticate(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let principal = match state.provisioner.authenticate(header).await {
+    let principal = match Box::pin(state.provisioner.authenticate(header)).await {
         Ok(principal) => principal,
         Err(error) => {
             if matches!(error, scimd_core::Error::Unauthorized) {
@@ -85,7 +85,10 @@ pub(crate) async fn authenticate(
     request.extensions_mut().insert(principal.clone());
     request.extensions_mut().insert(origin.clone());
     let response = next.run(request).await;
-    Ok(record_if_failed(&state, &principal, &origin, body, response).await)
+    Ok(Box::pin(record_if_failed(
+        &state, &principal, &origin, body, response,
+    ))
+    .await)
 }
 
 async fn record_if_failed(

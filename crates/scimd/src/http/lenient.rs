@@ -22,6 +22,8 @@ pub struct LenientStream<S> {
     /// Rewritten bytes not yet handed to the reader.
     out: Vec<u8>,
     out_position: usize,
+    /// Raw bytes read from the socket; kept, so a read does not clear 8 KiB of stack each time.
+    scratch: Box<[u8]>,
 }
 
 impl<S> LenientStream<S> {
@@ -31,6 +33,7 @@ impl<S> LenientStream<S> {
             rewriter: Rewriter::default(),
             out: Vec::new(),
             out_position: 0,
+            scratch: vec![0; 8 * 1024].into_boxed_slice(),
         }
     }
 }
@@ -53,8 +56,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for LenientStream<S> {
                 }
                 return Poll::Ready(Ok(()));
             }
-            let mut scratch = [0u8; 8 * 1024];
-            let mut raw = ReadBuf::new(&mut scratch);
+            let mut raw = ReadBuf::new(&mut this.scratch);
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut raw))?;
             if raw.filled().is_empty() {
                 // End of stream: hand over a request line cut short, as it was.

@@ -1,4 +1,7 @@
 //! `/Users`: create, list, search, read, replace, patch, delete (RFC 7644 §3.3–§3.6).
+//!
+//! Each handler boxes its provisioner call: the store's futures are kilobytes, and axum moves a
+//! handler's future by value through its layers, a copy each time (it showed in profiles).
 
 use super::AppState;
 use super::extract::{BaseUrl, Caller, ScimJson, ScimQuery};
@@ -58,10 +61,12 @@ async fn create(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<Scim, ApiError> {
-    let user = state
-        .provisioner
-        .create_user(&origin, caller.tenant_id, &body)
-        .await?;
+    let user = Box::pin(
+        state
+            .provisioner
+            .create_user(&origin, caller.tenant_id, &body),
+    )
+    .await?;
     Ok(Scim {
         status: StatusCode::CREATED,
         body: Some(rendered(&user, &base, &projection(&query))),
@@ -78,7 +83,7 @@ async fn read(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Scim, ApiError> {
-    let user = state.provisioner.get_user(caller.tenant_id, &id).await?;
+    let user = Box::pin(state.provisioner.get_user(caller.tenant_id, &id)).await?;
     let unchanged = header(&headers, header::IF_NONE_MATCH)
         .is_some_and(|tags| scimd_core::etag::header_lists(tags, &user.etag()));
     if unchanged {
@@ -97,9 +102,12 @@ async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<Scim, ApiError> {
     let if_match = header(&headers, header::IF_MATCH);
-    let user = state
-        .provisioner
-        .replace_user(&origin, caller.tenant_id, &id, &body, if_match)
+    let user =
+        Box::pin(
+            state
+                .provisioner
+                .replace_user(&origin, caller.tenant_id, &id, &body, if_match),
+        )
         .await?;
     Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
 }
@@ -114,9 +122,12 @@ async fn patch(
     ScimJson(body): ScimJson,
 ) -> Result<Scim, ApiError> {
     let if_match = header(&headers, header::IF_MATCH);
-    let user = state
-        .provisioner
-        .patch_user(&origin, caller.tenant_id, &id, &body, if_match)
+    let user =
+        Box::pin(
+            state
+                .provisioner
+                .patch_user(&origin, caller.tenant_id, &id, &body, if_match),
+        )
         .await?;
     Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
 }
@@ -128,10 +139,12 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<Scim, ApiError> {
     let if_match = header(&headers, header::IF_MATCH);
-    state
-        .provisioner
-        .delete_user(&origin, caller.tenant_id, &id, if_match)
-        .await?;
+    Box::pin(
+        state
+            .provisioner
+            .delete_user(&origin, caller.tenant_id, &id, if_match),
+    )
+    .await?;
     Ok(Scim::status(StatusCode::NO_CONTENT))
 }
 
@@ -220,10 +233,12 @@ async fn respond_with_page(
     projection: &Projection,
 ) -> Result<Scim, ApiError> {
     let limits = state.settings.capabilities.page_limits;
-    let page = state
-        .provisioner
-        .list_users(caller.tenant_id, request, limits)
-        .await?;
+    let page = Box::pin(
+        state
+            .provisioner
+            .list_users(caller.tenant_id, request, limits),
+    )
+    .await?;
     let response = ListResponse {
         total_results: page.total,
         resources: page
