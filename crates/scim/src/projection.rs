@@ -110,14 +110,12 @@ impl Projection {
                 if let Some(members) = members.filter(|m| !m.is_empty()) {
                     out.insert(key.clone(), Value::Object(members));
                 }
-            } else {
-                let single = Map::from_iter([(key.clone(), value.clone())]);
-                let kept = self.members(&single, Container::Root, |name| {
-                    resource_type
-                        .resolve(&AttrPath::new(name))
-                        .map(|r| r.attribute)
-                });
-                out.extend(kept);
+            } else if let Some(attribute) = resource_type
+                .resolve(&AttrPath::new(key))
+                .map(|resolved| resolved.attribute)
+                && let Some(kept) = self.attribute(Container::Root, attribute, value)
+            {
+                out.insert(key.clone(), kept);
             }
         }
         // Keep `schemas` truthful: an extension that was projected away is not listed.
