@@ -3,6 +3,8 @@
 local common = {}
 
 common.token = os.getenv("BENCH_TOKEN")
+-- The SCIM base path on the server: /scim/v2 for scimd.
+common.base_path = os.getenv("BENCH_BASE_PATH") or "/scim/v2"
 common.headers = {
   ["Authorization"] = "Bearer " .. (common.token or ""),
   ["Content-Type"] = "application/scim+json",

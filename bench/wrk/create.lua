@@ -12,5 +12,5 @@ request = function()
     '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",' ..
     '"name":{"givenName":"Bench","familyName":"User"},"emails":[{"value":"%s","primary":true}]}',
     name, name)
-  return wrk.format("POST", "/scim/v2/Users", common.headers, body)
+  return wrk.format("POST", common.base_path .. "/Users", common.headers, body)
 end

@@ -8,6 +8,6 @@ init = function() users = common.users() end
 
 request = function()
   local user = users[math.random(#users)]
-  local path = "/scim/v2/Users?filter=userName%20eq%20%22" .. user.name:gsub("@", "%%40") .. "%22"
+  local path = common.base_path .. "/Users?filter=userName%20eq%20%22" .. user.name:gsub("@", "%%40") .. "%22"
   return wrk.format("GET", path, common.headers)
 end

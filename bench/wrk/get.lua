@@ -7,5 +7,5 @@ done = common.done
 init = function() users = common.users() end
 
 request = function()
-  return wrk.format("GET", "/scim/v2/Users/" .. users[math.random(#users)].id, common.headers)
+  return wrk.format("GET", common.base_path .. "/Users/" .. users[math.random(#users)].id, common.headers)
 end

@@ -8,5 +8,5 @@ init = function() total = #common.users() end
 
 request = function()
   local start = math.random(math.max(total - 100, 1))
-  return wrk.format("GET", "/scim/v2/Users?startIndex=" .. start .. "&count=100", common.headers)
+  return wrk.format("GET", common.base_path .. "/Users?startIndex=" .. start .. "&count=100", common.headers)
 end

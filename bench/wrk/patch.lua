@@ -13,5 +13,5 @@ request = function()
     '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],' ..
     '"Operations":[{"op":"Replace","path":"displayName","value":"Name %d-%d"}]}',
     thread_number, counter)
-  return wrk.format("PATCH", "/scim/v2/Users/" .. users[math.random(#users)].id, common.headers, body)
+  return wrk.format("PATCH", common.base_path .. "/Users/" .. users[math.random(#users)].id, common.headers, body)
 end

@@ -14,5 +14,5 @@ request = function()
     '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",' ..
     '"name":{"givenName":"Put","familyName":"%d-%d"},"emails":[{"value":"%s","primary":true}],"active":true}',
     user.name, thread_number, counter, user.name)
-  return wrk.format("PUT", "/scim/v2/Users/" .. user.id, common.headers, body)
+  return wrk.format("PUT", common.base_path .. "/Users/" .. user.id, common.headers, body)
 end
