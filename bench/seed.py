@@ -3,6 +3,7 @@ per line for the wrk scripts. Usage: seed.py BASE_URL TOKEN COUNT OUT_FILE"""
 
 import http.client
 import json
+import os
 import sys
 import threading
 import urllib.parse
@@ -40,7 +41,7 @@ def seed_range(base, token, first, count, out, lock):
 
 def main():
     base, token, count, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    workers = 8
+    workers = int(os.environ.get("BENCH_SEED_CONNECTIONS", "8"))
     lock = threading.Lock()
     failures = []
     with open(path, "w") as out:

@@ -26,6 +26,41 @@ function common.setup(thread)
   thread:set("thread_number", next_thread)
 end
 
+-- The requests, one builder each; `n` makes names and values unique per thread.
+function common.create(n)
+  local name = string.format("new-%d-%d-%s@bench.example", thread_number, n, os.getenv("BENCH_RUN"))
+  local body = string.format(
+    '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",' ..
+    '"name":{"givenName":"Bench","familyName":"User"},"emails":[{"value":"%s","primary":true}]}',
+    name, name)
+  return wrk.format("POST", common.base_path .. "/Users", common.headers, body)
+end
+
+function common.get(user)
+  return wrk.format("GET", common.base_path .. "/Users/" .. user.id, common.headers)
+end
+
+function common.filter(user)
+  local path = common.base_path .. "/Users?filter=userName%20eq%20%22" .. user.name:gsub("@", "%%40") .. "%22"
+  return wrk.format("GET", path, common.headers)
+end
+
+function common.patch(user, n)
+  local body = string.format(
+    '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],' ..
+    '"Operations":[{"op":"Replace","path":"displayName","value":"Name %d-%d"}]}',
+    thread_number, n)
+  return wrk.format("PATCH", common.base_path .. "/Users/" .. user.id, common.headers, body)
+end
+
+function common.put(user, n)
+  local body = string.format(
+    '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",' ..
+    '"name":{"givenName":"Put","familyName":"%d-%d"},"emails":[{"value":"%s","primary":true}],"active":true}',
+    user.name, thread_number, n, user.name)
+  return wrk.format("PUT", common.base_path .. "/Users/" .. user.id, common.headers, body)
+end
+
 function common.done(summary, latency, requests)
   local seconds = summary.duration / 1e6
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write

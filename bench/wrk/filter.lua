@@ -2,12 +2,11 @@
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 local users
+local counter = 0
 setup = common.setup
 done = common.done
 init = function() users = common.users() end
 
 request = function()
-  local user = users[math.random(#users)]
-  local path = common.base_path .. "/Users?filter=userName%20eq%20%22" .. user.name:gsub("@", "%%40") .. "%22"
-  return wrk.format("GET", path, common.headers)
+  return common.filter(users[math.random(#users)])
 end

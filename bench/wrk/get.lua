@@ -2,10 +2,11 @@
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 local users
+local counter = 0
 setup = common.setup
 done = common.done
 init = function() users = common.users() end
 
 request = function()
-  return wrk.format("GET", common.base_path .. "/Users/" .. users[math.random(#users)].id, common.headers)
+  return common.get(users[math.random(#users)])
 end

@@ -9,9 +9,5 @@ init = function() users = common.users() end
 
 request = function()
   counter = counter + 1
-  local body = string.format(
-    '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],' ..
-    '"Operations":[{"op":"Replace","path":"displayName","value":"Name %d-%d"}]}',
-    thread_number, counter)
-  return wrk.format("PATCH", common.base_path .. "/Users/" .. users[math.random(#users)].id, common.headers, body)
+  return common.patch(users[math.random(#users)], counter)
 end

@@ -1,0 +1,28 @@
+-- A provisioning mix for the soak test: half reads by id, a fifth filters, a fifth PATCHes, a
+-- tenth creates. BENCH_DELAY_MS paces each connection (wrk's delay()), to hold a given rate.
+package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
+local common = require("common")
+local users
+local counter = 0
+setup = common.setup
+done = common.done
+init = function() users = common.users() end
+
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
+
+request = function()
+  counter = counter + 1
+  local user = users[math.random(#users)]
+  local draw = math.random(10)
+  if draw <= 5 then
+    return common.get(user)
+  elseif draw <= 7 then
+    return common.filter(user)
+  elseif draw <= 9 then
+    return common.patch(user, counter)
+  end
+  return common.create(counter)
+end
