@@ -17,18 +17,20 @@ if [ -n "${BENCH_BASE_URL:-}" ]; then
   startup="not measured"
   name=$base
 else
-  cargo build --release --locked --bin scimd >&2
+  # BENCH_SCIMD: another build of scimd to measure (an older commit, for a before/after).
+  scimd=${BENCH_SCIMD:-target/release/scimd}
+  [ -n "${BENCH_SCIMD:-}" ] || cargo build --release --locked --bin scimd >&2
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   export SCIMD_DATABASE_URL=${BENCH_DATABASE_URL:-sqlite://$work/bench.db}
   export SCIMD_LOG=warn
   # The per-token rate limit (default 1000/s) is off: the run measures what the server can do.
-  target/release/scimd serve --listen "127.0.0.1:$port" --rate-limit-per-token 0 >"$work/server.log" 2>&1 &
+  "$scimd" serve --listen "127.0.0.1:$port" --rate-limit-per-token 0 >"$work/server.log" 2>&1 &
   servers=$!
   trap 'kill $servers 2>/dev/null; wait $servers 2>/dev/null; rm -rf "$work"' EXIT
   started=$(date +%s%N)
-  until target/release/scimd healthcheck --listen "127.0.0.1:$port" >/dev/null 2>&1; do sleep 0.05; done
+  until "$scimd" healthcheck --listen "127.0.0.1:$port" >/dev/null 2>&1; do sleep 0.05; done
   startup="$(( ($(date +%s%N) - started) / 1000000 )) ms"
-  export BENCH_TOKEN=$(target/release/scimd token create --name "bench-$port" 2>/dev/null)
+  export BENCH_TOKEN=$("$scimd" token create --name "bench-$port" 2>/dev/null)
   origin="http://127.0.0.1:$port"
   export BENCH_BASE_PATH=/scim/v2
   base="$origin/scim/v2"
