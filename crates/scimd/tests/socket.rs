@@ -297,3 +297,45 @@ async fn a_request_that_outlives_its_deadline_gets_503_and_changes_nothing() {
     assert_eq!(listed.status, 200);
     assert_eq!(listed.body["totalResults"], 0, "{}", listed.text());
 }
+
+#[tokio::test]
+async fn console_sign_in_guesses_spend_the_same_address_budget() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.limits.failed_auth_per_address = NonZeroU32::new(2);
+    })
+    .await;
+    let form = "email=ann%40example.com&password=wrong";
+    let headers = [
+        (
+            "Content-Type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
+        ("Origin".to_owned(), "http://scim.test".to_owned()),
+    ];
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let reply = server
+            .exchange("POST", "/admin/sign-in", &headers, Some(form))
+            .await;
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            assert!(reply.headers.contains_key("retry-after"));
+            assert!(
+                reply.text().contains("Too many failed sign-ins"),
+                "{}",
+                reply.text()
+            );
+        }
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    // The admin API's keys answer to the same budget.
+    let reply = server
+        .exchange(
+            "GET",
+            "/admin/api/v1/users",
+            &[("Authorization".into(), "Bearer scimd_admin_guess".into())],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 429, "{}", reply.text());
+}

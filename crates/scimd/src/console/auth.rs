@@ -4,6 +4,7 @@
 
 use super::pages::render;
 use crate::http::AppState;
+use crate::http::limits::ClientAddress;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, FromRequestParts, Request, State};
@@ -264,11 +265,28 @@ async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
 
 async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<Value>,
 ) -> Response {
     let field = |name: &str| form.get(name).and_then(Value::as_str).unwrap_or_default();
     let (email, password) = (field("email"), field("password"));
+    let failed_page = |error: String| SignInPage {
+        insecure: cookie_would_be_refused(&state, &headers),
+        error: Some(error),
+        email: email.to_owned(),
+    };
+    if let Err(refused) = state.limiters.admit_address(address) {
+        let page = failed_page(format!(
+            "Too many failed sign-ins from your address; try again in {} s.",
+            refused.seconds
+        ));
+        let mut response = (StatusCode::TOO_MANY_REQUESTS, render(&page)).into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(refused.seconds));
+        return response;
+    }
     match state.provisioner.sign_in(email, password).await {
         Ok((_, secret, _)) => {
             let cookie = format!(
@@ -283,14 +301,11 @@ async fn sign_in(
             response
         }
         Err(_) => {
-            let page = SignInPage {
-                insecure: cookie_would_be_refused(&state, &headers),
-                error: Some(
-                    "Wrong email or password, or the account is locked for a while after too many attempts."
-                        .into(),
-                ),
-                email: email.to_owned(),
-            };
+            state.limiters.record_failed_auth(address);
+            let page = failed_page(
+                "Wrong email or password, or the account is locked for a while after too many attempts."
+                    .into(),
+            );
             (StatusCode::UNAUTHORIZED, render(&page)).into_response()
         }
     }

@@ -125,7 +125,7 @@ impl Limiters {
 /// A refusal for now: 429 with the whole seconds to wait, rounded up.
 #[derive(Debug)]
 pub(crate) struct TooMany {
-    seconds: u64,
+    pub seconds: u64,
     why: &'static str,
 }
 
@@ -152,10 +152,29 @@ impl IntoResponse for TooMany {
 
 /// The client's address, where the server recorded it.
 pub(crate) fn client_address(request: &Request) -> Option<IpAddr> {
-    request
-        .extensions()
+    address_in(request.extensions())
+}
+
+pub(crate) fn address_in(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip())
+}
+
+/// The client's address as an extractor, for the console's sign-in and admin API keys, which
+/// spend the same failed-authentication budget as bearer tokens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(address_in(&parts.extensions)))
+    }
 }
 
 /// Bounds the time a request may take: its body must arrive within `body_timeout` (else the

@@ -6,7 +6,7 @@ mod admin_api;
 mod discovery;
 pub(crate) mod extract;
 pub mod lenient;
-mod limits;
+pub(crate) mod limits;
 mod ops;
 pub(crate) mod response;
 mod users;

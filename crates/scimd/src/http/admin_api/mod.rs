@@ -11,6 +11,7 @@ mod routes;
 use super::AppState;
 use crate::console::{session_cookie, tenant_of};
 use crate::http::extract::read_limited;
+use crate::http::limits::address_in;
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -126,11 +127,25 @@ impl FromRequestParts<AppState> for Caller {
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
         let admin = match authorization {
-            Some(authorization) => state
-                .provisioner
-                .authenticate_api_key(authorization)
-                .await
-                .map_err(|_| unauthorized())?,
+            Some(authorization) => {
+                let address = address_in(&parts.extensions);
+                if let Err(refused) = state.limiters.admit_address(address) {
+                    return Err(ApiFailure::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!(
+                            "too many failed authentications from this address; retry after {} s",
+                            refused.seconds
+                        ),
+                    ));
+                }
+                match state.provisioner.authenticate_api_key(authorization).await {
+                    Ok(admin) => admin,
+                    Err(_) => {
+                        state.limiters.record_failed_auth(address);
+                        return Err(unauthorized());
+                    }
+                }
+            }
             None => {
                 let cookie = session_cookie(&parts.headers).ok_or_else(unauthorized)?;
                 let (admin, session) = state
