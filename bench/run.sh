@@ -8,6 +8,8 @@
 #   BENCH_DATABASE_URL=postgres://… bench/run.sh   # an empty PostgreSQL database
 #   BENCH_OPERATIONS="get filter" bench/run.sh       # only these operations
 #   BENCH_SCIMD=/path/to/older/scimd bench/run.sh     # another build, for a before/after
+#   BENCH_DATABASE_URL=sqlite://big.db BENCH_SEEDED_USERS=big-users.txt bench/run.sh
+#                                    # a database seeded earlier (seed.py writes the list)
 #   BENCH_BASE_URL=http://127.0.0.1:9000/scim/v2 BENCH_TOKEN=… BENCH_SERVER_PIDS="…" bench/run.sh
 #                                    # another SCIM server, for a side-by-side run
 #
