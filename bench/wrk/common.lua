@@ -73,4 +73,18 @@ function common.done(summary, latency, requests)
     summary.requests))
 end
 
+-- Installs wrk's hooks for a script whose requests `build(users, n)` makes; `n` counts this
+-- thread's requests.
+function common.run(build)
+  local users
+  local n = 0
+  setup = common.setup
+  done = common.done
+  init = function() users = common.users() end
+  request = function()
+    n = n + 1
+    return build(users, n)
+  end
+end
+
 return common

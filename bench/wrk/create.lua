@@ -1,13 +1,5 @@
 -- POST /Users: a new user per request.
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
-local users
-local counter = 0
-setup = common.setup
-done = common.done
-init = function() users = common.users() end
 
-request = function()
-  counter = counter + 1
-  return common.create(counter)
-end
+common.run(function(_, n) return common.create(n) end)

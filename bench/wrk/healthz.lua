@@ -2,9 +2,5 @@
 -- every other operation's rate is read against it.
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
-setup = common.setup
-done = common.done
 
-request = function()
-  return wrk.format("GET", "/healthz")
-end
+common.run(function() return wrk.format("GET", "/healthz") end)

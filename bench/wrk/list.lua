@@ -1,12 +1,8 @@
 -- GET /Users?startIndex=…&count=100: an import page.
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
-local total
-setup = common.setup
-done = common.done
-init = function() total = #common.users() end
 
-request = function()
-  local start = math.random(math.max(total - 100, 1))
+common.run(function(users)
+  local start = math.random(math.max(#users - 100, 1))
   return wrk.format("GET", common.base_path .. "/Users?startIndex=" .. start .. "&count=100", common.headers)
-end
+end)

@@ -2,19 +2,13 @@
 -- tenth creates. BENCH_DELAY_MS paces each connection (wrk's delay()), to hold a given rate.
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
-local users
-local counter = 0
-setup = common.setup
-done = common.done
-init = function() users = common.users() end
 
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 if pause > 0 then
   delay = function() return pause end
 end
 
-request = function()
-  counter = counter + 1
+common.run(function(users, n)
   local user = users[math.random(#users)]
   local draw = math.random(10)
   if draw <= 5 then
@@ -22,7 +16,7 @@ request = function()
   elseif draw <= 7 then
     return common.filter(user)
   elseif draw <= 9 then
-    return common.patch(user, counter)
+    return common.patch(user, n)
   end
-  return common.create(counter)
-end
+  return common.create(n)
+end)

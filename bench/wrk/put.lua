@@ -1,13 +1,5 @@
 -- PUT /Users/{id}: Okta's profile push, the whole user.
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
-local users
-local counter = 0
-setup = common.setup
-done = common.done
-init = function() users = common.users() end
 
-request = function()
-  counter = counter + 1
-  return common.put(users[math.random(#users)], counter)
-end
+common.run(function(users, n) return common.put(users[math.random(#users)], n) end)

@@ -178,17 +178,7 @@ fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let port: u16 = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
-            break rest
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
+    let port = common::listening_port(&mut lines);
     let banner: Vec<String> = lines.by_ref().take(2).map(Result::unwrap).collect();
     assert!(
         banner

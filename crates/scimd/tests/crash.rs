@@ -43,17 +43,7 @@ impl Server {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
-            let line = lines.next().expect("the server logs its address").unwrap();
-            if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
-                break rest
-                    .split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-            }
-        };
+        let port = common::listening_port(&mut lines);
         // Keep draining the log so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         Self { child, port }

@@ -176,3 +176,19 @@ pub fn assert_scim_error(reply: &Reply, status: u16, scim_type: Option<&str>) {
 pub fn admin_origin() -> scimd_core::activity::Origin {
     scimd_core::activity::Origin::cli("tester", "test")
 }
+
+/// The port a `scimd serve --listen 127.0.0.1:0` reports in its log, read from its stderr lines
+/// (the lines after it are left to the caller).
+pub fn listening_port(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> u16 {
+    loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+            return rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+    }
+}
