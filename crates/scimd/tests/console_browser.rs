@@ -127,14 +127,20 @@ async fn snap(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
+/// The text of the element `css` finds. htmx may swap the element out between finding it and
+/// reading it (a stale reference): it is found again then.
 async fn text_of(client: &Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..100 {
+        let element = client.find(Locator::Css(css)).await.unwrap();
+        match element.text().await {
+            Ok(text) => return text,
+            Err(error) if error.is_stale_element_reference() => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Err(error) => panic!("reading {css}: {error}"),
+        }
+    }
+    panic!("{css} kept being replaced while it was read");
 }
 
 async fn fill(client: &Client, css: &str, value: &str) {
