@@ -32,7 +32,7 @@ use backend::{Backend, BackendError, PostgresBackend, SqliteBackend};
 pub enum ConnectError {
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedScheme(String),
-    #[error("cannot open the database at {url}: {source}")]
+    #[error("cannot open the database at {url}")]
     Open {
         url: String,
         source: Box<dyn std::error::Error + Send + Sync>,
