@@ -1,4 +1,5 @@
-//! Binding, decoding and the write-transaction loop, written once for both databases.
+//! Binding, decoding and the write-transaction loop over a sqlx pool. Since the SQLite backend
+//! moved to its own threads (`sqlite.rs`), PostgreSQL is the only user.
 
 use super::{BackendError, Cell, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
@@ -100,8 +101,7 @@ where
     Ok(decoded::<DB>(&rows, columns)?)
 }
 
-/// The steps in one transaction, opened with `begin` (SQLite's `BEGIN IMMEDIATE` takes the
-/// write lock up front instead of failing to upgrade later).
+/// The steps in one transaction, opened with `begin`.
 pub(crate) async fn write<DB: SqlDatabase>(
     pool: &Pool<DB>,
     begin: &'static str,
