@@ -300,7 +300,7 @@ pub(crate) async fn query_users(
     } = plan_query(store.backend.dialect(), tenant, query)?;
     let mut reads: Vec<(&Statement, &[Column])> = vec![(&count, &[Column::Int])];
     reads.extend(rows.as_ref().map(|rows| (rows, USER_TYPES)));
-    let mut results = store.backend.query_many(&reads).await?.into_iter();
+    let mut results = store.query_many(&reads).await?.into_iter();
     let total = results
         .next()
         .and_then(|rows| rows.into_iter().next())

@@ -84,6 +84,14 @@ impl SqlStore {
         Ok(self.backend.query(&statement, columns).await?)
     }
 
+    /// Reads that must agree, such as a count and its page (see [`Backend::query_many`]).
+    pub(crate) async fn query_many(
+        &self,
+        reads: &[(&Statement, &[Column])],
+    ) -> StoreResult<Vec<Vec<Row>>> {
+        Ok(self.backend.query_many(reads).await?)
+    }
+
     /// A read of at most a few rows through a unique index (see [`Backend::lookup`]).
     pub(crate) async fn lookup(
         &self,
