@@ -1,7 +1,7 @@
 //! scimd on a real loopback socket through `run(config, listener, shutdown)`, with an IdP
 //! token, and raw HTTP/1.1 exchanges with it (request bytes exactly as given).
 
-use super::admin_origin;
+use super::{admin_origin, database_or_temp};
 use scimd::{ServeConfig, open_provisioner, run};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -30,11 +30,7 @@ impl LiveServer {
     /// As [`start`](Self::start), with the configuration adjusted first.
     pub async fn start_with(database_url: String, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = if database_url.is_empty() {
-            format!("sqlite://{}", dir.path().join("scimd.db").display())
-        } else {
-            database_url
-        };
+        let database_url = database_or_temp(&dir, database_url);
         let mut config = ServeConfig::new(database_url.clone());
         adjust(&mut config);
         let provisioner = open_provisioner(&config.database_url, config.durability)

@@ -57,11 +57,7 @@ impl TestApp {
     /// An app on `database_url`, or on a fresh temp SQLite file when it is empty.
     pub async fn with_database(database_url: String) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = if database_url.is_empty() {
-            format!("sqlite://{}", dir.path().join("scimd.db").display())
-        } else {
-            database_url
-        };
+        let database_url = database_or_temp(&dir, database_url);
         let config = ServeConfig::new(database_url);
         let provisioner = open_provisioner(&config.database_url, config.durability)
             .await
@@ -190,5 +186,14 @@ pub fn listening_port(lines: &mut impl Iterator<Item = std::io::Result<String>>)
                 .parse()
                 .unwrap();
         }
+    }
+}
+
+/// `database_url`, or a fresh SQLite file in `dir` when it is empty.
+pub fn database_or_temp(dir: &tempfile::TempDir, database_url: String) -> String {
+    if database_url.is_empty() {
+        format!("sqlite://{}", dir.path().join("scimd.db").display())
+    } else {
+        database_url
     }
 }
