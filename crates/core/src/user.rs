@@ -94,13 +94,18 @@ impl User {
             (_, false) => Some(now),
         };
         User {
+            tenant_id: self.tenant_id,
+            key: self.key,
+            scim_id: self.scim_id.clone(),
             profile: AccountProfile::of(&resource),
             resource,
             version: self.version + 1,
+            created_at: self.created_at,
             updated_at: now,
             state,
             preserved_at,
-            ..self.clone()
+            managed_by: self.managed_by,
+            placement: self.placement.clone(),
         }
     }
 
@@ -134,16 +139,9 @@ impl User {
         format!("{base_url}/Users/{}", self.id())
     }
 
-    /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`.
-    pub fn to_scim(&self, base_url: &str) -> Map<String, Value> {
-        let mut out = Map::new();
-        if let Some(schemas) = self.resource.get("schemas") {
-            out.insert("schemas".into(), schemas.clone());
-        }
-        out.insert("id".into(), self.id().into());
-        for (key, value) in self.resource.iter().filter(|(key, _)| *key != "schemas") {
-            out.insert(key.clone(), value.clone());
-        }
+    /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`. Consumes the
+    /// user: the document's values move into the resource instead of being copied.
+    pub fn into_scim(self, base_url: &str) -> Map<String, Value> {
         let meta = serde_json::json!({
             "resourceType": "User",
             "created": self.created_at.to_rfc3339(),
@@ -151,6 +149,13 @@ impl User {
             "location": self.location(base_url),
             "version": self.etag(),
         });
+        let mut resource = self.resource;
+        let mut out = Map::with_capacity(resource.len() + 2);
+        if let Some(schemas) = resource.remove("schemas") {
+            out.insert("schemas".into(), schemas);
+        }
+        out.insert("id".into(), self.scim_id.unwrap_or_default().into());
+        out.extend(resource);
         out.insert("meta".into(), meta);
         out
     }

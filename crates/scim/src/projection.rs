@@ -94,39 +94,48 @@ impl Projection {
     /// given, `attributes` decides and `excludedAttributes` is not consulted.
     pub fn apply(
         &self,
-        resource: &Map<String, Value>,
+        resource: Map<String, Value>,
         resource_type: &ResourceType,
     ) -> Map<String, Value> {
-        let mut out = Map::new();
+        // Values are moved, not cloned: the resource is the caller's copy to give away.
+        let mut out = Map::with_capacity(resource.len());
         for (key, value) in resource {
             if key == "schemas" {
-                out.insert(key.clone(), value.clone());
-            } else if let Some(schema) = resource_type.extension(key) {
-                let members = value.as_object().map(|members| {
-                    self.members(members, Container::Extension(schema.id), |name| {
-                        schema.attribute(name)
-                    })
-                });
-                if let Some(members) = members.filter(|m| !m.is_empty()) {
-                    out.insert(key.clone(), Value::Object(members));
+                out.insert(key, value);
+            } else if let Some(schema) = resource_type.extension(&key) {
+                let members = match value {
+                    Value::Object(members) => {
+                        self.members(members, Container::Extension(schema.id), |name| {
+                            schema.attribute(name)
+                        })
+                    }
+                    _ => Map::new(),
+                };
+                if !members.is_empty() {
+                    out.insert(key, Value::Object(members));
                 }
             } else if let Some(attribute) = resource_type
-                .resolve(&AttrPath::new(key))
+                .resolve(&AttrPath::new(&key))
                 .map(|resolved| resolved.attribute)
                 && let Some(kept) = self.attribute(Container::Root, attribute, value)
             {
-                out.insert(key.clone(), kept);
+                out.insert(key, kept);
             }
         }
         // Keep `schemas` truthful: an extension that was projected away is not listed.
-        if let Some(Value::Array(urns)) = out.get("schemas").cloned() {
+        let projected_away = |urn: &Value| {
+            urn.as_str()
+                .is_some_and(|urn| resource_type.extension(urn).is_some() && !out.contains_key(urn))
+        };
+        let stale = match out.get("schemas") {
+            Some(Value::Array(urns)) => urns.iter().any(projected_away),
+            _ => false,
+        };
+        if stale && let Some(Value::Array(urns)) = out.get("schemas") {
             let kept: Vec<Value> = urns
-                .into_iter()
-                .filter(|urn| {
-                    urn.as_str().is_none_or(|urn| {
-                        resource_type.extension(urn).is_none() || out.contains_key(urn)
-                    })
-                })
+                .iter()
+                .filter(|urn| !projected_away(urn))
+                .cloned()
                 .collect();
             out.insert("schemas".into(), Value::Array(kept));
         }
@@ -135,17 +144,17 @@ impl Projection {
 
     fn members(
         &self,
-        members: &Map<String, Value>,
+        members: Map<String, Value>,
         container: Container,
         lookup: impl Fn(&str) -> Option<&'static Attribute>,
     ) -> Map<String, Value> {
         let mut out = Map::new();
         for (name, value) in members {
-            let Some(attribute) = lookup(name) else {
+            let Some(attribute) = lookup(&name) else {
                 continue;
             };
             if let Some(value) = self.attribute(container, attribute, value) {
-                out.insert(name.clone(), value);
+                out.insert(name, value);
             }
         }
         out
@@ -155,16 +164,16 @@ impl Projection {
         &self,
         container: Container,
         attribute: &'static Attribute,
-        value: &Value,
+        value: Value,
     ) -> Option<Value> {
         match attribute.returned {
             Returned::Never => return None,
-            Returned::Always => return Some(value.clone()),
+            Returned::Always => return Some(value),
             Returned::Default | Returned::Request => {}
         }
         if !self.attributes.is_empty() {
             if self.attributes.names_whole(container, attribute) {
-                return Some(value.clone());
+                return Some(value);
             }
             let subs = self.attributes.named_subs(container, attribute);
             if subs.is_empty() {
@@ -191,24 +200,22 @@ impl Projection {
 /// `None` when nothing is left. Simple values pass through.
 fn restrict(
     attribute: &'static Attribute,
-    value: &Value,
+    value: Value,
     keep: impl Fn(&Attribute) -> bool,
 ) -> Option<Value> {
     if !attribute.is_complex() {
-        return Some(value.clone());
+        return Some(value);
     }
-    let element = |element: &Value| -> Option<Value> {
-        let kept: Map<String, Value> = element
-            .as_object()?
-            .iter()
-            .filter(|(name, _)| attribute.sub_attribute(name).is_some_and(&keep))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
-        (!kept.is_empty()).then_some(Value::Object(kept))
+    let element = |element: Value| -> Option<Value> {
+        let Value::Object(mut members) = element else {
+            return None;
+        };
+        members.retain(|name, _| attribute.sub_attribute(name).is_some_and(&keep));
+        (!members.is_empty()).then_some(Value::Object(members))
     };
     match value {
         Value::Array(items) => {
-            let kept: Vec<Value> = items.iter().filter_map(element).collect();
+            let kept: Vec<Value> = items.into_iter().filter_map(element).collect();
             (!kept.is_empty()).then_some(Value::Array(kept))
         }
         other => element(other),

@@ -14,7 +14,7 @@ fn bjensen() -> Map<String, Value> {
 }
 
 fn project(attributes: Option<&str>, excluded: Option<&str>) -> Map<String, Value> {
-    Projection::from_query(attributes, excluded, &USER).apply(&bjensen(), &USER)
+    Projection::from_query(attributes, excluded, &USER).apply(bjensen(), &USER)
 }
 
 #[test]
@@ -83,9 +83,9 @@ fn excluding_an_extension_removes_it_from_schemas_too() {
 fn never_returned_values_are_never_shown() {
     let mut stored = bjensen();
     stored.insert("password".into(), "secret".into());
-    let everything = Projection::default().apply(&stored, &USER);
+    let everything = Projection::default().apply(stored.clone(), &USER);
     assert!(!everything.contains_key("password"));
-    let asked = Projection::from_query(Some("password"), None, &USER).apply(&stored, &USER);
+    let asked = Projection::from_query(Some("password"), None, &USER).apply(stored, &USER);
     assert!(!asked.contains_key("password"));
 }
 
@@ -101,7 +101,7 @@ fn unknown_and_malformed_names_are_ignored() {
 #[test]
 fn search_body_lists_work_like_query_parameters() {
     let projection = Projection::from_lists(&["displayName".into()], &[], &USER);
-    let user = projection.apply(&bjensen(), &USER);
+    let user = projection.apply(bjensen(), &USER);
     assert_eq!(
         user.keys().map(String::as_str).collect::<Vec<_>>(),
         vec!["schemas", "id", "displayName"]

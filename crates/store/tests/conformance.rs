@@ -552,7 +552,7 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
             let filter = Filter::parse_for(text, &USER).unwrap_or_else(|e| panic!("{text}: {e}"));
             let mut expected: Vec<&str> = users
                 .iter()
-                .filter(|u| filter.matches(&u.to_scim("https://x/scim/v2"), &USER))
+                .filter(|u| filter.matches(&(*u).clone().into_scim("https://x/scim/v2"), &USER))
                 .map(|u| u.id())
                 .collect();
             expected.sort_unstable();

@@ -38,8 +38,14 @@ async fn method_not_allowed(method: axum::http::Method) -> ApiError {
 }
 
 /// The resource as the client asked to see it.
-fn rendered(user: &User, base: &BaseUrl, projection: &Projection) -> Value {
-    Value::Object(projection.apply(&user.to_scim(&base.0), &USER))
+fn rendered(user: User, base: &BaseUrl, projection: &Projection) -> Value {
+    Value::Object(projection.apply(user.into_scim(&base.0), &USER))
+}
+
+/// The resource and its ETag: `200 OK` for a read, replace or patch.
+fn rendered_ok(user: User, base: &BaseUrl, projection: &Projection) -> Scim {
+    let etag = user.etag();
+    Scim::ok(rendered(user, base, projection)).with_etag(etag)
 }
 
 fn projection(query: &ScimQuery) -> Projection {
@@ -69,9 +75,9 @@ async fn create(
     .await?;
     Ok(Scim {
         status: StatusCode::CREATED,
-        body: Some(rendered(&user, &base, &projection(&query))),
         etag: Some(user.etag()),
         location: Some(user.location(&base.0)),
+        body: Some(rendered(user, &base, &projection(&query))),
     })
 }
 
@@ -89,7 +95,7 @@ async fn read(
     if unchanged {
         return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(user.etag()));
     }
-    Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
+    Ok(rendered_ok(user, &base, &projection(&query)))
 }
 
 async fn replace(
@@ -109,7 +115,7 @@ async fn replace(
                 .replace_user(&origin, caller.tenant_id, &id, &body, if_match),
         )
         .await?;
-    Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
+    Ok(rendered_ok(user, &base, &projection(&query)))
 }
 
 async fn patch(
@@ -129,7 +135,7 @@ async fn patch(
                 .patch_user(&origin, caller.tenant_id, &id, &body, if_match),
         )
         .await?;
-    Ok(Scim::ok(rendered(&user, &base, &projection(&query))).with_etag(user.etag()))
+    Ok(rendered_ok(user, &base, &projection(&query)))
 }
 
 async fn delete(
@@ -243,7 +249,7 @@ async fn respond_with_page(
         total_results: page.total,
         resources: page
             .users
-            .iter()
+            .into_iter()
             .map(|user| rendered(user, base, projection))
             .collect(),
         start_index: page.start_index,
