@@ -142,15 +142,29 @@ impl Rewriter {
                     }
                 }
                 State::RequestLine | State::Headers { .. } => {
-                    let (byte, rest) = (input[0], &input[1..]);
-                    input = rest;
-                    self.line.push(byte);
-                    if byte == b'\n' {
-                        let line = std::mem::take(&mut self.line);
-                        self.end_of_line(&line, out);
-                    } else if self.line.len() > MAX_LINE {
+                    let newline = input.iter().position(|&byte| byte == b'\n');
+                    let before_newline = newline.unwrap_or(input.len());
+                    if self.line.len() + before_newline > MAX_LINE {
                         out.append(&mut self.line);
+                        out.extend_from_slice(input);
                         self.state = State::PassThrough;
+                        return;
+                    }
+                    let Some(newline) = newline else {
+                        self.line.extend_from_slice(input);
+                        return;
+                    };
+                    let (line, rest) = input.split_at(newline + 1);
+                    input = rest;
+                    if self.line.is_empty() {
+                        // The usual case: the whole line arrived in this read.
+                        self.end_of_line(line, out);
+                    } else {
+                        let mut whole = std::mem::take(&mut self.line);
+                        whole.extend_from_slice(line);
+                        self.end_of_line(&whole, out);
+                        whole.clear();
+                        self.line = whole;
                     }
                 }
             }
@@ -171,7 +185,7 @@ impl Rewriter {
                         content_length: 0,
                         chunked: false,
                     };
-                    out.extend_from_slice(&encode_request_target(line));
+                    encode_request_target(line, out);
                     return;
                 }
                 out.extend_from_slice(line);
@@ -189,18 +203,17 @@ impl Rewriter {
                     };
                     return;
                 }
-                let text = String::from_utf8_lossy(line);
-                let Some((name, value)) = text.split_once(':') else {
+                let Some(colon) = line.iter().position(|&byte| byte == b':') else {
                     return;
                 };
-                let (name, value) = (name.trim(), value.trim());
-                if name.eq_ignore_ascii_case("content-length") {
-                    match value.parse() {
-                        Ok(length) => *content_length = length,
+                let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
+                if name.eq_ignore_ascii_case(b"content-length") {
+                    match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
+                        Some(length) => *content_length = length,
                         // The parser will refuse this request; stop following the framing.
-                        Err(_) => self.state = State::PassThrough,
+                        None => self.state = State::PassThrough,
                     }
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                     *chunked = true;
                 }
             }
@@ -209,33 +222,39 @@ impl Rewriter {
     }
 }
 
-/// `METHOD SP target SP HTTP/x.y CRLF`, with the target's refused bytes percent-encoded. The
-/// target runs from the first space to the last one, so unencoded spaces inside it are
-/// recovered too. A line of any other shape is returned unchanged for the parser to judge.
-fn encode_request_target(line: &[u8]) -> Vec<u8> {
+/// Appends `METHOD SP target SP HTTP/x.y CRLF` with the target's refused bytes percent-encoded.
+/// The target runs from the first space to the last one, so unencoded spaces inside it are
+/// recovered too. A line of any other shape is appended unchanged for the parser to judge.
+fn encode_request_target(line: &[u8], out: &mut Vec<u8>) {
+    let refused = |byte: &u8| matches!(byte, b' ' | b'"' | b'#' | b'<' | b'>');
     let body_end = line.len() - if line.ends_with(b"\r\n") { 2 } else { 1 };
     let content = &line[..body_end];
     let (Some(first), Some(last)) = (
         content.iter().position(|b| *b == b' '),
         content.iter().rposition(|b| *b == b' '),
     ) else {
-        return line.to_vec();
+        out.extend_from_slice(line);
+        return;
     };
-    if first == last || !content[last + 1..].starts_with(b"HTTP/") {
-        return line.to_vec();
+    let well_formed = |target: &[u8]| !target.iter().any(refused);
+    if first == last
+        || !content[last + 1..].starts_with(b"HTTP/")
+        || well_formed(&content[first + 1..last])
+    {
+        out.extend_from_slice(line);
+        return;
     }
-    let mut out = Vec::with_capacity(line.len() + 16);
+    let target = &content[first + 1..last];
     out.extend_from_slice(&content[..=first]);
-    for &byte in &content[first + 1..last] {
-        if matches!(byte, b' ' | b'"' | b'#' | b'<' | b'>') {
+    for byte in target {
+        if refused(byte) {
             out.extend_from_slice(format!("%{byte:02X}").as_bytes());
         } else {
-            out.push(byte);
+            out.push(*byte);
         }
     }
     out.extend_from_slice(&content[last..]);
     out.extend_from_slice(&line[body_end..]);
-    out
 }
 
 #[cfg(test)]
