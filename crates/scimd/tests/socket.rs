@@ -338,4 +338,10 @@ async fn console_sign_in_guesses_spend_the_same_address_budget() {
         )
         .await;
     assert_eq!(reply.status, 429, "{}", reply.text());
+    assert!(
+        reply.headers.contains_key("retry-after"),
+        "{:?}",
+        reply.headers
+    );
+    assert_eq!(reply.body["status"], 429);
 }

@@ -11,11 +11,11 @@ mod routes;
 use super::AppState;
 use crate::console::{session_cookie, tenant_of};
 use crate::http::extract::read_limited;
-use crate::http::limits::address_in;
+use crate::http::limits::{TooMany, address_in};
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim::datetime::Timestamp;
 use scimd_core::Error;
@@ -31,20 +31,42 @@ pub(crate) fn router() -> Router<AppState> {
     routes::router()
 }
 
-/// An admin API failure: a status and a JSON body `{"status": …, "error": "…"}`.
+/// An admin API failure: a status and a JSON body `{"status": …, "error": "…"}`, with
+/// `Retry-After` when the caller is asked to wait.
 #[derive(Debug)]
-pub(crate) struct ApiFailure(StatusCode, String);
+pub(crate) struct ApiFailure {
+    status: StatusCode,
+    message: String,
+    retry_after_seconds: Option<u64>,
+}
 
 impl ApiFailure {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self(status, message.into())
+        Self {
+            status,
+            message: message.into(),
+            retry_after_seconds: None,
+        }
+    }
+
+    fn too_many_failed_authentications(refused: &TooMany) -> Self {
+        Self {
+            retry_after_seconds: Some(refused.seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many failed authentications from this address; retry after {} s",
+                    refused.seconds
+                ),
+            )
+        }
     }
 }
 
 impl From<Error> for ApiFailure {
     fn from(error: Error) -> Self {
         match super::response::admin_status(&error) {
-            Some(status) => Self(status, error.to_string()),
+            Some(status) => Self::new(status, error.to_string()),
             None => {
                 tracing::error!(%error, "an admin API request failed");
                 Self::new(
@@ -58,8 +80,14 @@ impl From<Error> for ApiFailure {
 
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
-        let body = json!({"status": self.0.as_u16(), "error": self.1});
-        (self.0, axum::Json(body)).into_response()
+        let body = json!({"status": self.status.as_u16(), "error": self.message});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -130,13 +158,7 @@ impl FromRequestParts<AppState> for Caller {
             Some(authorization) => {
                 let address = address_in(&parts.extensions);
                 if let Err(refused) = state.limiters.admit_address(address) {
-                    return Err(ApiFailure::new(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        format!(
-                            "too many failed authentications from this address; retry after {} s",
-                            refused.seconds
-                        ),
-                    ));
+                    return Err(ApiFailure::too_many_failed_authentications(&refused));
                 }
                 match state.provisioner.authenticate_api_key(authorization).await {
                     Ok(admin) => admin,
