@@ -120,8 +120,8 @@ fn email_steps(key: (&str, Vec<SqlValue>), columns: &UserColumns) -> Vec<Step> {
 }
 
 /// The insert of one account (its first step returns the new key), its emails and its event.
-fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> Vec<Step> {
-    let columns = UserColumns::of(user);
+fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec<Step>> {
+    let columns = UserColumns::of(user)?;
     let placement = user.placement.as_ref();
     let search = store.backend.dialect().search_document("$8");
     let mut values = user_values(user, &columns);
@@ -175,11 +175,11 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> Vec<Step> {
     // A new account has no email rows to clear.
     steps.extend(email_steps(by_email, &columns).into_iter().skip(1));
     steps.push(event_step(event));
-    steps
+    Ok(steps)
 }
 
 pub(crate) async fn insert_user(store: &SqlStore, user: &User, event: &Event) -> StoreResult<i64> {
-    let steps = insert_steps(store, user, event);
+    let steps = insert_steps(store, user, event)?;
     let insert = usize::from(user.placement.is_some());
     match store.write(&steps).await? {
         Written::Committed(rows) => rows
@@ -192,10 +192,10 @@ pub(crate) async fn insert_user(store: &SqlStore, user: &User, event: &Event) ->
 }
 
 pub(crate) async fn insert_users(store: &SqlStore, accounts: &[(User, Event)]) -> StoreResult<()> {
-    let steps: Vec<Step> = accounts
-        .iter()
-        .flat_map(|(user, event)| insert_steps(store, user, event))
-        .collect();
+    let mut steps = Vec::new();
+    for (user, event) in accounts {
+        steps.extend(insert_steps(store, user, event)?);
+    }
     match store.write(&steps).await? {
         Written::Committed(_) => Ok(()),
         Written::Unmet => Err(StoreError::ProfileFull),
@@ -242,7 +242,7 @@ pub(crate) async fn update_user(
     expected_version: i64,
     event: &Event,
 ) -> StoreResult<()> {
-    let columns = UserColumns::of(user);
+    let columns = UserColumns::of(user)?;
     let search = store.backend.dialect().search_document("$8");
     let mut values = user_values(user, &columns);
     values.extend([SqlValue::Int(user.key), SqlValue::Int(expected_version)]);

@@ -222,8 +222,9 @@ pub(crate) async fn list_mappings(store: &SqlStore, tenant: TenantId) -> StoreRe
         format!("{MAPPING_SELECT} WHERE m.tenant_id = $1 ORDER BY m.priority"),
         vec![SqlValue::Int(tenant.0)],
     );
+    // Every create classifies by the mappings: a short indexed read, done inline.
     store
-        .query(statement, MAPPING_TYPES)
+        .lookup(statement, MAPPING_TYPES)
         .await?
         .into_iter()
         .map(mapping_from)

@@ -92,7 +92,7 @@ impl SqlStore {
         Ok(self.backend.query_many(reads).await?)
     }
 
-    /// A read of at most a few rows through a unique index (see [`Backend::lookup`]).
+    /// A read of a few rows through an index (see [`Backend::lookup`]).
     pub(crate) async fn lookup(
         &self,
         statement: Statement,

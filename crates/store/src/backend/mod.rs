@@ -200,8 +200,9 @@ impl Backend {
         }
     }
 
-    /// A read of a few rows by a unique index (a token, a session, a user by id): on SQLite it
-    /// runs on the calling thread, cheaper than a hand-off for a microseconds-long read.
+    /// A read of a few rows through an index (a token, a session, a user by id, a tenant's
+    /// mappings): on SQLite it runs on the calling thread, cheaper than a hand-off for a
+    /// microseconds-long read.
     pub async fn lookup(
         &self,
         statement: &Statement,

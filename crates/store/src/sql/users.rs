@@ -9,7 +9,7 @@ use scim::schema::USER;
 use scimd_core::store::{StoreError, StoreResult, UserQuery};
 use scimd_core::tenant::TenantId;
 use scimd_core::user::User;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The columns written for a user, derived from its document.
 pub(crate) struct UserColumns {
@@ -22,18 +22,21 @@ pub(crate) struct UserColumns {
 }
 
 impl UserColumns {
-    pub fn of(user: &User) -> Self {
+    pub fn of(user: &User) -> StoreResult<Self> {
         let mut emails_ci: Vec<String> = user.email_values().into_iter().map(fold_case).collect();
         emails_ci.sort();
         emails_ci.dedup();
-        Self {
+        let json = |document: &Map<String, Value>| {
+            serde_json::to_string(document).map_err(|error| StoreError::Backend(Box::new(error)))
+        };
+        Ok(Self {
             user_name: user.user_name().to_owned(),
             user_name_ci: fold_case(user.user_name()),
             external_id: user.external_id().map(str::to_owned),
-            resource: Value::Object(user.resource.clone()).to_string(),
-            resource_ci: Value::Object(case_folded(&user.resource, &USER)).to_string(),
+            resource: json(&user.resource)?,
+            resource_ci: json(&case_folded(&user.resource, &USER))?,
             emails_ci,
-        }
+        })
     }
 }
 
