@@ -2,7 +2,6 @@
 //! of write steps in one transaction. Rows come back decoded into [`Cell`]s by declared column
 //! types, so nothing above this module names a sqlx type.
 
-mod generic;
 mod postgres;
 mod sqlite;
 

@@ -1,13 +1,11 @@
 //! PostgreSQL: one pool; unique constraints and versions do the race-proofing, so several
 //! instances can share the database.
 
-use super::generic::{self, sql_database};
-use super::{BackendError, Column, Row, Step, Written};
-use crate::sql::Statement;
-use sqlx::Postgres;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-
-sql_database!(Postgres);
+use super::{BackendError, Cell, Column, Row, Step, Written};
+use crate::sql::{SqlValue, Statement};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{AssertSqlSafe, Postgres, Row as _};
 
 const CONNECTIONS: u32 = 16;
 
@@ -36,10 +34,82 @@ impl PostgresBackend {
         statement: &Statement,
         columns: &[Column],
     ) -> Result<Vec<Row>, BackendError> {
-        generic::query(&self.pool, statement, columns).await
+        let rows = prepared(statement)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(BackendError::classify)?;
+        Ok(decoded(&rows, columns)?)
     }
 
+    /// The steps in one transaction; rolled back at the first `must_affect` step that touches
+    /// no row.
     pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {
-        generic::write(&self.pool, "BEGIN", steps).await
+        let mut transaction = self.pool.begin().await?;
+        let mut returned = Vec::with_capacity(steps.len());
+        for step in steps {
+            let query = prepared(&step.statement);
+            let (rows, affected) = match &step.returning {
+                Some(columns) => {
+                    let rows = query
+                        .fetch_all(&mut *transaction)
+                        .await
+                        .map_err(BackendError::classify)?;
+                    let count = rows.len() as u64;
+                    (decoded(&rows, columns)?, count)
+                }
+                None => {
+                    let result = query
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(BackendError::classify)?;
+                    (Vec::new(), result.rows_affected())
+                }
+            };
+            if step.must_affect && affected == 0 {
+                transaction.rollback().await?;
+                return Ok(Written::Unmet);
+            }
+            returned.push(rows);
+        }
+        transaction.commit().await?;
+        Ok(Written::Committed(returned))
     }
+}
+
+fn prepared(statement: &Statement) -> Query<'_, Postgres, PgArguments> {
+    let query = sqlx::query::<Postgres>(AssertSqlSafe(statement.sql.clone()));
+    statement
+        .params
+        .0
+        .iter()
+        .fold(query, |query, value| match value {
+            SqlValue::Text(text) => query.bind(text.clone()),
+            SqlValue::OptText(text) => query.bind(text.clone()),
+            SqlValue::Int(int) => query.bind(*int),
+            SqlValue::OptInt(int) => query.bind(*int),
+            SqlValue::Real(real) => query.bind(*real),
+            SqlValue::Bool(boolean) => query.bind(*boolean),
+            SqlValue::Bytes(bytes) => query.bind(bytes.clone()),
+        })
+}
+
+fn decoded(rows: &[PgRow], columns: &[Column]) -> Result<Vec<Row>, sqlx::Error> {
+    rows.iter()
+        .map(|row| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(index, column)| {
+                    Ok(match column {
+                        Column::Int => Cell::Int(row.try_get(index)?),
+                        Column::OptInt => Cell::OptInt(row.try_get(index)?),
+                        Column::Text => Cell::Text(row.try_get(index)?),
+                        Column::OptText => Cell::OptText(row.try_get(index)?),
+                        Column::Bool => Cell::Bool(row.try_get(index)?),
+                        Column::Bytes => Cell::Bytes(row.try_get(index)?),
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
