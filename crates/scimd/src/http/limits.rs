@@ -4,9 +4,8 @@
 //! (503). Connection-level limits (header deadline and size, open connections) live in
 //! [`crate::server`].
 
-use super::AppState;
 use super::response::ApiError;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -180,12 +179,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
 /// Bounds the time a request may take: its body must arrive within `body_timeout` (else the
 /// body read fails with 408), and the whole request must finish within `request_timeout` (else
 /// 503, and the work is dropped, which rolls back its transaction).
-pub(crate) async fn deadlines(
-    State(state): State<AppState>,
+pub(crate) async fn within_deadlines(
+    limits: RequestLimits,
     request: Request,
     next: Next,
 ) -> Response {
-    let limits = state.settings.limits;
     let request =
         request.map(|body| axum::body::Body::new(DeadlineBody::new(limits.body_timeout, body)));
     match tokio::time::timeout(limits.request_timeout, next.run(request)).await {

@@ -5,7 +5,6 @@ use super::AppState;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -87,27 +86,40 @@ impl Metrics {
     }
 }
 
-/// Middleware recording every request by matched route (never the raw path: ids would make
-/// the label set unbounded).
-pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let response = next.run(request).await;
-    let labels = RequestLabels {
-        method,
-        route,
-        status: response.status().as_u16(),
-    };
-    state.metrics.requests.get_or_create(&labels).inc();
-    state
-        .metrics
-        .latency
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    response
+/// A request being measured, by matched route (never the raw path: ids would make the label
+/// set unbounded).
+#[derive(Debug)]
+pub(crate) struct Measured {
+    started: Instant,
+    method: String,
+    route: String,
+}
+
+impl Measured {
+    pub fn start(request: &Request) -> Self {
+        Self {
+            started: Instant::now(),
+            method: request.method().to_string(),
+            route: request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str)
+                .to_owned(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts the request and its latency under its method, route and status.
+    pub fn record(&self, measured: Measured, response: &Response) {
+        let labels = RequestLabels {
+            method: measured.method,
+            route: measured.route,
+            status: response.status().as_u16(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.latency
+            .get_or_create(&labels)
+            .observe(measured.started.elapsed().as_secs_f64());
+    }
 }
