@@ -293,6 +293,7 @@ pub(crate) async fn query_users(
     query: &UserQuery,
 ) -> StoreResult<UserPage> {
     let PlannedQuery {
+        point_read,
         count,
         rows,
         page_size,
@@ -300,7 +301,12 @@ pub(crate) async fn query_users(
     } = plan_query(store.backend.dialect(), tenant, query)?;
     let mut reads: Vec<(&Statement, &[Column])> = vec![(&count, &[Column::Int])];
     reads.extend(rows.as_ref().map(|rows| (rows, USER_TYPES)));
-    let mut results = store.query_many(&reads).await?.into_iter();
+    let results = if point_read {
+        store.lookup_many(&reads).await?
+    } else {
+        store.query_many(&reads).await?
+    };
+    let mut results = results.into_iter();
     let total = results
         .next()
         .and_then(|rows| rows.into_iter().next())

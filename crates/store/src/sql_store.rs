@@ -92,6 +92,14 @@ impl SqlStore {
         Ok(self.backend.query_many(reads).await?)
     }
 
+    /// Point reads that must agree, run like a lookup (see [`Backend::lookup_many`]).
+    pub(crate) async fn lookup_many(
+        &self,
+        reads: &[(&Statement, &[Column])],
+    ) -> StoreResult<Vec<Vec<Row>>> {
+        Ok(self.backend.lookup_many(reads).await?)
+    }
+
     /// A read of a few rows through an index (see [`Backend::lookup`]).
     pub(crate) async fn lookup(
         &self,

@@ -189,13 +189,19 @@ impl Backend {
     ) -> Result<Vec<Vec<Row>>, BackendError> {
         match self {
             Self::Sqlite(backend) => backend.query_many(reads).await,
-            Self::Postgres(backend) => {
-                let mut results = Vec::with_capacity(reads.len());
-                for (statement, columns) in reads {
-                    results.push(Box::pin(backend.query(statement, columns)).await?);
-                }
-                Ok(results)
-            }
+            Self::Postgres(backend) => backend.query_each(reads).await,
+        }
+    }
+
+    /// Point reads that must agree (the count and page of a `userName eq` filter): like
+    /// [`Self::query_many`], but on SQLite on the calling thread, like [`Self::lookup`].
+    pub async fn lookup_many(
+        &self,
+        reads: &[(&Statement, &[Column])],
+    ) -> Result<Vec<Vec<Row>>, BackendError> {
+        match self {
+            Self::Sqlite(backend) => backend.lookup_many(reads),
+            Self::Postgres(backend) => backend.query_each(reads).await,
         }
     }
 

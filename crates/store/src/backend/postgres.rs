@@ -41,6 +41,18 @@ impl PostgresBackend {
         Ok(decoded(&rows, columns)?)
     }
 
+    /// Reads one after the other (boxed: see [`super::Backend`]).
+    pub async fn query_each(
+        &self,
+        reads: &[(&Statement, &[Column])],
+    ) -> Result<Vec<Vec<Row>>, BackendError> {
+        let mut results = Vec::with_capacity(reads.len());
+        for (statement, columns) in reads {
+            results.push(Box::pin(self.query(statement, columns)).await?);
+        }
+        Ok(results)
+    }
+
     /// The steps in one transaction; rolled back at the first `must_affect` step that touches
     /// no row.
     pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {

@@ -150,6 +150,24 @@ impl SqliteBackend {
         statement: &Statement,
         columns: &[Column],
     ) -> Result<Vec<Row>, BackendError> {
+        self.with_lookup_connection(|connection| {
+            run(connection, statement, Some(columns)).map(|(rows, _)| rows)
+        })
+    }
+
+    /// Point reads in one snapshot, run right here like [`Self::lookup`].
+    pub fn lookup_many(
+        &self,
+        reads: &[(&Statement, &[Column])],
+    ) -> Result<Vec<Vec<Row>>, BackendError> {
+        self.with_lookup_connection(|connection| read_snapshot(connection, reads))
+    }
+
+    /// Runs `read` on an idle lookup connection, opening one when none is idle.
+    fn with_lookup_connection<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, BackendError> {
         let idle = self
             .lookups
             .idle
@@ -160,13 +178,13 @@ impl SqliteBackend {
             Some(connection) => connection,
             None => open_connection(&self.lookups.file, true, self.lookups.synchronous)?,
         };
-        let rows = run(&connection, statement, Some(columns)).map(|(rows, _)| rows);
+        let result = read(&connection);
         self.lookups
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(connection);
-        Ok(rows?)
+        Ok(result?)
     }
 
     pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {
@@ -214,7 +232,12 @@ fn open_connection(
 
 fn read_loop(connection: &Connection, jobs: &flume::Receiver<ReadJob>) {
     while let Ok(job) = jobs.recv() {
-        let rows = read_snapshot(connection, &job.reads).map_err(BackendError::from);
+        let reads: Vec<(&Statement, &[Column])> = job
+            .reads
+            .iter()
+            .map(|(statement, columns)| (statement, columns.as_slice()))
+            .collect();
+        let rows = read_snapshot(connection, &reads).map_err(BackendError::from);
         // The asker may have gone (its request timed out); nothing to tell then.
         let _ = job.reply.send(rows);
     }
@@ -222,7 +245,7 @@ fn read_loop(connection: &Connection, jobs: &flume::Receiver<ReadJob>) {
 
 fn read_snapshot(
     connection: &Connection,
-    reads: &[(Statement, Vec<Column>)],
+    reads: &[(&Statement, &[Column])],
 ) -> rusqlite::Result<Vec<Vec<Row>>> {
     if let [(statement, columns)] = reads {
         return Ok(vec![run(connection, statement, Some(columns))?.0]);
@@ -232,7 +255,11 @@ fn read_snapshot(
         .iter()
         .map(|(statement, columns)| run(connection, statement, Some(columns)).map(|(rows, _)| rows))
         .collect();
-    connection.execute_batch("COMMIT")?;
+    // A read transaction left open would pin this connection to an old snapshot for good.
+    if let Err(error) = connection.execute_batch("COMMIT") {
+        let _ = connection.execute_batch("ROLLBACK");
+        return Err(error);
+    }
     rows
 }
 

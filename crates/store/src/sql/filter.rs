@@ -306,6 +306,18 @@ impl ElementScope<'_, '_> {
     }
 }
 
+/// Whether the filter pins at most one user through a unique index: `userName eq "…"` or
+/// `id eq "…"` alone, the lookup IdPs make before every create. Its count and page are point
+/// reads.
+pub(crate) fn pins_one_user(filter: &Filter) -> bool {
+    let Filter::Compare(path, CompareOp::Eq, CompValue::String(_)) = filter else {
+        return false;
+    };
+    resolve(path)
+        .and_then(|resolved| source(&resolved))
+        .is_ok_and(|source| matches!(source, Source::Column("user_name_ci" | "scim_id", _)))
+}
+
 fn resolve(path: &AttrPath) -> Result<Resolved, scim::Error> {
     USER.resolve(path)
         .ok_or_else(|| scim::Error::invalid_filter(format!("'{path}' is not an attribute of User")))
@@ -402,4 +414,34 @@ pub(crate) fn sort_expression(dialect: Dialect, path: &AttrPath) -> Result<Strin
         }
         Source::ResourceType => "u.pk".to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pins(text: &str) -> bool {
+        pins_one_user(&Filter::parse_for(text, &USER).unwrap())
+    }
+
+    #[test]
+    fn only_an_equality_on_a_unique_key_pins_one_user() {
+        assert!(pins(r#"userName eq "a@b.co""#));
+        assert!(pins(r#"USERNAME eq "a@b.co""#));
+        assert!(pins(r#"id eq "2819c223""#));
+        assert!(pins(
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a@b.co""#
+        ));
+        for many in [
+            r#"userName sw "a""#,
+            r#"userName ne "a@b.co""#,
+            r#"externalId eq "x""#,
+            r#"emails.value eq "a@b.co""#,
+            r#"userName eq "a@b.co" or userName eq "c@d.co""#,
+            r#"not (userName eq "a@b.co")"#,
+            "userName pr",
+        ] {
+            assert!(!pins(many), "{many}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! User statements and row mapping shared by both backends.
 
-use super::filter::{Lowering, sort_expression};
+use super::filter::{Lowering, pins_one_user, sort_expression};
 use super::{Dialect, Params, Statement};
 use scim::filter::fold_case;
 use scim::fold::case_folded;
@@ -59,6 +59,8 @@ pub(crate) enum Continuation {
 }
 
 pub(crate) struct PlannedQuery {
+    /// The filter pins at most one user through a unique index: both reads are point reads.
+    pub point_read: bool,
     pub count: Statement,
     /// `None` when only the total was asked for (`count=0`).
     pub rows: Option<Statement>,
@@ -149,6 +151,7 @@ pub(crate) fn plan_query(
         Statement { sql, params }
     });
     Ok(PlannedQuery {
+        point_read: query.filter.as_ref().is_some_and(pins_one_user),
         count,
         rows,
         page_size: page.count(),
