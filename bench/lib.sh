@@ -1,6 +1,12 @@
 # Sourced by bench/run.sh and bench/soak.sh: starts scimd (release build, free loopback port,
 # fresh database) or points at another SCIM server (BENCH_BASE_URL), seeds BENCH_USERS users
-# over SCIM, and defines rss_mb and cpu_ticks for the server's processes.
+# over SCIM, and defines rss_mb and cpu_ticks for the server's processes. The knobs both
+# scripts share are read here.
+
+USERS=${BENCH_USERS:-10000}
+CONNECTIONS=${BENCH_CONNECTIONS:-16}
+THREADS=${BENCH_THREADS:-2}
+command -v wrk >/dev/null || { echo "bench: install wrk (apt-get install wrk)" >&2; exit 1; }
 
 work=$(mktemp -d)
 export BENCH_USERS_FILE=$work/users.txt

@@ -17,12 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-USERS=${BENCH_USERS:-10000}
 DURATION=${BENCH_DURATION:-10}
-CONNECTIONS=${BENCH_CONNECTIONS:-16}
-THREADS=${BENCH_THREADS:-2}
 OPERATIONS=${BENCH_OPERATIONS:-healthz create filter get patch put list}
-command -v wrk >/dev/null || { echo "bench: install wrk (apt-get install wrk)" >&2; exit 1; }
 
 source bench/lib.sh
 

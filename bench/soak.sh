@@ -12,13 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-USERS=${BENCH_USERS:-10000}
 SECONDS_TOTAL=${SOAK_SECONDS:-600}
 SAMPLE=${SOAK_SAMPLE:-10}
-CONNECTIONS=${BENCH_CONNECTIONS:-16}
-THREADS=${BENCH_THREADS:-2}
 OPERATIONS=mixed
-command -v wrk >/dev/null || { echo "soak: install wrk (apt-get install wrk)" >&2; exit 1; }
 
 source bench/lib.sh
 
