@@ -127,11 +127,9 @@ impl Projection {
             urn.as_str()
                 .is_some_and(|urn| resource_type.extension(urn).is_some() && !out.contains_key(urn))
         };
-        let stale = match out.get("schemas") {
-            Some(Value::Array(urns)) => urns.iter().any(projected_away),
-            _ => false,
-        };
-        if stale && let Some(Value::Array(urns)) = out.get("schemas") {
+        if let Some(Value::Array(urns)) = out.get("schemas")
+            && urns.iter().any(projected_away)
+        {
             let kept: Vec<Value> = urns
                 .iter()
                 .filter(|urn| !projected_away(urn))

@@ -143,7 +143,7 @@ impl SqliteBackend {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// A read of a few rows by a unique index, run right here: it takes microseconds, less
+    /// A read of a few rows through an index, run right here: it takes microseconds, less
     /// than handing it to a reader thread and back.
     pub fn lookup(
         &self,
