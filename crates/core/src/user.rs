@@ -136,7 +136,7 @@ impl User {
     }
 
     pub fn location(&self, base_url: &str) -> String {
-        format!("{base_url}/Users/{}", self.id())
+        [base_url, "/Users/", self.id()].concat()
     }
 
     /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`. Consumes the
@@ -169,14 +169,17 @@ pub fn new_user_id() -> Result<String> {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let text = hex(&bytes);
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &text[..8],
-        &text[8..12],
-        &text[12..16],
-        &text[16..20],
-        &text[20..]
-    ))
+    let mut id = String::with_capacity(36);
+    for (at, group) in [0..8, 8..12, 12..16, 16..20, 20..32]
+        .into_iter()
+        .enumerate()
+    {
+        if at > 0 {
+            id.push('-');
+        }
+        id.push_str(&text[group]);
+    }
+    Ok(id)
 }
 
 /// SPEC R-32: the userName is the account's email address. A deliberately plain check (one
@@ -210,7 +213,15 @@ mod tests {
     fn user_ids_look_like_uuid_v4_and_differ() {
         let a = new_user_id().expect("random");
         assert_eq!(a.len(), 36);
+        for (at, c) in a.char_indices() {
+            if [8, 13, 18, 23].contains(&at) {
+                assert_eq!(c, '-', "{a}");
+            } else {
+                assert!(matches!(c, '0'..='9' | 'a'..='f'), "{a}");
+            }
+        }
         assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
         assert_ne!(a, new_user_id().expect("random"));
     }
 

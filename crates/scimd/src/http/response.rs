@@ -44,8 +44,14 @@ impl Scim {
 
 impl IntoResponse for Scim {
     fn into_response(self) -> Response {
-        let mut response = match self.body {
-            Some(body) => (self.status, body.to_string()).into_response(),
+        let mut response = match self.body.as_ref().map(serde_json::to_vec) {
+            Some(Ok(bytes)) => (self.status, bytes).into_response(),
+            // A `Value` always serialises (its keys are strings); this arm only keeps the
+            // server from pretending otherwise.
+            Some(Err(error)) => {
+                tracing::error!(%error, "could not serialise a response body");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
             None => self.status.into_response(),
         };
         let headers = response.headers_mut();
