@@ -75,17 +75,18 @@ fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<User> {
     })
 }
 
-/// The values both the insert and the update bind, as `$1` to `$16`.
-fn user_values(user: &User, columns: &UserColumns) -> Vec<SqlValue> {
+/// The values both the insert and the update bind, as `$1` to `$16`. The serialised
+/// documents move into them (they are the bulk of a write); the rest of `columns` stays.
+fn user_values(user: &User, columns: &mut UserColumns) -> Vec<SqlValue> {
     vec![
         SqlValue::Int(user.tenant_id.0),
         SqlValue::OptText(user.scim_id.clone()),
-        SqlValue::Text(columns.user_name.clone()),
+        SqlValue::Text(std::mem::take(&mut columns.user_name)),
         SqlValue::Text(columns.user_name_ci.clone()),
-        SqlValue::OptText(columns.external_id.clone()),
+        SqlValue::OptText(columns.external_id.take()),
         SqlValue::Bool(user.state.is_active()),
-        SqlValue::Text(columns.resource.clone()),
-        SqlValue::Text(columns.resource_ci.clone()),
+        SqlValue::Text(std::mem::take(&mut columns.resource)),
+        SqlValue::Text(std::mem::take(&mut columns.resource_ci)),
         SqlValue::Int(user.version),
         SqlValue::Int(user.updated_at.as_millis()),
         SqlValue::Text(user.state.name().into()),
@@ -121,10 +122,10 @@ fn email_steps(key: (&str, Vec<SqlValue>), columns: &UserColumns) -> Vec<Step> {
 
 /// The insert of one account (its first step returns the new key), its emails and its event.
 fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec<Step>> {
-    let columns = UserColumns::of(user)?;
+    let mut columns = UserColumns::of(user)?;
     let placement = user.placement.as_ref();
     let search = store.backend.dialect().search_document("$8");
-    let mut values = user_values(user, &columns);
+    let mut values = user_values(user, &mut columns);
     values.extend([
         SqlValue::Int(user.created_at.as_millis()),
         SqlValue::OptText(placement.and_then(|p| p.mapping.clone())),
@@ -181,7 +182,7 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
 pub(crate) async fn insert_user(store: &SqlStore, user: &User, event: &Event) -> StoreResult<i64> {
     let steps = insert_steps(store, user, event)?;
     let insert = usize::from(user.placement.is_some());
-    match store.write(&steps).await? {
+    match store.write(steps).await? {
         Written::Committed(rows) => rows
             .get(insert)
             .and_then(|rows| rows.first())
@@ -196,7 +197,7 @@ pub(crate) async fn insert_users(store: &SqlStore, accounts: &[(User, Event)]) -
     for (user, event) in accounts {
         steps.extend(insert_steps(store, user, event)?);
     }
-    match store.write(&steps).await? {
+    match store.write(steps).await? {
         Written::Committed(_) => Ok(()),
         Written::Unmet => Err(StoreError::ProfileFull),
     }
@@ -242,9 +243,9 @@ pub(crate) async fn update_user(
     expected_version: i64,
     event: &Event,
 ) -> StoreResult<()> {
-    let columns = UserColumns::of(user)?;
+    let mut columns = UserColumns::of(user)?;
     let search = store.backend.dialect().search_document("$8");
-    let mut values = user_values(user, &columns);
+    let mut values = user_values(user, &mut columns);
     values.extend([SqlValue::Int(user.key), SqlValue::Int(expected_version)]);
     let update = Step::run(
         format!(
@@ -261,7 +262,7 @@ pub(crate) async fn update_user(
     let mut steps = vec![update];
     steps.extend(email_steps(by_key, &columns));
     steps.push(event_step(event));
-    match store.write(&steps).await? {
+    match store.write(steps).await? {
         Written::Committed(_) => Ok(()),
         Written::Unmet => Err(StoreError::VersionMismatch),
     }
@@ -281,7 +282,10 @@ pub(crate) async fn destroy_user(store: &SqlStore, user: &User, event: &Event) -
         ],
     )
     .must_affect();
-    match store.write(&[emails, destroy, event_step(event)]).await? {
+    match store
+        .write(vec![emails, destroy, event_step(event)])
+        .await?
+    {
         Written::Committed(_) => Ok(()),
         Written::Unmet => Err(StoreError::VersionMismatch),
     }

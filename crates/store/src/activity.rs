@@ -60,7 +60,7 @@ pub(crate) fn event_step(event: &Event) -> Step {
 }
 
 pub(crate) async fn record_event(store: &SqlStore, event: &Event) -> StoreResult<()> {
-    store.write(&[event_step(event)]).await.map(drop)
+    store.write(vec![event_step(event)]).await.map(drop)
 }
 
 fn event_from(tenant: TenantId, mut row: Row) -> StoreResult<Event> {

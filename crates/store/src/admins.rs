@@ -77,7 +77,7 @@ pub(crate) async fn create_admin(store: &SqlStore, admin: &NewAdmin) -> StoreRes
         ],
     )
     .returning(ADMIN_TYPES);
-    Ok(admin_from(store.write_returning(&[step], 0).await?)?.0)
+    Ok(admin_from(store.write_returning(vec![step], 0).await?)?.0)
 }
 
 async fn one_admin(
@@ -130,7 +130,7 @@ pub(crate) async fn set_sign_in_failures(
             SqlValue::OptInt(locked_until.map(Timestamp::as_millis)),
         ],
     );
-    store.write(&[step]).await.map(drop)
+    store.write(vec![step]).await.map(drop)
 }
 
 pub(crate) async fn create_session(store: &SqlStore, session: &AdminSession) -> StoreResult<()> {
@@ -144,7 +144,7 @@ pub(crate) async fn create_session(store: &SqlStore, session: &AdminSession) -> 
             SqlValue::Int(session.last_seen_at.as_millis()),
         ],
     );
-    store.write(&[step]).await.map(drop)
+    store.write(vec![step]).await.map(drop)
 }
 
 pub(crate) async fn session_by_hash(
@@ -176,7 +176,7 @@ pub(crate) async fn touch_session(
             SqlValue::Int(now.as_millis()),
         ],
     );
-    store.write(&[step]).await.map(drop)
+    store.write(vec![step]).await.map(drop)
 }
 
 pub(crate) async fn delete_session(store: &SqlStore, hash: &SecretHash) -> StoreResult<()> {
@@ -184,7 +184,7 @@ pub(crate) async fn delete_session(store: &SqlStore, hash: &SecretHash) -> Store
         "DELETE FROM admin_sessions WHERE id_hash = $1",
         vec![SqlValue::Bytes(hash.0.to_vec())],
     );
-    store.write(&[step]).await.map(drop)
+    store.write(vec![step]).await.map(drop)
 }
 
 pub(crate) async fn create_api_key(
@@ -212,7 +212,7 @@ pub(crate) async fn create_api_key(
             SqlValue::Int(now.as_millis()),
         ],
     );
-    store.write(&[retire, insert]).await.map(drop)
+    store.write(vec![retire, insert]).await.map(drop)
 }
 
 pub(crate) async fn admin_by_api_key(
@@ -257,7 +257,7 @@ pub(crate) async fn revoke_api_key(
     )
     .must_affect();
     Ok(matches!(
-        store.write(&[step]).await?,
+        store.write(vec![step]).await?,
         crate::backend::Written::Committed(_)
     ))
 }

@@ -119,7 +119,7 @@ pub(crate) async fn create_profile(
         ],
     )
     .returning(PROFILE_TYPES);
-    Ok(profile_from(store.write_returning(&[step], 0).await?))
+    Ok(profile_from(store.write_returning(vec![step], 0).await?))
 }
 
 pub(crate) async fn list_profiles(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Profile>> {
@@ -145,7 +145,7 @@ pub(crate) async fn delete_profile(
         vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))],
     )
     .must_affect();
-    Ok(committed(store.write(&[step]).await?))
+    Ok(committed(store.write(vec![step]).await?))
 }
 
 pub(crate) async fn create_storage(
@@ -166,7 +166,7 @@ pub(crate) async fn create_storage(
         ],
     )
     .returning(STORAGE_TYPES);
-    Ok(storage_from(store.write_returning(&[step], 0).await?))
+    Ok(storage_from(store.write_returning(vec![step], 0).await?))
 }
 
 pub(crate) async fn list_storages(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Storage>> {
@@ -209,7 +209,7 @@ pub(crate) async fn create_mapping(store: &SqlStore, mapping: &NewMapping) -> St
         ],
     )
     .returning(&[Column::Int]);
-    let id = store.write_returning(&[step], 0).await?[0].int();
+    let id = store.write_returning(vec![step], 0).await?[0].int();
     list_mappings(store, mapping.tenant_id)
         .await?
         .into_iter()
@@ -272,7 +272,9 @@ pub(crate) async fn update_mapping(
         assignments.join(", ")
     );
     Ok(committed(
-        store.write(&[Step::run(sql, values).must_affect()]).await?,
+        store
+            .write(vec![Step::run(sql, values).must_affect()])
+            .await?,
     ))
 }
 
@@ -309,7 +311,7 @@ pub(crate) async fn set_mapping_priorities(
     tenant: TenantId,
     moves: &[(i64, u32, u32)],
 ) -> StoreResult<()> {
-    match store.write(&priority_steps(tenant, moves)).await? {
+    match store.write(priority_steps(tenant, moves)).await? {
         Written::Committed(_) => Ok(()),
         Written::Unmet => Err(StoreError::VersionMismatch),
     }
@@ -329,5 +331,5 @@ pub(crate) async fn delete_mapping(
         .must_affect(),
     ];
     steps.extend(priority_steps(tenant, moves));
-    Ok(committed(store.write(&steps).await?))
+    Ok(committed(store.write(steps).await?))
 }

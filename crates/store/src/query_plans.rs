@@ -85,7 +85,7 @@ async fn seed_and_analyze(store: &SqlStore) {
         Step::run("ANALYZE users", vec![]),
         Step::run("ANALYZE user_emails", vec![]),
     ];
-    store.backend.write(&steps).await.expect("seeded");
+    store.backend.write(steps.to_vec()).await.expect("seeded");
 }
 
 /// The plan's lines: SQLite's `EXPLAIN QUERY PLAN` details, PostgreSQL's `EXPLAIN` with
@@ -118,7 +118,7 @@ async fn plan(store: &SqlStore, statement: &Statement) -> Vec<String> {
                     must_affect: false,
                 },
             ];
-            match store.backend.write(&steps).await.expect("plan") {
+            match store.backend.write(steps.to_vec()).await.expect("plan") {
                 Written::Committed(mut rows) => rows
                     .remove(1)
                     .into_iter()

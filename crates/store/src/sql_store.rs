@@ -109,13 +109,13 @@ impl SqlStore {
         Ok(self.backend.lookup(&statement, columns).await?)
     }
 
-    pub(crate) async fn write(&self, steps: &[Step]) -> StoreResult<Written> {
+    pub(crate) async fn write(&self, steps: Vec<Step>) -> StoreResult<Written> {
         Ok(self.backend.write(steps).await?)
     }
 
     /// Runs the steps in one transaction and returns the first row that step `step` gave back
     /// through its `RETURNING` clause.
-    pub(crate) async fn write_returning(&self, steps: &[Step], step: usize) -> StoreResult<Row> {
+    pub(crate) async fn write_returning(&self, steps: Vec<Step>, step: usize) -> StoreResult<Row> {
         let Written::Committed(rows) = self.write(steps).await? else {
             return Err(StoreError::Backend("an insert touched no row".into()));
         };
@@ -138,7 +138,7 @@ impl Store for SqlStore {
             vec![SqlValue::Text(slug.as_str().into()), SqlValue::Text(name.into()), SqlValue::Int(now.as_millis())],
         )
         .returning(TENANT_TYPES);
-        tenant_from(self.write_returning(&[step], 0).await?)
+        tenant_from(self.write_returning(vec![step], 0).await?)
     }
 
     async fn tenant_by_slug(&self, slug: &TenantSlug) -> StoreResult<Option<Tenant>> {
@@ -190,7 +190,7 @@ impl Store for SqlStore {
             ],
         )
         .returning(TOKEN_TYPES);
-        Ok(token_from(self.write_returning(&[retire, insert], 1).await?)?.0)
+        Ok(token_from(self.write_returning(vec![retire, insert], 1).await?)?.0)
     }
 
     async fn token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<(Token, TokenHash)>> {
@@ -211,7 +211,7 @@ impl Store for SqlStore {
             "UPDATE tokens SET last_used_at = $2 WHERE id = $1",
             vec![SqlValue::Int(id), SqlValue::Int(now.as_millis())],
         );
-        self.write(&[step]).await.map(drop)
+        self.write(vec![step]).await.map(drop)
     }
 
     async fn list_tokens(&self, tenant: TenantId) -> StoreResult<Vec<Token>> {
@@ -244,7 +244,10 @@ impl Store for SqlStore {
             ],
         )
         .must_affect();
-        Ok(matches!(self.write(&[step]).await?, Written::Committed(_)))
+        Ok(matches!(
+            self.write(vec![step]).await?,
+            Written::Committed(_)
+        ))
     }
 
     async fn insert_user(&self, user: &User, event: &Event) -> StoreResult<i64> {

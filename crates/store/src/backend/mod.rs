@@ -219,10 +219,10 @@ impl Backend {
         }
     }
 
-    pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {
+    pub async fn write(&self, steps: Vec<Step>) -> Result<Written, BackendError> {
         match self {
             Self::Sqlite(backend) => backend.write(steps).await,
-            Self::Postgres(backend) => Box::pin(backend.write(steps)).await,
+            Self::Postgres(backend) => Box::pin(backend.write(&steps)).await,
         }
     }
 }

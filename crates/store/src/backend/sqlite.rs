@@ -187,12 +187,9 @@ impl SqliteBackend {
         Ok(result?)
     }
 
-    pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {
+    pub async fn write(&self, steps: Vec<Step>) -> Result<Written, BackendError> {
         let (reply, answer) = oneshot::channel();
-        let job = WriteJob {
-            steps: steps.to_vec(),
-            reply,
-        };
+        let job = WriteJob { steps, reply };
         self.writes.send(job).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -250,14 +247,14 @@ fn read_snapshot(
     if let [(statement, columns)] = reads {
         return Ok(vec![run(connection, statement, Some(columns))?.0]);
     }
-    connection.execute_batch("BEGIN")?;
+    control(connection, "BEGIN")?;
     let rows = reads
         .iter()
         .map(|(statement, columns)| run(connection, statement, Some(columns)).map(|(rows, _)| rows))
         .collect();
     // A read transaction left open would pin this connection to an old snapshot for good.
-    if let Err(error) = connection.execute_batch("COMMIT") {
-        let _ = connection.execute_batch("ROLLBACK");
+    if let Err(error) = control(connection, "COMMIT") {
+        let _ = control(connection, "ROLLBACK");
         return Err(error);
     }
     rows
@@ -281,13 +278,12 @@ fn commit_together(
     group: &[WriteJob],
 ) -> Vec<Result<Written, BackendError>> {
     let mut outcomes: Vec<Result<Written, BackendError>> = Vec::with_capacity(group.len());
-    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(error) = control(connection, "BEGIN IMMEDIATE") {
         let error = BackendError::from(error);
         return group.iter().map(|_| Err(error.shared())).collect();
     }
     for job in group {
-        let outcome = connection
-            .execute_batch("SAVEPOINT job")
+        let outcome = control(connection, "SAVEPOINT job")
             .map_err(BackendError::from)
             .and_then(|()| run_steps(connection, &job.steps));
         if connection.is_autocommit() {
@@ -303,7 +299,7 @@ fn commit_together(
                 }
             }
             outcomes.push(Err(error));
-            if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+            if let Err(error) = control(connection, "BEGIN IMMEDIATE") {
                 let error = BackendError::from(error);
                 outcomes.resize_with(group.len(), || Err(error.shared()));
                 return outcomes;
@@ -311,22 +307,28 @@ fn commit_together(
             continue;
         }
         let kept = matches!(outcome, Ok(Written::Committed(_)));
-        let end = if kept {
-            "RELEASE job"
+        let undone = if kept {
+            Ok(())
         } else {
-            "ROLLBACK TO job; RELEASE job"
+            control(connection, "ROLLBACK TO job")
         };
-        match connection.execute_batch(end) {
+        match undone.and_then(|()| control(connection, "RELEASE job")) {
             Ok(()) => outcomes.push(outcome),
             Err(error) => outcomes.push(Err(error.into())),
         }
     }
-    if let Err(error) = connection.execute_batch("COMMIT") {
+    if let Err(error) = control(connection, "COMMIT") {
         let error = BackendError::from(error);
-        let _ = connection.execute_batch("ROLLBACK");
+        let _ = control(connection, "ROLLBACK");
         return group.iter().map(|_| Err(error.shared())).collect();
     }
     outcomes
+}
+
+/// Transaction control (`BEGIN`, `COMMIT`, savepoints) through the statement cache: parsing
+/// them again for every group and every job cost more than running them.
+fn control(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(sql)?.raw_execute().map(drop)
 }
 
 /// One job's steps, in order; `Unmet` as soon as a step that must affect a row does not.
@@ -475,7 +477,7 @@ mod tests {
         // Many at once, so the writer groups them; every other one collides with its twin.
         let writes = (0..64).map(|n| {
             let backend = backend.clone();
-            tokio::spawn(async move { backend.write(&[tenant(&format!("t{}", n / 2))]).await })
+            tokio::spawn(async move { backend.write(vec![tenant(&format!("t{}", n / 2))]).await })
         });
         let mut committed = 0;
         let mut refused = 0;
@@ -495,9 +497,12 @@ mod tests {
         let (_dir, backend) = backend().await;
         let unmet =
             Step::run("UPDATE tenants SET name = 'x' WHERE slug = 'none'", vec![]).must_affect();
-        let outcome = backend.write(&[tenant("kept-not"), unmet]).await.unwrap();
+        let outcome = backend
+            .write(vec![tenant("kept-not"), unmet])
+            .await
+            .unwrap();
         assert!(matches!(outcome, Written::Unmet));
-        backend.write(&[tenant("kept")]).await.unwrap();
+        backend.write(vec![tenant("kept")]).await.unwrap();
         assert!(!slugs(&backend).await.contains(&"kept-not".to_owned()));
         assert!(slugs(&backend).await.contains(&"kept".to_owned()));
     }
