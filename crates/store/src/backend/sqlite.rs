@@ -9,6 +9,11 @@
 //! and only then answers them: one failing write is rolled back alone, and no write is
 //! acknowledged before the commit that makes it durable. Migrations still run through sqlx,
 //! once, before the threads start.
+//!
+//! WAL checkpoints (copying committed pages back into the database file, with its fsyncs) run
+//! on a thread of their own, nudged by the writer after each commit. Left to SQLite, the commit
+//! that crosses the 1,000-page mark runs the checkpoint itself, and every write queued behind
+//! that group waits for it.
 
 use super::{BackendError, Cell, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
@@ -28,6 +33,9 @@ const MAX_GROUP: usize = 256;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
+/// Least time between two checkpoints while writes keep coming: the WAL holds at most this
+/// much writing beyond what the last checkpoint copied.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteBackend {
@@ -92,9 +100,15 @@ impl SqliteBackend {
 
         let synchronous: &'static str = if full_sync { "FULL" } else { "NORMAL" };
         let writer = open_connection(&file, false, synchronous)?;
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        let checkpointer = open_connection(&file, false, synchronous)?;
+        let (nudge, nudges) = flume::bounded(1);
+        spawn("scimd-sqlite-checkpointer", move || {
+            checkpoint_loop(&checkpointer, &nudges);
+        })?;
         let (writes, write_jobs) = flume::unbounded();
         spawn("scimd-sqlite-writer", move || {
-            write_loop(&writer, &write_jobs)
+            write_loop(&writer, &write_jobs, &nudge);
         })?;
         let (reads, read_jobs) = flume::unbounded();
         for n in 0..READERS {
@@ -260,7 +274,11 @@ fn read_snapshot(
     rows
 }
 
-fn write_loop(connection: &Connection, jobs: &flume::Receiver<WriteJob>) {
+fn write_loop(
+    connection: &Connection,
+    jobs: &flume::Receiver<WriteJob>,
+    checkpoint: &flume::Sender<()>,
+) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         group.extend(jobs.try_iter().take(MAX_GROUP - 1));
@@ -268,6 +286,23 @@ fn write_loop(connection: &Connection, jobs: &flume::Receiver<WriteJob>) {
         for (job, outcome) in group.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
         }
+        // Full means a nudge is already waiting.
+        let _ = checkpoint.try_send(());
+    }
+}
+
+/// Copies the WAL back into the database file after commits, at most once per
+/// [`CHECKPOINT_PAUSE`]. PASSIVE never waits for the writer or the readers: what it cannot copy
+/// now, the next round does, and SQLite starts the WAL over once everything was copied.
+fn checkpoint_loop(connection: &Connection, nudges: &flume::Receiver<()>) {
+    while nudges.recv().is_ok() {
+        let checkpoint = connection
+            .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")
+            .and_then(|mut statement| statement.query_row([], |_| Ok(())));
+        if let Err(error) = checkpoint {
+            tracing::warn!(%error, "a WAL checkpoint failed; the next commit brings another");
+        }
+        std::thread::sleep(CHECKPOINT_PAUSE);
     }
 }
 
@@ -529,5 +564,32 @@ mod tests {
             .await
             .unwrap_err();
         assert!(error.to_string().contains("sqlite://PATH"), "{error}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_checkpointer_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.db");
+        let backend = SqliteBackend::open(&format!("sqlite://{}", file.display()), false)
+            .await
+            .unwrap();
+        let before = std::fs::metadata(&file).unwrap().len();
+        // Enough rows for new pages; the writer itself no longer checkpoints, so only the
+        // checkpointer can make the database file grow while the backend is open.
+        for round in 0..20 {
+            let steps = (0..50)
+                .map(|n| tenant(&format!("{round}-{n}-{}", "x".repeat(200))))
+                .collect();
+            backend.write(steps).await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&file).unwrap().len() <= before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint in 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(slugs(&backend).await.len(), 1000);
     }
 }
