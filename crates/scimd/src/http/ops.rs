@@ -107,6 +107,10 @@ impl Measured {
                 .to_owned(),
         }
     }
+
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
 }
 
 impl Metrics {
