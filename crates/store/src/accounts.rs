@@ -391,8 +391,10 @@ pub(crate) async fn list_accounts(
         };
         and(&condition, SqlValue::Text(fold_case(search)));
     }
-    values.push(SqlValue::Int(i64::from(query.limit)));
-    sql.push_str(&format!(" ORDER BY u.pk LIMIT ${}", values.len()));
+    sql.push_str(&format!(
+        " ORDER BY u.pk {}",
+        crate::sql::limit(query.limit)
+    ));
     store
         .query(Statement::new(sql, values), USER_TYPES)
         .await?

@@ -139,11 +139,10 @@ pub(crate) async fn list_events(
     tenant: TenantId,
     query: &EventQuery,
 ) -> StoreResult<Vec<Event>> {
-    let (condition, mut values) = event_condition(tenant, query);
-    values.push(SqlValue::Int(i64::from(query.limit)));
+    let (condition, values) = event_condition(tenant, query);
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM activity WHERE {condition} ORDER BY at DESC, id DESC LIMIT ${}",
-        values.len()
+        "SELECT {EVENT_COLUMNS} FROM activity WHERE {condition} ORDER BY at DESC, id DESC {}",
+        crate::sql::limit(query.limit)
     );
     store
         .query(Statement::new(sql, values), EVENT_TYPES)

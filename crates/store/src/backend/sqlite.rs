@@ -592,4 +592,51 @@ mod tests {
         }
         assert_eq!(slugs(&backend).await.len(), 1000);
     }
+
+    /// See [`crate::sql::limit`]: a bound LIMIT made SQLite compile the page query again on
+    /// every run.
+    #[tokio::test]
+    async fn planned_user_queries_are_compiled_once() {
+        use crate::sql::Dialect;
+        use crate::sql::users::plan_query;
+        use scim::list::Page;
+        use scimd_core::store::UserQuery;
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.db");
+        let _backend = SqliteBackend::open(&format!("sqlite://{}", file.display()), false)
+            .await
+            .unwrap();
+        let connection = open_connection(&file, true, "NORMAL").unwrap();
+        let filter = scim::Filter::parse_for(r#"userName eq "a@b.co""#, &scim::schema::USER);
+        for page in [
+            None,
+            Some(Page::Cursor {
+                cursor: None,
+                count: 10,
+            }),
+            Some(Page::Index {
+                start_index: 3,
+                count: 10,
+            }),
+        ] {
+            let query = UserQuery {
+                filter: Some(filter.clone().unwrap()),
+                page,
+                ..UserQuery::default()
+            };
+            let planned =
+                plan_query(Dialect::Sqlite, scimd_core::tenant::TenantId(1), &query).unwrap();
+            for statement in [planned.count, planned.rows.unwrap()] {
+                for _ in 0..3 {
+                    run(&connection, &statement, Some(&[])).unwrap();
+                }
+                let compiled_again = connection
+                    .prepare_cached(&statement.sql)
+                    .unwrap()
+                    .get_status(rusqlite::StatementStatus::RePrepare);
+                assert_eq!(compiled_again, 0, "{}", statement.sql);
+            }
+        }
+    }
 }

@@ -143,10 +143,11 @@ pub(crate) fn plan_query(
         }
     };
     let rows = (page.count() > 0).then(|| {
-        let limit = params.int(i64::try_from(limit).unwrap_or(i64::MAX));
+        // The offset, which takes as many values as there are pages, stays a parameter.
+        let limit = super::limit(limit);
         let offset = params.int(i64::try_from(offset).unwrap_or(i64::MAX));
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            "SELECT {USER_COLUMNS} FROM users u WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
         );
         Statement { sql, params }
     });
