@@ -31,6 +31,11 @@ pub(crate) fn sqlite() -> Migrator {
             "admin api keys",
             "../migrations/sqlite/0007_admin_api_keys.sql"
         ),
+        migration!(
+            8,
+            "listing index",
+            "../migrations/sqlite/0008_listing_index.sql"
+        ),
     ])
 }
 
@@ -50,6 +55,11 @@ pub(crate) fn postgres() -> Migrator {
             7,
             "admin api keys",
             "../migrations/postgres/0007_admin_api_keys.sql"
+        ),
+        migration!(
+            8,
+            "listing index",
+            "../migrations/postgres/0008_listing_index.sql"
         ),
     ])
 }
