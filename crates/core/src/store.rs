@@ -8,7 +8,7 @@ use crate::lifecycle::ManagedBy;
 use crate::secret::SecretHash;
 use crate::tenant::{Tenant, TenantId, TenantSlug};
 use crate::token::{NewToken, Token, TokenHash, TokenName};
-use crate::user::User;
+use crate::user::{StoredUser, User};
 use scim::datetime::Timestamp;
 use scim::list::{Cursor, Page, SortOrder};
 use scim::{AttrPath, Filter};
@@ -78,14 +78,26 @@ pub enum StateFilter {
     Preserved,
 }
 
-/// One page of users and the total count of matches.
-#[derive(Debug, Clone, Default)]
-pub struct UserPage {
+/// One page of users (decoded [`User`]s, or [`StoredUser`]s to render) and the total count of
+/// matches.
+#[derive(Debug, Clone)]
+pub struct UserPage<U = User> {
     pub total: u64,
-    pub users: Vec<User>,
+    pub users: Vec<U>,
     pub next_cursor: Option<Cursor>,
     /// The 1-based index of the first user, for index paging (set by the provisioner).
     pub start_index: Option<u64>,
+}
+
+impl<U> Default for UserPage<U> {
+    fn default() -> Self {
+        Self {
+            total: 0,
+            users: Vec::new(),
+            next_cursor: None,
+            start_index: None,
+        }
+    }
 }
 
 /// Everything the domain reads and writes. Every user operation is scoped by tenant.
@@ -141,6 +153,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         tenant: TenantId,
         scim_id: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// [`Self::get_user`], as stored, for a read that renders it as it is.
+    fn stored_user(
+        &self,
+        tenant: TenantId,
+        scim_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<StoredUser>>> + Send;
     /// The account holding this email, in any state, compared case-insensitively.
     fn user_by_email(
         &self,
@@ -167,6 +185,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         tenant: TenantId,
         query: &UserQuery,
     ) -> impl Future<Output = StoreResult<UserPage>> + Send;
+    /// [`Self::query_users`], the users as stored, for a page that renders them as they are.
+    fn query_stored_users(
+        &self,
+        tenant: TenantId,
+        query: &UserQuery,
+    ) -> impl Future<Output = StoreResult<UserPage<StoredUser>>> + Send;
     /// Every account, for admins and reports, in key order.
     fn list_accounts(
         &self,

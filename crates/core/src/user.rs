@@ -6,6 +6,8 @@ use crate::lifecycle::{AccountState, ManagedBy};
 use crate::secret::hex;
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
+use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// A product account and the SCIM user it shows as: the normalised SCIM document (no `id`, no
@@ -142,22 +144,113 @@ impl User {
     /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`. Consumes the
     /// user: the document's values move into the resource instead of being copied.
     pub fn into_scim(self, base_url: &str) -> Map<String, Value> {
-        let meta = serde_json::json!({
-            "resourceType": "User",
-            "created": self.created_at.to_rfc3339(),
-            "lastModified": self.updated_at.to_rfc3339(),
-            "location": self.location(base_url),
-            "version": self.etag(),
-        });
+        let meta = meta(
+            (self.created_at, self.updated_at),
+            &self.location(base_url),
+            &self.etag(),
+        );
         let mut resource = self.resource;
         let mut out = Map::with_capacity(resource.len() + 2);
-        if let Some(schemas) = resource.remove("schemas") {
+        // shift_remove keeps the members' order (remove would move the last one up).
+        if let Some(schemas) = resource.shift_remove("schemas") {
             out.insert("schemas".into(), schemas);
         }
         out.insert("id".into(), self.scim_id.unwrap_or_default().into());
         out.extend(resource);
         out.insert("meta".into(), meta);
         out
+    }
+}
+
+/// `meta` (RFC 7643 §3.1) as every rendering of a user shows it.
+fn meta((created, modified): (Timestamp, Timestamp), location: &str, etag: &str) -> Value {
+    serde_json::json!({
+        "resourceType": "User",
+        "created": created.to_rfc3339(),
+        "lastModified": modified.to_rfc3339(),
+        "location": location,
+        "version": etag,
+    })
+}
+
+/// A SCIM-visible account as a read with the default projection needs it: the stored document
+/// stays text and is spliced into the response instead of being parsed into values, rearranged
+/// and printed again (most of the cost of a GET and of a list page).
+///
+/// Only for documents written by scimd: every stored document was normalised
+/// ([`scim::normalise`]), so it holds no attribute the default projection removes (nothing
+/// `returned: never` or `request`, no unknown or empty member), and [`Self::render`] gives
+/// exactly the bytes of [`User::into_scim`] under the default projection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    pub key: i64,
+    pub scim_id: String,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The document as stored: a JSON object, no `id`, no `meta`.
+    pub document: String,
+}
+
+impl StoredUser {
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+
+    /// `schemas`, `id`, the stored members in their order, then `meta`: the layout of
+    /// [`User::into_scim`]. Fails only when the stored text is not a JSON object.
+    pub fn render(&self, base_url: &str) -> serde_json::Result<Box<RawValue>> {
+        let members: Members<'_> = serde_json::from_str(&self.document)?;
+        let mut out = Vec::with_capacity(self.document.len() + 64 + 2 * base_url.len());
+        out.push(b'{');
+        let schemas = members.0.iter().find(|(key, _)| key == "schemas");
+        if let Some((key, value)) = schemas {
+            serde_json::to_writer(&mut out, key)?;
+            out.push(b':');
+            out.extend_from_slice(value.get().as_bytes());
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"id\":");
+        serde_json::to_writer(&mut out, &self.scim_id)?;
+        for (key, value) in members.0.iter().filter(|(key, _)| key != "schemas") {
+            out.push(b',');
+            serde_json::to_writer(&mut out, key)?;
+            out.push(b':');
+            out.extend_from_slice(value.get().as_bytes());
+        }
+        out.extend_from_slice(b",\"meta\":");
+        let location = [base_url, "/Users/", &self.scim_id].concat();
+        let meta = meta((self.created_at, self.updated_at), &location, &self.etag());
+        serde_json::to_writer(&mut out, &meta)?;
+        out.push(b'}');
+        // Valid UTF-8 by construction: JSON text and JSON-escaped strings, spliced.
+        let text = String::from_utf8(out).map_err(serde_json::Error::custom)?;
+        RawValue::from_string(text)
+    }
+}
+
+/// A JSON object's members in document order, values left as text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Members<'de>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit)
     }
 }
 
@@ -223,6 +316,116 @@ mod tests {
         assert_eq!(&a[14..15], "4");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
         assert_ne!(a, new_user_id().expect("random"));
+    }
+
+    /// Bodies IdPs send (the replayed fixtures) and hand-made ones with what JSON text can
+    /// vary in: escapes, non-ASCII, numbers, nesting, extensions, values IdPs send oddly.
+    fn bodies() -> Vec<Value> {
+        fn collect(value: &Value, into: &mut Vec<Value>) {
+            match value {
+                Value::Object(members) => {
+                    if members.contains_key("userName") {
+                        into.push(value.clone());
+                    }
+                    members.values().for_each(|member| collect(member, into));
+                }
+                Value::Array(items) => items.iter().for_each(|item| collect(item, into)),
+                _ => {}
+            }
+        }
+        let mut bodies = vec![
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                "userName": "Ünïcode.\"quoted\"\\back@example.com",
+                "name": {"givenName": "Zoë\u{1F600}", "familyName": "Line\nBreak\ttab"},
+                "emails": [{"value": "a@example.com", "type": "work", "primary": "True"},
+                           {"value": "b@example.com", "primary": false}],
+                "password": "never stored",
+                "id": "ignored", "meta": {"created": "ignored"},
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                    "department": "R&D </script>", "employeeNumber": "0042",
+                    "manager": {"value": "m-1"}
+                },
+                "title": "", "active": "False", "displayName": null,
+                "x-custom": 1.5e3, "costCenter": -0.0
+            }),
+            serde_json::json!({"userName": "minimal@example.com"}),
+            serde_json::json!({
+                "userName": "phones@example.com",
+                "phoneNumbers": [{"value": "+1 555", "type": "mobile"}],
+                "addresses": [{"streetAddress": "1 Main St", "primary": true}],
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {}
+            }),
+        ];
+        for idp in ["entra", "okta", "jumpcloud"] {
+            let path = format!(
+                "{}/../../tests/fixtures/idp/{idp}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(&path).expect("fixture");
+            collect(
+                &serde_json::from_str(&text).expect("fixture JSON"),
+                &mut bodies,
+            );
+        }
+        bodies
+    }
+
+    #[test]
+    fn stored_users_render_as_the_default_projection_of_the_full_resource() {
+        let base = "https://scim.example.com/scim/v2";
+        let mut checked = 0;
+        for body in bodies() {
+            let Ok(normalised) = scim::normalise::normalise_resource(&body, &scim::schema::USER)
+            else {
+                continue;
+            };
+            let resource = normalised.resource;
+            let user = User {
+                tenant_id: TenantId(1),
+                key: 9,
+                scim_id: Some("2819c223-7f76-453a-919d-413861904646".into()),
+                profile: AccountProfile::of(&resource),
+                resource,
+                version: 7,
+                created_at: Timestamp::from_millis(1_700_000_000_123),
+                updated_at: Timestamp::from_millis(1_700_000_100_456),
+                state: AccountState::Active,
+                preserved_at: None,
+                managed_by: ManagedBy::Scim,
+                placement: None,
+            };
+            let stored = StoredUser {
+                key: user.key,
+                scim_id: user.id().to_owned(),
+                version: user.version,
+                created_at: user.created_at,
+                updated_at: user.updated_at,
+                document: serde_json::to_string(&user.resource).unwrap(),
+            };
+            let projected = scim::projection::Projection::default()
+                .apply(user.into_scim(base), &scim::schema::USER);
+            let expected = serde_json::to_string(&Value::Object(projected)).unwrap();
+            assert_eq!(stored.render(base).unwrap().get(), expected);
+            checked += 1;
+        }
+        assert!(checked >= 10, "only {checked} bodies normalised");
+    }
+
+    #[test]
+    fn a_stored_document_that_is_not_an_object_fails_to_render() {
+        for document in ["", "[1]", "{\"a\":", "\"text\""] {
+            let stored = StoredUser {
+                key: 1,
+                scim_id: "x".into(),
+                version: 1,
+                created_at: Timestamp::from_millis(0),
+                updated_at: Timestamp::from_millis(0),
+                document: document.into(),
+            };
+            assert!(stored.render("http://h").is_err(), "{document}");
+        }
     }
 
     #[test]

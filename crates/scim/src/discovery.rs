@@ -59,7 +59,7 @@ pub fn service_provider_config(base_url: &str, capabilities: Capabilities) -> Va
 }
 
 /// `GET /ResourceTypes`.
-pub fn resource_types(base_url: &str, resource_types: &[&ResourceType]) -> Value {
+pub fn resource_types(base_url: &str, resource_types: &[&ResourceType]) -> ListResponse {
     listing(
         resource_types
             .iter()
@@ -81,7 +81,7 @@ pub fn resource_type(
 }
 
 /// `GET /Schemas`: every schema the resource types use.
-pub fn schemas(base_url: &str, resource_types: &[&ResourceType]) -> Value {
+pub fn schemas(base_url: &str, resource_types: &[&ResourceType]) -> ListResponse {
     listing(
         resource_types
             .iter()
@@ -100,7 +100,7 @@ pub fn schema(base_url: &str, resource_types: &[&ResourceType], id: &str) -> Opt
         .map(|schema| schema.to_json(base_url))
 }
 
-fn listing(resources: Vec<Value>) -> Value {
+fn listing(resources: Vec<Value>) -> ListResponse {
     let total = resources.len() as u64;
     ListResponse {
         total_results: total,
@@ -108,5 +108,4 @@ fn listing(resources: Vec<Value>) -> Value {
         start_index: Some(1),
         ..ListResponse::default()
     }
-    .to_json()
 }

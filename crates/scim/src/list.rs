@@ -1,7 +1,8 @@
 //! ListResponse (RFC 7644 §3.4.2), index paging (§3.4.2.4) and cursor paging (RFC 9865).
 
 use crate::error::{Error, Result, ScimType};
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -182,35 +183,48 @@ impl SortOrder {
     }
 }
 
-/// One page of results.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListResponse {
+/// One page of results. `R` is how a resource is held: a `Value`, or text already rendered
+/// (`Box<RawValue>`), which is printed as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListResponse<R = Value> {
     pub total_results: u64,
-    pub resources: Vec<Value>,
+    pub resources: Vec<R>,
     /// Echoed for index paging; absent for cursor paging.
     pub start_index: Option<u64>,
     pub next_cursor: Option<Cursor>,
     pub previous_cursor: Option<Cursor>,
 }
 
-impl ListResponse {
-    /// The wire form. `Resources` is present even when empty: Entra reads it unconditionally.
-    pub fn to_json(&self) -> Value {
-        let mut body = Map::new();
-        body.insert("schemas".into(), Value::from(vec![LIST_RESPONSE_SCHEMA]));
-        body.insert("totalResults".into(), self.total_results.into());
-        body.insert("itemsPerPage".into(), self.resources.len().into());
+impl<R> Default for ListResponse<R> {
+    fn default() -> Self {
+        Self {
+            total_results: 0,
+            resources: Vec::new(),
+            start_index: None,
+            next_cursor: None,
+            previous_cursor: None,
+        }
+    }
+}
+
+/// The wire form. `Resources` is present even when empty: Entra reads it unconditionally.
+impl<R: Serialize> Serialize for ListResponse<R> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut body = serializer.serialize_map(None)?;
+        body.serialize_entry("schemas", &[LIST_RESPONSE_SCHEMA])?;
+        body.serialize_entry("totalResults", &self.total_results)?;
+        body.serialize_entry("itemsPerPage", &self.resources.len())?;
         if let Some(start_index) = self.start_index {
-            body.insert("startIndex".into(), start_index.into());
+            body.serialize_entry("startIndex", &start_index)?;
         }
         if let Some(cursor) = &self.next_cursor {
-            body.insert("nextCursor".into(), cursor.as_str().into());
+            body.serialize_entry("nextCursor", cursor.as_str())?;
         }
         if let Some(cursor) = &self.previous_cursor {
-            body.insert("previousCursor".into(), cursor.as_str().into());
+            body.serialize_entry("previousCursor", cursor.as_str())?;
         }
-        body.insert("Resources".into(), Value::Array(self.resources.clone()));
-        Value::Object(body)
+        body.serialize_entry("Resources", &self.resources)?;
+        body.end()
     }
 }
 
@@ -315,12 +329,12 @@ mod tests {
 
     #[test]
     fn list_response_always_carries_resources_and_paging_fields() {
-        let empty = ListResponse {
+        let empty: ListResponse = ListResponse {
             start_index: Some(1),
             ..ListResponse::default()
         };
         assert_eq!(
-            empty.to_json(),
+            serde_json::to_value(&empty).unwrap(),
             json!({"schemas": [LIST_RESPONSE_SCHEMA], "totalResults": 0, "itemsPerPage": 0, "startIndex": 1, "Resources": []})
         );
         let cursor = ListResponse {
@@ -329,7 +343,7 @@ mod tests {
             next_cursor: Some(Cursor::encode(&["a"])),
             ..ListResponse::default()
         };
-        let body = cursor.to_json();
+        let body = serde_json::to_value(&cursor).unwrap();
         assert!(body.get("startIndex").is_none());
         assert_eq!(body["nextCursor"], Cursor::encode(&["a"]).as_str());
     }

@@ -90,6 +90,12 @@ impl Projection {
         }
     }
 
+    /// Neither `attributes` nor `excludedAttributes` named anything this server has: every
+    /// attribute shows as its `returned` says.
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+
     /// Applies the projection to a full resource (with `id` and `meta`). When both lists are
     /// given, `attributes` decides and `excludedAttributes` is not consulted.
     pub fn apply(

@@ -14,7 +14,7 @@ use scimd_core::store::{
     AccountCounts, AccountQuery, StateFilter, StoreError, StoreResult, UserPage, UserQuery,
 };
 use scimd_core::tenant::TenantId;
-use scimd_core::user::{AccountProfile, Placement, User};
+use scimd_core::user::{AccountProfile, Placement, StoredUser, User};
 use serde_json::{Map, Value};
 
 const USER_TYPES: &[Column] = &[
@@ -35,6 +35,36 @@ const USER_TYPES: &[Column] = &[
     Column::Text,
     Column::Text,
 ];
+
+/// What a read of users selects, and how its rows decode: whole accounts, or stored
+/// documents for a response that shows them as they are.
+struct Shape<U> {
+    columns: &'static str,
+    types: &'static [Column],
+    decode: fn(TenantId, Row) -> StoreResult<U>,
+    key: fn(&U) -> i64,
+}
+
+const ACCOUNTS: Shape<User> = Shape {
+    columns: USER_COLUMNS,
+    types: USER_TYPES,
+    decode: user_from,
+    key: |user| user.key,
+};
+
+const STORED: Shape<StoredUser> = Shape {
+    columns: "u.pk, u.scim_id, u.resource, u.version, u.created_at, u.updated_at",
+    types: &[
+        Column::Int,
+        Column::OptText,
+        Column::Text,
+        Column::Int,
+        Column::Int,
+        Column::Int,
+    ],
+    decode: stored_from,
+    key: |user| user.key,
+};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("a stored account has an invalid {what}").into())
@@ -72,6 +102,17 @@ fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<User> {
             upn: row[15].take_text(),
         },
         placement,
+    })
+}
+
+fn stored_from(_tenant: TenantId, mut row: Row) -> StoreResult<StoredUser> {
+    Ok(StoredUser {
+        key: row[0].int(),
+        scim_id: row[1].take_text(),
+        document: row[2].take_text(),
+        version: row[3].int(),
+        created_at: Timestamp::from_millis(row[4].int()),
+        updated_at: Timestamp::from_millis(row[5].int()),
     })
 }
 
@@ -203,22 +244,26 @@ pub(crate) async fn insert_users(store: &SqlStore, accounts: &[(User, Event)]) -
     }
 }
 
-async fn one_user(
+async fn one_user<U>(
     store: &SqlStore,
     tenant: TenantId,
+    shape: &Shape<U>,
     condition: &str,
     value: String,
-) -> StoreResult<Option<User>> {
+) -> StoreResult<Option<U>> {
     let statement = Statement::new(
-        format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND {condition}"),
+        format!(
+            "SELECT {} FROM users u WHERE u.tenant_id = $1 AND {condition}",
+            shape.columns
+        ),
         vec![SqlValue::Int(tenant.0), SqlValue::Text(value)],
     );
     let row = store
-        .lookup(statement, USER_TYPES)
+        .lookup(statement, shape.types)
         .await?
         .into_iter()
         .next();
-    row.map(|row| user_from(tenant, row)).transpose()
+    row.map(|row| (shape.decode)(tenant, row)).transpose()
 }
 
 pub(crate) async fn get_user(
@@ -226,7 +271,22 @@ pub(crate) async fn get_user(
     tenant: TenantId,
     scim_id: &str,
 ) -> StoreResult<Option<User>> {
-    one_user(store, tenant, "u.scim_id = $2", scim_id.to_owned()).await
+    one_user(
+        store,
+        tenant,
+        &ACCOUNTS,
+        "u.scim_id = $2",
+        scim_id.to_owned(),
+    )
+    .await
+}
+
+pub(crate) async fn stored_user(
+    store: &SqlStore,
+    tenant: TenantId,
+    scim_id: &str,
+) -> StoreResult<Option<StoredUser>> {
+    one_user(store, tenant, &STORED, "u.scim_id = $2", scim_id.to_owned()).await
 }
 
 pub(crate) async fn user_by_email(
@@ -234,7 +294,8 @@ pub(crate) async fn user_by_email(
     tenant: TenantId,
     email: &str,
 ) -> StoreResult<Option<User>> {
-    one_user(store, tenant, "u.user_name_ci = $2", fold_case(email)).await
+    let email = fold_case(email);
+    one_user(store, tenant, &ACCOUNTS, "u.user_name_ci = $2", email).await
 }
 
 pub(crate) async fn update_user(
@@ -296,15 +357,32 @@ pub(crate) async fn query_users(
     tenant: TenantId,
     query: &UserQuery,
 ) -> StoreResult<UserPage> {
+    query_page(store, tenant, query, &ACCOUNTS).await
+}
+
+pub(crate) async fn query_stored_users(
+    store: &SqlStore,
+    tenant: TenantId,
+    query: &UserQuery,
+) -> StoreResult<UserPage<StoredUser>> {
+    query_page(store, tenant, query, &STORED).await
+}
+
+async fn query_page<U>(
+    store: &SqlStore,
+    tenant: TenantId,
+    query: &UserQuery,
+    shape: &Shape<U>,
+) -> StoreResult<UserPage<U>> {
     let PlannedQuery {
         point_read,
         count,
         rows,
         page_size,
         continuation,
-    } = plan_query(store.backend.dialect(), tenant, query)?;
+    } = plan_query(store.backend.dialect(), tenant, query, shape.columns)?;
     let mut reads: Vec<(&Statement, &[Column])> = vec![(&count, &[Column::Int])];
-    reads.extend(rows.as_ref().map(|rows| (rows, USER_TYPES)));
+    reads.extend(rows.as_ref().map(|rows| (rows, shape.types)));
     let results = if point_read {
         store.lookup_many(&reads).await?
     } else {
@@ -327,9 +405,9 @@ pub(crate) async fn query_users(
     let users = fetched
         .into_iter()
         .take(page_size as usize)
-        .map(|row| user_from(tenant, row))
+        .map(|row| (shape.decode)(tenant, row))
         .collect::<StoreResult<Vec<_>>>()?;
-    let last_key = users.last().map(|user| user.key);
+    let last_key = users.last().map(shape.key);
     Ok(UserPage {
         total,
         users,

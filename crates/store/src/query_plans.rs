@@ -3,7 +3,7 @@
 
 use crate::backend::{Column, Step, Written};
 use crate::sql::Statement;
-use crate::sql::users::plan_query;
+use crate::sql::users::{USER_COLUMNS, plan_query};
 use crate::{Durability, SqlStore, connect};
 use scim::Filter;
 use scim::list::Page;
@@ -150,8 +150,8 @@ async fn indexed_lookups_never_scan_the_users_table() {
                 }),
                 ..UserQuery::default()
             };
-            let planned =
-                plan_query(store.backend.dialect(), TenantId(1), &query).expect("planned");
+            let planned = plan_query(store.backend.dialect(), TenantId(1), &query, USER_COLUMNS)
+                .expect("planned");
             let statements = [Some(&planned.count), planned.rows.as_ref()];
             for statement in statements.into_iter().flatten() {
                 let lines = plan(&store, statement).await;
@@ -180,7 +180,8 @@ async fn listings_judge_visibility_from_the_tenant_index() {
             }),
             ..UserQuery::default()
         };
-        let planned = plan_query(store.backend.dialect(), TenantId(1), &query).expect("planned");
+        let planned = plan_query(store.backend.dialect(), TenantId(1), &query, USER_COLUMNS)
+            .expect("planned");
         let count = plan(&store, &planned.count).await.join("\n");
         let rows = plan(&store, planned.rows.as_ref().expect("a page")).await;
         let rows = rows.join("\n");

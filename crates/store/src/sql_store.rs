@@ -12,7 +12,7 @@ use scimd_core::store::{
 };
 use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, SecretHash, Token, TokenHash, TokenName};
-use scimd_core::user::User;
+use scimd_core::user::{StoredUser, User};
 
 /// scimd's store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
@@ -262,6 +262,14 @@ impl Store for SqlStore {
         accounts::get_user(self, tenant, scim_id).await
     }
 
+    async fn stored_user(
+        &self,
+        tenant: TenantId,
+        scim_id: &str,
+    ) -> StoreResult<Option<StoredUser>> {
+        accounts::stored_user(self, tenant, scim_id).await
+    }
+
     async fn user_by_email(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>> {
         accounts::user_by_email(self, tenant, email).await
     }
@@ -281,6 +289,14 @@ impl Store for SqlStore {
 
     async fn query_users(&self, tenant: TenantId, query: &UserQuery) -> StoreResult<UserPage> {
         accounts::query_users(self, tenant, query).await
+    }
+
+    async fn query_stored_users(
+        &self,
+        tenant: TenantId,
+        query: &UserQuery,
+    ) -> StoreResult<UserPage<StoredUser>> {
+        accounts::query_stored_users(self, tenant, query).await
     }
 
     async fn list_accounts(

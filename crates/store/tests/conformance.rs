@@ -875,3 +875,88 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
         );
     }
 }
+
+/// The stored reads (for responses rendered without decoding) find the same users, in the same
+/// order and pages, as the decoding reads, with each document as it was written.
+#[tokio::test]
+async fn stored_reads_agree_with_decoded_reads() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let mut users = population(&acme);
+        for user in &mut users {
+            insert(&store, user).await.unwrap();
+        }
+        let queries = [
+            UserQuery::default(),
+            UserQuery {
+                filter: Some(Filter::parse_for(r#"userName eq "B@example.com""#, &USER).unwrap()),
+                ..UserQuery::default()
+            },
+            UserQuery {
+                page: Some(Page::Cursor {
+                    cursor: None,
+                    count: 2,
+                }),
+                ..UserQuery::default()
+            },
+            UserQuery {
+                sort_by: Some(AttrPath::parse("userName").unwrap()),
+                sort_order: SortOrder::Descending,
+                page: Some(Page::Index {
+                    start_index: 2,
+                    count: 3,
+                }),
+                ..UserQuery::default()
+            },
+        ];
+        for query in &queries {
+            let decoded = store.query_users(acme.id, query).await.unwrap();
+            let stored = store.query_stored_users(acme.id, query).await.unwrap();
+            assert_eq!(stored.total, decoded.total, "{name} {query:?}");
+            assert_eq!(stored.next_cursor, decoded.next_cursor, "{name} {query:?}");
+            assert_eq!(stored.users.len(), decoded.users.len(), "{name} {query:?}");
+            for (stored, user) in stored.users.iter().zip(&decoded.users) {
+                assert_eq!(stored.scim_id, user.id(), "{name}");
+                assert_eq!(
+                    (
+                        stored.key,
+                        stored.version,
+                        stored.created_at,
+                        stored.updated_at
+                    ),
+                    (user.key, user.version, user.created_at, user.updated_at),
+                    "{name}"
+                );
+                let document: serde_json::Map<String, Value> =
+                    serde_json::from_str(&stored.document).unwrap();
+                assert_eq!(document, user.resource, "{name}");
+                assert_eq!(
+                    store
+                        .stored_user(acme.id, user.id())
+                        .await
+                        .unwrap()
+                        .as_ref(),
+                    Some(stored),
+                    "{name}"
+                );
+            }
+        }
+        assert!(
+            store
+                .stored_user(acme.id, "no-such-id")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let other = tenant(&store, "other").await;
+        let someone = users[0].id();
+        assert!(
+            store
+                .stored_user(other.id, someone)
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use crate::etag;
 use crate::lifecycle::{PreservedBy, Refusal, decide_active, state_after_delete};
 use crate::store::{Store, StoreError, UserPage, UserQuery};
 use crate::tenant::TenantId;
-use crate::user::{User, check_user_name_is_email};
+use crate::user::{StoredUser, User, check_user_name_is_email};
 use scim::AttrPath;
 use scim::filter::Filter;
 use scim::list::{Page, PageLimits, SortOrder};
@@ -36,6 +36,14 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     pub async fn get_user(&self, tenant: TenantId, id: &str) -> Result<User> {
         self.store
             .get_user(tenant, id)
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// [`Self::get_user`] as stored, for a response with the default projection.
+    pub async fn get_stored_user(&self, tenant: TenantId, id: &str) -> Result<StoredUser> {
+        self.store
+            .stored_user(tenant, id)
             .await?
             .ok_or_else(|| not_found(id))
     }
@@ -130,24 +138,24 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         request: &ListRequest<'_>,
         limits: PageLimits,
     ) -> Result<UserPage> {
-        let filter = request
-            .filter
-            .map(|text| Filter::parse_for(text, &USER))
-            .transpose()?;
-        let sort_by = request.sort_by.map(sort_key).transpose()?;
-        let sort_order = SortOrder::parse(request.sort_order)?;
-        let page = Page::from_params(request.start_index, request.count, request.cursor, limits)?;
-        let start_index = match page {
-            Page::Index { start_index, .. } => Some(start_index),
-            Page::Cursor { .. } => None,
-        };
-        let query = UserQuery {
-            filter,
-            sort_by,
-            sort_order,
-            page: Some(page),
-        };
+        let (query, start_index) = user_query(request, limits)?;
         let page = self.store.query_users(tenant, &query).await?;
+        Ok(UserPage {
+            start_index,
+            ..page
+        })
+    }
+
+    /// [`Self::list_users`] with the users as stored, for a response that shows them with the
+    /// default projection (see [`StoredUser`]).
+    pub async fn list_stored_users(
+        &self,
+        tenant: TenantId,
+        request: &ListRequest<'_>,
+        limits: PageLimits,
+    ) -> Result<UserPage<StoredUser>> {
+        let (query, start_index) = user_query(request, limits)?;
+        let page = self.store.query_stored_users(tenant, &query).await?;
         Ok(UserPage {
             start_index,
             ..page
@@ -231,6 +239,28 @@ pub(super) fn user_name_of(resource: &Map<String, Value>) -> &str {
         .get("userName")
         .and_then(Value::as_str)
         .unwrap_or_default()
+}
+
+/// The store query a list request asks for, and the `startIndex` to echo (index paging).
+fn user_query(request: &ListRequest<'_>, limits: PageLimits) -> Result<(UserQuery, Option<u64>)> {
+    let filter = request
+        .filter
+        .map(|text| Filter::parse_for(text, &USER))
+        .transpose()?;
+    let sort_by = request.sort_by.map(sort_key).transpose()?;
+    let sort_order = SortOrder::parse(request.sort_order)?;
+    let page = Page::from_params(request.start_index, request.count, request.cursor, limits)?;
+    let start_index = match page {
+        Page::Index { start_index, .. } => Some(start_index),
+        Page::Cursor { .. } => None,
+    };
+    let query = UserQuery {
+        filter,
+        sort_by,
+        sort_order,
+        page: Some(page),
+    };
+    Ok((query, start_index))
 }
 
 fn sort_key(text: &str) -> Result<AttrPath> {

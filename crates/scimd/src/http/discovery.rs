@@ -72,13 +72,10 @@ async fn read_only() -> ApiError {
 /// Groups are not managed, but IdPs probe `/Groups` during connection tests: an empty
 /// list, answered at once, keeps those tests green.
 async fn groups() -> Scim {
-    Scim::ok(
-        ListResponse {
-            start_index: Some(1),
-            ..ListResponse::default()
-        }
-        .to_json(),
-    )
+    Scim::ok(ListResponse::<serde_json::Value> {
+        start_index: Some(1),
+        ..ListResponse::default()
+    })
 }
 
 async fn group(Path(id): Path<String>) -> ApiError {

@@ -4,26 +4,43 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scimd_core::Error;
-use serde_json::Value;
+use serde::Serialize;
 
 pub(crate) const SCIM_JSON: &str = "application/scim+json";
 
-/// A SCIM response: status, optional JSON body, optional `ETag` and `Location`.
+/// A SCIM response: status, optional JSON body (serialised when the response is made), optional
+/// `ETag` and `Location`.
 #[derive(Debug)]
 pub(crate) struct Scim {
     pub status: StatusCode,
-    pub body: Option<Value>,
+    body: Option<Vec<u8>>,
     pub etag: Option<String>,
     pub location: Option<String>,
 }
 
 impl Scim {
-    pub fn ok(body: Value) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body: Some(body),
-            etag: None,
-            location: None,
+    /// `body` is a `Value`, a `ListResponse`, or text already rendered (`Box<RawValue>`).
+    pub fn ok(body: impl Serialize) -> Self {
+        Self::with_body(StatusCode::OK, body)
+    }
+
+    pub fn with_body(status: StatusCode, body: impl Serialize) -> Self {
+        match serde_json::to_vec(&body) {
+            Ok(bytes) => Self {
+                status,
+                body: Some(bytes),
+                etag: None,
+                location: None,
+            },
+            // Nothing scimd answers fails to serialise (its maps have string keys); should it
+            // happen, the client gets a SCIM 500, not half a body.
+            Err(error) => {
+                tracing::error!(%error, "could not serialise a response body");
+                Self::with_body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    internal_error().to_json(),
+                )
+            }
         }
     }
 
@@ -40,18 +57,17 @@ impl Scim {
         self.etag = Some(etag);
         self
     }
+
+    pub fn with_location(mut self, location: String) -> Self {
+        self.location = Some(location);
+        self
+    }
 }
 
 impl IntoResponse for Scim {
     fn into_response(self) -> Response {
-        let mut response = match self.body.as_ref().map(serde_json::to_vec) {
-            Some(Ok(bytes)) => (self.status, bytes).into_response(),
-            // A `Value` always serialises (its keys are strings); this arm only keeps the
-            // server from pretending otherwise.
-            Some(Err(error)) => {
-                tracing::error!(%error, "could not serialise a response body");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }
+        let mut response = match self.body {
+            Some(bytes) => (self.status, bytes).into_response(),
             None => self.status.into_response(),
         };
         let headers = response.headers_mut();
@@ -63,6 +79,10 @@ impl IntoResponse for Scim {
         }
         response
     }
+}
+
+fn internal_error() -> scim::Error {
+    scim::Error::status(500, "internal server error; the server log has the details")
 }
 
 /// The status the admin faces (console pages, admin API) give a domain outcome; `None` for a
@@ -113,7 +133,7 @@ impl ApiError {
             Error::Invalid(detail) => scim::Error::invalid_value(detail.clone()),
             Error::Internal(_) | Error::Store(_) => {
                 tracing::error!(error = %self.0, cause = ?std::error::Error::source(&self.0), "request failed");
-                scim::Error::status(500, "internal server error; the server log has the details")
+                internal_error()
             }
         }
     }
@@ -124,13 +144,7 @@ impl IntoResponse for ApiError {
         let error = self.protocol_error();
         let status =
             StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = Scim {
-            status,
-            body: Some(error.to_json()),
-            etag: None,
-            location: None,
-        }
-        .into_response();
+        let mut response = Scim::with_body(status, error.to_json()).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

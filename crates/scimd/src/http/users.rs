@@ -14,8 +14,10 @@ use scim::list::ListResponse;
 use scim::projection::Projection;
 use scim::schema::USER;
 use scimd_core::provisioner::ListRequest;
-use scimd_core::user::User;
+use scimd_core::store::UserPage;
+use scimd_core::user::{StoredUser, User};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 pub(crate) fn router() -> Router<AppState> {
     let by_id = get(read).put(replace).patch(patch).delete(delete);
@@ -40,6 +42,27 @@ async fn method_not_allowed(method: axum::http::Method) -> ApiError {
 /// The resource as the client asked to see it.
 fn rendered(user: User, base: &BaseUrl, projection: &Projection) -> Value {
     Value::Object(projection.apply(user.into_scim(&base.0), &USER))
+}
+
+/// A stored user with the default projection, spliced from its stored text (see
+/// [`StoredUser`]). A stored document that is not a JSON object is a server fault.
+fn stored_rendering(user: &StoredUser, base: &BaseUrl) -> Result<Box<RawValue>, ApiError> {
+    user.render(&base.0).map_err(|error| {
+        ApiError(scimd_core::Error::Internal(format!(
+            "the stored document of user {} is not a JSON object: {error}",
+            user.scim_id
+        )))
+    })
+}
+
+fn list_response<R, U>(resources: Vec<R>, page: UserPage<U>) -> ListResponse<R> {
+    ListResponse {
+        total_results: page.total,
+        resources,
+        start_index: page.start_index,
+        next_cursor: page.next_cursor,
+        previous_cursor: None,
+    }
 }
 
 /// The resource and its ETag: `200 OK` for a read, replace or patch.
@@ -73,12 +96,13 @@ async fn create(
             .create_user(&origin, caller.tenant_id, &body),
     )
     .await?;
-    Ok(Scim {
-        status: StatusCode::CREATED,
-        etag: Some(user.etag()),
-        location: Some(user.location(&base.0)),
-        body: Some(rendered(user, &base, &projection(&query))),
-    })
+    let (etag, location) = (user.etag(), user.location(&base.0));
+    Ok(Scim::with_body(
+        StatusCode::CREATED,
+        rendered(user, &base, &projection(&query)),
+    )
+    .with_etag(etag)
+    .with_location(location))
 }
 
 async fn read(
@@ -89,13 +113,24 @@ async fn read(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Scim, ApiError> {
+    let projection = projection(&query);
+    let unchanged = |etag: &str| {
+        header(&headers, header::IF_NONE_MATCH)
+            .is_some_and(|tags| scimd_core::etag::header_lists(tags, etag))
+    };
+    if projection.is_default() {
+        let user = Box::pin(state.provisioner.get_stored_user(caller.tenant_id, &id)).await?;
+        let etag = user.etag();
+        if unchanged(&etag) {
+            return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(etag));
+        }
+        return Ok(Scim::ok(stored_rendering(&user, &base)?).with_etag(etag));
+    }
     let user = Box::pin(state.provisioner.get_user(caller.tenant_id, &id)).await?;
-    let unchanged = header(&headers, header::IF_NONE_MATCH)
-        .is_some_and(|tags| scimd_core::etag::header_lists(tags, &user.etag()));
-    if unchanged {
+    if unchanged(&user.etag()) {
         return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(user.etag()));
     }
-    Ok(rendered_ok(user, &base, &projection(&query)))
+    Ok(rendered_ok(user, &base, &projection))
 }
 
 async fn replace(
@@ -239,22 +274,21 @@ async fn respond_with_page(
     projection: &Projection,
 ) -> Result<Scim, ApiError> {
     let limits = state.settings.capabilities.page_limits;
-    let page = Box::pin(
-        state
-            .provisioner
-            .list_users(caller.tenant_id, request, limits),
-    )
-    .await?;
-    let response = ListResponse {
-        total_results: page.total,
-        resources: page
+    let provisioner = &state.provisioner;
+    if projection.is_default() {
+        let page =
+            Box::pin(provisioner.list_stored_users(caller.tenant_id, request, limits)).await?;
+        let resources = page
             .users
-            .into_iter()
-            .map(|user| rendered(user, base, projection))
-            .collect(),
-        start_index: page.start_index,
-        next_cursor: page.next_cursor,
-        previous_cursor: None,
-    };
-    Ok(Scim::ok(response.to_json()))
+            .iter()
+            .map(|user| stored_rendering(user, base))
+            .collect::<Result<_, _>>()?;
+        return Ok(Scim::ok(list_response(resources, page)));
+    }
+    let mut page = Box::pin(provisioner.list_users(caller.tenant_id, request, limits)).await?;
+    let resources = std::mem::take(&mut page.users)
+        .into_iter()
+        .map(|user| rendered(user, base, projection))
+        .collect();
+    Ok(Scim::ok(list_response(resources, page)))
 }

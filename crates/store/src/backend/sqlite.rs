@@ -598,7 +598,7 @@ mod tests {
     #[tokio::test]
     async fn planned_user_queries_are_compiled_once() {
         use crate::sql::Dialect;
-        use crate::sql::users::plan_query;
+        use crate::sql::users::{USER_COLUMNS, plan_query};
         use scim::list::Page;
         use scimd_core::store::UserQuery;
 
@@ -625,8 +625,13 @@ mod tests {
                 page,
                 ..UserQuery::default()
             };
-            let planned =
-                plan_query(Dialect::Sqlite, scimd_core::tenant::TenantId(1), &query).unwrap();
+            let planned = plan_query(
+                Dialect::Sqlite,
+                scimd_core::tenant::TenantId(1),
+                &query,
+                USER_COLUMNS,
+            )
+            .unwrap();
             for statement in [planned.count, planned.rows.unwrap()] {
                 for _ in 0..3 {
                     run(&connection, &statement, Some(&[])).unwrap();

@@ -71,10 +71,12 @@ pub(crate) struct PlannedQuery {
 const CURSOR_AFTER_KEY: &str = "k";
 const CURSOR_AT_OFFSET: &str = "o";
 
+/// The count and page statements of `query`; the page selects `columns` of `users u`.
 pub(crate) fn plan_query(
     dialect: Dialect,
     tenant: TenantId,
     query: &UserQuery,
+    columns: &str,
 ) -> StoreResult<PlannedQuery> {
     let condition = |params: &mut Params| -> StoreResult<String> {
         let tenant = params.int(tenant.0);
@@ -147,7 +149,7 @@ pub(crate) fn plan_query(
         let limit = super::limit(limit);
         let offset = params.int(i64::try_from(offset).unwrap_or(i64::MAX));
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
+            "SELECT {columns} FROM users u WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
         );
         Statement { sql, params }
     });
