@@ -193,6 +193,18 @@ pub struct StoredUser {
 }
 
 impl StoredUser {
+    /// A user just written (its document normalised), to render the same way.
+    pub fn of(user: &User) -> serde_json::Result<Self> {
+        Ok(Self {
+            key: user.key,
+            scim_id: user.id().to_owned(),
+            version: user.version,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            document: serde_json::to_string(&user.resource)?,
+        })
+    }
+
     pub fn etag(&self) -> String {
         format!("W/\"{}\"", self.version)
     }
@@ -396,14 +408,7 @@ mod tests {
                 managed_by: ManagedBy::Scim,
                 placement: None,
             };
-            let stored = StoredUser {
-                key: user.key,
-                scim_id: user.id().to_owned(),
-                version: user.version,
-                created_at: user.created_at,
-                updated_at: user.updated_at,
-                document: serde_json::to_string(&user.resource).unwrap(),
-            };
+            let stored = StoredUser::of(&user).unwrap();
             let projected = scim::projection::Projection::default()
                 .apply(user.into_scim(base), &scim::schema::USER);
             let expected = serde_json::to_string(&Value::Object(projected)).unwrap();

@@ -65,10 +65,27 @@ fn list_response<R, U>(resources: Vec<R>, page: UserPage<U>) -> ListResponse<R> 
     }
 }
 
-/// The resource and its ETag: `200 OK` for a read, replace or patch.
-fn rendered_ok(user: User, base: &BaseUrl, projection: &Projection) -> Scim {
+/// The resource and its ETag, for a read, replace or patch (`200 OK`) or a create. With the
+/// default projection, the user's document is printed once and spliced (see [`StoredUser`]).
+fn rendered_with_etag(
+    status: StatusCode,
+    user: User,
+    base: &BaseUrl,
+    projection: &Projection,
+) -> Result<Scim, ApiError> {
     let etag = user.etag();
-    Scim::ok(rendered(user, base, projection)).with_etag(etag)
+    let scim = if projection.is_default() {
+        let stored = StoredUser::of(&user).map_err(|error| {
+            ApiError(scimd_core::Error::Internal(format!(
+                "user {} does not serialise: {error}",
+                user.id()
+            )))
+        })?;
+        Scim::with_body(status, stored_rendering(&stored, base)?)
+    } else {
+        Scim::with_body(status, rendered(user, base, projection))
+    };
+    Ok(scim.with_etag(etag))
 }
 
 fn projection(query: &ScimQuery) -> Projection {
@@ -96,13 +113,9 @@ async fn create(
             .create_user(&origin, caller.tenant_id, &body),
     )
     .await?;
-    let (etag, location) = (user.etag(), user.location(&base.0));
-    Ok(Scim::with_body(
-        StatusCode::CREATED,
-        rendered(user, &base, &projection(&query)),
-    )
-    .with_etag(etag)
-    .with_location(location))
+    let location = user.location(&base.0);
+    let created = rendered_with_etag(StatusCode::CREATED, user, &base, &projection(&query))?;
+    Ok(created.with_location(location))
 }
 
 async fn read(
@@ -130,7 +143,7 @@ async fn read(
     if unchanged(&user.etag()) {
         return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(user.etag()));
     }
-    Ok(rendered_ok(user, &base, &projection))
+    rendered_with_etag(StatusCode::OK, user, &base, &projection)
 }
 
 async fn replace(
@@ -150,7 +163,7 @@ async fn replace(
                 .replace_user(&origin, caller.tenant_id, &id, &body, if_match),
         )
         .await?;
-    Ok(rendered_ok(user, &base, &projection(&query)))
+    rendered_with_etag(StatusCode::OK, user, &base, &projection(&query))
 }
 
 async fn patch(
@@ -170,7 +183,7 @@ async fn patch(
                 .patch_user(&origin, caller.tenant_id, &id, &body, if_match),
         )
         .await?;
-    Ok(rendered_ok(user, &base, &projection(&query)))
+    rendered_with_etag(StatusCode::OK, user, &base, &projection(&query))
 }
 
 async fn delete(
