@@ -210,8 +210,8 @@ impl StoredUser {
     }
 
     /// `schemas`, `id`, the stored members in their order, then `meta`: the layout of
-    /// [`User::into_scim`]. Fails only when the stored text is not a JSON object.
-    pub fn render(&self, base_url: &str) -> serde_json::Result<Box<RawValue>> {
+    /// [`User::into_scim`], as JSON text. Fails only when the stored text is not a JSON object.
+    pub fn render(&self, base_url: &str) -> serde_json::Result<Vec<u8>> {
         let members: Members<'_> = serde_json::from_str(&self.document)?;
         let mut out = Vec::with_capacity(self.document.len() + 64 + 2 * base_url.len());
         out.push(b'{');
@@ -235,8 +235,13 @@ impl StoredUser {
         let meta = meta((self.created_at, self.updated_at), &location, &self.etag());
         serde_json::to_writer(&mut out, &meta)?;
         out.push(b'}');
+        Ok(out)
+    }
+
+    /// [`Self::render`] as a value to place inside another document (a list response).
+    pub fn render_raw(&self, base_url: &str) -> serde_json::Result<Box<RawValue>> {
         // Valid UTF-8 by construction: JSON text and JSON-escaped strings, spliced.
-        let text = String::from_utf8(out).map_err(serde_json::Error::custom)?;
+        let text = String::from_utf8(self.render(base_url)?).map_err(serde_json::Error::custom)?;
         RawValue::from_string(text)
     }
 }
@@ -412,7 +417,8 @@ mod tests {
             let projected = scim::projection::Projection::default()
                 .apply(user.into_scim(base), &scim::schema::USER);
             let expected = serde_json::to_string(&Value::Object(projected)).unwrap();
-            assert_eq!(stored.render(base).unwrap().get(), expected);
+            assert_eq!(stored.render_raw(base).unwrap().get(), expected);
+            assert_eq!(stored.render(base).unwrap(), expected.as_bytes());
             checked += 1;
         }
         assert!(checked >= 10, "only {checked} bodies normalised");

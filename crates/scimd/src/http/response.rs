@@ -44,6 +44,16 @@ impl Scim {
         }
     }
 
+    /// A body that is JSON text already (a user spliced from its stored document).
+    pub fn with_json_text(status: StatusCode, text: Vec<u8>) -> Self {
+        Self {
+            status,
+            body: Some(text),
+            etag: None,
+            location: None,
+        }
+    }
+
     pub fn status(status: StatusCode) -> Self {
         Self {
             status,

@@ -17,7 +17,6 @@ use scimd_core::provisioner::ListRequest;
 use scimd_core::store::UserPage;
 use scimd_core::user::{StoredUser, User};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 pub(crate) fn router() -> Router<AppState> {
     let by_id = get(read).put(replace).patch(patch).delete(delete);
@@ -45,9 +44,14 @@ fn rendered(user: User, base: &BaseUrl, projection: &Projection) -> Value {
 }
 
 /// A stored user with the default projection, spliced from its stored text (see
-/// [`StoredUser`]). A stored document that is not a JSON object is a server fault.
-fn stored_rendering(user: &StoredUser, base: &BaseUrl) -> Result<Box<RawValue>, ApiError> {
-    user.render(&base.0).map_err(|error| {
+/// [`StoredUser`]), as a response body (`render`) or a list member (`render_raw`). A stored
+/// document that is not a JSON object is a server fault.
+fn stored_rendering<T>(
+    user: &StoredUser,
+    base: &BaseUrl,
+    render: fn(&StoredUser, &str) -> serde_json::Result<T>,
+) -> Result<T, ApiError> {
+    render(user, &base.0).map_err(|error| {
         ApiError(scimd_core::Error::Internal(format!(
             "the stored document of user {} is not a JSON object: {error}",
             user.scim_id
@@ -81,7 +85,7 @@ fn rendered_with_etag(
                 user.id()
             )))
         })?;
-        Scim::with_body(status, stored_rendering(&stored, base)?)
+        Scim::with_json_text(status, stored_rendering(&stored, base, StoredUser::render)?)
     } else {
         Scim::with_body(status, rendered(user, base, projection))
     };
@@ -137,7 +141,8 @@ async fn read(
         if unchanged(&etag) {
             return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(etag));
         }
-        return Ok(Scim::ok(stored_rendering(&user, &base)?).with_etag(etag));
+        let body = stored_rendering(&user, &base, StoredUser::render)?;
+        return Ok(Scim::with_json_text(StatusCode::OK, body).with_etag(etag));
     }
     let user = Box::pin(state.provisioner.get_user(caller.tenant_id, &id)).await?;
     if unchanged(&user.etag()) {
@@ -294,7 +299,7 @@ async fn respond_with_page(
         let resources = page
             .users
             .iter()
-            .map(|user| stored_rendering(user, base))
+            .map(|user| stored_rendering(user, base, StoredUser::render_raw))
             .collect::<Result<_, _>>()?;
         return Ok(Scim::ok(list_response(resources, page)));
     }
