@@ -100,7 +100,10 @@ impl SqliteBackend {
 
         let synchronous: &'static str = if full_sync { "FULL" } else { "NORMAL" };
         let writer = open_connection(&file, false, synchronous)?;
-        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        // Each write runs in a savepoint, and SQLite keeps the pages it will need to roll one
+        // back in a sub-journal that spills to a temporary file past 64 KiB: in memory, a group
+        // commit no longer writes them to disk.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;")?;
         let checkpointer = open_connection(&file, false, synchronous)?;
         let (nudge, nudges) = flume::bounded(1);
         spawn("scimd-sqlite-checkpointer", move || {
