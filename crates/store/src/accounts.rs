@@ -52,16 +52,10 @@ const ACCOUNTS: Shape<User> = Shape {
     key: |user| user.key,
 };
 
+/// The first six of [`USER_COLUMNS`]: what a rendering needs.
 const STORED: Shape<StoredUser> = Shape {
     columns: "u.pk, u.scim_id, u.resource, u.version, u.created_at, u.updated_at",
-    types: &[
-        Column::Int,
-        Column::OptText,
-        Column::Text,
-        Column::Int,
-        Column::Int,
-        Column::Int,
-    ],
+    types: USER_TYPES.split_at(6).0,
     decode: stored_from,
     key: |user| user.key,
 };
@@ -514,4 +508,15 @@ pub(crate) async fn count_accounts(
         }
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_user_reads_the_first_columns_of_an_account() {
+        assert!(USER_COLUMNS.starts_with(STORED.columns));
+        assert_eq!(STORED.columns.split(", ").count(), STORED.types.len());
+    }
 }

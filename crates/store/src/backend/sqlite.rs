@@ -571,11 +571,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn the_checkpointer_copies_commits_into_the_database_file() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, backend) = backend().await;
         let file = dir.path().join("t.db");
-        let backend = SqliteBackend::open(&format!("sqlite://{}", file.display()), false)
-            .await
-            .unwrap();
         let before = std::fs::metadata(&file).unwrap().len();
         // Enough rows for new pages; the writer itself no longer checkpoints, so only the
         // checkpointer can make the database file grow while the backend is open.
@@ -605,12 +602,8 @@ mod tests {
         use scim::list::Page;
         use scimd_core::store::UserQuery;
 
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("t.db");
-        let _backend = SqliteBackend::open(&format!("sqlite://{}", file.display()), false)
-            .await
-            .unwrap();
-        let connection = open_connection(&file, true, "NORMAL").unwrap();
+        let (dir, _backend) = backend().await;
+        let connection = open_connection(&dir.path().join("t.db"), true, "NORMAL").unwrap();
         let filter = scim::Filter::parse_for(r#"userName eq "a@b.co""#, &scim::schema::USER);
         for page in [
             None,
