@@ -415,6 +415,14 @@ fn unchanged_patch_reports_no_change() {
     )
     .expect("valid");
     assert!(result.changed);
+    for removal in [
+        json!([{"op": "remove", "path": "nickName"}]),
+        json!([{"op": "add", "path": "title", "value": "Tour Guide"}, {"op": "remove", "path": "nickName"}]),
+        // Only the member count tells an added attribute from the stored ones.
+        json!([{"op": "add", "path": "roles", "value": [{"value": "auditor"}]}]),
+    ] {
+        assert!(patch(&bjensen(), removal).expect("valid").changed);
+    }
 }
 
 #[test]

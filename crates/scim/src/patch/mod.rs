@@ -193,8 +193,14 @@ pub fn apply(
         resource_type,
     )?;
     notes.extend(more_notes);
-    // The stored document is normalised already, so plain equality tells whether anything changed.
-    let changed = patched != without_server_attributes(resource.clone());
+    // The stored document is normalised already, so plain equality (of everything but the
+    // server's attributes, compared in place rather than on a copy) tells whether anything
+    // changed.
+    let given = resource.iter().filter(|(key, _)| !is_server_attribute(key));
+    let changed = given.clone().count() != patched.len()
+        || given
+            .into_iter()
+            .any(|(key, value)| patched.get(key) != Some(value));
     Ok(Patched {
         resource: patched,
         changed,
@@ -204,9 +210,12 @@ pub fn apply(
 
 /// `id` and `meta` belong to the server, not to the document a PATCH produces.
 fn without_server_attributes(mut document: Map<String, Value>) -> Map<String, Value> {
-    document.remove("id");
-    document.remove("meta");
+    document.retain(|key, _| !is_server_attribute(key));
     document
+}
+
+fn is_server_attribute(key: &str) -> bool {
+    key == "id" || key == "meta"
 }
 
 /// The attribute a path designates, resolved; `None` for attributes no schema defines.
