@@ -127,8 +127,10 @@ pub(crate) async fn list_profiles(store: &SqlStore, tenant: TenantId) -> StoreRe
         format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE tenant_id = $1 ORDER BY name_ci"),
         vec![SqlValue::Int(tenant.0)],
     );
+    // Every create checks its profile's capacity: a short indexed read, done inline (through a
+    // reader thread it cost a thread hop and a wake-up per create).
     Ok(store
-        .query(statement, PROFILE_TYPES)
+        .lookup(statement, PROFILE_TYPES)
         .await?
         .into_iter()
         .map(profile_from)
