@@ -165,11 +165,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         tenant: TenantId,
         email: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    /// Writes `user` (found by its key) if the stored version is still `expected_version`.
+    /// Writes `next` over `current`, the account as the caller read it (found by its key), if
+    /// the stored version is still `current`'s.
     fn update_user(
         &self,
-        user: &User,
-        expected_version: i64,
+        current: &User,
+        next: &User,
         event: &Event,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Destroys the account and its data for good (an admin's decision; no SCIM call does

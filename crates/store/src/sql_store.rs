@@ -274,13 +274,8 @@ impl Store for SqlStore {
         accounts::user_by_email(self, tenant, email).await
     }
 
-    async fn update_user(
-        &self,
-        user: &User,
-        expected_version: i64,
-        event: &Event,
-    ) -> StoreResult<()> {
-        accounts::update_user(self, user, expected_version, event).await
+    async fn update_user(&self, current: &User, next: &User, event: &Event) -> StoreResult<()> {
+        accounts::update_user(self, current, next, event).await
     }
 
     async fn destroy_user(&self, user: &User, event: &Event) -> StoreResult<()> {

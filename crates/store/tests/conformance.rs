@@ -259,13 +259,13 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
             .insert("emails".into(), json!([{"value": "new@example.com"}]));
         changed.version = 2;
         store
-            .update_user(&changed, 1, &event(&changed, "update"))
+            .update_user(&original, &changed, &event(&changed, "update"))
             .await
             .unwrap();
         assert!(
             matches!(
                 store
-                    .update_user(&changed, 1, &event(&changed, "update"))
+                    .update_user(&original, &changed, &event(&changed, "update"))
                     .await,
                 Err(StoreError::VersionMismatch)
             ),
@@ -293,7 +293,7 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
         retired.preserved_at = Some(at(6));
         retired.version = 3;
         store
-            .update_user(&retired, 2, &event(&retired, "delete"))
+            .update_user(&changed, &retired, &event(&retired, "delete"))
             .await
             .unwrap();
         assert!(
@@ -327,7 +327,7 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
         back.preserved_at = None;
         back.version = 4;
         store
-            .update_user(&back, 3, &event(&back, "reactivate"))
+            .update_user(&retired, &back, &event(&back, "reactivate"))
             .await
             .unwrap();
         assert_eq!(
@@ -338,6 +338,25 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
         assert!(
             store.get_user(acme.id, "u1").await.unwrap().is_none(),
             "{name}"
+        );
+        // Two updates that left the addresses alone kept their rows.
+        assert_eq!(
+            store.query_users(acme.id, &by_email).await.unwrap().total,
+            1,
+            "{name}: email rows survive updates that do not change them"
+        );
+        let mut renamed = store.get_user(acme.id, "u9").await.unwrap().unwrap();
+        let before_rename = renamed.clone();
+        renamed.resource.remove("emails");
+        renamed.version = 5;
+        store
+            .update_user(&before_rename, &renamed, &event(&renamed, "update"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.query_users(acme.id, &by_email).await.unwrap().total,
+            0,
+            "{name}: removed addresses leave the email index"
         );
     }
 }

@@ -363,7 +363,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 (current.user_name(), current.scim_id.as_deref()),
                 detail,
             );
-            match self.store.update_user(&next, current.version, &event).await {
+            match self.store.update_user(&current, &next, &event).await {
                 Ok(()) => return Ok((next, true)),
                 Err(StoreError::VersionMismatch) => continue,
                 Err(other) => return Err(other.into()),

@@ -170,7 +170,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             (next.user_name(), next.scim_id.as_deref()),
             claim.detail.to_owned(),
         );
-        match self.store.update_user(&next, current.version, &event).await {
+        match self.store.update_user(&current, &next, &event).await {
             Ok(()) => Ok(Some(next)),
             Err(StoreError::VersionMismatch | StoreError::Conflict(_)) => Ok(None),
             Err(other) => Err(other.into()),

@@ -122,7 +122,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     state.preserved_by().map_or("idp", PreservedBy::as_str)
                 ),
             );
-            match self.store.update_user(&next, current.version, &event).await {
+            match self.store.update_user(&current, &next, &event).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(StoreError::VersionMismatch) => return Err(changed_since(&current)),
@@ -212,11 +212,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 (updated.user_name(), Some(id)),
                 detail.to_owned(),
             );
-            match self
-                .store
-                .update_user(&updated, current.version, &event)
-                .await
-            {
+            match self.store.update_user(&current, &updated, &event).await {
                 Ok(()) => return Ok(updated),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(StoreError::VersionMismatch) => return Err(changed_since(&current)),

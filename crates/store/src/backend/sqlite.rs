@@ -13,7 +13,10 @@
 //! WAL checkpoints (copying committed pages back into the database file, with its fsyncs) run
 //! on a thread of their own, nudged by the writer after each commit. Left to SQLite, the commit
 //! that crosses the 1,000-page mark runs the checkpoint itself, and every write queued behind
-//! that group waits for it.
+//! that group waits for it. The WAL only starts over when a write begins with every frame
+//! copied, which under steady writing never happens by chance: once the WAL is past
+//! [`WAL_RESTART_FRAMES`], the writer checkpoints the few frames left itself, between two
+//! groups, and its next write starts the WAL over.
 
 use super::{BackendError, Cell, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
@@ -21,6 +24,7 @@ use rusqlite::{Connection, OpenFlags, ffi};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -36,6 +40,11 @@ const STATEMENT_CACHE: usize = 256;
 /// Least time between two checkpoints while writes keep coming: the WAL holds at most this
 /// much writing beyond what the last checkpoint copied.
 const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
+/// WAL length (frames of one page) past which the writer makes the WAL start over: 32 MiB with
+/// 4 KiB pages.
+const WAL_RESTART_FRAMES: i64 = 8192;
+/// What a WAL file that grew longer is cut back to when it starts over.
+const WAL_SIZE_LIMIT: i64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteBackend {
@@ -103,15 +112,23 @@ impl SqliteBackend {
         // Each write runs in a savepoint, and SQLite keeps the pages it will need to roll one
         // back in a sub-journal that spills to a temporary file past 64 KiB: in memory, a group
         // commit no longer writes them to disk.
-        writer.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;")?;
+        writer.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; \
+             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+        ))?;
         let checkpointer = open_connection(&file, false, synchronous)?;
         let (nudge, nudges) = flume::bounded(1);
+        let restart_due = Arc::new(AtomicBool::new(false));
+        let checkpoints = Checkpoints {
+            nudge,
+            restart_due: Arc::clone(&restart_due),
+        };
         spawn("scimd-sqlite-checkpointer", move || {
-            checkpoint_loop(&checkpointer, &nudges);
+            checkpoint_loop(&checkpointer, &nudges, &restart_due);
         })?;
         let (writes, write_jobs) = flume::unbounded();
         spawn("scimd-sqlite-writer", move || {
-            write_loop(&writer, &write_jobs, &nudge);
+            write_loop(&writer, &write_jobs, &checkpoints);
         })?;
         let (reads, read_jobs) = flume::unbounded();
         for n in 0..READERS {
@@ -277,10 +294,17 @@ fn read_snapshot(
     rows
 }
 
+/// How the writer and the checkpointer talk: a nudge after each commit, and a flag raised when
+/// the WAL is long enough to start over.
+struct Checkpoints {
+    nudge: flume::Sender<()>,
+    restart_due: Arc<AtomicBool>,
+}
+
 fn write_loop(
     connection: &Connection,
     jobs: &flume::Receiver<WriteJob>,
-    checkpoint: &flume::Sender<()>,
+    checkpoints: &Checkpoints,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
@@ -289,24 +313,46 @@ fn write_loop(
         for (job, outcome) in group.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
         }
+        if checkpoints.restart_due.swap(false, Ordering::Relaxed) {
+            // No write can come in between: this copies the frames the checkpointer has not,
+            // and the next write, finding all of them copied, starts the WAL over. A reader
+            // still on an older snapshot can hold it back; the flag comes up again then.
+            if let Err(error) = checkpoint(connection) {
+                tracing::warn!(%error, "a WAL checkpoint failed; the next commit brings another");
+            }
+        }
         // Full means a nudge is already waiting.
-        let _ = checkpoint.try_send(());
+        let _ = checkpoints.nudge.try_send(());
     }
 }
 
 /// Copies the WAL back into the database file after commits, at most once per
-/// [`CHECKPOINT_PAUSE`]. PASSIVE never waits for the writer or the readers: what it cannot copy
-/// now, the next round does, and SQLite starts the WAL over once everything was copied.
-fn checkpoint_loop(connection: &Connection, nudges: &flume::Receiver<()>) {
+/// [`CHECKPOINT_PAUSE`], and tells the writer when the WAL should start over. PASSIVE never
+/// waits for the writer or the readers: what it cannot copy now, the next round does.
+fn checkpoint_loop(
+    connection: &Connection,
+    nudges: &flume::Receiver<()>,
+    restart_due: &AtomicBool,
+) {
     while nudges.recv().is_ok() {
-        let checkpoint = connection
-            .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")
-            .and_then(|mut statement| statement.query_row([], |_| Ok(())));
-        if let Err(error) = checkpoint {
-            tracing::warn!(%error, "a WAL checkpoint failed; the next commit brings another");
+        match checkpoint(connection) {
+            Ok(frames) if frames >= WAL_RESTART_FRAMES => {
+                restart_due.store(true, Ordering::Relaxed)
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "a WAL checkpoint failed; the next commit brings another");
+            }
         }
         std::thread::sleep(CHECKPOINT_PAUSE);
     }
+}
+
+/// A PASSIVE checkpoint; the frames the WAL holds.
+fn checkpoint(connection: &Connection) -> rusqlite::Result<i64> {
+    connection
+        .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")?
+        .query_row([], |row| row.get(1))
 }
 
 /// Runs each job in its own savepoint inside one transaction and commits once. A job whose
@@ -639,5 +685,27 @@ mod tests {
                 assert_eq!(compiled_again, 0, "{}", statement.sql);
             }
         }
+    }
+
+    /// Steady writing never leaves the WAL fully copied when a write begins; without the
+    /// writer's own checkpoint past [`WAL_RESTART_FRAMES`], the WAL grew by every write (2.8 GB
+    /// in a 20-second benchmark).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_wal_starts_over_under_steady_writing() {
+        let (dir, backend) = backend().await;
+        let wal = dir.path().join("t.db-wal");
+        let row = "x".repeat(3000);
+        let mut written = 0;
+        for round in 0..300 {
+            let steps = (0..100)
+                .map(|n| tenant(&format!("{round}-{n}-{row}")))
+                .collect();
+            backend.write(steps).await.unwrap();
+            written += 100 * row.len();
+        }
+        let limit = u64::try_from(2 * WAL_SIZE_LIMIT).unwrap();
+        let size = std::fs::metadata(&wal).unwrap().len();
+        assert!(written as u64 > limit, "{written}");
+        assert!(size < limit, "WAL of {size} bytes after {written}");
     }
 }

@@ -21,11 +21,18 @@ pub(crate) struct UserColumns {
     pub emails_ci: Vec<String>,
 }
 
+/// The account's email addresses as its `user_emails` rows hold them: case-folded, sorted,
+/// once each.
+pub(crate) fn emails_ci(user: &User) -> Vec<String> {
+    let mut emails_ci: Vec<String> = user.email_values().into_iter().map(fold_case).collect();
+    emails_ci.sort();
+    emails_ci.dedup();
+    emails_ci
+}
+
 impl UserColumns {
     pub fn of(user: &User) -> StoreResult<Self> {
-        let mut emails_ci: Vec<String> = user.email_values().into_iter().map(fold_case).collect();
-        emails_ci.sort();
-        emails_ci.dedup();
+        let emails_ci = emails_ci(user);
         let json = |document: &Map<String, Value>| {
             serde_json::to_string(document).map_err(|error| StoreError::Backend(Box::new(error)))
         };
