@@ -689,21 +689,23 @@ mod tests {
 
     /// Steady writing never leaves the WAL fully copied when a write begins; without the
     /// writer's own checkpoint past [`WAL_RESTART_FRAMES`], the WAL grew by every write (2.8 GB
-    /// in a 20-second benchmark).
+    /// in a 20-second benchmark; ~4 bytes of WAL per byte of these rows). The writes are paced
+    /// like a busy server's, so the bound does not depend on how fast this machine can write.
     #[tokio::test(flavor = "multi_thread")]
     async fn the_wal_starts_over_under_steady_writing() {
         let (dir, backend) = backend().await;
         let wal = dir.path().join("t.db-wal");
         let row = "x".repeat(3000);
         let mut written = 0;
-        for round in 0..300 {
+        for round in 0..600 {
             let steps = (0..100)
                 .map(|n| tenant(&format!("{round}-{n}-{row}")))
                 .collect();
             backend.write(steps).await.unwrap();
             written += 100 * row.len();
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let limit = u64::try_from(2 * WAL_SIZE_LIMIT).unwrap();
+        let limit = u64::try_from(4 * WAL_SIZE_LIMIT).unwrap();
         let size = std::fs::metadata(&wal).unwrap().len();
         assert!(written as u64 > limit, "{written}");
         assert!(size < limit, "WAL of {size} bytes after {written}");
