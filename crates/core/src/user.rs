@@ -128,7 +128,7 @@ impl User {
     }
 
     pub fn etag(&self) -> String {
-        format!("W/\"{}\"", self.version)
+        weak_etag(self.version)
     }
 
     /// The SCIM id, or "" for an account SCIM cannot see; SCIM operations only ever hand out
@@ -138,7 +138,7 @@ impl User {
     }
 
     pub fn location(&self, base_url: &str) -> String {
-        [base_url, "/Users/", self.id()].concat()
+        location(base_url, self.id())
     }
 
     /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`. Consumes the
@@ -160,6 +160,16 @@ impl User {
         out.insert("meta".into(), meta);
         out
     }
+}
+
+/// The weak ETag of a user's version, the same in `meta.version` and the `ETag` header.
+fn weak_etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Where a user lives: `meta.location` and a create's `Location` header.
+fn location(base_url: &str, scim_id: &str) -> String {
+    [base_url, "/Users/", scim_id].concat()
 }
 
 /// `meta` (RFC 7643 §3.1) as every rendering of a user shows it.
@@ -206,7 +216,7 @@ impl StoredUser {
     }
 
     pub fn etag(&self) -> String {
-        format!("W/\"{}\"", self.version)
+        weak_etag(self.version)
     }
 
     /// `schemas`, `id`, the stored members in their order, then `meta`: the layout of
@@ -231,7 +241,7 @@ impl StoredUser {
             out.extend_from_slice(value.get().as_bytes());
         }
         out.extend_from_slice(b",\"meta\":");
-        let location = [base_url, "/Users/", &self.scim_id].concat();
+        let location = location(base_url, &self.scim_id);
         let meta = meta((self.created_at, self.updated_at), &location, &self.etag());
         serde_json::to_writer(&mut out, &meta)?;
         out.push(b'}');
