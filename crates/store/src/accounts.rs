@@ -39,19 +39,17 @@ const USER_TYPES: &[Column] = &[
 ];
 
 /// What a read of users selects, and how its rows decode: whole accounts, or stored
-/// documents for a response that shows them as they are.
+/// documents for a response that shows them as they are. Both select `u.pk` first.
 struct Shape<U> {
     columns: &'static str,
     types: &'static [Column],
     decode: fn(TenantId, Row) -> StoreResult<U>,
-    key: fn(&U) -> i64,
 }
 
 const ACCOUNTS: Shape<User> = Shape {
     columns: USER_COLUMNS,
     types: USER_TYPES,
     decode: user_from,
-    key: |user| user.key,
 };
 
 /// The first six of [`USER_COLUMNS`]: what a rendering needs.
@@ -59,7 +57,6 @@ const STORED: Shape<StoredUser> = Shape {
     columns: "u.pk, u.scim_id, u.resource, u.version, u.created_at, u.updated_at",
     types: USER_TYPES.split_at(6).0,
     decode: stored_from,
-    key: |user| user.key,
 };
 
 fn corrupt(what: &str) -> StoreError {
@@ -397,19 +394,20 @@ async fn query_page<U>(
         .and_then(|row| row.first().map(Cell::int))
         .unwrap_or(0);
     let total = u64::try_from(total).unwrap_or(0);
-    let Some(fetched) = results.next() else {
+    let Some(mut rows) = results.next() else {
         return Ok(UserPage {
             total,
             ..UserPage::default()
         });
     };
-    let fetched_count = fetched.len();
-    let users = fetched
+    let fetched_count = rows.len();
+    rows.truncate(page_size as usize);
+    // The key of the page's last row (`u.pk`, first in every shape) continues a keyset cursor.
+    let last_key = rows.last().and_then(|row| row.first()).map(Cell::int);
+    let users = rows
         .into_iter()
-        .take(page_size as usize)
         .map(|row| (shape.decode)(tenant, row))
         .collect::<StoreResult<Vec<_>>>()?;
-    let last_key = users.last().map(shape.key);
     Ok(UserPage {
         total,
         users,
@@ -524,6 +522,7 @@ mod tests {
 
     #[test]
     fn a_stored_user_reads_the_first_columns_of_an_account() {
+        assert!(USER_COLUMNS.starts_with("u.pk, "));
         assert!(USER_COLUMNS.starts_with(STORED.columns));
         assert_eq!(STORED.columns.split(", ").count(), STORED.types.len());
     }
