@@ -317,9 +317,7 @@ fn write_loop(
             // No write can come in between: this copies the frames the checkpointer has not,
             // and the next write, finding all of them copied, starts the WAL over. A reader
             // still on an older snapshot can hold it back; the flag comes up again then.
-            if let Err(error) = checkpoint(connection) {
-                tracing::warn!(%error, "a WAL checkpoint failed; the next commit brings another");
-            }
+            checkpoint(connection);
         }
         // Full means a nudge is already waiting.
         let _ = checkpoints.nudge.try_send(());
@@ -335,24 +333,24 @@ fn checkpoint_loop(
     restart_due: &AtomicBool,
 ) {
     while nudges.recv().is_ok() {
-        match checkpoint(connection) {
-            Ok(frames) if frames >= WAL_RESTART_FRAMES => {
-                restart_due.store(true, Ordering::Relaxed)
-            }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, "a WAL checkpoint failed; the next commit brings another");
-            }
+        if checkpoint(connection).is_some_and(|frames| frames >= WAL_RESTART_FRAMES) {
+            restart_due.store(true, Ordering::Relaxed);
         }
         std::thread::sleep(CHECKPOINT_PAUSE);
     }
 }
 
-/// A PASSIVE checkpoint; the frames the WAL holds.
-fn checkpoint(connection: &Connection) -> rusqlite::Result<i64> {
-    connection
-        .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")?
-        .query_row([], |row| row.get(1))
+/// A PASSIVE checkpoint; the frames the WAL holds, or `None` when it failed (logged: the next
+/// commit brings another).
+fn checkpoint(connection: &Connection) -> Option<i64> {
+    let frames = connection
+        .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(1)));
+    frames
+        .inspect_err(|error| {
+            tracing::warn!(%error, "a WAL checkpoint failed; the next commit brings another");
+        })
+        .ok()
 }
 
 /// Runs each job in its own savepoint inside one transaction and commits once. A job whose
