@@ -103,7 +103,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         let mut user = User {
             tenant_id: tenant,
             key: 0,
-            scim_id: Some(new_user_id()?),
+            scim_id: Some(new_user_id(now)?),
             profile: AccountProfile::of(&resource),
             resource,
             version: 1,
@@ -151,7 +151,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         let now = self.now();
         let scim_id = match (&current.scim_id, claim.new_scim_id) {
             (Some(id), false) => Some(id.clone()),
-            _ => Some(new_user_id()?),
+            _ => Some(new_user_id(now)?),
         };
         // A create always states `active`, as a new account's document does.
         let mut resource = resource.clone();
