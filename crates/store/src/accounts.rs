@@ -182,8 +182,7 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
              SELECT $1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15, $16, \
              $17, $18, $19, $20, $21 \
              WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = $19 AND p.max_users > 0 \
-               AND (SELECT COUNT(*) FROM users c WHERE c.tenant_id = $1 AND c.profile_id = p.id) \
-                   >= p.max_users) \
+               AND p.user_count >= p.max_users) \
              RETURNING pk"
         ),
         values,
@@ -487,10 +486,10 @@ pub(crate) async fn count_profile_users(
     profile_id: i64,
 ) -> StoreResult<u64> {
     let statement = Statement::new(
-        "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND profile_id = $2",
+        "SELECT user_count FROM profiles WHERE tenant_id = $1 AND id = $2",
         vec![SqlValue::Int(tenant.0), SqlValue::Int(profile_id)],
     );
-    let rows = store.query(statement, &[Column::Int]).await?;
+    let rows = store.lookup(statement, &[Column::Int]).await?;
     Ok(rows
         .first()
         .and_then(|row| row.first())

@@ -36,6 +36,11 @@ pub(crate) fn sqlite() -> Migrator {
             "listing index",
             "../migrations/sqlite/0008_listing_index.sql"
         ),
+        migration!(
+            9,
+            "profile user count",
+            "../migrations/sqlite/0009_profile_user_count.sql"
+        ),
     ])
 }
 
@@ -60,6 +65,11 @@ pub(crate) fn postgres() -> Migrator {
             8,
             "listing index",
             "../migrations/postgres/0008_listing_index.sql"
+        ),
+        migration!(
+            9,
+            "profile user count",
+            "../migrations/postgres/0009_profile_user_count.sql"
         ),
     ])
 }
@@ -136,6 +146,68 @@ mod tests {
             pool.close().await;
         }
         check_upgraded(&url).await;
+    }
+
+    /// Accounts placed before migration 0009 (two in one profile, none in the other): the
+    /// counts it adds to the profiles start from them.
+    const PLACED_ROWS: &str = r#"
+        INSERT INTO tenants (id, slug, name, created_at) VALUES (1, 'default', 'Default', 0);
+        INSERT INTO profiles (id, tenant_id, name, name_ci, max_users, created_at) VALUES
+          (1, 1, 'Gold', 'gold', 5, 0), (2, 1, 'Free', 'free', 0, 0);
+        INSERT INTO storages (id, tenant_id, name, name_ci, region, created_at) VALUES
+          (1, 1, 'EU', 'eu', 'eu', 0);
+        INSERT INTO users (pk, tenant_id, scim_id, user_name, user_name_ci, active, resource,
+                           resource_ci, version, created_at, updated_at, state, managed_by,
+                           display_name, upn, profile_id, storage_id) VALUES
+          (1, 1, 'id-a', 'a@x.com', 'a@x.com', true, '{}', '{}', 1, 1, 1, 'active', 'scim',
+           'a', 'a@x.com', 1, 1),
+          (2, 1, 'id-b', 'b@x.com', 'b@x.com', true, '{}', '{}', 1, 1, 1, 'active', 'scim',
+           'b', 'b@x.com', 1, 1),
+          (3, 1, 'id-c', 'c@x.com', 'c@x.com', true, '{}', '{}', 1, 1, 1, 'active', 'scim',
+           'c', 'c@x.com', NULL, NULL);
+    "#;
+
+    async fn check_counted(url: &str) {
+        let store = connect(url, Durability::default()).await.expect("upgraded");
+        let tenant = TenantId(1);
+        assert_eq!(store.count_profile_users(tenant, 1).await.unwrap(), 2);
+        assert_eq!(store.count_profile_users(tenant, 2).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn sqlite_profiles_count_the_users_placed_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("placed.db").display());
+        {
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+            let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+                .await
+                .unwrap();
+            let old = Migrator::with_migrations(sqlite().migrations[..8].to_vec());
+            old.run(&pool).await.unwrap();
+            sqlx::raw_sql(PLACED_ROWS).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        check_counted(&url).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_profiles_count_the_users_placed_before() {
+        let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") else {
+            eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
+            return;
+        };
+        let url = crate::test_support::fresh_postgres_database(&admin_url)
+            .await
+            .unwrap();
+        {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let old = Migrator::with_migrations(postgres().migrations[..8].to_vec());
+            old.run(&pool).await.unwrap();
+            sqlx::raw_sql(PLACED_ROWS).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        check_counted(&url).await;
     }
 
     #[tokio::test]

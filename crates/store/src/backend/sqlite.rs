@@ -714,15 +714,25 @@ mod tests {
         }
     }
 
+    /// The times the WAL started over, from its header (the checkpoint sequence number).
+    fn wal_restarts(wal: &Path) -> u32 {
+        let header = std::fs::read(wal).unwrap();
+        u32::from_be_bytes(header[12..16].try_into().unwrap())
+    }
+
     /// Steady writing never leaves the WAL fully copied when a write begins; without the
     /// writer's own checkpoint past [`WAL_RESTART_FRAMES`], the WAL grew by every write (2.8 GB
-    /// in a 20-second benchmark; ~4 bytes of WAL per byte of these rows). The writes are paced
-    /// like a busy server's, so the bound does not depend on how fast this machine can write.
+    /// in a 20-second benchmark; ~4 bytes of WAL per byte of these rows, 684 MB here). The
+    /// writes are paced like a busy server's. How far past the mark the WAL gets before it
+    /// starts over depends on how fast this machine syncs, so the test counts the start-overs
+    /// and bounds the file loosely.
     #[tokio::test(flavor = "multi_thread")]
     async fn the_wal_starts_over_under_steady_writing() {
         let (dir, backend) = backend().await;
         let wal = dir.path().join("t.db-wal");
         let row = "x".repeat(3000);
+        backend.write(vec![tenant("first")]).await.unwrap();
+        let restarts_before = wal_restarts(&wal);
         let mut written = 0;
         for round in 0..600 {
             let steps = (0..100)
@@ -732,12 +742,13 @@ mod tests {
             written += 100 * row.len();
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let restart_bytes = u64::try_from(WAL_RESTART_FRAMES * 4096).unwrap();
+        let restarts = wal_restarts(&wal) - restarts_before;
         let size = std::fs::metadata(&wal).unwrap().len();
-        assert!(written as u64 > restart_bytes, "{written}");
         assert!(
-            size < 2 * restart_bytes,
-            "WAL of {size} bytes after {written}"
+            restarts >= 2,
+            "{restarts} start-overs after {written} bytes"
         );
+        let bound = u64::try_from(2 * WAL_SIZE_LIMIT).unwrap();
+        assert!(size < bound, "WAL of {size} bytes after {written}");
     }
 }
