@@ -4,7 +4,8 @@
 -- adds or removes the user. A create into a profile locks the profile's row first anyway (the
 -- capacity check), so the count adds no new wait.
 ALTER TABLE profiles ADD COLUMN user_count BIGINT NOT NULL DEFAULT 0;
-UPDATE profiles p SET user_count = (SELECT COUNT(*) FROM users u WHERE u.profile_id = p.id);
+UPDATE profiles p SET user_count =
+    (SELECT COUNT(*) FROM users u WHERE u.tenant_id = p.tenant_id AND u.profile_id = p.id);
 
 CREATE FUNCTION count_profile_users() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -3,7 +3,8 @@
 -- index entries. The profile now keeps its count, kept right by triggers in the transaction
 -- that adds or removes the user.
 ALTER TABLE profiles ADD COLUMN user_count INTEGER NOT NULL DEFAULT 0;
-UPDATE profiles SET user_count = (SELECT COUNT(*) FROM users u WHERE u.profile_id = profiles.id);
+UPDATE profiles SET user_count =
+    (SELECT COUNT(*) FROM users u WHERE u.tenant_id = profiles.tenant_id AND u.profile_id = profiles.id);
 
 CREATE TRIGGER users_join_profile AFTER INSERT ON users
 WHEN NEW.profile_id IS NOT NULL
