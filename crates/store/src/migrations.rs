@@ -131,21 +131,48 @@ mod tests {
         assert_eq!(store.query_users(tenant, &by_email).await.unwrap().total, 1);
     }
 
+    /// A SQLite database with the first `applied` migrations and `rows`; its URL.
+    async fn sqlite_at(dir: &tempfile::TempDir, applied: usize, rows: &'static str) -> String {
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+            .await
+            .unwrap();
+        let old = Migrator::with_migrations(sqlite().migrations[..applied].to_vec());
+        old.run(&pool).await.unwrap();
+        sqlx::raw_sql(rows).execute(&pool).await.unwrap();
+        pool.close().await;
+        url
+    }
+
+    /// Like [`sqlite_at`], in a fresh PostgreSQL database; `None` (said) without one.
+    async fn postgres_at(applied: usize, rows: &'static str) -> Option<String> {
+        let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") else {
+            eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
+            return None;
+        };
+        let url = crate::test_support::fresh_postgres_database(&admin_url)
+            .await
+            .unwrap();
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let old = Migrator::with_migrations(postgres().migrations[..applied].to_vec());
+        old.run(&pool).await.unwrap();
+        sqlx::raw_sql(rows).execute(&pool).await.unwrap();
+        pool.close().await;
+        Some(url)
+    }
+
     #[tokio::test]
     async fn sqlite_rows_of_the_old_model_become_accounts() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("old.db").display());
-        {
-            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
-            let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
-                .await
-                .unwrap();
-            let old = Migrator::with_migrations(sqlite().migrations[..3].to_vec());
-            old.run(&pool).await.unwrap();
-            sqlx::raw_sql(OLD_ROWS).execute(&pool).await.unwrap();
-            pool.close().await;
+        check_upgraded(&sqlite_at(&dir, 3, OLD_ROWS).await).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_rows_of_the_old_model_become_accounts() {
+        if let Some(url) = postgres_at(3, OLD_ROWS).await {
+            check_upgraded(&url).await;
         }
-        check_upgraded(&url).await;
     }
 
     /// Accounts placed before migration 0009 (two in one profile, none in the other): the
@@ -177,55 +204,13 @@ mod tests {
     #[tokio::test]
     async fn sqlite_profiles_count_the_users_placed_before() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("placed.db").display());
-        {
-            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
-            let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
-                .await
-                .unwrap();
-            let old = Migrator::with_migrations(sqlite().migrations[..8].to_vec());
-            old.run(&pool).await.unwrap();
-            sqlx::raw_sql(PLACED_ROWS).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-        check_counted(&url).await;
+        check_counted(&sqlite_at(&dir, 8, PLACED_ROWS).await).await;
     }
 
     #[tokio::test]
     async fn postgres_profiles_count_the_users_placed_before() {
-        let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") else {
-            eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
-            return;
-        };
-        let url = crate::test_support::fresh_postgres_database(&admin_url)
-            .await
-            .unwrap();
-        {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let old = Migrator::with_migrations(postgres().migrations[..8].to_vec());
-            old.run(&pool).await.unwrap();
-            sqlx::raw_sql(PLACED_ROWS).execute(&pool).await.unwrap();
-            pool.close().await;
+        if let Some(url) = postgres_at(8, PLACED_ROWS).await {
+            check_counted(&url).await;
         }
-        check_counted(&url).await;
-    }
-
-    #[tokio::test]
-    async fn postgres_rows_of_the_old_model_become_accounts() {
-        let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") else {
-            eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
-            return;
-        };
-        let url = crate::test_support::fresh_postgres_database(&admin_url)
-            .await
-            .unwrap();
-        {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let old = Migrator::with_migrations(postgres().migrations[..3].to_vec());
-            old.run(&pool).await.unwrap();
-            sqlx::raw_sql(OLD_ROWS).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-        check_upgraded(&url).await;
     }
 }
