@@ -4,6 +4,10 @@ use clap::Parser;
 use scimd::config::Cli;
 use std::process::ExitCode;
 
+// Why not the system allocator: crates/scimd/Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
