@@ -301,12 +301,25 @@ pub(crate) async fn update_user(
     let search = store.backend.dialect().search_document("$8");
     let mut values = user_values(user, &mut columns);
     values.extend([SqlValue::Int(user.key), SqlValue::Int(expected_version)]);
+    // SQLite rewrites the entry of every index whose column the SET names, changed or not: a
+    // dirty page, a WAL frame and a checkpoint copy per index per write. So the indexed
+    // columns (the ids and the userName) are named only when they change; most updates
+    // leave all three.
+    let mut indexed = String::new();
+    if current.scim_id != user.scim_id {
+        indexed.push_str("scim_id = $2, ");
+    }
+    if current.user_name() != user.user_name() {
+        indexed.push_str("user_name = $3, user_name_ci = $4, ");
+    }
+    if current.external_id() != user.external_id() {
+        indexed.push_str("external_id = $5, ");
+    }
     let update = Step::run(
         format!(
-            "UPDATE users SET scim_id = $2, user_name = $3, user_name_ci = $4, external_id = $5, \
-             active = $6, resource = $7, resource_ci = {search}, version = $9, updated_at = $10, \
-             state = $11, preserved_by = $12, preserved_at = $13, managed_by = $14, \
-             display_name = $15, upn = $16 \
+            "UPDATE users SET {indexed}active = $6, resource = $7, resource_ci = {search}, \
+             version = $9, updated_at = $10, state = $11, preserved_by = $12, \
+             preserved_at = $13, managed_by = $14, display_name = $15, upn = $16 \
              WHERE tenant_id = $1 AND pk = $17 AND version = $18"
         ),
         values,

@@ -361,6 +361,78 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
     }
 }
 
+/// An update names the indexed columns (userName, externalId, the SCIM id) only when they
+/// change: a change still moves them in their indexes, and an update that leaves them keeps
+/// them findable and unique.
+#[tokio::test]
+async fn updates_move_the_indexed_columns_only_when_they_change() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let count = |filter: &str| {
+            let query = UserQuery {
+                filter: Some(Filter::parse_for(filter, &USER).unwrap()),
+                ..UserQuery::default()
+            };
+            let store = &store;
+            async move { store.query_users(acme.id, &query).await.unwrap().total }
+        };
+        let mut original = user(
+            &acme,
+            "u1",
+            json!({"userName": "old@example.com", "externalId": "X1"}),
+        );
+        insert(&store, &mut original).await.unwrap();
+
+        let mut moved = original.clone();
+        moved
+            .resource
+            .insert("userName".into(), "Moved@example.com".into());
+        moved.resource.insert("externalId".into(), "X2".into());
+        moved.version = 2;
+        store
+            .update_user(&original, &moved, &event(&moved, "update"))
+            .await
+            .unwrap();
+        assert_eq!(
+            count(r#"userName eq "MOVED@example.com""#).await,
+            1,
+            "{name}"
+        );
+        assert_eq!(count(r#"userName eq "old@example.com""#).await, 0, "{name}");
+        assert_eq!(count(r#"externalId eq "X2""#).await, 1, "{name}");
+        assert_eq!(count(r#"externalId eq "X1""#).await, 0, "{name}");
+
+        let mut kept = moved.clone();
+        kept.resource.insert("displayName".into(), "Kept".into());
+        kept.version = 3;
+        store
+            .update_user(&moved, &kept, &event(&kept, "update"))
+            .await
+            .unwrap();
+        assert_eq!(
+            count(r#"userName eq "moved@example.com""#).await,
+            1,
+            "{name}"
+        );
+        assert_eq!(count(r#"externalId eq "X2""#).await, 1, "{name}");
+        assert_eq!(
+            store.get_user(acme.id, "u1").await.unwrap(),
+            Some(kept),
+            "{name}"
+        );
+        let mut taken = user(&acme, "u2", json!({"userName": "moved@EXAMPLE.com"}));
+        assert!(
+            matches!(
+                insert(&store, &mut taken).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}: the kept userName is still unique"
+        );
+        let mut freed = user(&acme, "u3", json!({"userName": "old@example.com"}));
+        insert(&store, &mut freed).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn admin_listings_page_through_every_account_and_destroy_is_final() {
     for Backend { name, store, .. } in backends().await {
