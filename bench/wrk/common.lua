@@ -1,14 +1,27 @@
 -- Shared by the wrk scripts: the bearer token, the seeded users (`id userName` per line), a
 -- per-thread counter, and one RESULT line per run for bench/run.sh to read.
+--
+-- The client shares the machine's cores with the server, so every microsecond it spends
+-- building a request is taken from the server: requests are one string concatenation onto
+-- header lines built once per thread, not `wrk.format` (a table, a loop over the headers and
+-- a `string.format` per line). That cut wrk's own user time per GET from ~10 to ~6 µs.
 local common = {}
 
 common.token = os.getenv("BENCH_TOKEN")
 -- The SCIM base path on the server: /scim/v2 for scimd.
 common.base_path = os.getenv("BENCH_BASE_PATH") or "/scim/v2"
-common.headers = {
-  ["Authorization"] = "Bearer " .. (common.token or ""),
-  ["Content-Type"] = "application/scim+json",
-}
+
+-- The header lines every SCIM request carries; `init` adds Host, known only then.
+local headers
+
+-- One HTTP/1.1 request: the request line, the shared headers, and the body if any.
+function common.request(method, path, body)
+  if body then
+    return method .. " " .. path .. " HTTP/1.1\r\n" .. headers ..
+      "Content-Length: " .. #body .. "\r\n\r\n" .. body
+  end
+  return method .. " " .. path .. " HTTP/1.1\r\n" .. headers .. "\r\n"
+end
 
 function common.users()
   local users = {}
@@ -33,16 +46,16 @@ function common.create(n)
     '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",' ..
     '"name":{"givenName":"Bench","familyName":"User"},"emails":[{"value":"%s","primary":true}]}',
     name, name)
-  return wrk.format("POST", common.base_path .. "/Users", common.headers, body)
+  return common.request("POST", common.base_path .. "/Users", body)
 end
 
 function common.get(user)
-  return wrk.format("GET", common.base_path .. "/Users/" .. user.id, common.headers)
+  return common.request("GET", common.base_path .. "/Users/" .. user.id)
 end
 
 function common.filter(user)
   local path = common.base_path .. "/Users?filter=userName%20eq%20%22" .. user.name:gsub("@", "%%40") .. "%22"
-  return wrk.format("GET", path, common.headers)
+  return common.request("GET", path)
 end
 
 function common.patch(user, n)
@@ -50,7 +63,7 @@ function common.patch(user, n)
     '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],' ..
     '"Operations":[{"op":"Replace","path":"displayName","value":"Name %d-%d"}]}',
     thread_number, n)
-  return wrk.format("PATCH", common.base_path .. "/Users/" .. user.id, common.headers, body)
+  return common.request("PATCH", common.base_path .. "/Users/" .. user.id, body)
 end
 
 function common.put(user, n)
@@ -58,7 +71,7 @@ function common.put(user, n)
     '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s",' ..
     '"name":{"givenName":"Put","familyName":"%d-%d"},"emails":[{"value":"%s","primary":true}],"active":true}',
     user.name, thread_number, n, user.name)
-  return wrk.format("PUT", common.base_path .. "/Users/" .. user.id, common.headers, body)
+  return common.request("PUT", common.base_path .. "/Users/" .. user.id, body)
 end
 
 function common.done(summary, latency, requests)
@@ -80,7 +93,12 @@ function common.run(build)
   local n = 0
   setup = common.setup
   done = common.done
-  init = function() users = common.users() end
+  init = function()
+    headers = "Host: " .. wrk.headers["Host"] .. "\r\n" ..
+      "Authorization: Bearer " .. (common.token or "") .. "\r\n" ..
+      "Content-Type: application/scim+json\r\n"
+    users = common.users()
+  end
   request = function()
     n = n + 1
     return build(users, n)

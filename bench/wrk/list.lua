@@ -4,5 +4,5 @@ local common = require("common")
 
 common.run(function(users)
   local start = math.random(math.max(#users - 100, 1))
-  return wrk.format("GET", common.base_path .. "/Users?startIndex=" .. start .. "&count=100", common.headers)
+  return common.request("GET", common.base_path .. "/Users?startIndex=" .. start .. "&count=100")
 end)
