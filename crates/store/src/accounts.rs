@@ -392,7 +392,8 @@ async fn query_page<U>(
         page_size,
         continuation,
     } = plan_query(store.backend.dialect(), tenant, query, shape.columns)?;
-    let mut reads: Vec<(&Statement, &[Column])> = vec![(&count, &[Column::Int])];
+    let mut reads: Vec<(&Statement, &[Column])> = Vec::new();
+    reads.extend(count.as_ref().map(|count| (count, &[Column::Int][..])));
     reads.extend(rows.as_ref().map(|rows| (rows, shape.types)));
     let results = if point_read {
         store.lookup_many(&reads).await?
@@ -400,19 +401,23 @@ async fn query_page<U>(
         store.query_many(&reads).await?
     };
     let mut results = results.into_iter();
-    let total = results
-        .next()
-        .and_then(|rows| rows.into_iter().next())
-        .and_then(|row| row.first().map(Cell::int))
-        .unwrap_or(0);
-    let total = u64::try_from(total).unwrap_or(0);
+    let counted = count.is_some().then(|| {
+        let total = results
+            .next()
+            .and_then(|rows| rows.into_iter().next())
+            .and_then(|row| row.first().map(Cell::int))
+            .unwrap_or(0);
+        u64::try_from(total).unwrap_or(0)
+    });
     let Some(mut rows) = results.next() else {
         return Ok(UserPage {
-            total,
+            total: counted.unwrap_or(0),
             ..UserPage::default()
         });
     };
     let fetched_count = rows.len();
+    // No count statement: the page holds every match (`PlannedQuery::count`).
+    let total = counted.unwrap_or(fetched_count as u64);
     rows.truncate(page_size as usize);
     // The key of the page's last row (`u.pk`, first in every shape) continues a keyset cursor.
     let last_key = rows.last().and_then(|row| row.first()).map(Cell::int);

@@ -725,6 +725,54 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
             .unwrap();
         assert_eq!((totals.total, totals.users.len()), (25, 0), "{name}");
 
+        // A userName lookup's first page is its total; past it, or with count=0, the total is
+        // still counted.
+        let by_name = |page: Page| UserQuery {
+            filter: Some(Filter::parse_for(r#"userName eq "U07@example.com""#, &USER).unwrap()),
+            page: Some(page),
+            ..UserQuery::default()
+        };
+        for (page, expected) in [
+            (
+                Page::Index {
+                    start_index: 1,
+                    count: 10,
+                },
+                (1, 1),
+            ),
+            (
+                Page::Cursor {
+                    cursor: None,
+                    count: 10,
+                },
+                (1, 1),
+            ),
+            (
+                Page::Index {
+                    start_index: 2,
+                    count: 10,
+                },
+                (1, 0),
+            ),
+            (
+                Page::Index {
+                    start_index: 1,
+                    count: 0,
+                },
+                (1, 0),
+            ),
+        ] {
+            let found = store
+                .query_users(acme.id, &by_name(page.clone()))
+                .await
+                .unwrap();
+            assert_eq!(
+                (found.total, found.users.len()),
+                expected,
+                "{name}: {page:?}"
+            );
+        }
+
         // Cursor paging walks every user exactly once, in both the default and a sorted order.
         for sort_by in [None, Some(AttrPath::new("userName"))] {
             let mut seen = Vec::new();

@@ -713,7 +713,7 @@ mod tests {
                 USER_COLUMNS,
             )
             .unwrap();
-            for statement in [planned.count, planned.rows.unwrap()] {
+            for statement in planned.count.into_iter().chain(planned.rows) {
                 for _ in 0..3 {
                     run(&connection, &statement, Some(&[])).unwrap();
                 }

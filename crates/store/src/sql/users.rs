@@ -68,7 +68,9 @@ pub(crate) enum Continuation {
 pub(crate) struct PlannedQuery {
     /// The filter pins at most one user through a unique index: both reads are point reads.
     pub point_read: bool,
-    pub count: Statement,
+    /// `None` when the page itself holds every match, so its rows are the total: a point
+    /// read's first page (one statement instead of two in a read transaction).
+    pub count: Option<Statement>,
     /// `None` when only the total was asked for (`count=0`).
     pub rows: Option<Statement>,
     pub page_size: u32,
@@ -160,8 +162,14 @@ pub(crate) fn plan_query(
         );
         Statement { sql, params }
     });
+    let point_read = query.filter.as_ref().is_some_and(pins_one_user);
+    let first_page = matches!(
+        page,
+        Page::Index { start_index: 1, .. } | Page::Cursor { cursor: None, .. }
+    );
+    let count = (!(point_read && first_page && rows.is_some())).then_some(count);
     Ok(PlannedQuery {
-        point_read: query.filter.as_ref().is_some_and(pins_one_user),
+        point_read,
         count,
         rows,
         page_size: page.count(),
