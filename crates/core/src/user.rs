@@ -7,8 +7,10 @@ use crate::secret::hex;
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// A product account and the SCIM user it shows as: the normalised SCIM document (no `id`, no
 /// `meta`) plus what the server owns. The account outlives its SCIM id (SPEC §4).
@@ -144,11 +146,13 @@ impl User {
     /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`. Consumes the
     /// user: the document's values move into the resource instead of being copied.
     pub fn into_scim(self, base_url: &str) -> Map<String, Value> {
-        let meta = meta(
-            (self.created_at, self.updated_at),
-            &self.location(base_url),
-            &self.etag(),
-        );
+        let meta = Meta {
+            created: self.created_at,
+            modified: self.updated_at,
+            location: &self.location(base_url),
+            etag: &self.etag(),
+        }
+        .to_value();
         let mut resource = self.resource;
         let mut out = Map::with_capacity(resource.len() + 2);
         // shift_remove keeps the members' order (remove would move the last one up).
@@ -172,17 +176,33 @@ fn location(base_url: &str, scim_id: &str) -> String {
     [base_url, "/Users/", scim_id].concat()
 }
 
-/// `meta` (RFC 7643 §3.1) as every rendering of a user shows it.
-fn meta((created, modified): (Timestamp, Timestamp), location: &str, etag: &str) -> Value {
-    serde_json::json!({
-        "resourceType": "User",
-        "created": created.to_rfc3339(),
-        "lastModified": modified.to_rfc3339(),
-        "location": location,
-        "version": etag,
-    })
+/// `meta` (RFC 7643 §3.1) as every rendering of a user shows it. Serialised field by field,
+/// so a rendered read writes it straight out instead of building a map first.
+struct Meta<'a> {
+    created: Timestamp,
+    modified: Timestamp,
+    location: &'a str,
+    etag: &'a str,
 }
 
+impl Meta<'_> {
+    fn to_value(&self) -> Value {
+        // Cannot fail: every field serialises as a string.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl Serialize for Meta<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut meta = serializer.serialize_struct("meta", 5)?;
+        meta.serialize_field("resourceType", "User")?;
+        meta.serialize_field("created", &self.created.to_rfc3339())?;
+        meta.serialize_field("lastModified", &self.modified.to_rfc3339())?;
+        meta.serialize_field("location", self.location)?;
+        meta.serialize_field("version", self.etag)?;
+        meta.end()
+    }
+}
 /// A SCIM-visible account as a read with the default projection needs it: the stored document
 /// stays text and is spliced into the response instead of being parsed into values, rearranged
 /// and printed again (most of the cost of a GET and of a list page).
@@ -225,24 +245,28 @@ impl StoredUser {
         let members: Members<'_> = serde_json::from_str(&self.document)?;
         let mut out = Vec::with_capacity(self.document.len() + 64 + 2 * base_url.len());
         out.push(b'{');
-        let schemas = members.0.iter().find(|(key, _)| key == "schemas");
+        let schemas = members.0.iter().find(|(key, _)| key.0 == "schemas");
         if let Some((key, value)) = schemas {
-            serde_json::to_writer(&mut out, key)?;
+            serde_json::to_writer(&mut out, &key.0)?;
             out.push(b':');
             out.extend_from_slice(value.get().as_bytes());
             out.push(b',');
         }
         out.extend_from_slice(b"\"id\":");
         serde_json::to_writer(&mut out, &self.scim_id)?;
-        for (key, value) in members.0.iter().filter(|(key, _)| key != "schemas") {
+        for (key, value) in members.0.iter().filter(|(key, _)| key.0 != "schemas") {
             out.push(b',');
-            serde_json::to_writer(&mut out, key)?;
+            serde_json::to_writer(&mut out, &key.0)?;
             out.push(b':');
             out.extend_from_slice(value.get().as_bytes());
         }
         out.extend_from_slice(b",\"meta\":");
-        let location = location(base_url, &self.scim_id);
-        let meta = meta((self.created_at, self.updated_at), &location, &self.etag());
+        let meta = Meta {
+            created: self.created_at,
+            modified: self.updated_at,
+            location: &location(base_url, &self.scim_id),
+            etag: &self.etag(),
+        };
         serde_json::to_writer(&mut out, &meta)?;
         out.push(b'}');
         Ok(out)
@@ -257,7 +281,32 @@ impl StoredUser {
 }
 
 /// A JSON object's members in document order, values left as text.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
+struct Members<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+/// A member's name, borrowed from the document unless it is written with escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Key<'de>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a member name")
+            }
+
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(name)))
+            }
+
+            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(name.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
 
 impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -271,7 +320,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                while let Some(member) = map.next_entry::<Key<'de>, &'de RawValue>()? {
                     members.push(member);
                 }
                 Ok(Members(members))
@@ -444,6 +493,26 @@ mod tests {
             checked += 1;
         }
         assert!(checked >= 10, "only {checked} bodies normalised");
+    }
+
+    #[test]
+    fn member_names_written_with_escapes_render_unescaped() {
+        let stored = StoredUser {
+            key: 1,
+            scim_id: "x".into(),
+            version: 1,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+            document: r#"{"user\u004eame":"a@b.co","schemas":["s"]}"#.into(),
+        };
+        let rendered: Value = serde_json::from_slice(&stored.render("http://h").unwrap()).unwrap();
+        let names: Vec<&str> = rendered
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(names, ["schemas", "id", "userName", "meta"]);
     }
 
     #[test]
