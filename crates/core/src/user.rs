@@ -203,6 +203,7 @@ impl Serialize for Meta<'_> {
         meta.end()
     }
 }
+
 /// A SCIM-visible account as a read with the default projection needs it: the stored document
 /// stays text and is spliced into the response instead of being parsed into values, rearranged
 /// and printed again (most of the cost of a GET and of a list page).

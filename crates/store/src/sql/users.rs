@@ -102,14 +102,24 @@ pub(crate) fn plan_query(
         }
         Ok(condition)
     };
-    let mut count_params = Params::default();
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM users u WHERE {}",
-        condition(&mut count_params)?
+    let page = query.page.clone().unwrap_or(Page::Index {
+        start_index: 1,
+        count: 100,
+    });
+    let point_read = query.filter.as_ref().is_some_and(pins_one_user);
+    let first_page = matches!(
+        page,
+        Page::Index { start_index: 1, .. } | Page::Cursor { cursor: None, .. }
     );
-    let count = Statement {
-        sql: count_sql,
-        params: count_params,
+    let count = if point_read && first_page && page.count() > 0 {
+        None
+    } else {
+        let mut params = Params::default();
+        let sql = format!(
+            "SELECT COUNT(*) FROM users u WHERE {}",
+            condition(&mut params)?
+        );
+        Some(Statement { sql, params })
     };
 
     let order = match &query.sort_by {
@@ -123,10 +133,6 @@ pub(crate) fn plan_query(
             format!("({expression}) IS NULL, {expression} {direction}, u.pk ASC")
         }
     };
-    let page = query.page.clone().unwrap_or(Page::Index {
-        start_index: 1,
-        count: 100,
-    });
     let mut params = Params::default();
     let mut condition = condition(&mut params)?;
     let (limit, offset, continuation) = match &page {
@@ -162,12 +168,6 @@ pub(crate) fn plan_query(
         );
         Statement { sql, params }
     });
-    let point_read = query.filter.as_ref().is_some_and(pins_one_user);
-    let first_page = matches!(
-        page,
-        Page::Index { start_index: 1, .. } | Page::Cursor { cursor: None, .. }
-    );
-    let count = (!(point_read && first_page && rows.is_some())).then_some(count);
     Ok(PlannedQuery {
         point_read,
         count,
