@@ -444,6 +444,14 @@ impl Store for SqlStore {
         admins::revoke_api_key(self, admin_id, name, now).await
     }
 
+    async fn read_scope<F>(&self, work: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        self.backend.read_scope(work).await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.query(Statement::new("SELECT 1", vec![]), &[Column::Int])
             .await

@@ -1099,3 +1099,60 @@ async fn stored_reads_agree_with_decoded_reads() {
         );
     }
 }
+
+/// `read_scope` (a GET's token and user read in one transaction on SQLite): a read after the
+/// scope's own write sees the write, and no scope, ended or dropped half-way as a timed-out
+/// request is, leaves a connection behind in its old snapshot.
+#[tokio::test]
+async fn read_scopes_see_their_own_writes_and_leave_no_snapshot_behind() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let mut first = user(&acme, "u1", json!({"userName": "a@example.com"}));
+        insert(&store, &mut first).await.unwrap();
+        let renamed = |from: &User, display: &str| {
+            let mut next = from.clone();
+            next.resource.insert("displayName".into(), display.into());
+            next.version = from.version + 1;
+            next
+        };
+
+        let second = renamed(&first, "Two");
+        let seen = store
+            .read_scope(async {
+                let before = store.get_user(acme.id, "u1").await.unwrap();
+                store
+                    .update_user(&first, &second, &event(&second, "update"))
+                    .await
+                    .unwrap();
+                (before, store.get_user(acme.id, "u1").await.unwrap())
+            })
+            .await;
+        assert_eq!(seen, (Some(first.clone()), Some(second.clone())), "{name}");
+
+        let mut abandoned = Box::pin(store.read_scope(async {
+            store.get_user(acme.id, "u1").await.unwrap();
+            std::future::pending::<()>().await;
+        }));
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(20), &mut abandoned);
+        assert!(waited.await.is_err(), "{name}: the scope is still waiting");
+        drop(abandoned);
+        store
+            .read_scope(async { store.get_user(acme.id, "u1").await.unwrap() })
+            .await;
+
+        let third = renamed(&second, "Three");
+        store
+            .update_user(&second, &third, &event(&third, "update"))
+            .await
+            .unwrap();
+        // Lookups take whichever connection is idle: ask often enough to meet each of them.
+        for _ in 0..4 {
+            let outside = store.get_user(acme.id, "u1").await.unwrap();
+            let inside = store
+                .read_scope(async { store.get_user(acme.id, "u1").await.unwrap() })
+                .await;
+            assert_eq!(outside.as_ref(), Some(&third), "{name}");
+            assert_eq!(inside.as_ref(), Some(&third), "{name}");
+        }
+    }
+}

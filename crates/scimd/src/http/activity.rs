@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use scimd_core::Principal;
 use scimd_core::activity::{Actor, Client, Event, Origin, Outcome};
+use scimd_core::store::Store;
 use serde_json::Value;
 use std::time::Instant;
 
@@ -22,8 +23,27 @@ const MAX_RECORDED_BODY: usize = 64 * 1024;
 
 /// Every SCIM route needs a valid bearer token; the principal and the request's origin
 /// travel in the request, and a failure is recorded once the response is known.
+///
+/// A GET reads its token and then its user (or page) back to back, so both reads share one
+/// read transaction (see [`Store::read_scope`]). Requests with a body do not: their reads are
+/// apart by the wait for the body, and a transaction held over it would keep the database's
+/// write-ahead log from starting over for as long as a slow client takes.
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if request.method() == Method::GET {
+        let store = state.provisioner.store().clone();
+        return store
+            .read_scope(authenticate_and_run(state, request, next))
+            .await;
+    }
+    authenticate_and_run(state, request, next).await
+}
+
+async fn authenticate_and_run(
+    state: AppState,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {

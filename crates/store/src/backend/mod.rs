@@ -219,6 +219,16 @@ impl Backend {
         }
     }
 
+    /// Runs `work` with its lookups in one read transaction where that saves work (SQLite:
+    /// see [`SqliteBackend::read_scope`]). On PostgreSQL each read stays a statement of its
+    /// own: a shared transaction would hold a pooled connection for the whole request.
+    pub async fn read_scope<F: Future>(&self, work: F) -> F::Output {
+        match self {
+            Self::Sqlite(backend) => backend.read_scope(work).await,
+            Self::Postgres(_) => work.await,
+        }
+    }
+
     pub async fn write(&self, steps: Vec<Step>) -> Result<Written, BackendError> {
         match self {
             Self::Sqlite(backend) => backend.write(steps).await,

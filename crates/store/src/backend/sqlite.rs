@@ -10,6 +10,10 @@
 //! acknowledged before the commit that makes it durable. Migrations still run through sqlx,
 //! once, before the threads start.
 //!
+//! Lookups (point reads through an index) skip the hand-off altogether and run on the
+//! request's own thread; a GET's lookups (its token, then its user) share one read transaction
+//! (see [`SqliteBackend::read_scope`]).
+//!
 //! WAL checkpoints (copying committed pages back into the database file, with its fsyncs) run
 //! on a thread of their own, nudged by the writer after each commit. Left to SQLite, the commit
 //! that crosses the 1,000-page mark runs the checkpoint itself, and every write queued behind
@@ -22,6 +26,7 @@ use super::{BackendError, Cell, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
 use rusqlite::{Connection, OpenFlags, ffi};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,6 +75,84 @@ struct Lookups {
     file: PathBuf,
     synchronous: &'static str,
     idle: Mutex<Vec<Connection>>,
+}
+
+impl Lookups {
+    /// An idle lookup connection, or a new one when none is idle.
+    fn take(&self) -> Result<Connection, BackendError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(connection) => Ok(connection),
+            None => open_connection(&self.file, true, self.synchronous),
+        }
+    }
+
+    /// Back to the idle ones; a connection still inside a transaction (one whose `COMMIT` and
+    /// `ROLLBACK` both failed) is closed instead, or it would pin an old snapshot for good.
+    fn give_back(&self, connection: Connection) {
+        if connection.is_autocommit() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(connection);
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The read transaction the lookups of one [`SqliteBackend::read_scope`] share, once the
+    /// first of them has begun it.
+    static SHARED_SNAPSHOT: RefCell<SnapshotSlot>;
+}
+
+/// Ends the shared transaction when the scope ends, however it ends (a timeout drops it).
+#[derive(Default)]
+struct SnapshotSlot(Option<SharedSnapshot>);
+
+impl SnapshotSlot {
+    fn end(&mut self) {
+        if let Some(snapshot) = self.0.take() {
+            snapshot.end();
+        }
+    }
+}
+
+impl Drop for SnapshotSlot {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// A lookup connection inside a read transaction, kept for the rest of a read scope.
+struct SharedSnapshot {
+    connection: Connection,
+    lookups: Arc<Lookups>,
+}
+
+impl SharedSnapshot {
+    fn begin(lookups: &Arc<Lookups>) -> Result<Self, BackendError> {
+        let connection = lookups.take()?;
+        // A deferred BEGIN takes no lock yet: the snapshot is the one its first read sees.
+        if let Err(error) = control(&connection, "BEGIN") {
+            lookups.give_back(connection);
+            return Err(error.into());
+        }
+        Ok(Self {
+            connection,
+            lookups: Arc::clone(lookups),
+        })
+    }
+
+    fn end(self) {
+        if control(&self.connection, "COMMIT").is_err() {
+            let _ = control(&self.connection, "ROLLBACK");
+        }
+        self.lookups.give_back(self.connection);
+    }
 }
 
 struct WriteJob {
@@ -178,6 +261,7 @@ impl SqliteBackend {
         &self,
         reads: &[(&Statement, &[Column])],
     ) -> Result<Vec<Vec<Row>>, BackendError> {
+        end_shared_snapshot();
         let (reply, answer) = oneshot::channel();
         let job = ReadJob {
             reads: reads
@@ -210,36 +294,59 @@ impl SqliteBackend {
         self.with_lookup_connection(|connection| read_snapshot(connection, reads))
     }
 
-    /// Runs `read` on an idle lookup connection, opening one when none is idle.
+    /// Runs `read` on an idle lookup connection, opening one when none is idle; inside a
+    /// [`Self::read_scope`], on the scope's connection, in its read transaction.
     fn with_lookup_connection<T>(
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, BackendError> {
-        let idle = self
-            .lookups
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let connection = match idle {
-            Some(connection) => connection,
-            None => open_connection(&self.lookups.file, true, self.lookups.synchronous)?,
-        };
+        if SHARED_SNAPSHOT.try_with(|_| ()).is_ok() {
+            return SHARED_SNAPSHOT.with(|shared| self.read_shared(&mut shared.borrow_mut(), read));
+        }
+        let connection = self.lookups.take()?;
         let result = read(&connection);
-        self.lookups
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(connection);
+        self.lookups.give_back(connection);
         Ok(result?)
     }
 
+    fn read_shared<T>(
+        &self,
+        slot: &mut SnapshotSlot,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, BackendError> {
+        let snapshot = match &mut slot.0 {
+            Some(snapshot) => snapshot,
+            empty => empty.insert(SharedSnapshot::begin(&self.lookups)?),
+        };
+        let result = read(&snapshot.connection);
+        if result.is_err() {
+            // The next read begins a transaction of its own rather than trust this one.
+            slot.end();
+        }
+        Ok(result?)
+    }
+
+    /// Runs `work` with its lookups sharing one read transaction: the WAL read lock (two
+    /// `fcntl` calls under a process-wide mutex, contended between request threads) is taken
+    /// and dropped once, not once per lookup. A write or a read handed to a reader thread ends
+    /// the shared transaction first, so that what follows sees the write, and so that no
+    /// connection stays in a transaction while the request waits.
+    pub async fn read_scope<F: Future>(&self, work: F) -> F::Output {
+        SHARED_SNAPSHOT.scope(RefCell::default(), work).await
+    }
+
     pub async fn write(&self, steps: Vec<Step>) -> Result<Written, BackendError> {
+        end_shared_snapshot();
         let (reply, answer) = oneshot::channel();
         let job = WriteJob { steps, reply };
         self.writes.send(job).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+}
+
+/// Ends the read scope's shared transaction, if there is one (see [`SqliteBackend::read_scope`]).
+fn end_shared_snapshot() {
+    let _ = SHARED_SNAPSHOT.try_with(|slot| slot.borrow_mut().end());
 }
 
 fn stopped() -> BackendError {
@@ -291,14 +398,21 @@ fn read_snapshot(
     connection: &Connection,
     reads: &[(&Statement, &[Column])],
 ) -> rusqlite::Result<Vec<Vec<Row>>> {
-    if let [(statement, columns)] = reads {
-        return Ok(vec![run(connection, statement, Some(columns))?.0]);
+    let read_all = || {
+        reads
+            .iter()
+            .map(|(statement, columns)| {
+                run(connection, statement, Some(columns)).map(|(rows, _)| rows)
+            })
+            .collect()
+    };
+    // One statement is a snapshot of its own; so are statements inside a read scope's
+    // transaction.
+    if reads.len() == 1 || !connection.is_autocommit() {
+        return read_all();
     }
     control(connection, "BEGIN")?;
-    let rows = reads
-        .iter()
-        .map(|(statement, columns)| run(connection, statement, Some(columns)).map(|(rows, _)| rows))
-        .collect();
+    let rows = read_all();
     // A read transaction left open would pin this connection to an old snapshot for good.
     if let Err(error) = control(connection, "COMMIT") {
         let _ = control(connection, "ROLLBACK");
