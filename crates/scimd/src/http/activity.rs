@@ -33,13 +33,13 @@ pub(crate) async fn authenticate(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if request.method() == Method::GET {
-        let store = state.provisioner.store().clone();
-        return store
-            .read_scope(authenticate_and_run(state, request, next))
-            .await;
+    let scope = (request.method() == Method::GET).then(|| state.provisioner.store().clone());
+    // Boxed: the request's future is kilobytes, and each layer that moves it copies it all.
+    let run = Box::pin(authenticate_and_run(state, request, next));
+    match scope {
+        Some(store) => store.read_scope(run).await,
+        None => run.await,
     }
-    authenticate_and_run(state, request, next).await
 }
 
 async fn authenticate_and_run(
