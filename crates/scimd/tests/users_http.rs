@@ -696,6 +696,27 @@ async fn tenants_cannot_see_each_other() {
 }
 
 #[tokio::test]
+async fn a_public_url_replaces_scheme_and_host_in_locations() {
+    let app = TestApp::configured(String::new(), |config| {
+        config.public_url = Some("https://scim.example.com/".into());
+    })
+    .await;
+    let created = app.create("a@example.com").await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        created["meta"]["location"],
+        format!("https://scim.example.com/scim/v2/Users/{id}")
+    );
+    let reply = app
+        .call(Method::GET, &format!("/insync/scim/Users/{id}"), None)
+        .await;
+    assert_eq!(
+        reply.body["meta"]["location"],
+        format!("https://scim.example.com/insync/scim/Users/{id}")
+    );
+}
+
+#[tokio::test]
 async fn both_base_paths_serve_the_same_api() {
     let app = TestApp::new().await;
     let created = app.create("a@example.com").await;

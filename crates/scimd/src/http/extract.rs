@@ -181,12 +181,16 @@ impl FromRequestParts<AppState> for BaseUrl {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let prefix = axum::extract::NestedPath::from_request_parts(parts, state)
+        let nested = axum::extract::NestedPath::from_request_parts(parts, state)
             .await
-            .map(|nested| nested.as_str().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        let origin = match &state.settings.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
+            .ok();
+        let prefix = nested
+            .as_ref()
+            .map_or("", |nested| nested.as_str().trim_end_matches('/'));
+        // Built by hand: every SCIM response names it, and two `format!`s cost more.
+        let mut url = String::with_capacity(64);
+        match &state.settings.public_url {
+            Some(public) => url.push_str(public.trim_end_matches('/')),
             None => {
                 let host = parts
                     .headers
@@ -198,9 +202,11 @@ impl FromRequestParts<AppState> for BaseUrl {
                     && host.chars().all(|c| {
                         c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
                     });
-                format!("http://{}", if plausible { host } else { "localhost" })
+                url.push_str("http://");
+                url.push_str(if plausible { host } else { "localhost" });
             }
-        };
-        Ok(Self(format!("{origin}{prefix}")))
+        }
+        url.push_str(prefix);
+        Ok(Self(url))
     }
 }

@@ -56,9 +56,16 @@ impl TestApp {
 
     /// An app on `database_url`, or on a fresh temp SQLite file when it is empty.
     pub async fn with_database(database_url: String) -> Self {
+        Self::configured(database_url, |_| {}).await
+    }
+
+    /// An app on `database_url` (as [`Self::with_database`]) with `adjust` applied to its
+    /// configuration.
+    pub async fn configured(database_url: String, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database_url = database_or_temp(&dir, database_url);
-        let config = ServeConfig::new(database_url);
+        let mut config = ServeConfig::new(database_url);
+        adjust(&mut config);
         let provisioner = open_provisioner(&config.database_url, config.durability)
             .await
             .unwrap();
