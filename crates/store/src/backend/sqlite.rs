@@ -148,9 +148,7 @@ impl SharedSnapshot {
     }
 
     fn end(self) {
-        if control(&self.connection, "COMMIT").is_err() {
-            let _ = control(&self.connection, "ROLLBACK");
-        }
+        let _ = commit_or_roll_back(&self.connection);
         self.lookups.give_back(self.connection);
     }
 }
@@ -414,10 +412,7 @@ fn read_snapshot(
     control(connection, "BEGIN")?;
     let rows = read_all();
     // A read transaction left open would pin this connection to an old snapshot for good.
-    if let Err(error) = control(connection, "COMMIT") {
-        let _ = control(connection, "ROLLBACK");
-        return Err(error);
-    }
+    commit_or_roll_back(connection)?;
     rows
 }
 
@@ -554,12 +549,19 @@ fn commit_together(
             Err(error) => outcomes.push(Err(error.into())),
         }
     }
-    if let Err(error) = control(connection, "COMMIT") {
+    if let Err(error) = commit_or_roll_back(connection) {
         let error = BackendError::from(error);
-        let _ = control(connection, "ROLLBACK");
         return group.iter().map(|_| Err(error.shared())).collect();
     }
     outcomes
+}
+
+/// Commits, or rolls back when the commit fails, so that the connection is out of its
+/// transaction either way (unless the rollback fails too); the commit's error, if any.
+fn commit_or_roll_back(connection: &Connection) -> rusqlite::Result<()> {
+    control(connection, "COMMIT").inspect_err(|_| {
+        let _ = control(connection, "ROLLBACK");
+    })
 }
 
 /// Transaction control (`BEGIN`, `COMMIT`, savepoints) through the statement cache: parsing
