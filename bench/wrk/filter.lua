@@ -2,4 +2,4 @@
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 
-common.run(function(users) return common.filter(users[math.random(#users)]) end)
+common.run(function(users) return common.filter(users:pick()) end)

@@ -2,4 +2,4 @@
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 
-common.run(function(users) return common.get(users[math.random(#users)]) end)
+common.run(function(users) return common.get(users:pick()) end)

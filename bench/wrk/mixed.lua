@@ -9,7 +9,7 @@ if pause > 0 then
 end
 
 common.run(function(users, n)
-  local user = users[math.random(#users)]
+  local user = users:pick()
   local draw = math.random(10)
   if draw <= 5 then
     return common.get(user)

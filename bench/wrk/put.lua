@@ -2,4 +2,4 @@
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 
-common.run(function(users, n) return common.put(users[math.random(#users)], n) end)
+common.run(function(users, n) return common.put(users:pick(), n) end)
