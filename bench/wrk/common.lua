@@ -128,6 +128,11 @@ function common.run(build)
   end
   request = function()
     n = n + 1
+    -- With the users' text live (60 MB for a million), LuaJIT lets garbage pile up to the
+    -- heap's size and then stalls tens of milliseconds to collect it, which wrk counts as
+    -- request latency: against a server answering a constant body, p99 28-44 ms with a
+    -- million users' text and 2.4-3.3 ms with a small step of collection per request.
+    collectgarbage("step", 0)
     return build(users, n)
   end
 end
