@@ -25,27 +25,31 @@ const MAX_RECORDED_BODY: usize = 64 * 1024;
 /// travel in the request, and a failure is recorded once the response is known.
 ///
 /// A GET reads its token and then its user (or page) back to back, so both reads share one
-/// read transaction (see [`Store::read_scope`]). Requests with a body do not: their reads are
-/// apart by the wait for the body, and a transaction held over it would keep the database's
-/// write-ahead log from starting over for as long as a slow client takes.
+/// read transaction (see [`Store::read_scope`]). Any other request reads its token on its own:
+/// the wait for its body comes next, and a transaction held over it would keep the database's
+/// write-ahead log from starting over for as long as a slow client takes. Its handler's reads
+/// (the user to change, the mappings a create is classified by) share a second one, begun by
+/// the first of them, once the body is in, and ended before the write.
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let scope = (request.method() == Method::GET).then(|| state.provisioner.store().clone());
     // Boxed: the request's future is kilobytes, and each layer that moves it copies it all.
-    let run = Box::pin(authenticate_and_run(state, request, next));
-    match scope {
-        Some(store) => store.read_scope(run).await,
-        None => run.await,
+    if request.method() == Method::GET {
+        let store = state.provisioner.store().clone();
+        let run = Box::pin(authenticate_and_run(state, request, next, false));
+        return store.read_scope(run).await;
     }
+    Box::pin(authenticate_and_run(state, request, next, true)).await
 }
 
+/// `scope_handler`: run the handler in a read scope of its own (see [`authenticate`]).
 async fn authenticate_and_run(
     state: AppState,
     request: Request,
     next: Next,
+    scope_handler: bool,
 ) -> Result<Response, ApiError> {
     let received = Instant::now();
     let address = client_address(&request);
@@ -104,7 +108,12 @@ async fn authenticate_and_run(
     };
     request.extensions_mut().insert(principal.clone());
     request.extensions_mut().insert(origin.clone());
-    let response = next.run(request).await;
+    let response = if scope_handler {
+        let store = state.provisioner.store().clone();
+        store.read_scope(next.run(request)).await
+    } else {
+        next.run(request).await
+    };
     Ok(Box::pin(record_if_failed(
         &state, &principal, &origin, body, response,
     ))

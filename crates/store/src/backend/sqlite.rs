@@ -11,8 +11,8 @@
 //! once, before the threads start.
 //!
 //! Lookups (point reads through an index) skip the hand-off altogether and run on the
-//! request's own thread; a GET's lookups (its token, then its user) share one read transaction
-//! (see [`SqliteBackend::read_scope`]).
+//! request's own thread; a request's lookups share a read transaction (a GET's token and user;
+//! a write's reads before it writes: see [`SqliteBackend::read_scope`]).
 //!
 //! WAL checkpoints (copying committed pages back into the database file, with its fsyncs) run
 //! on a thread of their own, nudged by the writer after each commit. Left to SQLite, the commit
