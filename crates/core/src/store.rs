@@ -348,7 +348,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Runs `work` with its point reads sharing one read transaction where the database makes
     /// that cheaper than a transaction per read (SQLite), for a request that reads a token and
     /// then a user. A write, or a longer read, inside `work` ends the shared transaction first:
-    /// what `work` reads after its own write sees that write.
+    /// what `work` reads after its own write sees that write. A scope inside another joins it.
     fn read_scope<F>(&self, work: F) -> impl Future<Output = F::Output> + Send
     where
         F: Future + Send,

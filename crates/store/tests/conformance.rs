@@ -1156,3 +1156,46 @@ async fn read_scopes_see_their_own_writes_and_leave_no_snapshot_behind() {
         }
     }
 }
+
+/// A scope inside another joins it: on SQLite its reads stay in the outer scope's snapshot,
+/// not a second transaction that would see what another request committed meanwhile.
+/// PostgreSQL reads each statement on its own, so it sees the other request's write.
+#[tokio::test]
+async fn a_scope_inside_another_reads_in_the_outer_snapshot() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let mut first = user(&acme, "u1", json!({"userName": "a@example.com"}));
+        insert(&store, &mut first).await.unwrap();
+        let mut second = first.clone();
+        second.resource.insert("displayName".into(), "Two".into());
+        second.version = first.version + 1;
+
+        let (outer, nested) = store
+            .read_scope(async {
+                let outer = store.get_user(acme.id, "u1").await.unwrap();
+                // Another request's write, from a task outside this scope.
+                let (writer, from, to) = (store.clone(), first.clone(), second.clone());
+                tokio::spawn(async move {
+                    writer
+                        .update_user(&from, &to, &event(&to, "update"))
+                        .await
+                        .unwrap();
+                })
+                .await
+                .unwrap();
+                let nested = store
+                    .read_scope(async { store.get_user(acme.id, "u1").await.unwrap() })
+                    .await;
+                (outer, nested)
+            })
+            .await;
+        assert_eq!(outer.as_ref(), Some(&first), "{name}");
+        let expected = if name == "sqlite" { &first } else { &second };
+        assert_eq!(nested.as_ref(), Some(expected), "{name}");
+        assert_eq!(
+            store.get_user(acme.id, "u1").await.unwrap().as_ref(),
+            Some(&second),
+            "{name}: after the scope"
+        );
+    }
+}

@@ -35,21 +35,19 @@ pub(crate) async fn authenticate(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let is_get = request.method() == Method::GET;
     // Boxed: the request's future is kilobytes, and each layer that moves it copies it all.
-    if request.method() == Method::GET {
-        let store = state.provisioner.store().clone();
-        let run = Box::pin(authenticate_and_run(state, request, next, false));
-        return store.read_scope(run).await;
+    let run = Box::pin(authenticate_and_run(state.clone(), request, next));
+    if is_get {
+        return state.provisioner.store().read_scope(run).await;
     }
-    Box::pin(authenticate_and_run(state, request, next, true)).await
+    run.await
 }
 
-/// `scope_handler`: run the handler in a read scope of its own (see [`authenticate`]).
 async fn authenticate_and_run(
     state: AppState,
     request: Request,
     next: Next,
-    scope_handler: bool,
 ) -> Result<Response, ApiError> {
     let received = Instant::now();
     let address = client_address(&request);
@@ -108,12 +106,12 @@ async fn authenticate_and_run(
     };
     request.extensions_mut().insert(principal.clone());
     request.extensions_mut().insert(origin.clone());
-    let response = if scope_handler {
-        let store = state.provisioner.store().clone();
-        store.read_scope(next.run(request)).await
-    } else {
-        next.run(request).await
-    };
+    // Inside a GET's scope, this one joins it.
+    let response = state
+        .provisioner
+        .store()
+        .read_scope(next.run(request))
+        .await;
     Ok(Box::pin(record_if_failed(
         &state, &principal, &origin, body, response,
     ))

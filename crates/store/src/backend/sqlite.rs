@@ -328,8 +328,12 @@ impl SqliteBackend {
     /// `fcntl` calls under a process-wide mutex, contended between request threads) is taken
     /// and dropped once, not once per lookup. A write or a read handed to a reader thread ends
     /// the shared transaction first, so that what follows sees the write, and so that no
-    /// connection stays in a transaction while the request waits.
+    /// connection stays in a transaction while the request waits. A scope inside another
+    /// joins it rather than begin a second transaction on a second connection.
     pub async fn read_scope<F: Future>(&self, work: F) -> F::Output {
+        if SHARED_SNAPSHOT.try_with(|_| ()).is_ok() {
+            return work.await;
+        }
         SHARED_SNAPSHOT.scope(RefCell::default(), work).await
     }
 
