@@ -1100,6 +1100,14 @@ async fn stored_reads_agree_with_decoded_reads() {
     }
 }
 
+/// `from`'s next version, with `display` as its displayName.
+fn renamed(from: &User, display: &str) -> User {
+    let mut next = from.clone();
+    next.resource.insert("displayName".into(), display.into());
+    next.version = from.version + 1;
+    next
+}
+
 /// `read_scope` (a GET's token and user read in one transaction on SQLite): a read after the
 /// scope's own write sees the write, and no scope, ended or dropped half-way as a timed-out
 /// request is, leaves a connection behind in its old snapshot.
@@ -1109,12 +1117,6 @@ async fn read_scopes_see_their_own_writes_and_leave_no_snapshot_behind() {
         let acme = tenant(&store, "acme").await;
         let mut first = user(&acme, "u1", json!({"userName": "a@example.com"}));
         insert(&store, &mut first).await.unwrap();
-        let renamed = |from: &User, display: &str| {
-            let mut next = from.clone();
-            next.resource.insert("displayName".into(), display.into());
-            next.version = from.version + 1;
-            next
-        };
 
         let second = renamed(&first, "Two");
         let seen = store
@@ -1166,9 +1168,7 @@ async fn a_scope_inside_another_reads_in_the_outer_snapshot() {
         let acme = tenant(&store, "acme").await;
         let mut first = user(&acme, "u1", json!({"userName": "a@example.com"}));
         insert(&store, &mut first).await.unwrap();
-        let mut second = first.clone();
-        second.resource.insert("displayName".into(), "Two".into());
-        second.version = first.version + 1;
+        let second = renamed(&first, "Two");
 
         let (outer, nested) = store
             .read_scope(async {
