@@ -8,6 +8,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use scim::datetime::Timestamp;
+use std::sync::LazyLock;
 
 /// Shortest password accepted (NIST SP 800-63B asks for at least 8; admins hold the keys to
 /// every account, so more).
@@ -125,6 +126,72 @@ impl AdminSession {
         now - self.last_seen_at.as_millis() < SESSION_IDLE_MILLIS
             && now - self.created_at.as_millis() < SESSION_ABSOLUTE_MILLIS
     }
+}
+
+/// A sign-in between the account's lookup and the password check. The check is the expensive
+/// step (Argon2id: tens of milliseconds of CPU and 19 MiB of memory), so it is the caller's to
+/// run where it cannot hold up other work. An unknown email or a locked account is checked
+/// against a decoy hash, so that a sign-in takes as long either way and timing does not tell
+/// which emails have accounts.
+pub struct SignInAttempt {
+    admin: Option<AdminAccount>,
+    hash: String,
+}
+
+/// The hash of a random password nobody knows, made once, for [`SignInAttempt`]s that cannot
+/// succeed.
+static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
+    new_csrf_token()
+        .and_then(|password| hash_password(&password))
+        .unwrap_or_default()
+});
+
+impl SignInAttempt {
+    pub(crate) fn of(admin: AdminAccount, hash: String) -> Self {
+        Self {
+            admin: Some(admin),
+            hash,
+        }
+    }
+
+    /// An attempt that fails whatever the password (after the same work).
+    pub(crate) fn hopeless() -> Self {
+        Self {
+            admin: None,
+            hash: DECOY_HASH.clone(),
+        }
+    }
+
+    /// Checks the password: the CPU-heavy step.
+    pub fn check(self, password: &str) -> CheckedSignIn {
+        let matches = verify_password(password, &self.hash);
+        CheckedSignIn(match self.admin {
+            Some(admin) if matches => Checked::Matched(admin),
+            Some(admin) => Checked::Wrong(admin.id),
+            None => Checked::Hopeless,
+        })
+    }
+}
+
+impl std::fmt::Debug for SignInAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInAttempt")
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sign-in whose password was checked (only [`SignInAttempt::check`] makes one).
+#[derive(Debug)]
+pub struct CheckedSignIn(pub(crate) Checked);
+
+#[derive(Debug)]
+pub(crate) enum Checked {
+    Matched(AdminAccount),
+    /// The password was wrong for the account with this id.
+    Wrong(i64),
+    /// Unknown email or locked account.
+    Hopeless,
 }
 
 /// Argon2id with the crate's defaults (RFC 9106's second recommended option: m=19 MiB, t=2,

@@ -303,13 +303,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         id: i64,
     ) -> impl Future<Output = StoreResult<Option<AdminAccount>>> + Send;
-    /// Records the sign-in failures in a row and the lock they led to (0 and `None` reset).
-    fn set_sign_in_failures(
+    /// Counts one more failed sign-in, in one statement (concurrent failures all count); the
+    /// `lock_after`-th in a row locks the account until `lock_until` and starts the count
+    /// over. Never lifts a lock.
+    fn record_failed_sign_in(
         &self,
         admin_id: i64,
-        failures: u32,
-        locked_until: Option<Timestamp>,
+        lock_after: u32,
+        lock_until: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Clears the failure count after a right password, unless the account is locked at `now`
+    /// (then false, and nothing changes).
+    fn clear_sign_in_failures(
+        &self,
+        admin_id: i64,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn create_session(
         &self,
         session: &AdminSession,

@@ -203,3 +203,57 @@ async fn repeated_failures_lock_the_account_for_a_while() {
         );
     }
 }
+
+/// Issue: concurrent sign-ins each read the failure count, checked the password, then wrote
+/// an absolute count, so a stale write lost failures and lifted a lock. Here every attempt is
+/// looked up before any is finished: the widest such race, on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_passwords_all_count_and_a_lock_outlasts_a_right_one_checked_before_it() {
+    for (backend, provisioner, _clock, _dir) in provisioners().await {
+        provisioner
+            .create_admin(
+                &admin_origin(),
+                "ann@example.com",
+                Some("default"),
+                Role::Admin,
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        let mut wrong = Vec::new();
+        for _ in 0..MAX_FAILED_SIGN_INS + 2 {
+            let attempt = provisioner.begin_sign_in("ann@example.com").await.unwrap();
+            wrong.push(attempt.check("wrong password!"));
+        }
+        let right = provisioner
+            .begin_sign_in("ann@example.com")
+            .await
+            .unwrap()
+            .check(PASSWORD);
+        let provisioner = Arc::new(provisioner);
+        let finishing: Vec<_> = wrong
+            .into_iter()
+            .map(|checked| {
+                let provisioner = Arc::clone(&provisioner);
+                tokio::spawn(async move { provisioner.finish_sign_in(checked).await })
+            })
+            .collect();
+        for task in finishing {
+            assert!(matches!(task.await.unwrap(), Err(Error::Unauthorized)));
+        }
+        assert!(
+            matches!(
+                provisioner.finish_sign_in(right).await,
+                Err(Error::Unauthorized)
+            ),
+            "{backend}: a right password checked before the lock does not lift it"
+        );
+        assert!(
+            matches!(
+                provisioner.sign_in("ann@example.com", PASSWORD).await,
+                Err(Error::Unauthorized)
+            ),
+            "{backend}: still locked"
+        );
+    }
+}

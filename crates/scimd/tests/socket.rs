@@ -243,7 +243,7 @@ async fn an_address_that_guesses_tokens_is_refused_before_its_token_is_checked()
             .await;
         statuses.push(reply.status);
     }
-    assert_eq!(statuses, [401, 401, 401, 401, 429]);
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
     // Even the right token is refused from this address for now.
     let reply = server
         .exchange("GET", "/scim/v2/Users", &[server.bearer()], None)
@@ -327,7 +327,7 @@ async fn console_sign_in_guesses_spend_the_same_address_budget() {
             );
         }
     }
-    assert_eq!(statuses, [401, 401, 401, 429]);
+    assert_eq!(statuses, [401, 401, 429, 429]);
     // The admin API's keys answer to the same budget.
     let reply = server
         .exchange(

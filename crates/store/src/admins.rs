@@ -116,21 +116,44 @@ pub(crate) async fn admin_by_id(store: &SqlStore, id: i64) -> StoreResult<Option
         .map(|(admin, _)| admin))
 }
 
-pub(crate) async fn set_sign_in_failures(
+pub(crate) async fn record_failed_sign_in(
     store: &SqlStore,
     admin_id: i64,
-    failures: u32,
-    locked_until: Option<Timestamp>,
+    lock_after: u32,
+    lock_until: Timestamp,
 ) -> StoreResult<()> {
+    // Relative to the row as it is when the statement runs, not as the caller read it: a
+    // failure checked concurrently with others is counted, and a lock they set is kept.
     let step = Step::run(
-        "UPDATE admins SET failed_sign_ins = $2, locked_until = $3 WHERE id = $1",
+        "UPDATE admins SET \
+           locked_until = CASE WHEN failed_sign_ins + 1 >= $2 THEN $3 ELSE locked_until END, \
+           failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= $2 THEN 0 \
+                                  ELSE failed_sign_ins + 1 END \
+         WHERE id = $1",
         vec![
             SqlValue::Int(admin_id),
-            SqlValue::Int(i64::from(failures)),
-            SqlValue::OptInt(locked_until.map(Timestamp::as_millis)),
+            SqlValue::Int(i64::from(lock_after)),
+            SqlValue::Int(lock_until.as_millis()),
         ],
     );
     store.write(vec![step]).await.map(drop)
+}
+
+pub(crate) async fn clear_sign_in_failures(
+    store: &SqlStore,
+    admin_id: i64,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let step = Step::run(
+        "UPDATE admins SET failed_sign_ins = 0, locked_until = NULL \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        vec![SqlValue::Int(admin_id), SqlValue::Int(now.as_millis())],
+    )
+    .must_affect();
+    Ok(matches!(
+        store.write(vec![step]).await?,
+        crate::backend::Written::Committed(_)
+    ))
 }
 
 pub(crate) async fn create_session(store: &SqlStore, session: &AdminSession) -> StoreResult<()> {

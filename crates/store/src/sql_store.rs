@@ -401,13 +401,17 @@ impl Store for SqlStore {
         admins::admin_by_id(self, id).await
     }
 
-    async fn set_sign_in_failures(
+    async fn record_failed_sign_in(
         &self,
         admin_id: i64,
-        failures: u32,
-        locked_until: Option<Timestamp>,
+        lock_after: u32,
+        lock_until: Timestamp,
     ) -> StoreResult<()> {
-        admins::set_sign_in_failures(self, admin_id, failures, locked_until).await
+        admins::record_failed_sign_in(self, admin_id, lock_after, lock_until).await
+    }
+
+    async fn clear_sign_in_failures(&self, admin_id: i64, now: Timestamp) -> StoreResult<bool> {
+        admins::clear_sign_in_failures(self, admin_id, now).await
     }
 
     async fn create_session(&self, session: &AdminSession) -> StoreResult<()> {

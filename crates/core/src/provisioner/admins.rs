@@ -4,8 +4,9 @@
 use super::Provisioner;
 use crate::activity::Origin;
 use crate::admin::{
-    AdminAccount, AdminSession, ApiKeySecret, LOCKOUT_MILLIS, MAX_FAILED_SIGN_INS, NewAdmin, Role,
-    SessionSecret, hash_password, new_csrf_token, verify_password,
+    AdminAccount, AdminSession, ApiKeySecret, Checked, CheckedSignIn, LOCKOUT_MILLIS,
+    MAX_FAILED_SIGN_INS, NewAdmin, Role, SessionSecret, SignInAttempt, hash_password,
+    new_csrf_token,
 };
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -13,19 +14,9 @@ use crate::store::{Store, StoreError};
 use crate::token::TokenName;
 use crate::user::check_user_name_is_email;
 use scim::datetime::Timestamp;
-use std::sync::LazyLock;
 
 /// How often `last_seen_at` is written for a busy session.
 const SESSION_TOUCH_INTERVAL_MILLIS: i64 = 60_000;
-
-/// Verified when the email is unknown or the account locked, so that a sign-in takes as long
-/// either way and timing does not tell which emails have accounts: the hash of a random
-/// password nobody knows, made once.
-static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
-    new_csrf_token()
-        .and_then(|password| hash_password(&password))
-        .unwrap_or_default()
-});
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
     /// A console account: an operator (every tenant) or an admin or viewer of one tenant.
@@ -77,33 +68,51 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     /// Checks email and password; on success opens a session and returns its secret (for the
     /// cookie). Every failure is the same `Unauthorized`, whether the email is unknown, the
-    /// password wrong or the account locked after too many failures.
+    /// password wrong or the account locked after too many failures. The password is checked
+    /// on the calling thread: a server runs [`Self::begin_sign_in`], the check and
+    /// [`Self::finish_sign_in`] itself, with the check where it holds up nothing else.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
     ) -> Result<(AdminAccount, SessionSecret, AdminSession)> {
+        let attempt = self.begin_sign_in(email).await?;
+        self.finish_sign_in(attempt.check(password)).await
+    }
+
+    /// Looks up the account a sign-in is for; its password is checked next.
+    pub async fn begin_sign_in(&self, email: &str) -> Result<SignInAttempt> {
         let now = self.now();
-        let Some((admin, stored_hash)) = self.store.admin_by_email(email).await? else {
-            verify_password(password, &DECOY_HASH);
-            return Err(Error::Unauthorized);
+        Ok(match self.store.admin_by_email(email).await? {
+            Some((admin, _)) if admin.locked_until.is_some_and(|until| until > now) => {
+                SignInAttempt::hopeless()
+            }
+            Some((admin, hash)) => SignInAttempt::of(admin, hash),
+            None => SignInAttempt::hopeless(),
+        })
+    }
+
+    /// Records a wrong password (locking the account at the limit), or opens a session for a
+    /// right one unless a lock came first: failures counted by concurrent sign-ins while this
+    /// one was checked are not lost, nor is a lock they set lifted.
+    pub async fn finish_sign_in(
+        &self,
+        checked: CheckedSignIn,
+    ) -> Result<(AdminAccount, SessionSecret, AdminSession)> {
+        let now = self.now();
+        let admin = match checked.0 {
+            Checked::Matched(admin) => admin,
+            Checked::Wrong(admin_id) => {
+                let lock_until = Timestamp::from_millis(now.as_millis() + LOCKOUT_MILLIS);
+                self.store
+                    .record_failed_sign_in(admin_id, MAX_FAILED_SIGN_INS, lock_until)
+                    .await?;
+                return Err(Error::Unauthorized);
+            }
+            Checked::Hopeless => return Err(Error::Unauthorized),
         };
-        if admin.locked_until.is_some_and(|until| until > now) {
-            verify_password(password, &DECOY_HASH);
+        if !self.store.clear_sign_in_failures(admin.id, now).await? {
             return Err(Error::Unauthorized);
-        }
-        if !verify_password(password, &stored_hash) {
-            let failures = admin.failed_sign_ins.saturating_add(1);
-            let locked_until = (failures >= MAX_FAILED_SIGN_INS)
-                .then(|| Timestamp::from_millis(now.as_millis() + LOCKOUT_MILLIS));
-            let kept = if locked_until.is_some() { 0 } else { failures };
-            self.store
-                .set_sign_in_failures(admin.id, kept, locked_until)
-                .await?;
-            return Err(Error::Unauthorized);
-        }
-        if admin.failed_sign_ins > 0 || admin.locked_until.is_some() {
-            self.store.set_sign_in_failures(admin.id, 0, None).await?;
         }
         let secret = SessionSecret::generate()?;
         let session = AdminSession {

@@ -87,6 +87,7 @@ async fn serve(
             request_timeout: Duration::from_secs(args.request_timeout_secs),
             requests_per_token: NonZeroU32::new(args.rate_limit_per_token),
             failed_auth_per_address: NonZeroU32::new(args.failed_auth_per_minute),
+            ..RequestLimits::default()
         },
         connections: ConnectionLimits {
             header_timeout: Duration::from_secs(args.header_timeout_secs),

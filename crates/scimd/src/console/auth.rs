@@ -4,7 +4,7 @@
 
 use super::pages::render;
 use crate::http::AppState;
-use crate::http::limits::ClientAddress;
+use crate::http::limits::{ClientAddress, TooMany};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, FromRequestParts, Request, State};
@@ -14,10 +14,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use scimd_core::activity::{Actor, Client, Origin};
-use scimd_core::admin::{AdminAccount, AdminSession, Role, SESSION_ABSOLUTE_MILLIS};
+use scimd_core::admin::{AdminAccount, AdminSession, Role, SESSION_ABSOLUTE_MILLIS, SessionSecret};
 use scimd_core::tenant::Tenant;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// `__Host-`: only ever set by this host, over HTTPS (browsers count `localhost` as such), for
 /// the whole site, so no subdomain or path can plant or read it.
@@ -276,19 +277,24 @@ async fn sign_in(
         error: Some(error),
         email: email.to_owned(),
     };
-    if let Err(refused) = state.limiters.admit_address(address) {
-        let page = failed_page(format!(
-            "Too many failed sign-ins from your address; try again in {} s.",
-            refused.seconds
-        ));
+    let too_many = |refused: TooMany, why: &str| {
+        let page = failed_page(format!("{why}; try again in {} s.", refused.seconds));
         let mut response = (StatusCode::TOO_MANY_REQUESTS, render(&page)).into_response();
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(refused.seconds));
-        return response;
+        response
+    };
+    let turn = match state.limiters.password_check_turn() {
+        Ok(turn) => turn,
+        Err(refused) => return too_many(refused, "Too many sign-ins at once"),
+    };
+    if let Err(refused) = state.limiters.attempt_auth(address) {
+        return too_many(refused, "Too many failed sign-ins from your address");
     }
-    match state.provisioner.sign_in(email, password).await {
-        Ok((_, secret, _)) => {
+    match check_sign_in(&state, email, password, turn).await {
+        Ok(secret) => {
+            state.limiters.refund_auth(address);
             let cookie = format!(
                 "{COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
                 secret.expose(),
@@ -301,7 +307,6 @@ async fn sign_in(
             response
         }
         Err(_) => {
-            state.limiters.record_failed_auth(address);
             let page = failed_page(
                 "Wrong email or password, or the account is locked for a while after too many attempts."
                     .into(),
@@ -309,6 +314,27 @@ async fn sign_in(
             (StatusCode::UNAUTHORIZED, render(&page)).into_response()
         }
     }
+}
+
+/// Signs in with the password checked on the blocking pool, holding `turn` until the check
+/// ends (also when the client goes away first): the async workers keep serving meanwhile.
+async fn check_sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    turn: OwnedSemaphorePermit,
+) -> scimd_core::Result<SessionSecret> {
+    let attempt = state.provisioner.begin_sign_in(email).await?;
+    let password = password.to_owned();
+    let checked = tokio::task::spawn_blocking(move || {
+        let checked = attempt.check(&password);
+        drop(turn);
+        checked
+    })
+    .await
+    .map_err(|error| scimd_core::Error::Internal(format!("the password check failed: {error}")))?;
+    let (_, secret, _) = state.provisioner.finish_sign_in(checked).await?;
+    Ok(secret)
 }
 
 async fn sign_out(

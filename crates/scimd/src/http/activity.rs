@@ -51,22 +51,18 @@ async fn authenticate_and_run(
 ) -> Result<Response, ApiError> {
     let received = Instant::now();
     let address = client_address(&request);
-    if let Err(refused) = state.limiters.admit_address(address) {
+    if let Err(refused) = state.limiters.attempt_auth(address) {
         return Ok(refused.into_response());
     }
     let header = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let principal = match Box::pin(state.provisioner.authenticate(header)).await {
-        Ok(principal) => principal,
-        Err(error) => {
-            if matches!(error, scimd_core::Error::Unauthorized) {
-                state.limiters.record_failed_auth(address);
-            }
-            return Err(error.into());
-        }
-    };
+    let authenticated = Box::pin(state.provisioner.authenticate(header)).await;
+    if !matches!(authenticated, Err(scimd_core::Error::Unauthorized)) {
+        state.limiters.refund_auth(address);
+    }
+    let principal = authenticated?;
     // Not recorded in the activity log: a client over its rate would write a row per refusal.
     if let Err(refused) = state.limiters.admit_token(principal.token_id) {
         return Ok(refused.into_response());

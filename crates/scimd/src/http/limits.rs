@@ -1,9 +1,10 @@
 //! Abuse limits on the request path: a request rate per token (429 with `Retry-After`, SPEC
 //! §5), a budget of failed authentications per client address (a token guesser is refused
-//! before any token is checked), and deadlines for a request body (408) and a whole request
+//! before any token is checked), a bound on password checks running at once, and deadlines for a request body (408) and a whole request
 //! (503). Connection-level limits (header deadline and size, open connections) live in
 //! [`crate::server`].
 
+use super::auth_budget::FailureBudget;
 use super::response::ApiError;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -11,11 +12,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
-use std::sync::{Mutex, PoisonError};
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::timeout::DeadlineBody;
 
 /// The configured limits; `None` turns a rate limit off.
@@ -29,6 +30,8 @@ pub struct RequestLimits {
     pub requests_per_token: Option<NonZeroU32>,
     /// Failed authentications per minute per client address before it is refused.
     pub failed_auth_per_address: Option<NonZeroU32>,
+    /// Password checks that may run at once; sign-ins past them get 429.
+    pub concurrent_password_checks: NonZeroUsize,
 }
 
 impl Default for RequestLimits {
@@ -38,20 +41,25 @@ impl Default for RequestLimits {
             request_timeout: Duration::from_secs(30),
             requests_per_token: NonZeroU32::new(1000),
             failed_auth_per_address: NonZeroU32::new(20),
+            concurrent_password_checks: default_password_checks(),
         }
     }
 }
 
-/// Addresses kept before the failure records are swept of those that have recovered.
-const SWEEP_ABOVE: usize = 10_000;
+/// Half the cores (at least one): password checks never take the whole machine from the
+/// requests being served.
+fn default_password_checks() -> NonZeroUsize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    NonZeroUsize::new(cores / 2).unwrap_or(NonZeroUsize::MIN)
+}
 
 /// The limiters' state, shared by every request.
 #[derive(Debug)]
 pub(crate) struct Limiters {
     per_token: Option<DefaultKeyedRateLimiter<i64>>,
-    failures: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    /// Addresses that spent their failure budget, and until when they are refused.
-    refused_until: Mutex<HashMap<IpAddr, Instant>>,
+    failures: Option<FailureBudget>,
+    /// Password checks (Argon2: tens of milliseconds and megabytes each) running at once.
+    password_checks: Arc<Semaphore>,
 }
 
 impl Limiters {
@@ -61,10 +69,8 @@ impl Limiters {
                 let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
                 RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
             }),
-            failures: limits
-                .failed_auth_per_address
-                .map(|budget| RateLimiter::keyed(Quota::per_minute(budget))),
-            refused_until: Mutex::default(),
+            failures: limits.failed_auth_per_address.map(FailureBudget::new),
+            password_checks: Arc::new(Semaphore::new(limits.concurrent_password_checks.get())),
         }
     }
 
@@ -79,45 +85,38 @@ impl Limiters {
         })
     }
 
-    /// Refuses an address that recently spent its failed-authentication budget, before its
-    /// credentials are looked at.
-    pub fn admit_address(&self, address: Option<IpAddr>) -> Result<(), TooMany> {
-        let Some(address) = address else {
+    /// Charges an authentication attempt to the address before its credentials are looked at;
+    /// an address that spent its failed-authentication budget is refused. The caller gives the
+    /// attempt back with [`Self::refund_auth`] when the credentials are valid.
+    pub fn attempt_auth(&self, address: Option<IpAddr>) -> Result<(), TooMany> {
+        let (Some(budget), Some(address)) = (&self.failures, address) else {
             return Ok(());
         };
-        let refused = self
-            .refused_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match refused.get(&address) {
-            Some(until) if *until > Instant::now() => Err(too_many(
-                *until - Instant::now(),
-                "too many failed authentications from this address",
-            )),
-            _ => Ok(()),
+        budget.spend(address, Instant::now()).map_err(|wait| {
+            tracing::warn!(%address, "failed authentications over budget; refusing the address for {wait:?}");
+            too_many(wait, "too many failed authentications from this address")
+        })
+    }
+
+    /// Gives back the attempt [`Self::attempt_auth`] charged: the credentials were valid, or
+    /// could not be checked (the database failed), which is not the client's failure.
+    pub fn refund_auth(&self, address: Option<IpAddr>) {
+        if let (Some(budget), Some(address)) = (&self.failures, address) {
+            budget.refund(address, Instant::now());
         }
     }
 
-    /// Counts a failed authentication against the address.
-    pub fn record_failed_auth(&self, address: Option<IpAddr>) {
-        let (Some(limiter), Some(address)) = (&self.failures, address) else {
-            return;
-        };
-        let Err(not_until) = limiter.check_key(&address) else {
-            return;
-        };
-        let wait = not_until.wait_time_from(limiter.clock().now());
-        tracing::warn!(%address, "failed authentications over budget; refusing the address for {wait:?}");
-        let now = Instant::now();
-        let mut refused = self
-            .refused_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if refused.len() > SWEEP_ABOVE {
-            refused.retain(|_, until| *until > now);
-            limiter.retain_recent();
-        }
-        refused.insert(address, now + wait);
+    /// A turn to check a password, or a refusal when as many checks as the server allows are
+    /// running: a burst of sign-ins waits for nothing and holds no memory, it is refused.
+    pub fn password_check_turn(&self) -> Result<OwnedSemaphorePermit, TooMany> {
+        Arc::clone(&self.password_checks)
+            .try_acquire_owned()
+            .map_err(|_| {
+                too_many(
+                    Duration::from_secs(1),
+                    "too many sign-ins are being checked right now",
+                )
+            })
     }
 }
 
@@ -240,11 +239,9 @@ mod tests {
         let limiters = Limiters::new(&limits(0, 3));
         let guesser = Some(IpAddr::from([10, 0, 0, 1]));
         for _ in 0..3 {
-            limiters.record_failed_auth(guesser);
-            assert!(limiters.admit_address(guesser).is_ok());
+            assert!(limiters.attempt_auth(guesser).is_ok());
         }
-        limiters.record_failed_auth(guesser);
-        let refused = limiters.admit_address(guesser).unwrap_err().into_response();
+        let refused = limiters.attempt_auth(guesser).unwrap_err().into_response();
         assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
         let wait: u64 = refused.headers()[header::RETRY_AFTER]
             .to_str()
@@ -252,7 +249,21 @@ mod tests {
             .parse()
             .unwrap();
         assert!((1..=20).contains(&wait), "{wait}");
-        assert!(limiters.admit_address(Some([10, 0, 0, 2].into())).is_ok());
+        assert!(limiters.attempt_auth(Some([10, 0, 0, 2].into())).is_ok());
+    }
+
+    #[test]
+    fn password_checks_past_the_allowed_number_are_refused_at_once() {
+        let limiters = Limiters::new(&RequestLimits {
+            concurrent_password_checks: NonZeroUsize::MIN.saturating_add(1),
+            ..RequestLimits::default()
+        });
+        let first = limiters.password_check_turn().unwrap();
+        let _second = limiters.password_check_turn().unwrap();
+        let refused = limiters.password_check_turn().unwrap_err().into_response();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        drop(first);
+        assert!(limiters.password_check_turn().is_ok());
     }
 
     #[test]
@@ -261,8 +272,7 @@ mod tests {
         let address = Some(IpAddr::from([10, 0, 0, 1]));
         for _ in 0..100 {
             assert!(limiters.admit_token(1).is_ok());
-            limiters.record_failed_auth(address);
+            assert!(limiters.attempt_auth(address).is_ok());
         }
-        assert!(limiters.admit_address(address).is_ok());
     }
 }

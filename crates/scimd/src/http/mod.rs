@@ -4,6 +4,7 @@
 
 mod activity;
 mod admin_api;
+mod auth_budget;
 mod discovery;
 pub(crate) mod extract;
 mod frame;

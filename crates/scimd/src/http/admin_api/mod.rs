@@ -157,16 +157,14 @@ impl FromRequestParts<AppState> for Caller {
         let admin = match authorization {
             Some(authorization) => {
                 let address = address_in(&parts.extensions);
-                if let Err(refused) = state.limiters.admit_address(address) {
+                if let Err(refused) = state.limiters.attempt_auth(address) {
                     return Err(ApiFailure::too_many_failed_authentications(&refused));
                 }
-                match state.provisioner.authenticate_api_key(authorization).await {
-                    Ok(admin) => admin,
-                    Err(_) => {
-                        state.limiters.record_failed_auth(address);
-                        return Err(unauthorized());
-                    }
+                let authenticated = state.provisioner.authenticate_api_key(authorization).await;
+                if !matches!(authenticated, Err(Error::Unauthorized)) {
+                    state.limiters.refund_auth(address);
                 }
+                authenticated.map_err(|_| unauthorized())?
             }
             None => {
                 let cookie = session_cookie(&parts.headers).ok_or_else(unauthorized)?;

@@ -1,0 +1,206 @@
+//! Attacks a hostile client can try on a real socket, each reproduced with real concurrent
+//! requests: racing the failed-authentication budget and the account lockout, and bursts of
+//! sign-ins that would hold the server's threads with password hashing.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::admin_origin;
+use common::live::{LiveServer, Reply, exchange, http_request};
+use scimd::open_provisioner;
+use scimd_core::admin::Role;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::time::Instant;
+
+const PASSWORD: &str = "a long enough passphrase";
+const BUDGET: u32 = 20;
+
+/// `count` copies of one request, all sent at once on their own connections.
+async fn burst(server: &LiveServer, count: usize, request: String) -> Vec<Reply> {
+    let tasks: Vec<_> = (0..count)
+        .map(|_| {
+            let (address, request) = (server.address, request.clone());
+            tokio::spawn(async move { exchange(address, request.as_bytes()).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
+    replies
+}
+
+fn sign_in_request(email: &str, password: &str) -> String {
+    let form = format!(
+        "email={}&password={}",
+        email.replace('@', "%40"),
+        password.replace(' ', "+")
+    );
+    http_request(
+        "POST",
+        "/admin/sign-in",
+        &[(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        Some(&form),
+    )
+}
+
+/// How many attempts the budget allows in a burst that took `since` until now: the budget,
+/// and what refilled meanwhile (one every 60/BUDGET s), so a slow machine cannot fail this.
+fn allowed_since(since: Instant) -> usize {
+    let refilled = since.elapsed().as_secs_f64() * f64::from(BUDGET) / 60.0;
+    BUDGET as usize + refilled.ceil() as usize
+}
+
+async fn server_with_admin(adjust: impl FnOnce(&mut scimd::ServeConfig)) -> LiveServer {
+    let server = LiveServer::start_with(String::new(), adjust).await;
+    let provisioner = open_provisioner(&server.database_url, Default::default())
+        .await
+        .unwrap();
+    provisioner
+        .create_admin(
+            &admin_origin(),
+            "ann@example.com",
+            Some("default"),
+            Role::Admin,
+            PASSWORD,
+        )
+        .await
+        .unwrap();
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_wrong_sign_ins_are_checked_only_up_to_the_address_budget_and_lock_the_account()
+ {
+    let server = server_with_admin(|config| {
+        config.limits.failed_auth_per_address = NonZeroU32::new(BUDGET);
+        config.limits.concurrent_password_checks = NonZeroUsize::new(64).unwrap();
+    })
+    .await;
+    let started = Instant::now();
+    let mut requests = vec![sign_in_request("ann@example.com", "wrong password!"); 49];
+    requests.insert(24, sign_in_request("ann@example.com", PASSWORD));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let address = server.address;
+            tokio::spawn(async move { exchange(address, request.as_bytes()).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().status);
+    }
+    let checked = statuses.iter().filter(|status| **status != 429).count();
+    assert!(
+        checked <= allowed_since(started),
+        "{checked} of 50 were checked: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|status| [303, 401, 429].contains(status))
+    );
+    // At least BUDGET - 1 wrong passwords were checked: the account is locked, right password
+    // or not (asked through the provisioner: this address has spent its budget).
+    let provisioner = open_provisioner(&server.database_url, Default::default())
+        .await
+        .unwrap();
+    assert!(
+        provisioner
+            .sign_in("ann@example.com", PASSWORD)
+            .await
+            .is_err(),
+        "the account is locked after the burst: {statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_wrong_tokens_and_api_keys_are_checked_only_up_to_the_address_budget() {
+    for (what, request) in [
+        (
+            "SCIM bearer token",
+            http_request(
+                "GET",
+                "/scim/v2/Users",
+                &[("Authorization".into(), "Bearer not-a-token".into())],
+                None,
+            ),
+        ),
+        (
+            "admin API key",
+            http_request(
+                "GET",
+                "/admin/api/v1/users",
+                &[("Authorization".into(), "Bearer scimd_k_guess".into())],
+                None,
+            ),
+        ),
+    ] {
+        let server = LiveServer::start_with(String::new(), |config| {
+            config.limits.failed_auth_per_address = NonZeroU32::new(BUDGET);
+        })
+        .await;
+        let started = Instant::now();
+        let replies = burst(&server, 150, request).await;
+        let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+        let checked = statuses.iter().filter(|status| **status == 401).count();
+        assert!(
+            checked <= allowed_since(started),
+            "{what}: {checked} of 150 were checked"
+        );
+        assert!(
+            statuses.iter().all(|status| [401, 429].contains(status)),
+            "{what}: {statuses:?}"
+        );
+        assert!(
+            replies
+                .iter()
+                .filter(|reply| reply.status == 429)
+                .all(|reply| reply.headers.contains_key("retry-after"))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ins_past_the_password_checks_allowed_at_once_are_refused_at_once() {
+    let server = server_with_admin(|config| {
+        config.limits.failed_auth_per_address = None;
+        config.limits.concurrent_password_checks = NonZeroUsize::MIN;
+    })
+    .await;
+    let replies = burst(&server, 40, sign_in_request("nobody@example.com", PASSWORD)).await;
+    let refused: Vec<&Reply> = replies.iter().filter(|reply| reply.status == 429).collect();
+    assert!(
+        replies
+            .iter()
+            .all(|reply| [401, 429].contains(&reply.status)),
+        "{:?}",
+        replies.iter().map(|reply| reply.status).collect::<Vec<_>>()
+    );
+    assert!(!refused.is_empty(), "forty at once, one check at a time");
+    assert!(
+        refused
+            .iter()
+            .all(|reply| reply.headers["retry-after"] == "1"
+                && reply.text().contains("Too many sign-ins at once"))
+    );
+    // Once the burst is over, sign-ins are checked again.
+    let reply = server
+        .exchange(
+            "POST",
+            "/admin/sign-in",
+            &[(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            Some("email=ann%40example.com&password=a+long+enough+passphrase"),
+        )
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.text());
+}
