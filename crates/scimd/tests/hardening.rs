@@ -204,3 +204,20 @@ async fn sign_ins_past_the_password_checks_allowed_at_once_are_refused_at_once()
         .await;
     assert_eq!(reply.status, 303, "{}", reply.text());
 }
+
+#[tokio::test]
+async fn invented_methods_do_not_grow_the_metrics() {
+    let server = LiveServer::start(String::new()).await;
+    for n in 0..100 {
+        let method = format!("INVENTED{n}{}", "X".repeat(2000));
+        let reply = server.exchange(&method, "/scim/v2/Users", &[], None).await;
+        assert!(reply.status < 500, "{}", reply.status);
+    }
+    let metrics = server.exchange("GET", "/metrics", &[], None).await.text();
+    assert!(
+        !metrics.contains("INVENTED"),
+        "a client's method is a label"
+    );
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+    assert!(metrics.len() < 64 * 1024, "{} bytes", metrics.len());
+}

@@ -4,7 +4,7 @@
 use super::AppState;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -53,7 +53,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -86,12 +86,13 @@ impl Metrics {
     }
 }
 
-/// A request being measured, by matched route (never the raw path: ids would make the label
-/// set unbounded).
+/// A request being measured, by method and matched route: labels from closed sets, never the
+/// raw method or path, which a client could make unique per request and so grow the metrics
+/// without bound.
 #[derive(Debug)]
 pub(crate) struct Measured {
     started: Instant,
-    method: String,
+    method: &'static str,
     route: String,
 }
 
@@ -99,7 +100,7 @@ impl Measured {
     pub fn start(request: &Request) -> Self {
         Self {
             started: Instant::now(),
-            method: request.method().to_string(),
+            method: method_label(request.method()),
             route: request
                 .extensions()
                 .get::<MatchedPath>()
@@ -110,6 +111,22 @@ impl Measured {
 
     pub fn elapsed(&self) -> std::time::Duration {
         self.started.elapsed()
+    }
+}
+
+/// The method's name when HTTP defines it, else `other`.
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
     }
 }
 
