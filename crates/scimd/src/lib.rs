@@ -86,6 +86,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let provisioner = open_provisioner(&config.database_url, config.durability).await?;
+    let store = provisioner.store().clone();
     let app = application(provisioner, &config);
     if let Ok(address) = listener.local_addr() {
         let origin = config
@@ -106,5 +107,10 @@ pub async fn run(
         );
     }
     server::serve(listener, app, config.connections, shutdown).await;
+    store
+        .close()
+        .await
+        .context("leaving the database complete on disk")?;
+    tracing::info!("stopped; the database is complete on disk");
     Ok(())
 }

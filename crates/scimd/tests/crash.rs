@@ -52,6 +52,17 @@ impl Server {
     fn kill(self) {
         drop(self);
     }
+
+    /// SIGTERM, as a service manager stops it; waits for the exit and tells whether it was
+    /// clean.
+    fn terminate(mut self) -> bool {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+        self.child.wait().unwrap().success()
+    }
 }
 
 /// SIGKILL, also when a failed assertion unwinds past the server.
@@ -265,20 +276,23 @@ fn verify(port: u16, token: &str, ledger: &Ledger, round: u64) {
     );
 }
 
+/// A token made by the CLI, as an operator would.
+fn create_token(database_url: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["token", "create", "--name", "crash"])
+        .env("SCIMD_DATABASE_URL", database_url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 fn crash_rounds(database_url: &str) {
-    let token = {
-        let output = Command::new(env!("CARGO_BIN_EXE_scimd"))
-            .args(["token", "create", "--name", "crash"])
-            .env("SCIMD_DATABASE_URL", database_url)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    };
+    let token = create_token(database_url);
     let ledger: Ledger = Arc::default();
     let mut acknowledged = 0;
     for round in 0..ROUNDS {
@@ -328,6 +342,34 @@ fn sigkill_under_load_loses_no_acknowledged_write_on_sqlite() {
         "sqlite://{}",
         dir.path().join("scimd.db").display()
     ));
+}
+
+/// A clean stop leaves no write in the WAL: an operator who copies the database file alone
+/// after stopping the service has every acknowledged write.
+#[tokio::test]
+async fn after_sigterm_the_database_file_alone_holds_every_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("scimd.db");
+    let url = format!("sqlite://{}", database.display());
+    let token = create_token(&url);
+    let server = Server::start(&url);
+    const USERS: usize = 300;
+    for n in 0..USERS {
+        let body = json!({"userName": format!("u{n}@stop.test")});
+        let created = request(server.port, &token, "POST", "/scim/v2/Users", Some(&body));
+        assert_eq!(created.map(|(status, _)| status), Some(201));
+    }
+    assert!(server.terminate(), "a clean exit");
+    let copy = tempfile::tempdir().unwrap();
+    let copied = copy.path().join("scimd.db");
+    std::fs::copy(&database, &copied).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copied);
+    let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(users, i64::try_from(USERS).unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,6 +20,15 @@ pub struct SqlStore {
     pub(crate) backend: Backend,
 }
 
+impl SqlStore {
+    /// Leaves the database complete on disk once the last request is answered: on SQLite the
+    /// write-ahead log is copied into the database file and emptied, so that the stopped
+    /// database is its one file.
+    pub async fn close(&self) -> StoreResult<()> {
+        Ok(self.backend.close().await?)
+    }
+}
+
 impl From<BackendError> for StoreError {
     fn from(error: BackendError) -> Self {
         match error {

@@ -170,6 +170,18 @@ impl Backend {
         }
     }
 
+    /// Leaves the database complete on disk after the last request (see
+    /// [`SqliteBackend::close`]).
+    pub async fn close(&self) -> Result<(), BackendError> {
+        match self {
+            Self::Sqlite(backend) => backend.close().await,
+            Self::Postgres(backend) => {
+                backend.close().await;
+                Ok(())
+            }
+        }
+    }
+
     pub async fn query(
         &self,
         statement: &Statement,

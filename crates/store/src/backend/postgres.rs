@@ -29,6 +29,11 @@ impl PostgresBackend {
         Ok(Self { pool })
     }
 
+    /// Ends the pool's connections, for a clean stop.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub async fn query(
         &self,
         statement: &Statement,
