@@ -49,6 +49,44 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The database holds personal data and password hashes: owner only, even under umask 000.
+#[test]
+fn a_new_data_directory_and_its_database_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    let command = cli.command();
+    let program = command.get_program().to_owned();
+    let output = Command::new("sh")
+        .args(["-c", "umask 000; exec \"$0\" \"$@\""])
+        .arg(program)
+        .args(["token", "create", "--name", "entra"])
+        .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mode = |name: &str| {
+        let path = cli.dir.path().join(name);
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode("data"), 0o700);
+    for file in ["data/scimd.db", "data/scimd.db-wal", "data/scimd.db-shm"] {
+        if cli.dir.path().join(file).exists() {
+            assert_eq!(mode(file), 0o600, "{file}");
+        }
+    }
+    assert_eq!(mode("data/scimd.db"), 0o600);
+    // An existing database others can read is reported, not silently served.
+    let database = cli.dir.path().join("data/scimd.db");
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = cli.run(&["token", "list"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("can be read by other users"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
 #[test]
 fn migrate_creates_the_database_and_its_directory() {
     let cli = Cli::new();

@@ -3,6 +3,7 @@
 //! types, so nothing above this module names a sqlx type.
 
 mod postgres;
+mod private_files;
 mod sqlite;
 
 pub(crate) use postgres::PostgresBackend;

@@ -165,8 +165,8 @@ struct ReadJob {
 }
 
 impl SqliteBackend {
-    /// Opens (creating it and its directory if needed) the database file of `url`, applies the
-    /// migrations, and starts the database threads. `synchronous=NORMAL` in WAL mode survives a
+    /// Opens (creating it and its directory if needed, private to this user) the database file
+    /// of `url`, applies the migrations, and starts the database threads. `synchronous=NORMAL` in WAL mode survives a
     /// crash of the process; `full` also survives a power loss, at some cost per commit.
     pub async fn open(url: &str, full_sync: bool) -> Result<Self, BackendError> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -182,10 +182,8 @@ impl SqliteBackend {
                 "an in-memory SQLite database is not supported; give a file: sqlite://PATH".into(),
             ));
         }
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|error| BackendError::Database(sqlx::Error::Io(error)))?;
-        }
+        super::private_files::prepare(&file)
+            .map_err(|error| BackendError::Database(sqlx::Error::Io(error)))?;
         // Through a one-connection pool: migrating on a bare connection makes a future that is
         // not `Send` for every lifetime, which a spawned server task needs.
         let migrating = SqlitePoolOptions::new()
