@@ -367,3 +367,14 @@ async fn a_new_database_has_the_default_catalog_and_mappings_are_managed_in_orde
         assert!(text(&preview.stdout).contains("None of the SCIM Mapping matched to create user."));
     }
 }
+
+#[test]
+fn a_postgres_password_given_in_the_query_is_not_printed() {
+    let cli =
+        Cli::on("postgres://scimd@127.0.0.1:1/scimd?password=hunter2secret&sslmode=bogus".into());
+    let output = cli.run(&["migrate"]);
+    assert!(!output.status.success());
+    let printed = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(!printed.contains("hunter2secret"), "{printed}");
+    assert!(printed.contains("password=***"), "{printed}");
+}

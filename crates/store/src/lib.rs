@@ -66,20 +66,37 @@ pub async fn connect(url: &str, durability: Durability) -> Result<SqlStore, Conn
         })
 }
 
-/// The URL with any password replaced by `***`, for logs and error messages.
+/// The URL with any password replaced by `***`, for logs and error messages: the one in the
+/// user-info part, and query parameters such as PostgreSQL's `password` and `sslpassword`.
 pub fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.to_ascii_lowercase().ends_with("password") => {
+                        format!("{name}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]
@@ -99,6 +116,14 @@ mod tests {
         assert_eq!(
             redact_password("sqlite://./scimd-data/scimd.db"),
             "sqlite://./scimd-data/scimd.db"
+        );
+        assert_eq!(
+            redact_password("postgres://db/scimd?user=scimd&password=s3cret&sslmode=require"),
+            "postgres://db/scimd?user=scimd&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_password("postgres://u:p@db/scimd?sslpassword=k3y"),
+            "postgres://u:***@db/scimd?sslpassword=***"
         );
     }
 }
