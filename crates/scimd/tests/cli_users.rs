@@ -260,3 +260,39 @@ async fn admin_create_takes_the_password_from_the_environment_or_refuses() {
         assert_eq!(events[0]["operation"], "create admin", "{backend}");
     }
 }
+
+/// Every CSV the CLI writes quotes a cell a spreadsheet would run as a formula.
+#[test]
+fn every_csv_export_of_the_cli_quotes_cells_a_spreadsheet_would_run_as_formulas() {
+    let cli = Cli::new(String::new());
+    let formula = "=HYPERLINK(\"http://evil.test\",\"open\")";
+    for email in ["+kept@example.com", "=gone@example.com"] {
+        cli.ok(&[
+            "user",
+            "create",
+            email,
+            "--name",
+            formula,
+            "--profile",
+            "Default",
+            "--storage",
+            "Default",
+        ]);
+    }
+    cli.ok(&["user", "preserve", "=gone@example.com"]);
+    for export in [
+        &["user", "list", "--format", "csv"][..],
+        &["report", "provisioning", "--format", "csv"],
+        &["report", "preserved", "--format", "csv"],
+        &["activity", "--format", "csv"],
+    ] {
+        let csv = cli.ok(export);
+        let formula_cells = csv
+            .split([',', '\n'])
+            .map(|cell| cell.trim_start_matches('"'))
+            .filter(|cell| cell.starts_with(['=', '+', '-', '@']))
+            .count();
+        assert_eq!(formula_cells, 0, "{export:?}\n{csv}");
+        assert!(csv.contains("'="), "{export:?}: the quoted cell\n{csv}");
+    }
+}

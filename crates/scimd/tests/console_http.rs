@@ -828,3 +828,58 @@ async fn the_sign_in_page_warns_when_the_browser_would_refuse_the_cookie() {
             .contains(warning)
     );
 }
+
+/// Issue: any token holder could put `=HYPERLINK(...)` into an export with one failed create.
+/// Every CSV the console writes quotes a cell a spreadsheet would run as a formula.
+#[tokio::test]
+async fn every_csv_export_quotes_cells_a_spreadsheet_would_run_as_formulas() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let formula = "=HYPERLINK(\"http://evil.test\",\"open\")";
+    for user in ["kept@example.com", "gone@example.com"] {
+        let created = app
+            .call(
+                Method::POST,
+                "/scim/v2/Users",
+                Some(serde_json::json!({"userName": user, "displayName": formula})),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        if user.starts_with("gone") {
+            let id = created.body["id"].as_str().unwrap();
+            let deleted = app
+                .call(Method::DELETE, &format!("/scim/v2/Users/{id}"), None)
+                .await;
+            assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+        }
+    }
+    let refused = app
+        .call(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(serde_json::json!({"userName": formula})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let cookie = sign_in(&app, "ann@example.com").await;
+    for export in [
+        "/admin/reports/provisioning.csv",
+        "/admin/reports/preserved.csv",
+        "/admin/activity.csv",
+    ] {
+        let csv = send(&app, get(export, Some(&cookie))).await;
+        assert_eq!(csv.status, StatusCode::OK, "{export}");
+        assert!(
+            csv.html.contains("'=HYPERLINK("),
+            "{export}: the formula is there, quoted\n{}",
+            csv.html
+        );
+        let formula_cells = csv
+            .html
+            .split([',', '\n'])
+            .map(|cell| cell.trim_start_matches('"'))
+            .filter(|cell| cell.starts_with(['=', '+', '-', '@']))
+            .count();
+        assert_eq!(formula_cells, 0, "{export}\n{}", csv.html);
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::AppProvisioner;
 use crate::config::{ActivityArgs, OutcomeArg, OutputFormat, ReportCommand, StateArg, UserCommand};
-use crate::listing::Listing;
+use crate::listing::{Listing, printable};
 use crate::reports::{
     ACCOUNT_DETAIL, PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing, events_listing,
 };
@@ -212,7 +212,7 @@ fn show(view: &AccountView, format: OutputFormat) -> anyhow::Result<()> {
     match format {
         OutputFormat::Table => {
             for (name, value) in listing.headers.iter().zip(&listing.rows[0]) {
-                writeln!(out, "{:<14}{value}", format!("{name}:"))?;
+                writeln!(out, "{:<14}{}", format!("{name}:"), printable(value))?;
             }
         }
         OutputFormat::Json => {
