@@ -370,13 +370,15 @@ pub fn check_user_name_is_email(user_name: &str) -> Result<(), scim::Error> {
         }
         None => false,
     };
-    if valid {
-        Ok(())
-    } else {
-        Err(scim::Error::invalid_value(format!(
+    if !valid {
+        return Err(scim::Error::invalid_value(format!(
             "'userName' must be an email address, and {user_name:?} is not one"
-        )))
+        )));
     }
+    // Two userNames that look alike must be alike: a hidden character would let one account
+    // pass for another in every list and log.
+    scim::text::check_no_control(user_name, false, "userName")?;
+    scim::text::check_no_invisible(user_name, "userName")
 }
 
 #[cfg(test)]

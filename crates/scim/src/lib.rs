@@ -15,6 +15,7 @@
 //! - [`list`]: ListResponse, index paging and RFC 9865 cursor paging types.
 //! - [`fold`]: the case-folded search copy databases compare against.
 //! - [`datetime`]: xsd:dateTime parsing and formatting.
+//! - [`text`]: the characters a stored value must not hold.
 
 pub mod datetime;
 pub mod discovery;
@@ -27,6 +28,7 @@ pub mod patch;
 pub mod path;
 pub mod projection;
 pub mod schema;
+pub mod text;
 
 pub use error::{Error, Result, ScimType};
 pub use filter::Filter;

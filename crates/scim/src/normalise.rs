@@ -12,6 +12,7 @@ use crate::path::AttrPath;
 use crate::schema::{
     AttrType, Attribute, Container, Mutability, ResourceType, Returned, Schema, user,
 };
+use crate::text;
 use serde_json::{Map, Value};
 
 /// A checked resource document and what was set aside on the way.
@@ -315,7 +316,8 @@ pub fn single_value(
             Ok(Some(value.clone()))
         }
         (AttrType::DateTime, _) => wrong("an xsd:dateTime string such as \"2011-05-13T04:42:34Z\""),
-        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => {
+        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(text)) => {
+            text::check_no_control(text, attribute.line_breaks, label)?;
             Ok(Some(value.clone()))
         }
         (AttrType::String | AttrType::Reference | AttrType::Binary, _) => wrong("a string"),

@@ -114,8 +114,7 @@ pub(crate) fn printable(cell: &str) -> Cow<'_, str> {
 }
 
 fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    c.is_control() || scim::text::is_invisible_format(c)
 }
 
 /// A CSV cell a spreadsheet shows as text: [`printable`], and a cell that begins like a formula

@@ -1,16 +1,19 @@
 //! Attacks a hostile client can try on a real socket, each reproduced with real concurrent
 //! requests: racing the failed-authentication budget and the account lockout, and bursts of
-//! sign-ins that would hold the server's threads with password hashing.
+//! sign-ins that would hold the server's threads with password hashing, invented methods that
+//! would grow the metrics, and values with characters that act on terminals and readers.
 
 // Test helpers fail loudly: a panic is how a test reports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use common::admin_origin;
+use axum::http::{Method, StatusCode};
 use common::live::{LiveServer, Reply, exchange, http_request};
+use common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use scimd::open_provisioner;
 use scimd_core::admin::Role;
+use serde_json::json;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Instant;
 
@@ -220,4 +223,66 @@ async fn invented_methods_do_not_grow_the_metrics() {
     );
     assert!(metrics.contains("method=\"other\""), "{metrics}");
     assert!(metrics.len() < 64 * 1024, "{} bytes", metrics.len());
+}
+
+/// Control characters (NUL, ESC: terminal escapes in the CLI's listings) are refused in every
+/// value but a mailing address's lines, and invisible bidi / zero-width characters in a
+/// userName (one account passing for another); a refused write changes nothing.
+#[tokio::test]
+async fn control_and_invisible_characters_are_refused_with_invalid_value() {
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let user = app.create("ann@example.com").await;
+        let path = format!("/scim/v2/Users/{}", user["id"].as_str().unwrap());
+        for body in [
+            json!({"userName": "nul\u{0}@example.com"}),
+            json!({"userName": "esc\u{1b}]0;x\u{7}@example.com"}),
+            json!({"userName": "ceo\u{202e}moc.elpmaxe@example.com"}),
+            json!({"userName": "c\u{200b}eo@example.com"}),
+            json!({"userName": "bob@example.com", "displayName": "Bob\u{1b}[2J"}),
+            json!({"userName": "bob@example.com", "displayName": "Bob\u{0}"}),
+            json!({"userName": "bob@example.com", "name": {"givenName": "B\rob"}}),
+            json!({"userName": "bob@example.com", "emails": [{"value": "bob\u{0}@example.com"}]}),
+        ] {
+            let reply = app
+                .call(Method::POST, "/scim/v2/Users", Some(body.clone()))
+                .await;
+            assert_scim_error(&reply, 400, Some("invalidValue"));
+            assert!(
+                reply.body["detail"].as_str().unwrap().contains("U+"),
+                "{backend}: {body}: {}",
+                reply.body
+            );
+        }
+        let patch = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "displayName", "value": "Ann\u{1b}[31m"}]
+        });
+        let reply = app.call(Method::PATCH, &path, Some(patch)).await;
+        assert_scim_error(&reply, 400, Some("invalidValue"));
+        let put = json!({"userName": "ann\u{0}@example.com"});
+        let reply = app.call(Method::PUT, &path, Some(put)).await;
+        assert_scim_error(&reply, 400, Some("invalidValue"));
+        let now = app.call(Method::GET, &path, None).await;
+        assert_eq!(now.body["userName"], "ann@example.com", "{backend}");
+        assert_eq!(
+            now.body["meta"]["version"], user["meta"]["version"],
+            "{backend}"
+        );
+        let listed = app.call(Method::GET, "/scim/v2/Users", None).await;
+        assert_eq!(listed.body["totalResults"], 1, "{backend}: nothing created");
+        // A mailing address is made of lines.
+        let address = json!({"userName": "cy@example.com", "addresses": [{
+            "formatted": "100 Universal City Plaza\nHollywood, CA 91608\tUSA"
+        }]});
+        let reply = app
+            .call(Method::POST, "/scim/v2/Users", Some(address))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{backend}: {}",
+            reply.body
+        );
+    }
 }

@@ -197,6 +197,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 "the account of '{email}' needs a name"
             )));
         }
+        scim::text::check_no_control(name, false, "name")
+            .map_err(|error| Error::Invalid(error.detail))?;
         let profile_id = self.profile_id(tenant, &spec.profile).await?;
         let storage_id = self.storage_id(tenant, &spec.storage).await?;
         self.check_capacity(tenant.id, profile_id, &spec.profile)

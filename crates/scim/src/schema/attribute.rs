@@ -100,6 +100,9 @@ pub struct Attribute {
     pub canonical_values: &'static [&'static str],
     pub reference_types: &'static [&'static str],
     pub sub_attributes: &'static [Attribute],
+    /// A string that may hold TAB, LF and CR (RFC 7643 §4.1.2: a mailing address's
+    /// `formatted` "MAY contain newlines"); every other string refuses control characters.
+    pub line_breaks: bool,
 }
 
 impl Attribute {
@@ -117,6 +120,7 @@ impl Attribute {
             canonical_values: &[],
             reference_types: &[],
             sub_attributes: &[],
+            line_breaks: false,
         }
     }
 
@@ -155,6 +159,11 @@ impl Attribute {
 
     pub const fn multi(mut self) -> Self {
         self.multi_valued = true;
+        self
+    }
+
+    pub const fn line_breaks(mut self) -> Self {
+        self.line_breaks = true;
         self
     }
 

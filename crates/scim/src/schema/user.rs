@@ -185,7 +185,8 @@ pub static CORE_USER_ATTRIBUTES: &[A] = &[
             A::string(
                 "formatted",
                 "The full mailing address, formatted for display.",
-            ),
+            )
+            .line_breaks(),
             A::string("streetAddress", "The full street address component."),
             A::string("locality", "The city or locality component."),
             A::string("region", "The state or region component."),
