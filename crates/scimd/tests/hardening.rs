@@ -286,3 +286,45 @@ async fn control_and_invisible_characters_are_refused_with_invalid_value() {
         );
     }
 }
+
+/// Issue: the activity log took the first `userName` key and the handler the last, so a failed
+/// request could be filed under someone else. A key repeated in one object (in any case) is now
+/// refused, and the one parse the handler acts on is the one the log reads.
+#[tokio::test]
+async fn a_body_repeating_a_key_is_refused_and_filed_under_no_one_else() {
+    let app = TestApp::new().await;
+    for body in [
+        r#"{"userName":"ceo@example.com","userName":"not an email"}"#,
+        r#"{"userName":"ceo@example.com","USERNAME":"not an email"}"#,
+        r#"{"userName":"me@example.com","name":{"givenName":"A","givenname":"B"}}"#,
+    ] {
+        let request = app
+            .request(Method::POST, "/scim/v2/Users")
+            .header("content-type", "application/scim+json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let reply = app.send(request).await;
+        assert_scim_error(&reply, 400, Some("invalidSyntax"));
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("appears more than once"),
+            "{}",
+            reply.body
+        );
+    }
+    let provisioner = open_provisioner(&app.config.database_url, Default::default())
+        .await
+        .unwrap();
+    let tenant = provisioner.tenant("default").await.unwrap();
+    let query = scimd_core::activity::EventQuery {
+        user_name: Some("ceo@example.com".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    let filed = provisioner.activity(&tenant, &query).await.unwrap();
+    assert!(filed.is_empty(), "filed under the CEO: {filed:?}");
+    let listed = app.call(Method::GET, "/scim/v2/Users", None).await;
+    assert_eq!(listed.body["totalResults"], 0);
+}

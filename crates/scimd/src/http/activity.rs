@@ -4,10 +4,10 @@
 //! same transaction as the change.
 
 use super::AppState;
-use super::extract::read_limited;
+use super::extract::{ParsedBody, parse_body, read_limited};
 use super::limits::client_address;
 use super::response::ApiError;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
@@ -81,8 +81,10 @@ async fn authenticate_and_run(
         path: request.uri().path().to_owned(),
         received,
     };
-    // The body of a write is kept to name the user a failed create or replace was about.
-    let (mut request, body) = if matches!(*request.method(), Method::POST | Method::PUT) {
+    // The body of a create or replace is parsed here, once: the handler acts on this parse,
+    // and a failure is recorded under the userName it holds.
+    let (mut request, target_user_name) = if matches!(*request.method(), Method::POST | Method::PUT)
+    {
         let (parts, body) = request.into_parts();
         let limit =
             usize::try_from(state.settings.capabilities.max_payload_size).unwrap_or(usize::MAX);
@@ -93,10 +95,11 @@ async fn authenticate_and_run(
                 return Ok(record_if_failed(&state, &principal, &origin, None, response).await);
             }
         };
-        (
-            Request::from_parts(parts, Body::from(bytes.clone())),
-            Some(bytes),
-        )
+        let parsed = parse_body(&bytes);
+        let user_name = parsed.as_ref().ok().and_then(user_name_in);
+        let mut request = Request::from_parts(parts, Body::empty());
+        request.extensions_mut().insert(ParsedBody(parsed));
+        (request, user_name)
     } else {
         (request, None)
     };
@@ -109,7 +112,11 @@ async fn authenticate_and_run(
         .read_scope(next.run(request))
         .await;
     Ok(Box::pin(record_if_failed(
-        &state, &principal, &origin, body, response,
+        &state,
+        &principal,
+        &origin,
+        target_user_name,
+        response,
     ))
     .await)
 }
@@ -118,7 +125,7 @@ async fn record_if_failed(
     state: &AppState,
     principal: &Principal,
     origin: &Origin,
-    request_body: Option<Bytes>,
+    target_user_name: Option<String>,
     response: Response,
 ) -> Response {
     let status = response.status();
@@ -133,7 +140,7 @@ async fn record_if_failed(
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_RECORDED_BODY)]).into_owned();
     let (operation, target_id) = operation_of(&origin.method, &origin.path);
     let event = Event {
-        target_user_name: request_body.as_deref().and_then(user_name_in),
+        target_user_name,
         target_id,
         scim_type: error
             .get("scimType")
@@ -178,9 +185,8 @@ fn operation_of(method: &str, path: &str) -> (&'static str, Option<String>) {
     (operation, id.map(str::to_owned))
 }
 
-/// The `userName` of a JSON body, when it has one.
-fn user_name_in(body: &[u8]) -> Option<String> {
-    let value: Value = serde_json::from_slice(body).ok()?;
+/// The `userName` of a JSON body, when it has one (at most one: a repeated key is refused).
+fn user_name_in(value: &Value) -> Option<String> {
     value
         .as_object()?
         .iter()
@@ -211,10 +217,10 @@ mod tests {
     #[test]
     fn user_names_are_read_from_bodies_that_have_one() {
         assert_eq!(
-            user_name_in(br#"{"USERNAME": "a@b.co"}"#).as_deref(),
+            user_name_in(&serde_json::json!({"USERNAME": "a@b.co"})).as_deref(),
             Some("a@b.co")
         );
-        assert_eq!(user_name_in(b"not json"), None);
-        assert_eq!(user_name_in(br#"{"userName": 7}"#), None);
+        assert_eq!(user_name_in(&serde_json::json!(["a@b.co"])), None);
+        assert_eq!(user_name_in(&serde_json::json!({"userName": 7})), None);
     }
 }

@@ -11,29 +11,41 @@ use scimd_core::activity::Origin;
 use serde_json::Value;
 
 /// A JSON request body: `application/scim+json` or `application/json` (a charset parameter is
-/// fine, a missing Content-Type is taken as JSON), at most the advertised payload size.
+/// fine, a missing Content-Type is taken as JSON), at most the advertised payload size, with no
+/// key repeated in an object. A POST or PUT body arrives already parsed (see [`ParsedBody`]).
 #[derive(Debug)]
 pub(crate) struct ScimJson(pub Value);
 
 impl FromRequest<AppState> for ScimJson {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(mut request: Request, state: &AppState) -> Result<Self, ApiError> {
         check_content_type(request.headers().get(header::CONTENT_TYPE))?;
+        if let Some(ParsedBody(parsed)) = request.extensions_mut().remove::<ParsedBody>() {
+            return Ok(Self(parsed?));
+        }
         let limit =
             usize::try_from(state.settings.capabilities.max_payload_size).unwrap_or(usize::MAX);
         let bytes = read_limited(request.into_body(), limit).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(scim::Error::invalid_syntax(
-                "the request body is empty; a JSON object is expected",
-            )
-            .into());
-        }
-        let value = serde_json::from_slice(&bytes).map_err(|error| {
-            scim::Error::invalid_syntax(format!("the request body is not valid JSON: {error}"))
-        })?;
-        Ok(Self(value))
+        Ok(Self(parse_body(&bytes)?))
     }
+}
+
+/// A body the authentication layer read and parsed before the handler (a failed POST or PUT is
+/// recorded under the userName it sent), handed on so that the handler acts on that same parse.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedBody(pub Result<Value, scim::Error>);
+
+/// A request body as JSON; an empty body, invalid JSON or a repeated key is `invalidSyntax`.
+pub(crate) fn parse_body(bytes: &[u8]) -> Result<Value, scim::Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(scim::Error::invalid_syntax(
+            "the request body is empty; a JSON object is expected",
+        ));
+    }
+    super::strict_json::parse(bytes).map_err(|error| {
+        scim::Error::invalid_syntax(format!("the request body is not valid JSON: {error}"))
+    })
 }
 
 fn check_content_type(value: Option<&header::HeaderValue>) -> Result<(), ApiError> {

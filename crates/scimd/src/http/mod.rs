@@ -12,6 +12,7 @@ pub mod lenient;
 pub(crate) mod limits;
 mod ops;
 pub(crate) mod response;
+mod strict_json;
 mod users;
 
 pub use limits::RequestLimits;
