@@ -388,6 +388,17 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIMD_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// A host name clients reach this server by (repeat the flag, or separate names with
+    /// commas); requests naming any other host in `Host` get 421, which stops web pages that
+    /// point a name of theirs at this server (DNS rebinding). `localhost`, IP addresses and the
+    /// host of --public-url are always answered; `*` answers any name.
+    #[arg(
+        long = "allowed-host",
+        env = "SCIMD_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// Largest request body accepted, in bytes (advertised as maxPayloadSize).
     #[arg(long, env = "SCIMD_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
     pub max_payload_bytes: u64,

@@ -36,6 +36,9 @@ pub struct ServeConfig {
     pub database_url: String,
     pub durability: Durability,
     pub public_url: Option<String>,
+    /// Host names answered besides localhost, IP addresses and `public_url`'s host (see
+    /// [`http::hosts`]).
+    pub allowed_hosts: Vec<String>,
     pub capabilities: Capabilities,
     pub limits: http::RequestLimits,
     pub connections: server::ConnectionLimits,
@@ -48,10 +51,19 @@ impl ServeConfig {
             database_url: database_url.into(),
             durability: Durability::default(),
             public_url: None,
+            allowed_hosts: Vec::new(),
             capabilities: Capabilities::default(),
             limits: http::RequestLimits::default(),
             connections: server::ConnectionLimits::default(),
         }
+    }
+
+    /// The host names the server answers for.
+    pub fn hosts(&self) -> http::hosts::AllowedHosts {
+        http::hosts::AllowedHosts::new(
+            self.allowed_hosts.iter().map(String::as_str),
+            self.public_url.as_deref(),
+        )
     }
 }
 
@@ -75,6 +87,7 @@ pub fn application(provisioner: AppProvisioner, config: &ServeConfig) -> axum::R
         public_url: config.public_url.clone(),
         capabilities: config.capabilities,
         limits: config.limits,
+        allowed_hosts: config.hosts(),
     };
     http::app(http::AppState::new(Arc::new(provisioner), settings))
 }
@@ -104,6 +117,10 @@ pub async fn run(
         );
         tracing::info!(
             "web console: {origin}/admin (create an account with: scimd admin create EMAIL)"
+        );
+        tracing::info!(
+            "answering for {} (others get 421; name more with --allowed-host)",
+            config.hosts().describe()
         );
     }
     server::serve(listener, app, config.connections, shutdown).await;

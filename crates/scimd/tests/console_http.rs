@@ -792,7 +792,10 @@ async fn operators_create_tenants_and_choose_the_one_they_work_in() {
 
 #[tokio::test]
 async fn the_sign_in_page_warns_when_the_browser_would_refuse_the_cookie() {
-    let app = TestApp::new().await;
+    let app = TestApp::configured(String::new(), |config| {
+        config.allowed_hosts.push("scim.example.com".into());
+    })
+    .await;
     let page = |host: &str, proto: Option<&str>| {
         let mut request = Request::builder()
             .uri("/admin/sign-in")

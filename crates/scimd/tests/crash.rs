@@ -88,7 +88,7 @@ fn request(
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
     let head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: crash.test\r\nAuthorization: Bearer {token}\r\n\
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );

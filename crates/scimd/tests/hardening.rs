@@ -328,3 +328,47 @@ async fn a_body_repeating_a_key_is_refused_and_filed_under_no_one_else() {
     let listed = app.call(Method::GET, "/scim/v2/Users", None).await;
     assert_eq!(listed.body["totalResults"], 0);
 }
+
+/// DNS rebinding: a page whose name resolves to this server sends its own name as `Host`.
+/// Those requests get 421 before anything runs (the sign-in form and /metrics included).
+#[tokio::test]
+async fn requests_for_a_host_the_server_does_not_answer_for_get_421() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.public_url = Some("https://scim.example.com".into());
+        config.allowed_hosts.push("idp-facing.example.com".into());
+    })
+    .await;
+    let with_host = |host: &str, target: &str| {
+        format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+    };
+    for target in ["/metrics", "/admin/sign-in", "/scim/v2/Users", "/healthz"] {
+        let reply = exchange(
+            server.address,
+            with_host("rebound.attacker.example:8080", target).as_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, 421, "{target}: {}", reply.text());
+        assert_scim_error_body(&reply);
+    }
+    for host in [
+        "localhost:8080".to_owned(),
+        server.address.to_string(),
+        "scim.example.com".into(),
+        "IDP-FACING.example.com".into(),
+    ] {
+        let reply = exchange(server.address, with_host(&host, "/healthz").as_bytes()).await;
+        assert_eq!(reply.status, 200, "{host}: {}", reply.text());
+    }
+}
+
+fn assert_scim_error_body(reply: &Reply) {
+    assert_eq!(reply.body["status"], "421", "{}", reply.text());
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--allowed-host rebound.attacker.example"),
+        "{}",
+        reply.text()
+    );
+}

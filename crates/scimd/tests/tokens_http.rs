@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use scim::discovery::Capabilities;
+use scimd::http::hosts::AllowedHosts;
 use scimd::http::{AppState, HttpSettings, RequestLimits, app};
 use scimd_core::Provisioner;
 use scimd_core::clock::{ManualClock, SharedClock};
@@ -60,6 +61,7 @@ async fn expired_revoked_and_rotated_tokens_get_the_same_401() {
             public_url: None,
             capabilities: Capabilities::default(),
             limits: RequestLimits::default(),
+            allowed_hosts: AllowedHosts::new(["scim.test"], None),
         },
     ));
 

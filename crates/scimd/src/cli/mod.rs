@@ -78,6 +78,7 @@ async fn serve(
     let config = ServeConfig {
         durability,
         public_url: args.public_url,
+        allowed_hosts: args.allowed_hosts,
         capabilities: Capabilities {
             max_payload_size: args.max_payload_bytes,
             page_limits: PageLimits::default(),

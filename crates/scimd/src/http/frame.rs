@@ -141,6 +141,7 @@ mod tests {
             public_url: None,
             capabilities: Default::default(),
             limits: Default::default(),
+            allowed_hosts: Default::default(),
         };
         let state = AppState::new(std::sync::Arc::new(provisioner), settings);
         let layer = axum::middleware::from_fn_with_state(state.clone(), every_request);

@@ -8,6 +8,7 @@ mod auth_budget;
 mod discovery;
 pub(crate) mod extract;
 mod frame;
+pub mod hosts;
 pub mod lenient;
 pub(crate) mod limits;
 mod ops;
@@ -37,6 +38,7 @@ pub struct HttpSettings {
     pub public_url: Option<String>,
     pub capabilities: Capabilities,
     pub limits: RequestLimits,
+    pub allowed_hosts: hosts::AllowedHosts,
 }
 
 /// What every handler and layer shares. One `Arc`: the state is cloned by each layer and
@@ -92,6 +94,10 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::console::router(state.clone()))
         .merge(admin_api::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            hosts::only_allowed_hosts,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             frame::every_request,

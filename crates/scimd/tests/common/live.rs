@@ -32,6 +32,8 @@ impl LiveServer {
         let dir = tempfile::tempdir().unwrap();
         let database_url = database_or_temp(&dir, database_url);
         let mut config = ServeConfig::new(database_url.clone());
+        // The name every test request is sent to.
+        config.allowed_hosts.push("scim.test".into());
         adjust(&mut config);
         let provisioner = open_provisioner(&config.database_url, config.durability)
             .await
