@@ -15,6 +15,11 @@ use crate::schema::{
 use crate::text;
 use serde_json::{Map, Value};
 
+/// Values one multi-valued attribute may hold. IdPs send a handful (Entra and Okta: a few
+/// emails, phone numbers, addresses); the bound keeps every operation on a user, a PATCH value
+/// filter or a filter over `emails` in the database, proportional to a small number.
+pub const MAX_VALUES: usize = 100;
+
 /// A checked resource document and what was set aside on the way.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Normalised {
@@ -247,6 +252,7 @@ pub fn attribute_value(
             vec![single]
         }
     };
+    check_value_count(label, items.len())?;
     let mut out = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         if let Some(item) = single_value(attribute, item, &format!("{label}[{index}]"), notes)? {
@@ -255,6 +261,16 @@ pub fn attribute_value(
     }
     keep_one_primary(&mut out, label, notes);
     Ok((!out.is_empty()).then_some(Value::Array(out)))
+}
+
+/// Refuses more than [`MAX_VALUES`] values for one attribute.
+pub fn check_value_count(label: &str, count: usize) -> Result<()> {
+    if count > MAX_VALUES {
+        return Err(Error::invalid_value(format!(
+            "'{label}' holds {count} values; the limit is {MAX_VALUES}"
+        )));
+    }
+    Ok(())
 }
 
 /// RFC 7643 §2.4: "primary" is true for at most one value. The first one sent wins.

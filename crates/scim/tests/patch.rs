@@ -511,3 +511,40 @@ fn entra_fixture_shapes_have_their_effects() {
     let user = patched(json!([{"op": "replace", "value": {"active": false}}]));
     assert_eq!(user["active"], false);
 }
+
+/// A user with thousands of emails made every value-filtered PATCH and every `emails` filter
+/// cost thousands of comparisons: an attribute holds at most MAX_VALUES values.
+#[test]
+fn no_multi_valued_attribute_grows_past_the_limit_in_one_value_or_op_by_op() {
+    use scim::normalise::MAX_VALUES;
+    let many: Vec<Value> = (0..=MAX_VALUES)
+        .map(|n| json!({"value": format!("u{n}@example.com")}))
+        .collect();
+    let body = json!({"userName": "a@example.com", "emails": many});
+    let error = normalise_resource(&body, &USER).unwrap_err();
+    assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
+    assert!(
+        error.detail.contains("the limit is 100"),
+        "{}",
+        error.detail
+    );
+    let error = failure(json!([{"op": "add", "path": "emails", "value": many}]));
+    assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
+    // One value per operation: refused at the operation that goes past the limit, not only
+    // at the end (bjensen has two emails).
+    let one_each: Vec<Value> = (0..MAX_VALUES)
+        .map(|n| json!({"op": "add", "path": "emails", "value": [{"value": format!("u{n}@example.com")}]}))
+        .collect();
+    let error = failure(Value::Array(one_each));
+    assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
+    assert!(
+        error
+            .detail
+            .contains(&format!("operation {}:", MAX_VALUES - 1)),
+        "{}",
+        error.detail
+    );
+    let exactly: Vec<Value> = many[..MAX_VALUES].to_vec();
+    let at_the_limit = patched(json!([{"op": "replace", "path": "emails", "value": exactly}]));
+    assert_eq!(at_the_limit["emails"].as_array().unwrap().len(), MAX_VALUES);
+}

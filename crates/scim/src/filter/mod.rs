@@ -2,12 +2,14 @@
 //! back, and evaluate it in memory.
 
 pub mod ast;
+mod cost;
 pub mod eval;
 mod lexer;
 pub(crate) mod parser;
 mod resolve;
 
 pub use ast::{CompValue, CompareOp, Filter};
+pub use cost::MAX_COST;
 pub use eval::fold_case;
 pub use parser::{MAX_DEPTH, MAX_LENGTH};
 
@@ -26,9 +28,12 @@ impl Filter {
         Self::parse(text)?.resolve(resource_type)
     }
 
-    /// Checks names, operators and value types against the schema and canonicalises names.
+    /// Checks names, operators and value types against the schema and canonicalises names,
+    /// and refuses a filter that costs more than [`MAX_COST`] per user.
     pub fn resolve(self, resource_type: &ResourceType) -> Result<Self> {
-        resolve::resolve(self, resource_type)
+        let resolved = resolve::resolve(self, resource_type)?;
+        cost::check(&resolved, resource_type)?;
+        Ok(resolved)
     }
 
     /// Evaluates a resolved filter against a resource document.

@@ -11,7 +11,7 @@ mod slots;
 
 use crate::error::{Error, Result};
 use crate::filter::{CompValue, CompareOp, Filter};
-use crate::normalise::{Normalised, normalise_resource};
+use crate::normalise::{Normalised, check_value_count, normalise_resource};
 use crate::path::{AttrPath, PatchPath};
 use crate::schema::{Attribute, Container, Mutability, ResourceType};
 use serde_json::{Map, Value};
@@ -182,6 +182,7 @@ pub fn apply(
         };
         patcher
             .operation(operation)
+            .and_then(|()| check_value_counts(&document))
             .map_err(|e| at_operation(index, e))?;
     }
     let Normalised {
@@ -206,6 +207,28 @@ pub fn apply(
         changed,
         notes,
     })
+}
+
+/// Each operation leaves every multi-valued attribute within
+/// [`MAX_VALUES`](crate::normalise::MAX_VALUES): operations that
+/// each add values cannot grow one past it on the way to the end (where every later operation
+/// would then compare against all of them).
+fn check_value_counts(document: &Map<String, Value>) -> Result<()> {
+    for (key, value) in document {
+        match value {
+            Value::Array(items) => check_value_count(key, items.len())?,
+            // An extension's attributes.
+            Value::Object(members) if key.contains(':') => {
+                for (name, member) in members {
+                    if let Value::Array(items) = member {
+                        check_value_count(&format!("{key}:{name}"), items.len())?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `id` and `meta` belong to the server, not to the document a PATCH produces.
