@@ -3,11 +3,15 @@
 
 use super::{BackendError, Cell, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
-use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Postgres, Row as _};
+use std::str::FromStr;
 
 const CONNECTIONS: u32 = 16;
+/// No statement runs longer than a request may (the server's default request deadline): the
+/// server stops a query whose request was abandoned, rather than finish it for nobody.
+const STATEMENT_TIMEOUT: &str = "30s";
 
 #[derive(Debug, Clone)]
 pub(crate) struct PostgresBackend {
@@ -18,9 +22,11 @@ impl PostgresBackend {
     /// Connects and applies pending migrations (under the advisory lock sqlx takes, so
     /// instances starting together migrate once).
     pub async fn open(url: &str) -> Result<Self, BackendError> {
+        let options =
+            PgConnectOptions::from_str(url)?.options([("statement_timeout", STATEMENT_TIMEOUT)]);
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
-            .connect(url)
+            .connect_with(options)
             .await?;
         crate::migrations::postgres()
             .run(&pool)
@@ -129,4 +135,29 @@ fn decoded(rows: &[PgRow], columns: &[Column]) -> Result<Vec<Row>, sqlx::Error> 
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_connection_stops_a_statement_after_the_request_deadline() {
+        let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") else {
+            eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
+            return;
+        };
+        let url = crate::test_support::fresh_postgres_database(&admin_url)
+            .await
+            .unwrap();
+        let backend = PostgresBackend::open(&url).await.unwrap();
+        let rows = backend
+            .query(
+                &Statement::new("SELECT current_setting('statement_timeout')", vec![]),
+                &[Column::Text],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[0][0], Cell::Text(STATEMENT_TIMEOUT.into()));
+    }
 }

@@ -40,6 +40,9 @@ const READERS: usize = 4;
 const MAX_GROUP: usize = 256;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// SQLite virtual-machine steps between two checks of whether a read was abandoned (tens of
+/// microseconds of work).
+const PROGRESS_STEPS: i32 = 10_000;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
 /// Least time between two checkpoints while writes keep coming: the WAL holds at most this
@@ -162,6 +165,19 @@ struct WriteJob {
 struct ReadJob {
     reads: Vec<(Statement, Vec<Column>)>,
     reply: oneshot::Sender<Result<Vec<Vec<Row>>, BackendError>>,
+    /// Raised when the asker is gone (its request was abandoned or timed out): the reader
+    /// skips the job, or interrupts it mid-statement, rather than finish work nobody reads.
+    abandoned: Arc<AtomicBool>,
+}
+
+/// Raises a [`ReadJob`]'s `abandoned` flag when the read's future is dropped, answered or not
+/// (once answered, nobody looks at the flag).
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl SqliteBackend {
@@ -259,12 +275,14 @@ impl SqliteBackend {
     ) -> Result<Vec<Vec<Row>>, BackendError> {
         end_shared_snapshot();
         let (reply, answer) = oneshot::channel();
+        let abandoned = AbandonOnDrop(Arc::default());
         let job = ReadJob {
             reads: reads
                 .iter()
                 .map(|(statement, columns)| ((*statement).clone(), columns.to_vec()))
                 .collect(),
             reply,
+            abandoned: Arc::clone(&abandoned.0),
         };
         self.reads.send(job).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -405,12 +423,23 @@ fn open_connection(
 
 fn read_loop(connection: &Connection, jobs: &flume::Receiver<ReadJob>) {
     while let Ok(job) = jobs.recv() {
+        if job.abandoned.load(Ordering::Relaxed) {
+            continue;
+        }
         let reads: Vec<(&Statement, &[Column])> = job
             .reads
             .iter()
             .map(|(statement, columns)| (statement, columns.as_slice()))
             .collect();
-        let rows = read_snapshot(connection, &reads).map_err(BackendError::from);
+        let abandoned = Arc::clone(&job.abandoned);
+        let watched = connection.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || abandoned.load(Ordering::Relaxed)),
+        );
+        let rows = watched
+            .and_then(|()| read_snapshot(connection, &reads))
+            .map_err(BackendError::from);
+        let _ = connection.progress_handler(0, None::<fn() -> bool>);
         // The asker may have gone (its request timed out); nothing to tell then.
         let _ = job.reply.send(rows);
     }
@@ -719,6 +748,26 @@ mod tests {
             "INSERT INTO tenants (slug, name, created_at) VALUES ($1, $1, $2)",
             vec![SqlValue::Text(slug.into()), SqlValue::Int(0)],
         )
+    }
+
+    /// An abandoned read (its request timed out or its client left) stops: four reads that
+    /// would each run for hours, all dropped, leave every reader thread free for the next.
+    #[tokio::test]
+    async fn abandoned_reads_are_interrupted_and_free_their_reader() {
+        let (_dir, backend) = backend().await;
+        let endless = Statement::new(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+             WHERE x < 1000000000000) SELECT count(*) FROM c",
+            vec![],
+        );
+        for _ in 0..READERS * 2 {
+            let read = backend.query(&endless, &[Column::Int]);
+            let outcome = tokio::time::timeout(Duration::from_millis(50), read).await;
+            assert!(outcome.is_err(), "still running when abandoned");
+        }
+        // Generous: an interrupted reader answers in milliseconds; one left running, never.
+        let next = tokio::time::timeout(Duration::from_secs(60), slugs(&backend)).await;
+        assert!(next.is_ok(), "a reader was still busy with abandoned work");
     }
 
     async fn slugs(backend: &SqliteBackend) -> Vec<String> {
