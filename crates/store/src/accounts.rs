@@ -398,7 +398,7 @@ async fn query_page<U>(
     let results = if point_read {
         store.lookup_many(&reads).await?
     } else {
-        store.query_many(&reads).await?
+        store.query_many_for(tenant, &reads).await?
     };
     let mut results = results.into_iter();
     let counted = count.is_some().then(|| {

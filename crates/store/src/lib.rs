@@ -9,6 +9,7 @@
 //! - [`sql_store`]: the `Store` implementation.
 //! - `sql`: shared statements, the filter-to-SQL lowering, the dialect differences.
 //! - `backend`: SQLite (WAL, one writer, read-only readers) and PostgreSQL pools.
+//! - `tenant_shares`: each tenant's fair share of the long reads.
 //! - `migrations`: per-backend SQL, append-only, embedded in the binary.
 
 mod accounts;
@@ -21,6 +22,7 @@ mod migrations;
 mod query_plans;
 mod sql;
 pub mod sql_store;
+mod tenant_shares;
 pub mod test_support;
 
 pub use sql_store::SqlStore;
@@ -59,7 +61,7 @@ pub async fn connect(url: &str, durability: Durability) -> Result<SqlStore, Conn
         return Err(ConnectError::UnsupportedScheme(redact_password(url)));
     };
     opened
-        .map(|backend| SqlStore { backend })
+        .map(SqlStore::new)
         .map_err(|error: BackendError| ConnectError::Open {
             url: redact_password(url),
             source: Box::new(error),

@@ -2,6 +2,7 @@
 
 use crate::backend::{Backend, BackendError, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
+use crate::tenant_shares::TenantShares;
 use crate::{accounts, activity, admins, catalog};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery};
@@ -13,14 +14,21 @@ use scimd_core::store::{
 use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, SecretHash, Token, TokenHash, TokenName};
 use scimd_core::user::{StoredUser, User};
+use std::sync::Arc;
 
 /// scimd's store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pub(crate) backend: Backend,
+    shares: Arc<TenantShares>,
 }
 
 impl SqlStore {
+    pub(crate) fn new(backend: Backend) -> Self {
+        let shares = Arc::new(TenantShares::new(backend.long_readers()));
+        Self { backend, shares }
+    }
+
     /// Leaves the database complete on disk once the last request is answered: on SQLite the
     /// write-ahead log is copied into the database file and emptied, so that the stopped
     /// database is its one file.
@@ -99,6 +107,17 @@ impl SqlStore {
         reads: &[(&Statement, &[Column])],
     ) -> StoreResult<Vec<Vec<Row>>> {
         Ok(self.backend.query_many(reads).await?)
+    }
+
+    /// [`Self::query_many`] for a long read of `tenant` (a list page, a filter), within the
+    /// tenant's fair share of the readers.
+    pub(crate) async fn query_many_for(
+        &self,
+        tenant: TenantId,
+        reads: &[(&Statement, &[Column])],
+    ) -> StoreResult<Vec<Vec<Row>>> {
+        let _turn = self.shares.turn(tenant).await?;
+        self.query_many(reads).await
     }
 
     /// Point reads that must agree, run like a lookup (see [`Backend::lookup_many`]).

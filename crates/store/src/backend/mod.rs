@@ -171,6 +171,14 @@ impl Backend {
         }
     }
 
+    /// How many long reads run at once: SQLite's reader threads, PostgreSQL's connections.
+    pub fn long_readers(&self) -> usize {
+        match self {
+            Self::Sqlite(_) => sqlite::READERS,
+            Self::Postgres(_) => postgres::CONNECTIONS as usize,
+        }
+    }
+
     /// Leaves the database complete on disk after the last request (see
     /// [`SqliteBackend::close`]).
     pub async fn close(&self) -> Result<(), BackendError> {

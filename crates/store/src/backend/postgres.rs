@@ -8,7 +8,7 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Postgres, Row as _};
 use std::str::FromStr;
 
-const CONNECTIONS: u32 = 16;
+pub(super) const CONNECTIONS: u32 = 16;
 /// No statement runs longer than a request may (the server's default request deadline): the
 /// server stops a query whose request was abandoned, rather than finish it for nobody.
 const STATEMENT_TIMEOUT: &str = "30s";

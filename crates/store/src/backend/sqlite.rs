@@ -35,7 +35,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Reader threads: reads run in parallel with each other and with the writer (WAL).
-const READERS: usize = 4;
+pub(super) const READERS: usize = 4;
 /// Most writes committed together.
 const MAX_GROUP: usize = 256;
 /// How long a connection waits for a lock held by another process before failing.
