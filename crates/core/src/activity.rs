@@ -3,6 +3,7 @@
 
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
+use std::borrow::Cow;
 use std::time::Instant;
 
 /// Who asked.
@@ -148,6 +149,27 @@ impl Outcome {
     }
 }
 
+/// The most of any one text an event stores: a failed request may carry a megabyte of
+/// userName or error detail, and the log must stay small enough to page and export.
+pub const MAX_EVENT_TEXT: usize = 4 * 1024;
+
+/// `text` as an event stores it: whole up to [`MAX_EVENT_TEXT`] bytes, else its beginning (cut
+/// at a character boundary) and a mark that says how long it was.
+pub fn stored_text(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_EVENT_TEXT {
+        return Cow::Borrowed(text);
+    }
+    let mut end = MAX_EVENT_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… [cut: {} bytes in all]",
+        &text[..end],
+        text.len()
+    ))
+}
+
 /// One row of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -253,6 +275,15 @@ pub struct EventQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_texts_are_stored_cut_and_marked() {
+        assert_eq!(stored_text("short"), "short");
+        let long = "é".repeat(MAX_EVENT_TEXT);
+        let stored = stored_text(&long);
+        assert!(stored.len() < MAX_EVENT_TEXT + 64, "{}", stored.len());
+        assert!(stored.ends_with(&format!("… [cut: {} bytes in all]", long.len())));
+    }
 
     #[test]
     fn clients_are_told_apart_by_user_agent() {

@@ -372,3 +372,47 @@ fn assert_scim_error_body(reply: &Reply) {
         reply.text()
     );
 }
+
+/// Issue: a failed call stored its whole userName and error (a megabyte each), so a few of them
+/// made the console's Activity page and the CSV export hundreds of megabytes. What one event
+/// stores is capped and marked as cut.
+#[tokio::test]
+async fn a_failed_call_with_a_huge_value_is_logged_cut_to_a_few_kilobytes() {
+    use scimd_core::activity::MAX_EVENT_TEXT;
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let huge = format!("{}@example", "x".repeat(900 * 1024));
+        let reply = app
+            .call(
+                Method::POST,
+                "/scim/v2/Users",
+                Some(json!({"userName": huge})),
+            )
+            .await;
+        assert_scim_error(&reply, 400, Some("invalidValue"));
+        let provisioner = open_provisioner(&app.config.database_url, Default::default())
+            .await
+            .unwrap();
+        let tenant = provisioner.tenant("default").await.unwrap();
+        let query = scimd_core::activity::EventQuery {
+            outcome: Some(scimd_core::activity::Outcome::Failure),
+            limit: 10,
+            ..Default::default()
+        };
+        let events = provisioner.activity(&tenant, &query).await.unwrap();
+        assert_eq!(events.len(), 1, "{backend}");
+        let event = &events[0];
+        for text in [
+            event.target_user_name.as_deref().unwrap(),
+            event.detail.as_deref().unwrap(),
+            event.response.as_deref().unwrap(),
+        ] {
+            assert!(
+                text.len() <= MAX_EVENT_TEXT + 64,
+                "{backend}: {}",
+                text.len()
+            );
+            assert!(text.contains("[cut: "), "{backend}");
+        }
+    }
+}

@@ -6,7 +6,7 @@ use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
 use scim::filter::fold_case;
-use scimd_core::activity::{Event, EventQuery, Outcome};
+use scimd_core::activity::{Event, EventQuery, Outcome, stored_text};
 use scimd_core::store::{StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
 
@@ -39,24 +39,38 @@ pub(crate) fn event_step(event: &Event) -> Step {
         ),
         vec![
             SqlValue::Int(event.tenant_id.0),
-            SqlValue::OptText(event.target_user_name.as_deref().map(fold_case)),
+            SqlValue::OptText(
+                event
+                    .target_user_name
+                    .as_deref()
+                    .map(|name| fold_case(&stored_text(name))),
+            ),
             SqlValue::Int(event.at.as_millis()),
             SqlValue::Text(event.actor_kind.clone()),
-            SqlValue::Text(event.actor.clone()),
-            SqlValue::Text(event.client.clone()),
-            SqlValue::Text(event.method.clone()),
-            SqlValue::Text(event.path.clone()),
-            SqlValue::Text(event.operation.clone()),
-            SqlValue::OptText(event.target_user_name.clone()),
-            SqlValue::OptText(event.target_id.clone()),
+            text(&event.actor),
+            text(&event.client),
+            text(&event.method),
+            text(&event.path),
+            text(&event.operation),
+            opt_text(event.target_user_name.as_deref()),
+            opt_text(event.target_id.as_deref()),
             SqlValue::Text(event.outcome.as_str().into()),
             SqlValue::Int(i64::from(event.status)),
-            SqlValue::OptText(event.scim_type.clone()),
-            SqlValue::OptText(event.detail.clone()),
+            opt_text(event.scim_type.as_deref()),
+            opt_text(event.detail.as_deref()),
             SqlValue::Int(event.latency_millis),
-            SqlValue::OptText(event.response.clone()),
+            opt_text(event.response.as_deref()),
         ],
     )
+}
+
+/// A text as the log keeps it: at most [`scimd_core::activity::MAX_EVENT_TEXT`] bytes.
+fn text(value: &str) -> SqlValue {
+    SqlValue::Text(stored_text(value).into_owned())
+}
+
+fn opt_text(value: Option<&str>) -> SqlValue {
+    SqlValue::OptText(value.map(|value| stored_text(value).into_owned()))
 }
 
 pub(crate) async fn record_event(store: &SqlStore, event: &Event) -> StoreResult<()> {

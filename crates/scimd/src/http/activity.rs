@@ -18,9 +18,6 @@ use scimd_core::store::Store;
 use serde_json::Value;
 use std::time::Instant;
 
-/// Error bodies are small; anything larger is cut in the log (the client still gets it all).
-const MAX_RECORDED_BODY: usize = 64 * 1024;
-
 /// Every SCIM route needs a valid bearer token; the principal and the request's origin
 /// travel in the request, and a failure is recorded once the response is known.
 ///
@@ -137,7 +134,8 @@ async fn record_if_failed(
         .await
         .unwrap_or_default();
     let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_RECORDED_BODY)]).into_owned();
+    // The log keeps at most a few kilobytes of it (see `activity::stored_text`).
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     let (operation, target_id) = operation_of(&origin.method, &origin.path);
     let event = Event {
         target_user_name,
