@@ -213,6 +213,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         query: &EventQuery,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
     fn record_event(&self, event: &Event) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes up to `limit` of the tenant's events from before `before`, in one short
+    /// transaction; how many it deleted.
+    fn delete_events_before(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Newest first.
     fn list_events(
         &self,

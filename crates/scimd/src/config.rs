@@ -399,6 +399,15 @@ pub struct ServeArgs {
     )]
     pub allowed_hosts: Vec<String>,
 
+    /// Days the activity log keeps an event; older ones are deleted at start and every hour,
+    /// a small batch at a time. `0` keeps every event.
+    #[arg(
+        long,
+        env = "SCIMD_ACTIVITY_RETENTION_DAYS",
+        default_value_t = scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS
+    )]
+    pub activity_retention_days: u32,
+
     /// Largest request body accepted, in bytes (advertised as maxPayloadSize).
     #[arg(long, env = "SCIMD_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
     pub max_payload_bytes: u64,

@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod config;
 mod console;
+mod housekeeping;
 pub mod http;
 mod listing;
 mod reports;
@@ -42,6 +43,8 @@ pub struct ServeConfig {
     pub capabilities: Capabilities,
     pub limits: http::RequestLimits,
     pub connections: server::ConnectionLimits,
+    /// Days the activity log keeps an event; `0` keeps them all.
+    pub activity_retention_days: u32,
 }
 
 impl ServeConfig {
@@ -55,6 +58,7 @@ impl ServeConfig {
             capabilities: Capabilities::default(),
             limits: http::RequestLimits::default(),
             connections: server::ConnectionLimits::default(),
+            activity_retention_days: scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS,
         }
     }
 
@@ -123,7 +127,13 @@ pub async fn run(
             config.hosts().describe()
         );
     }
+    let keeper = Provisioner::new(store.clone(), Arc::new(SystemClock) as SharedClock);
+    let housekeeping = tokio::spawn(housekeeping::keep_activity_for(
+        keeper,
+        config.activity_retention_days,
+    ));
     server::serve(listener, app, config.connections, shutdown).await;
+    housekeeping.abort();
     store
         .close()
         .await

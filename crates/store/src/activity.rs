@@ -1,7 +1,7 @@
 //! The activity log on either backend. Events about an account are written by the account's
 //! own transaction ([`event_step`]); failures are recorded on their own.
 
-use crate::backend::{Column, Row, Step};
+use crate::backend::{Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
@@ -164,4 +164,30 @@ pub(crate) async fn list_events(
         .into_iter()
         .map(|row| event_from(tenant, row))
         .collect()
+}
+
+pub(crate) async fn delete_events_before(
+    store: &SqlStore,
+    tenant: TenantId,
+    before: Timestamp,
+    limit: u32,
+) -> StoreResult<u64> {
+    // The oldest first, through the (tenant_id, at) index; a batch at a time keeps each
+    // transaction short, so writes queued behind it barely wait.
+    let step = Step::run(
+        "DELETE FROM activity WHERE id IN \
+         (SELECT id FROM activity WHERE tenant_id = $1 AND at < $2 ORDER BY at LIMIT $3) \
+         RETURNING id",
+        vec![
+            SqlValue::Int(tenant.0),
+            SqlValue::Int(before.as_millis()),
+            SqlValue::Int(i64::from(limit)),
+        ],
+    )
+    .returning(&[Column::Int]);
+    let deleted = match store.write(vec![step]).await? {
+        Written::Committed(rows) => rows.first().map_or(0, Vec::len),
+        Written::Unmet => 0,
+    };
+    Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
 }

@@ -342,6 +342,15 @@ impl Store for SqlStore {
         activity::record_event(self, event).await
     }
 
+    async fn delete_events_before(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        activity::delete_events_before(self, tenant, before, limit).await
+    }
+
     async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> StoreResult<Vec<Event>> {
         activity::list_events(self, tenant, query).await
     }

@@ -6,6 +6,7 @@ mod admins;
 mod catalog;
 mod create;
 mod dashboard;
+mod retention;
 mod users;
 
 use crate::activity::{Event, Origin};
@@ -19,6 +20,7 @@ use scim::datetime::Timestamp;
 pub use accounts::{AccountFilter, AccountSearch, AccountView, ManualUser};
 pub use catalog::{MappingEdit, MappingSpec};
 pub use dashboard::Dashboard;
+pub use retention::DEFAULT_ACTIVITY_RETENTION_DAYS;
 pub use users::ListRequest;
 
 /// How often `last_used_at` is written for a busy token: recording every request would turn

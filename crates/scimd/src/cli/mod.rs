@@ -79,6 +79,7 @@ async fn serve(
         durability,
         public_url: args.public_url,
         allowed_hosts: args.allowed_hosts,
+        activity_retention_days: args.activity_retention_days,
         capabilities: Capabilities {
             max_payload_size: args.max_payload_bytes,
             page_limits: PageLimits::default(),
