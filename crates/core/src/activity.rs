@@ -270,6 +270,8 @@ pub struct EventQuery {
     /// Events about this userName (folded comparison).
     pub user_name: Option<String>,
     pub limit: u32,
+    /// Events skipped before the first returned (paging, newest first).
+    pub offset: u32,
 }
 
 #[cfg(test)]

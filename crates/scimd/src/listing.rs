@@ -30,15 +30,7 @@ impl Listing {
     pub fn write(&self, format: OutputFormat, out: &mut impl Write) -> anyhow::Result<()> {
         match format {
             OutputFormat::Table => self.write_table(out)?,
-            OutputFormat::Csv => {
-                let mut writer = csv::Writer::from_writer(out);
-                writer.write_record(&self.headers)?;
-                for row in &self.rows {
-                    writer
-                        .write_record(row.iter().map(|cell| spreadsheet_safe(cell).into_owned()))?;
-                }
-                writer.flush()?;
-            }
+            OutputFormat::Csv => self.write_csv(true, out)?,
             OutputFormat::Json => {
                 let objects: Vec<Value> = self.rows.iter().map(|row| self.object(row)).collect();
                 serde_json::to_writer_pretty(&mut *out, &objects)?;
@@ -46,6 +38,19 @@ impl Listing {
             }
         }
         Ok(())
+    }
+
+    /// The rows as CSV, after the header line when `header` (a streamed export writes it
+    /// with its first chunk only).
+    pub fn write_csv(&self, header: bool, out: &mut impl Write) -> std::io::Result<()> {
+        let mut writer = csv::Writer::from_writer(out);
+        if header {
+            writer.write_record(&self.headers)?;
+        }
+        for row in &self.rows {
+            writer.write_record(row.iter().map(|cell| spreadsheet_safe(cell).into_owned()))?;
+        }
+        writer.flush()
     }
 
     /// One row as a JSON object; empty cells are `null`.

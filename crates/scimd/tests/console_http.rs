@@ -886,3 +886,71 @@ async fn every_csv_export_quotes_cells_a_spreadsheet_would_run_as_formulas() {
         assert_eq!(formula_cells, 0, "{export}\n{}", csv.html);
     }
 }
+
+/// The log is paged (100 events a page) and its CSV export streams every event, a chunk at a
+/// time, whatever the log's size.
+#[tokio::test]
+async fn the_activity_log_is_paged_and_its_export_holds_every_event() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
+        .await
+        .unwrap();
+    let tenant = provisioner.tenant("default").await.unwrap();
+    for n in 0..2_250 {
+        let event = scimd_core::activity::Event {
+            detail: Some(format!("failure {n}")),
+            ..scimd_core::activity::Event::new(
+                &admin_origin(),
+                tenant.id,
+                provisioner.now(),
+                "create",
+                scimd_core::activity::Outcome::Failure,
+                400,
+            )
+        };
+        provisioner.record_failure(&event).await.unwrap();
+    }
+    let all = provisioner
+        .activity(
+            &tenant,
+            &scimd_core::activity::EventQuery {
+                limit: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let rows = |html: &str| html.matches("<tr>").count() - 1;
+    let first = send(&app, get("/admin/activity?outcome=failure", Some(&cookie))).await;
+    assert_eq!(rows(&first.html), 100);
+    assert!(first.html.contains("page=2\">Older"), "{}", first.html);
+    let last = send(
+        &app,
+        get("/admin/activity?outcome=failure&page=23", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(rows(&last.html), 50);
+    assert!(!last.html.contains("Older"));
+    assert!(last.html.contains("page=22\">"));
+    let csv = send(&app, get("/admin/activity.csv", Some(&cookie))).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.html.lines().collect();
+    assert_eq!(lines.len(), all.len() + 1, "a header and every event");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.starts_with("Time,"))
+            .count(),
+        1
+    );
+    for n in [0, 999, 1_000, 2_249] {
+        let detail = format!(",failure {n},");
+        assert_eq!(
+            lines.iter().filter(|line| line.contains(&detail)).count(),
+            1,
+            "{detail}"
+        );
+    }
+}

@@ -155,8 +155,10 @@ pub(crate) async fn list_events(
 ) -> StoreResult<Vec<Event>> {
     let (condition, values) = event_condition(tenant, query);
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM activity WHERE {condition} ORDER BY at DESC, id DESC {}",
-        crate::sql::limit(query.limit)
+        "SELECT {EVENT_COLUMNS} FROM activity WHERE {condition} ORDER BY at DESC, id DESC {} \
+         OFFSET {}",
+        crate::sql::limit(query.limit),
+        query.offset
     );
     store
         .query(Statement::new(sql, values), EVENT_TYPES)

@@ -20,9 +20,10 @@ use scimd_core::provisioner::AccountFilter;
 use scimd_core::store::StateFilter;
 use std::collections::HashMap;
 
-/// Events shown on the page; the CSV export holds up to [`EXPORT_EVENTS`].
-const PAGE_EVENTS: u32 = 200;
-const EXPORT_EVENTS: u32 = 100_000;
+/// Events shown on a page of the log.
+const PAGE_EVENTS: u32 = 100;
+/// Events read at a time while a CSV export streams out (the export holds them all).
+const EXPORT_CHUNK: u32 = 1_000;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -148,7 +149,7 @@ impl ActivityFilters {
         }
     }
 
-    fn query(&self, limit: u32) -> EventQuery {
+    fn query(&self, limit: u32, offset: u32) -> EventQuery {
         let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
         EventQuery {
             since: local_time(&self.since),
@@ -158,6 +159,7 @@ impl ActivityFilters {
             operation: some(&self.operation),
             user_name: some(&self.user),
             limit,
+            offset,
         }
     }
 
@@ -195,6 +197,9 @@ struct ActivityPage {
     filters: ActivityFilters,
     query: String,
     events: Vec<Event>,
+    /// 1-based; the newest events are on page 1.
+    page: u32,
+    older: bool,
 }
 
 async fn activity(
@@ -203,33 +208,75 @@ async fn activity(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let filters = ActivityFilters::from(&query);
+    let page = query
+        .get("page")
+        .and_then(|page| page.parse::<u32>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let offset = (page - 1).saturating_mul(PAGE_EVENTS);
+    // One more than shown tells whether there is an older page.
     match state
         .provisioner
-        .activity(&signed.tenant, &filters.query(PAGE_EVENTS))
+        .activity(&signed.tenant, &filters.query(PAGE_EVENTS + 1, offset))
         .await
     {
-        Ok(events) => render(&ActivityPage {
-            chrome: Chrome::of(&signed, "activity"),
-            query: filters.encoded(),
-            filters,
-            events,
-        }),
+        Ok(mut events) => {
+            let older = events.len() > PAGE_EVENTS as usize;
+            events.truncate(PAGE_EVENTS as usize);
+            render(&ActivityPage {
+                chrome: Chrome::of(&signed, "activity"),
+                query: filters.encoded(),
+                filters,
+                events,
+                page,
+                older,
+            })
+        }
         Err(error) => failure(error),
     }
 }
 
+/// The log as CSV, streamed a chunk of events at a time: the server holds one chunk, not the
+/// export. Events logged after the export began are left out, so chunks do not shift.
 async fn activity_csv(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let filters = ActivityFilters::from(&query);
-    match state
-        .provisioner
-        .activity(&signed.tenant, &filters.query(EXPORT_EVENTS))
-        .await
-    {
-        Ok(events) => csv(&events_listing(events), "scimd-activity.csv"),
-        Err(error) => failure(error),
-    }
+    let mut first = filters.query(EXPORT_CHUNK, 0);
+    let began = Timestamp::from_millis(state.provisioner.now().as_millis() + 1);
+    first.until = Some(first.until.map_or(began, |until| until.min(began)));
+    let chunks = futures_util::stream::unfold(Some(first), move |next| {
+        let (state, tenant) = (state.clone(), signed.tenant.clone());
+        async move {
+            let query = next?;
+            let events = match state.provisioner.activity(&tenant, &query).await {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::error!(%error, "an activity export stopped part way");
+                    return Some((Err(std::io::Error::other("the export stopped")), None));
+                }
+            };
+            let more = events.len() == EXPORT_CHUNK as usize;
+            let mut bytes = Vec::new();
+            let written = events_listing(events).write_csv(query.offset == 0, &mut bytes);
+            let following = more.then(|| EventQuery {
+                offset: query.offset + EXPORT_CHUNK,
+                ..query
+            });
+            Some((written.map(|()| bytes), following))
+        }
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"scimd-activity.csv\"".to_owned(),
+            ),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response()
 }

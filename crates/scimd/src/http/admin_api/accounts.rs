@@ -219,6 +219,9 @@ pub(super) async fn activity(
             .and_then(|limit| limit.parse().ok())
             .unwrap_or(100)
             .clamp(1, 10_000),
+        offset: get("offset")
+            .and_then(|offset| offset.parse().ok())
+            .unwrap_or(0),
     };
     let events = state.provisioner.activity(&caller.tenant, &events).await?;
     ok(json!({"events": events.iter().map(event_json).collect::<Vec<_>>()}))
