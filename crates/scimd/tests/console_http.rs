@@ -954,3 +954,28 @@ async fn the_activity_log_is_paged_and_its_export_holds_every_event() {
         );
     }
 }
+
+/// A link cannot make the console say words of its own: `done` picks one of a few fixed
+/// notices, and anything else shows none.
+#[tokio::test]
+async fn the_notice_after_a_change_is_chosen_by_code_and_never_echoes_the_link() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let spoof = "Your+session+expired%3A+call+%2B1+555+0100";
+    for page in ["/admin/mappings", "/admin/user?email=nobody%40example.com"] {
+        let separator = if page.contains('?') { '&' } else { '?' };
+        let shown = send(
+            &app,
+            get(&format!("{page}{separator}done={spoof}"), Some(&cookie)),
+        )
+        .await;
+        assert!(!shown.html.contains("555 0100"), "{page}: {}", shown.html);
+    }
+    let known = send(
+        &app,
+        get("/admin/mappings?done=mapping-saved", Some(&cookie)),
+    )
+    .await;
+    assert!(known.html.contains("Mapping saved."), "{}", known.html);
+}

@@ -4,14 +4,14 @@
 
 use super::Signed;
 use super::auth::Refused;
+use super::notices::Notice;
 use super::pages::{Chrome, failure, render};
-use super::users::encode;
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use scimd_core::catalog::{Mapping, Profile, Storage};
 use scimd_core::mapping::{Criteria, NO_MAPPING_MATCHED};
@@ -38,10 +38,6 @@ pub(super) fn allowed(signed: &Signed, headers: &HeaderMap, form: &Value) -> Res
     signed.check_form_change(headers, form)
 }
 
-fn done(path: &str, message: &str) -> Response {
-    Redirect::to(&format!("{path}?done={}", encode(message))).into_response()
-}
-
 #[derive(Template)]
 #[template(path = "mappings.html")]
 struct MappingsPage {
@@ -50,7 +46,7 @@ struct MappingsPage {
     can_change: bool,
     sample: String,
     preview: Vec<String>,
-    notice: Option<String>,
+    notice: Option<&'static str>,
 }
 
 async fn show(
@@ -58,7 +54,7 @@ async fn show(
     signed: &Signed,
     sample: String,
     preview: Vec<String>,
-    notice: Option<String>,
+    notice: Option<&'static str>,
 ) -> Response {
     match state.provisioner.list_mappings(&signed.tenant).await {
         Ok(mappings) => render(&MappingsPage {
@@ -86,7 +82,7 @@ async fn list(
         &signed,
         SAMPLE.into(),
         Vec::new(),
-        query.get("done").cloned(),
+        Notice::of(&query).map(Notice::message),
     )
     .await
 }
@@ -279,13 +275,7 @@ async fn new_submitted(
         .create_mapping(&origin, &signed.tenant, spec)
         .await
     {
-        Ok(mapping) => done(
-            "/admin/mappings",
-            &format!(
-                "Mapping '{}' created at priority {}.",
-                mapping.name, mapping.priority
-            ),
-        ),
+        Ok(_) => Notice::MappingCreated.redirect("/admin/mappings"),
         Err(error) => MappingForm::show(&state, &signed, 2, fields, Some(error.to_string())).await,
     }
 }
@@ -355,7 +345,7 @@ async fn edit(
         .edit_mapping(&origin, &signed.tenant, &fields.name, edit)
         .await
     {
-        Ok(()) => done("/admin/mappings", "Mapping saved."),
+        Ok(()) => Notice::MappingSaved.redirect("/admin/mappings"),
         Err(error) => MappingForm::show(&state, &signed, 3, fields, Some(error.to_string())).await,
     }
 }
@@ -377,7 +367,7 @@ async fn reorder(
         .reorder_mapping(&origin, &signed.tenant, &name, priority)
         .await
     {
-        Ok(()) => done("/admin/mappings", &format!("Mapping '{name}' moved.")),
+        Ok(()) => Notice::MappingMoved.redirect("/admin/mappings"),
         Err(error) => failure(error),
     }
 }
@@ -398,10 +388,7 @@ async fn delete(
         .delete_mapping(&origin, &signed.tenant, &name)
         .await
     {
-        Ok(()) => done(
-            "/admin/mappings",
-            &format!("Mapping '{name}' deleted; its users keep their profile and storage."),
-        ),
+        Ok(()) => Notice::MappingDeleted.redirect("/admin/mappings"),
         Err(error) => failure(error),
     }
 }

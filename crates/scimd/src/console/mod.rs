@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod catalog;
 mod mappings;
+mod notices;
 mod pages;
 mod provisioning;
 mod reports;

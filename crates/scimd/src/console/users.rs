@@ -1,6 +1,7 @@
 //! The Users page (SPEC §7): search and filter every account, page through them, and open one
 //! to preserve, activate or delete it, with its activity.
 
+use super::notices::Notice;
 use super::pages::{Chrome, failure, render};
 use super::{Signed, form_text};
 use crate::http::AppState;
@@ -193,7 +194,7 @@ struct UserPage {
     fields: Vec<(&'static str, String)>,
     can_change: bool,
     events: Vec<Event>,
-    notice: Option<String>,
+    notice: Option<&'static str>,
 }
 
 async fn detail(
@@ -237,17 +238,12 @@ async fn detail(
         fields,
         can_change: signed.can_change(),
         events,
-        notice: query.get("done").cloned(),
+        notice: Notice::of(&query).map(Notice::message),
     })
 }
 
-fn back_to(email: &str, done: &str) -> Response {
-    Redirect::to(&format!(
-        "/admin/user?email={}&done={}",
-        encode(email),
-        encode(done)
-    ))
-    .into_response()
+fn back_to(email: &str, notice: Notice) -> Response {
+    notice.redirect(&format!("/admin/user?email={}", encode(email)))
 }
 
 async fn preserve(
@@ -266,10 +262,7 @@ async fn preserve(
         .preserve_user(&origin, &signed.tenant, email)
         .await
     {
-        Ok(_) => back_to(
-            email,
-            "Preserved: the IdP cannot reactivate it until an admin activates it.",
-        ),
+        Ok(_) => back_to(email, Notice::UserPreserved),
         Err(error) => failure(error),
     }
 }
@@ -290,7 +283,7 @@ async fn activate(
         .activate_user(&origin, &signed.tenant, email)
         .await
     {
-        Ok(_) => back_to(email, "Activated."),
+        Ok(_) => back_to(email, Notice::UserActivated),
         Err(error) => failure(error),
     }
 }
