@@ -416,3 +416,51 @@ async fn a_failed_call_with_a_huge_value_is_logged_cut_to_a_few_kilobytes() {
         }
     }
 }
+
+/// Issue: a cursor was a plain row number shared by all tenants, so one tenant could watch
+/// the others grow. Cursors are now sealed: opaque, and refused for any other tenant or query.
+#[tokio::test]
+async fn cursors_are_opaque_and_open_only_for_the_tenant_they_were_issued_to() {
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        for n in 0..3 {
+            app.create(&format!("u{n}@example.com")).await;
+        }
+        let first = app
+            .call(Method::GET, "/scim/v2/Users?cursor=&count=1", None)
+            .await;
+        let cursor = first.body["nextCursor"].as_str().unwrap().to_owned();
+        let next = app
+            .call(
+                Method::GET,
+                &format!("/scim/v2/Users?cursor={cursor}&count=1"),
+                None,
+            )
+            .await;
+        assert_eq!(next.status, StatusCode::OK, "{backend}: {}", next.body);
+        assert_eq!(next.body["Resources"][0]["userName"], "u1@example.com");
+        let request = axum::http::Request::builder()
+            .uri(format!("/scim/v2/Users?cursor={cursor}&count=1"))
+            .header("host", "scim.test")
+            .header(
+                "authorization",
+                format!("Bearer {}", app.other_tenant_token),
+            )
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let elsewhere = app.send(request).await;
+        assert_scim_error(&elsewhere, 400, Some("invalidCursor"));
+        let mut tampered = cursor.clone().into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        let reply = app
+            .call(
+                Method::GET,
+                &format!("/scim/v2/Users?cursor={tampered}&count=1"),
+                None,
+            )
+            .await;
+        assert_scim_error(&reply, 400, Some("invalidCursor"));
+    }
+}

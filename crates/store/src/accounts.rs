@@ -391,7 +391,13 @@ async fn query_page<U>(
         rows,
         page_size,
         continuation,
-    } = plan_query(store.backend.dialect(), tenant, query, shape.columns)?;
+    } = plan_query(
+        store.backend.dialect(),
+        &store.cursors,
+        tenant,
+        query,
+        shape.columns,
+    )?;
     let mut reads: Vec<(&Statement, &[Column])> = Vec::new();
     reads.extend(count.as_ref().map(|count| (count, &[Column::Int][..])));
     reads.extend(rows.as_ref().map(|rows| (rows, shape.types)));
@@ -428,7 +434,14 @@ async fn query_page<U>(
     Ok(UserPage {
         total,
         users,
-        next_cursor: next_cursor(&continuation, page_size, fetched_count, last_key),
+        next_cursor: next_cursor(
+            &store.cursors,
+            tenant,
+            &continuation,
+            page_size,
+            fetched_count,
+            last_key,
+        )?,
         start_index: None,
     })
 }

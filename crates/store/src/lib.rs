@@ -17,6 +17,7 @@ mod activity;
 mod admins;
 mod backend;
 mod catalog;
+mod cursor_seal;
 mod migrations;
 #[cfg(test)]
 mod query_plans;
@@ -27,7 +28,7 @@ pub mod test_support;
 
 pub use sql_store::SqlStore;
 
-use backend::{Backend, BackendError, PostgresBackend, SqliteBackend};
+use backend::{Backend, PostgresBackend, SqliteBackend};
 
 /// Why a store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -60,12 +61,16 @@ pub async fn connect(url: &str, durability: Durability) -> Result<SqlStore, Conn
     } else {
         return Err(ConnectError::UnsupportedScheme(redact_password(url)));
     };
-    opened
-        .map(SqlStore::new)
-        .map_err(|error: BackendError| ConnectError::Open {
-            url: redact_password(url),
-            source: Box::new(error),
-        })
+    let failed = |source: Box<dyn std::error::Error + Send + Sync>| ConnectError::Open {
+        url: redact_password(url),
+        source,
+    };
+    match opened {
+        Ok(backend) => SqlStore::open(backend)
+            .await
+            .map_err(|error| failed(Box::new(error))),
+        Err(error) => Err(failed(Box::new(error))),
+    }
 }
 
 /// The URL with any password replaced by `***`, for logs and error messages: the one in the

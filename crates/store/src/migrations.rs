@@ -41,6 +41,11 @@ pub(crate) fn sqlite() -> Migrator {
             "profile user count",
             "../migrations/sqlite/0009_profile_user_count.sql"
         ),
+        migration!(
+            10,
+            "server keys",
+            "../migrations/sqlite/0010_server_keys.sql"
+        ),
     ])
 }
 
@@ -70,6 +75,11 @@ pub(crate) fn postgres() -> Migrator {
             9,
             "profile user count",
             "../migrations/postgres/0009_profile_user_count.sql"
+        ),
+        migration!(
+            10,
+            "server keys",
+            "../migrations/postgres/0010_server_keys.sql"
         ),
     ])
 }

@@ -150,8 +150,14 @@ async fn indexed_lookups_never_scan_the_users_table() {
                 }),
                 ..UserQuery::default()
             };
-            let planned = plan_query(store.backend.dialect(), TenantId(1), &query, USER_COLUMNS)
-                .expect("planned");
+            let planned = plan_query(
+                store.backend.dialect(),
+                &store.cursors,
+                TenantId(1),
+                &query,
+                USER_COLUMNS,
+            )
+            .expect("planned");
             let statements = [planned.count.as_ref(), planned.rows.as_ref()];
             for statement in statements.into_iter().flatten() {
                 let lines = plan(&store, statement).await;
@@ -180,8 +186,14 @@ async fn listings_judge_visibility_from_the_tenant_index() {
             }),
             ..UserQuery::default()
         };
-        let planned = plan_query(store.backend.dialect(), TenantId(1), &query, USER_COLUMNS)
-            .expect("planned");
+        let planned = plan_query(
+            store.backend.dialect(),
+            &store.cursors,
+            TenantId(1),
+            &query,
+            USER_COLUMNS,
+        )
+        .expect("planned");
         let count = plan(&store, planned.count.as_ref().expect("a count"))
             .await
             .join("\n");

@@ -1,6 +1,7 @@
 //! The one `Store` implementation, over either backend.
 
 use crate::backend::{Backend, BackendError, Column, Row, Step, Written};
+use crate::cursor_seal::CursorSeal;
 use crate::sql::{SqlValue, Statement};
 use crate::tenant_shares::TenantShares;
 use crate::{accounts, activity, admins, catalog};
@@ -21,12 +22,19 @@ use std::sync::Arc;
 pub struct SqlStore {
     pub(crate) backend: Backend,
     shares: Arc<TenantShares>,
+    pub(crate) cursors: Arc<CursorSeal>,
 }
 
 impl SqlStore {
-    pub(crate) fn new(backend: Backend) -> Self {
+    /// The store over an opened (migrated) backend, with the database's cursor key.
+    pub(crate) async fn open(backend: Backend) -> StoreResult<Self> {
+        let cursors = Arc::new(CursorSeal::of_database(&backend).await?);
         let shares = Arc::new(TenantShares::new(backend.long_readers()));
-        Self { backend, shares }
+        Ok(Self {
+            backend,
+            shares,
+            cursors,
+        })
     }
 
     /// Leaves the database complete on disk once the last request is answered: on SQLite the

@@ -2,6 +2,7 @@
 
 use super::filter::{Lowering, pins_one_user, sort_expression};
 use super::{Dialect, Params, Statement};
+use crate::cursor_seal::CursorSeal;
 use scim::filter::fold_case;
 use scim::fold::case_folded;
 use scim::list::{Cursor, Page, SortOrder};
@@ -83,6 +84,7 @@ const CURSOR_AT_OFFSET: &str = "o";
 /// The count and page statements of `query`; the page selects `columns` of `users u`.
 pub(crate) fn plan_query(
     dialect: Dialect,
+    cursors: &CursorSeal,
     tenant: TenantId,
     query: &UserQuery,
     columns: &str,
@@ -140,7 +142,10 @@ pub(crate) fn plan_query(
             (u64::from(*count), start_index - 1, Continuation::Index)
         }
         Page::Cursor { cursor, count } => {
-            let position = cursor.as_ref().map(decode_cursor).transpose()?;
+            let position = cursor
+                .as_ref()
+                .map(|cursor| decode_cursor(cursors, tenant, cursor))
+                .transpose()?;
             let fetch = u64::from(*count) + 1;
             match (&query.sort_by, position) {
                 (None, None) => (fetch, 0, Continuation::Keyset),
@@ -182,41 +187,45 @@ enum CursorPosition {
     AtOffset(u64),
 }
 
-fn decode_cursor(cursor: &Cursor) -> StoreResult<CursorPosition> {
-    let parts = cursor.decode().map_err(client_error)?;
-    match parts.as_slice() {
-        [kind, key] if kind == CURSOR_AFTER_KEY => key
-            .parse()
-            .map(CursorPosition::AfterKey)
-            .map_err(|_| client_error(invalid_cursor())),
-        [kind, offset] if kind == CURSOR_AT_OFFSET => offset
-            .parse()
-            .map(CursorPosition::AtOffset)
-            .map_err(|_| client_error(invalid_cursor())),
-        _ => Err(client_error(invalid_cursor())),
-    }
+fn decode_cursor(
+    cursors: &CursorSeal,
+    tenant: TenantId,
+    cursor: &Cursor,
+) -> StoreResult<CursorPosition> {
+    let position = cursors.open(tenant, cursor).map_err(client_error)?;
+    let parsed = if let Some(key) = position.strip_prefix(CURSOR_AFTER_KEY) {
+        key.parse().ok().map(CursorPosition::AfterKey)
+    } else if let Some(offset) = position.strip_prefix(CURSOR_AT_OFFSET) {
+        offset.parse().ok().map(CursorPosition::AtOffset)
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| client_error(invalid_cursor()))
 }
 
 /// The cursor for the page after `rows` (fetched with one extra row to see if there is one).
 pub(crate) fn next_cursor(
+    cursors: &CursorSeal,
+    tenant: TenantId,
     continuation: &Continuation,
     page_size: u32,
     fetched: usize,
     last_key: Option<i64>,
-) -> Option<Cursor> {
+) -> StoreResult<Option<Cursor>> {
     if fetched <= page_size as usize {
-        return None;
+        return Ok(None);
     }
-    match continuation {
+    let position = match continuation {
         Continuation::Index => None,
-        Continuation::Keyset => {
-            last_key.map(|key| Cursor::encode(&[CURSOR_AFTER_KEY, &key.to_string()]))
-        }
-        Continuation::Offset(offset) => Some(Cursor::encode(&[
-            CURSOR_AT_OFFSET,
-            &(offset + u64::from(page_size)).to_string(),
-        ])),
-    }
+        Continuation::Keyset => last_key.map(|key| format!("{CURSOR_AFTER_KEY}{key}")),
+        Continuation::Offset(offset) => Some(format!(
+            "{CURSOR_AT_OFFSET}{}",
+            offset + u64::from(page_size)
+        )),
+    };
+    position
+        .map(|position| cursors.seal(tenant, &position))
+        .transpose()
 }
 
 fn invalid_cursor() -> scim::Error {
