@@ -69,9 +69,16 @@ pub struct AdminAccount {
     pub failed_sign_ins: u32,
     pub locked_until: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// Set while an operator has disabled the account: nothing of it works meanwhile.
+    pub disabled_at: Option<Timestamp>,
 }
 
 impl AdminAccount {
+    /// Whether the account may act at `now`: not disabled, not locked after failed sign-ins.
+    pub fn may_act(&self, now: Timestamp) -> bool {
+        self.disabled_at.is_none() && self.locked_until.is_none_or(|until| until <= now)
+    }
+
     /// Whether this admin may act in `tenant`.
     pub fn can_access(&self, tenant: TenantId) -> bool {
         self.role == Role::Operator || self.tenant_id == Some(tenant)
@@ -107,6 +114,20 @@ impl SecretKind for ApiKey {
 }
 
 pub type ApiKeySecret = Secret<ApiKey>;
+
+/// Days an admin API key works unless told otherwise, and the most it may be given.
+pub const DEFAULT_API_KEY_DAYS: i64 = 365;
+pub const MAX_API_KEY_DAYS: i64 = 3 * 365;
+
+/// An admin API key as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub admin_email: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
 
 /// A signed-in session, stored server-side (so it works across instances).
 #[derive(Debug, Clone, PartialEq, Eq)]

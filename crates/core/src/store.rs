@@ -2,7 +2,7 @@
 //! the same conformance story.
 
 use crate::activity::{Event, EventQuery};
-use crate::admin::{AdminAccount, AdminSession, NewAdmin};
+use crate::admin::{AdminAccount, AdminSession, ApiKeyInfo, NewAdmin};
 use crate::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
 use crate::lifecycle::ManagedBy;
 use crate::secret::SecretHash;
@@ -348,12 +348,36 @@ pub trait Store: Clone + Send + Sync + 'static {
         name: &str,
         hash: &SecretHash,
         now: Timestamp,
+        expires_at: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// The admin a live (unrevoked) key acts as.
+    /// The admin a live key (unrevoked, unexpired at `now`) acts as.
     fn admin_by_api_key(
         &self,
         hash: &SecretHash,
+        now: Timestamp,
     ) -> impl Future<Output = StoreResult<Option<AdminAccount>>> + Send;
+    /// The keys of one admin (or of all), newest first; never their secrets.
+    fn list_api_keys(
+        &self,
+        admin_id: Option<i64>,
+    ) -> impl Future<Output = StoreResult<Vec<ApiKeyInfo>>> + Send;
+    /// Disables (`Some(at)`, ending its sessions) or enables (`None`) an account.
+    fn set_admin_disabled(
+        &self,
+        admin_id: i64,
+        disabled_at: Option<Timestamp>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A new password hash: failures and lock cleared, every session ended.
+    fn set_admin_password(
+        &self,
+        admin_id: i64,
+        password_hash: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Ends every session of the admin; how many there were.
+    fn delete_admin_sessions(&self, admin_id: i64)
+    -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Deletes the account with its sessions and keys.
+    fn delete_admin(&self, admin_id: i64) -> impl Future<Output = StoreResult<()>> + Send;
     /// Revokes the admin's live keys of that name; false when there was none.
     fn revoke_api_key(
         &self,

@@ -232,6 +232,25 @@ pub enum AdminCommand {
     /// Keys for the admin JSON API (`Authorization: Bearer scimd_k_…`), acting as an admin.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Disable an account: no sign-in, session or key of it works until it is enabled; its
+    /// sessions end now.
+    Disable { email: String },
+    /// Enable a disabled account again.
+    Enable { email: String },
+    /// Delete an account with its sessions and keys.
+    Delete { email: String },
+    /// Set a new password (asked for, or read from SCIMD_ADMIN_PASSWORD); lifts a lock after
+    /// failed sign-ins and ends every session of the account.
+    Password { email: String },
+    /// The account's console sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Sign the admin out everywhere.
+    Revoke { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +261,16 @@ pub enum KeyCommand {
         email: String,
         #[arg(long)]
         name: String,
+        /// Days the key works (1 to 1095).
+        #[arg(long, env = "SCIMD_KEY_EXPIRES_IN_DAYS", default_value_t = scimd_core::admin::DEFAULT_API_KEY_DAYS)]
+        expires_in_days: i64,
+    },
+    /// Keys (never their secrets): admin, name, created, expires, revoked.
+    List {
+        /// Only this admin's keys.
+        email: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
     },
     Revoke {
         email: String,

@@ -257,3 +257,151 @@ async fn concurrent_wrong_passwords_all_count_and_a_lock_outlasts_a_right_one_ch
         );
     }
 }
+
+/// Issue: admin accounts could not be disabled, deleted or given a new password, their
+/// sessions could not be ended, and API keys never expired and kept working for a locked
+/// admin.
+#[tokio::test]
+async fn admins_are_disabled_enabled_repassworded_signed_out_and_deleted_and_keys_expire() {
+    use scimd_core::admin::ApiKeySecret;
+    for (backend, provisioner, clock, _dir) in provisioners().await {
+        provisioner
+            .create_admin(
+                &admin_origin(),
+                "ann@example.com",
+                Some("default"),
+                Role::Admin,
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+        let bearer = |key: &ApiKeySecret| format!("Bearer {}", key.expose());
+        let key = provisioner
+            .create_api_key("ann@example.com", "ci", 30)
+            .await
+            .unwrap();
+        let (_, session, _) = provisioner
+            .sign_in("ann@example.com", PASSWORD)
+            .await
+            .unwrap();
+        let cookie = session.expose().to_owned();
+        assert!(
+            provisioner
+                .authenticate_api_key(&bearer(&key))
+                .await
+                .is_ok()
+        );
+
+        // Disabled: the session ends, the key and the password stop working.
+        provisioner.disable_admin("ann@example.com").await.unwrap();
+        assert!(provisioner.session(&cookie).await.is_err(), "{backend}");
+        assert!(
+            provisioner
+                .authenticate_api_key(&bearer(&key))
+                .await
+                .is_err()
+        );
+        assert!(
+            provisioner
+                .sign_in("ann@example.com", PASSWORD)
+                .await
+                .is_err()
+        );
+        provisioner.enable_admin("ann@example.com").await.unwrap();
+        assert!(
+            provisioner
+                .authenticate_api_key(&bearer(&key))
+                .await
+                .is_ok()
+        );
+        let (_, session, _) = provisioner
+            .sign_in("ann@example.com", PASSWORD)
+            .await
+            .unwrap();
+
+        // A new password: the old one fails, every session ends.
+        let new_password = "another long passphrase";
+        provisioner
+            .change_admin_password("ann@example.com", new_password)
+            .await
+            .unwrap();
+        assert!(
+            provisioner.session(session.expose()).await.is_err(),
+            "{backend}"
+        );
+        assert!(
+            provisioner
+                .sign_in("ann@example.com", PASSWORD)
+                .await
+                .is_err()
+        );
+        let (_, session, _) = provisioner
+            .sign_in("ann@example.com", new_password)
+            .await
+            .unwrap();
+        assert_eq!(
+            provisioner
+                .end_admin_sessions("ann@example.com")
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(provisioner.session(session.expose()).await.is_err());
+
+        // Locked after failed sign-ins: its key is refused too.
+        for _ in 0..MAX_FAILED_SIGN_INS {
+            let _ = provisioner
+                .sign_in("ann@example.com", "wrong password!")
+                .await;
+        }
+        assert!(
+            provisioner
+                .authenticate_api_key(&bearer(&key))
+                .await
+                .is_err(),
+            "{backend}"
+        );
+        clock.advance_millis(LOCKOUT_MILLIS);
+        assert!(
+            provisioner
+                .authenticate_api_key(&bearer(&key))
+                .await
+                .is_ok()
+        );
+
+        // Keys expire, and are listed without their secrets.
+        let keys = provisioner.api_keys(Some("ann@example.com")).await.unwrap();
+        assert_eq!(keys.len(), 1, "{backend}");
+        assert_eq!(keys[0].name, "ci");
+        clock.advance_millis(30 * 86_400_000);
+        assert!(
+            provisioner
+                .authenticate_api_key(&bearer(&key))
+                .await
+                .is_err(),
+            "{backend}: expired"
+        );
+        assert!(
+            provisioner
+                .create_api_key("ann@example.com", "x", 5000)
+                .await
+                .is_err()
+        );
+
+        provisioner.delete_admin("ann@example.com").await.unwrap();
+        assert!(
+            provisioner
+                .sign_in("ann@example.com", new_password)
+                .await
+                .is_err()
+        );
+        assert!(
+            provisioner.api_keys(None).await.unwrap().is_empty(),
+            "{backend}"
+        );
+        assert!(matches!(
+            provisioner.delete_admin("ann@example.com").await,
+            Err(Error::NotFound(_))
+        ));
+    }
+}

@@ -30,7 +30,7 @@ async fn key_for(app: &TestApp, email: &str, role: Role) -> String {
         .await
         .unwrap();
     provisioner
-        .create_api_key(email, "tests")
+        .create_api_key(email, "tests", 365)
         .await
         .unwrap()
         .expose()

@@ -258,6 +258,36 @@ async fn admin_create_takes_the_password_from_the_environment_or_refuses() {
         );
         let events = cli.json(&["activity", "--format", "json"]);
         assert_eq!(events[0]["operation"], "create admin", "{backend}");
+
+        // The account over its life, and its keys.
+        let key = cli.ok(&["admin", "key", "create", "ann@example.com", "--name", "ci"]);
+        assert!(key.trim().starts_with("scimd_k_"), "{backend}: {key}");
+        let keys = cli.json(&["admin", "key", "list", "--format", "json"]);
+        assert_eq!(keys[0]["name"], "ci", "{backend}: {keys}");
+        assert!(
+            keys[0]["expires"].as_str().is_some(),
+            "{backend}: a key expires"
+        );
+        assert!(!keys.to_string().contains("scimd_k_"), "never the secret");
+        for command in [
+            &["admin", "disable", "ann@example.com"][..],
+            &["admin", "enable", "ann@example.com"],
+            &["admin", "sessions", "revoke", "ann@example.com"],
+        ] {
+            cli.ok(command);
+        }
+        let changed = with_password(&["admin", "password", "ann@example.com"]);
+        assert!(changed.status.success(), "{backend}");
+        cli.ok(&["admin", "delete", "ann@example.com"]);
+        assert!(
+            cli.fails(&["admin", "disable", "ann@example.com"])
+                .contains("no admin")
+        );
+        let keys = cli.json(&["admin", "key", "list", "--format", "json"]);
+        assert!(
+            keys.as_array().unwrap().is_empty(),
+            "{backend}: deleted with its account"
+        );
     }
 }
 

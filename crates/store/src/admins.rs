@@ -5,13 +5,13 @@ use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
 use scim::filter::fold_case;
-use scimd_core::admin::{AdminAccount, AdminSession, NewAdmin, Role};
+use scimd_core::admin::{AdminAccount, AdminSession, ApiKeyInfo, NewAdmin, Role};
 use scimd_core::secret::SecretHash;
 use scimd_core::store::{StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
 
-const ADMIN_COLUMNS: &str =
-    "id, tenant_id, email, role, failed_sign_ins, locked_until, created_at, password_hash";
+const ADMIN_COLUMNS: &str = "id, tenant_id, email, role, failed_sign_ins, locked_until, \
+                             created_at, password_hash, disabled_at";
 const ADMIN_TYPES: &[Column] = &[
     Column::Int,
     Column::OptInt,
@@ -21,6 +21,7 @@ const ADMIN_TYPES: &[Column] = &[
     Column::OptInt,
     Column::Int,
     Column::Text,
+    Column::OptInt,
 ];
 const SESSION_COLUMNS: &str = "id_hash, admin_id, csrf_token, created_at, last_seen_at";
 const SESSION_TYPES: &[Column] = &[
@@ -42,6 +43,7 @@ fn admin_from(mut row: Row) -> StoreResult<(AdminAccount, String)> {
         failed_sign_ins: u32::try_from(row[4].int()).unwrap_or(u32::MAX),
         locked_until: row[5].opt_int().map(Timestamp::from_millis),
         created_at: Timestamp::from_millis(row[6].int()),
+        disabled_at: row[8].opt_int().map(Timestamp::from_millis),
     };
     Ok((admin, row[7].take_text()))
 }
@@ -216,6 +218,7 @@ pub(crate) async fn create_api_key(
     name: &str,
     hash: &SecretHash,
     now: Timestamp,
+    expires_at: Timestamp,
 ) -> StoreResult<()> {
     let retire = Step::run(
         "UPDATE admin_api_keys SET revoked_at = $3 \
@@ -227,12 +230,14 @@ pub(crate) async fn create_api_key(
         ],
     );
     let insert = Step::run(
-        "INSERT INTO admin_api_keys (admin_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO admin_api_keys (admin_id, name, key_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
         vec![
             SqlValue::Int(admin_id),
             SqlValue::Text(name.to_owned()),
             SqlValue::Bytes(hash.0.to_vec()),
             SqlValue::Int(now.as_millis()),
+            SqlValue::Int(expires_at.as_millis()),
         ],
     );
     store.write(vec![retire, insert]).await.map(drop)
@@ -241,6 +246,7 @@ pub(crate) async fn create_api_key(
 pub(crate) async fn admin_by_api_key(
     store: &SqlStore,
     hash: &SecretHash,
+    now: Timestamp,
 ) -> StoreResult<Option<AdminAccount>> {
     let columns = ADMIN_COLUMNS
         .split(", ")
@@ -250,9 +256,13 @@ pub(crate) async fn admin_by_api_key(
     let statement = Statement::new(
         format!(
             "SELECT {columns} FROM admin_api_keys k JOIN admins a ON a.id = k.admin_id \
-             WHERE k.key_hash = $1 AND k.revoked_at IS NULL"
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL \
+               AND (k.expires_at IS NULL OR k.expires_at > $2)"
         ),
-        vec![SqlValue::Bytes(hash.0.to_vec())],
+        vec![
+            SqlValue::Bytes(hash.0.to_vec()),
+            SqlValue::Int(now.as_millis()),
+        ],
     );
     store
         .query(statement, ADMIN_TYPES)
@@ -283,4 +293,119 @@ pub(crate) async fn revoke_api_key(
         store.write(vec![step]).await?,
         crate::backend::Written::Committed(_)
     ))
+}
+
+/// Disables (`Some(at)`) or enables (`None`) the account; a disabled account's sessions end.
+pub(crate) async fn set_admin_disabled(
+    store: &SqlStore,
+    admin_id: i64,
+    disabled_at: Option<Timestamp>,
+) -> StoreResult<()> {
+    let mut steps = vec![Step::run(
+        "UPDATE admins SET disabled_at = $2 WHERE id = $1",
+        vec![
+            SqlValue::Int(admin_id),
+            SqlValue::OptInt(disabled_at.map(Timestamp::as_millis)),
+        ],
+    )];
+    if disabled_at.is_some() {
+        steps.push(end_sessions_step(admin_id));
+    }
+    store.write(steps).await.map(drop)
+}
+
+/// A new password hash; the failure count and any lock are cleared, and every session ends.
+pub(crate) async fn set_admin_password(
+    store: &SqlStore,
+    admin_id: i64,
+    password_hash: &str,
+) -> StoreResult<()> {
+    let update = Step::run(
+        "UPDATE admins SET password_hash = $2, failed_sign_ins = 0, locked_until = NULL \
+         WHERE id = $1",
+        vec![
+            SqlValue::Int(admin_id),
+            SqlValue::Text(password_hash.to_owned()),
+        ],
+    );
+    store
+        .write(vec![update, end_sessions_step(admin_id)])
+        .await
+        .map(drop)
+}
+
+/// Ends every session of the admin; how many there were.
+pub(crate) async fn delete_admin_sessions(store: &SqlStore, admin_id: i64) -> StoreResult<u64> {
+    let step = Step::run(
+        "DELETE FROM admin_sessions WHERE admin_id = $1 RETURNING admin_id",
+        vec![SqlValue::Int(admin_id)],
+    )
+    .returning(&[Column::Int]);
+    let ended = match store.write(vec![step]).await? {
+        crate::backend::Written::Committed(rows) => rows.first().map_or(0, Vec::len),
+        crate::backend::Written::Unmet => 0,
+    };
+    Ok(u64::try_from(ended).unwrap_or(u64::MAX))
+}
+
+fn end_sessions_step(admin_id: i64) -> Step {
+    Step::run(
+        "DELETE FROM admin_sessions WHERE admin_id = $1",
+        vec![SqlValue::Int(admin_id)],
+    )
+}
+
+/// Deletes the account, its sessions and its keys.
+pub(crate) async fn delete_admin(store: &SqlStore, admin_id: i64) -> StoreResult<()> {
+    let steps = vec![
+        end_sessions_step(admin_id),
+        Step::run(
+            "DELETE FROM admin_api_keys WHERE admin_id = $1",
+            vec![SqlValue::Int(admin_id)],
+        ),
+        Step::run(
+            "DELETE FROM admins WHERE id = $1",
+            vec![SqlValue::Int(admin_id)],
+        )
+        .must_affect(),
+    ];
+    store.write(steps).await.map(drop)
+}
+
+/// The keys of one admin, or of every admin, newest first.
+pub(crate) async fn list_api_keys(
+    store: &SqlStore,
+    admin_id: Option<i64>,
+) -> StoreResult<Vec<ApiKeyInfo>> {
+    let (condition, values) = match admin_id {
+        Some(id) => ("WHERE k.admin_id = $1", vec![SqlValue::Int(id)]),
+        None => ("", Vec::new()),
+    };
+    let statement = Statement::new(
+        format!(
+            "SELECT a.email, k.name, k.created_at, k.expires_at, k.revoked_at \
+             FROM admin_api_keys k JOIN admins a ON a.id = k.admin_id {condition} \
+             ORDER BY k.created_at DESC, k.id DESC"
+        ),
+        values,
+    );
+    let types = [
+        Column::Text,
+        Column::Text,
+        Column::Int,
+        Column::OptInt,
+        Column::OptInt,
+    ];
+    Ok(store
+        .query(statement, &types)
+        .await?
+        .into_iter()
+        .map(|mut row| ApiKeyInfo {
+            admin_email: row[0].take_text(),
+            name: row[1].take_text(),
+            created_at: Timestamp::from_millis(row[2].int()),
+            expires_at: row[3].opt_int().map(Timestamp::from_millis),
+            revoked_at: row[4].opt_int().map(Timestamp::from_millis),
+        })
+        .collect())
 }

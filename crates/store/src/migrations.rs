@@ -46,6 +46,11 @@ pub(crate) fn sqlite() -> Migrator {
             "server keys",
             "../migrations/sqlite/0010_server_keys.sql"
         ),
+        migration!(
+            11,
+            "admin lifecycle",
+            "../migrations/sqlite/0011_admin_lifecycle.sql"
+        ),
     ])
 }
 
@@ -80,6 +85,11 @@ pub(crate) fn postgres() -> Migrator {
             10,
             "server keys",
             "../migrations/postgres/0010_server_keys.sql"
+        ),
+        migration!(
+            11,
+            "admin lifecycle",
+            "../migrations/postgres/0011_admin_lifecycle.sql"
         ),
     ])
 }

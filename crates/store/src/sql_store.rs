@@ -7,7 +7,7 @@ use crate::tenant_shares::TenantShares;
 use crate::{accounts, activity, admins, catalog};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery};
-use scimd_core::admin::{AdminAccount, AdminSession, NewAdmin};
+use scimd_core::admin::{AdminAccount, AdminSession, ApiKeyInfo, NewAdmin};
 use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
 use scimd_core::store::{
     AccountCounts, AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery,
@@ -481,12 +481,41 @@ impl Store for SqlStore {
         name: &str,
         hash: &SecretHash,
         now: Timestamp,
+        expires_at: Timestamp,
     ) -> StoreResult<()> {
-        admins::create_api_key(self, admin_id, name, hash, now).await
+        admins::create_api_key(self, admin_id, name, hash, now, expires_at).await
     }
 
-    async fn admin_by_api_key(&self, hash: &SecretHash) -> StoreResult<Option<AdminAccount>> {
-        admins::admin_by_api_key(self, hash).await
+    async fn admin_by_api_key(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Option<AdminAccount>> {
+        admins::admin_by_api_key(self, hash, now).await
+    }
+
+    async fn list_api_keys(&self, admin_id: Option<i64>) -> StoreResult<Vec<ApiKeyInfo>> {
+        admins::list_api_keys(self, admin_id).await
+    }
+
+    async fn set_admin_disabled(
+        &self,
+        admin_id: i64,
+        disabled_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        admins::set_admin_disabled(self, admin_id, disabled_at).await
+    }
+
+    async fn set_admin_password(&self, admin_id: i64, password_hash: &str) -> StoreResult<()> {
+        admins::set_admin_password(self, admin_id, password_hash).await
+    }
+
+    async fn delete_admin_sessions(&self, admin_id: i64) -> StoreResult<u64> {
+        admins::delete_admin_sessions(self, admin_id).await
+    }
+
+    async fn delete_admin(&self, admin_id: i64) -> StoreResult<()> {
+        admins::delete_admin(self, admin_id).await
     }
 
     async fn revoke_api_key(&self, admin_id: i64, name: &str, now: Timestamp) -> StoreResult<bool> {

@@ -5,13 +5,13 @@ use super::Provisioner;
 use crate::activity::Origin;
 use crate::admin::{
     AdminAccount, AdminSession, ApiKeySecret, Checked, CheckedSignIn, LOCKOUT_MILLIS,
-    MAX_FAILED_SIGN_INS, NewAdmin, Role, SessionSecret, SignInAttempt, hash_password,
-    new_csrf_token,
+    MAX_API_KEY_DAYS, MAX_FAILED_SIGN_INS, NewAdmin, Role, SessionSecret, SignInAttempt,
+    hash_password, new_csrf_token,
 };
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{Store, StoreError};
-use crate::token::TokenName;
+use crate::token::{TokenName, days_after};
 use crate::user::check_user_name_is_email;
 use scim::datetime::Timestamp;
 
@@ -84,9 +84,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     pub async fn begin_sign_in(&self, email: &str) -> Result<SignInAttempt> {
         let now = self.now();
         Ok(match self.store.admin_by_email(email).await? {
-            Some((admin, _)) if admin.locked_until.is_some_and(|until| until > now) => {
-                SignInAttempt::hopeless()
-            }
+            Some((admin, _)) if !admin.may_act(now) => SignInAttempt::hopeless(),
             Some((admin, hash)) => SignInAttempt::of(admin, hash),
             None => SignInAttempt::hopeless(),
         })
@@ -145,6 +143,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .store
             .admin_by_id(session.admin_id)
             .await?
+            .filter(|admin| admin.disabled_at.is_none())
             .ok_or(Error::Unauthorized)?;
         if now.as_millis() - session.last_seen_at.as_millis() >= SESSION_TOUCH_INTERVAL_MILLIS {
             self.store.touch_session(&hash, now).await?;
@@ -152,26 +151,33 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Ok((admin, session))
     }
 
-    /// A key for the admin JSON API, acting as the admin with that email. A live key of the
-    /// same name is revoked (rotation). The secret is returned once.
-    pub async fn create_api_key(&self, email: &str, name: &str) -> Result<ApiKeySecret> {
+    /// A key for the admin JSON API, acting as the admin with that email, valid for
+    /// `days` (at most [`MAX_API_KEY_DAYS`]). A live key of the same name is revoked
+    /// (rotation). The secret is returned once.
+    pub async fn create_api_key(&self, email: &str, name: &str, days: i64) -> Result<ApiKeySecret> {
         let name = TokenName::parse(name)?;
-        let (admin, _) =
-            self.store.admin_by_email(email).await?.ok_or_else(|| {
-                Error::NotFound(format!("no admin with email '{}'", email.trim()))
-            })?;
+        if !(1..=MAX_API_KEY_DAYS).contains(&days) {
+            return Err(Error::Invalid(format!(
+                "a key lives 1 to {MAX_API_KEY_DAYS} days, not {days}"
+            )));
+        }
+        let admin = self.admin_named(email).await?;
         let secret = ApiKeySecret::generate()?;
+        let now = self.now();
         self.store
-            .create_api_key(admin.id, name.as_str(), &secret.hash(), self.now())
+            .create_api_key(
+                admin.id,
+                name.as_str(),
+                &secret.hash(),
+                now,
+                days_after(now, days),
+            )
             .await?;
         Ok(secret)
     }
 
     pub async fn revoke_api_key(&self, email: &str, name: &str) -> Result<()> {
-        let (admin, _) =
-            self.store.admin_by_email(email).await?.ok_or_else(|| {
-                Error::NotFound(format!("no admin with email '{}'", email.trim()))
-            })?;
+        let admin = self.admin_named(email).await?;
         if self
             .store
             .revoke_api_key(admin.id, name, self.now())
@@ -186,8 +192,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         }
     }
 
-    /// The admin an `Authorization: Bearer scimd_k_…` header acts as; every failure is the
-    /// same `Unauthorized`.
+    /// The admin an `Authorization: Bearer scimd_k_…` header acts as: a live key of an
+    /// account that may act (not disabled, not locked); every failure is the same
+    /// `Unauthorized`.
     pub async fn authenticate_api_key(&self, authorization: &str) -> Result<AdminAccount> {
         let secret = authorization
             .trim()
@@ -195,9 +202,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
             .and_then(|(_, key)| ApiKeySecret::parse(key.trim()))
             .ok_or(Error::Unauthorized)?;
+        let now = self.now();
         self.store
-            .admin_by_api_key(&secret.hash())
+            .admin_by_api_key(&secret.hash(), now)
             .await?
+            .filter(|admin| admin.may_act(now))
             .ok_or(Error::Unauthorized)
     }
 

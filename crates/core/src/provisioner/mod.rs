@@ -2,6 +2,7 @@
 //! three faces.
 
 mod accounts;
+mod admin_lifecycle;
 mod admins;
 mod catalog;
 mod create;

@@ -1,8 +1,12 @@
-//! `scimd admin create` (SPEC §7).
+//! `scimd admin`: accounts for the console and the admin API over their life (SPEC §7), and
+//! their API keys.
 
 use crate::AppProvisioner;
-use crate::config::{AdminCommand, KeyCommand, RoleArg};
+use crate::config::{AdminCommand, KeyCommand, RoleArg, SessionsCommand};
+use crate::listing::Listing;
 use anyhow::Context;
+use scim::datetime::Timestamp;
+use scimd_core::admin::ApiKeyInfo;
 use scimd_core::admin::Role;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -41,8 +45,14 @@ pub(super) async fn execute(
                 ),
             }
         }
-        AdminCommand::Key(KeyCommand::Create { email, name }) => {
-            let key = provisioner.create_api_key(&email, &name).await?;
+        AdminCommand::Key(KeyCommand::Create {
+            email,
+            name,
+            expires_in_days,
+        }) => {
+            let key = provisioner
+                .create_api_key(&email, &name, expires_in_days)
+                .await?;
             println!("{}", key.expose());
             eprintln!(
                 "this key is shown once: use it as 'Authorization: Bearer <key>' on /admin/api/v1"
@@ -52,8 +62,49 @@ pub(super) async fn execute(
             provisioner.revoke_api_key(&email, &name).await?;
             eprintln!("revoked key '{name}' of '{email}'");
         }
+        AdminCommand::Key(KeyCommand::List { email, format }) => {
+            let keys = provisioner.api_keys(email.as_deref()).await?;
+            keys_listing(&keys).write(format, &mut std::io::stdout().lock())?;
+        }
+        AdminCommand::Disable { email } => {
+            provisioner.disable_admin(&email).await?;
+            eprintln!("disabled '{email}': its sessions ended, its keys refused until enabled");
+        }
+        AdminCommand::Enable { email } => {
+            provisioner.enable_admin(&email).await?;
+            eprintln!("enabled '{email}'");
+        }
+        AdminCommand::Delete { email } => {
+            provisioner.delete_admin(&email).await?;
+            eprintln!("deleted '{email}' with its sessions and keys");
+        }
+        AdminCommand::Password { email } => {
+            provisioner
+                .change_admin_password(&email, &password()?)
+                .await?;
+            eprintln!("set a new password for '{email}'; its sessions ended");
+        }
+        AdminCommand::Sessions(SessionsCommand::Revoke { email }) => {
+            let ended = provisioner.end_admin_sessions(&email).await?;
+            eprintln!("ended {ended} session(s) of '{email}'");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn keys_listing(keys: &[ApiKeyInfo]) -> Listing {
+    let time = |at: Option<Timestamp>| at.map(|at| at.to_rfc3339()).unwrap_or_default();
+    let mut listing = Listing::new(vec!["Admin", "Name", "Created", "Expires", "Revoked"]);
+    for key in keys {
+        listing.push(vec![
+            key.admin_email.clone(),
+            key.name.clone(),
+            key.created_at.to_rfc3339(),
+            time(key.expires_at),
+            time(key.revoked_at),
+        ]);
+    }
+    listing
 }
 
 /// `SCIMD_ADMIN_PASSWORD`, else asked twice on the terminal without echo. Without a terminal
