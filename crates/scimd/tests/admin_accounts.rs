@@ -41,6 +41,20 @@ async fn provisioners() -> Vec<(
     out
 }
 
+/// Admin ann@example.com of tenant `default`, with [`PASSWORD`].
+async fn create_ann(provisioner: &Provisioner<SqlStore, SharedClock>) {
+    provisioner
+        .create_admin(
+            &admin_origin(),
+            "ann@example.com",
+            Some("default"),
+            Role::Admin,
+            PASSWORD,
+        )
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn admins_are_created_with_a_role_and_unique_emails() {
     for (backend, provisioner, _, _dir) in provisioners().await {
@@ -106,16 +120,7 @@ async fn admins_are_created_with_a_role_and_unique_emails() {
 #[tokio::test]
 async fn sign_in_opens_a_session_that_ends_when_idle_or_signed_out() {
     for (backend, provisioner, clock, _dir) in provisioners().await {
-        provisioner
-            .create_admin(
-                &admin_origin(),
-                "ann@example.com",
-                Some("default"),
-                Role::Admin,
-                PASSWORD,
-            )
-            .await
-            .unwrap();
+        create_ann(&provisioner).await;
         let (admin, secret, session) = provisioner
             .sign_in("ANN@example.com", PASSWORD)
             .await
@@ -166,16 +171,7 @@ async fn sign_in_opens_a_session_that_ends_when_idle_or_signed_out() {
 #[tokio::test]
 async fn repeated_failures_lock_the_account_for_a_while() {
     for (backend, provisioner, clock, _dir) in provisioners().await {
-        provisioner
-            .create_admin(
-                &admin_origin(),
-                "ann@example.com",
-                Some("default"),
-                Role::Admin,
-                PASSWORD,
-            )
-            .await
-            .unwrap();
+        create_ann(&provisioner).await;
         assert!(matches!(
             provisioner.sign_in("nobody@example.com", PASSWORD).await,
             Err(Error::Unauthorized)
@@ -210,16 +206,7 @@ async fn repeated_failures_lock_the_account_for_a_while() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_wrong_passwords_all_count_and_a_lock_outlasts_a_right_one_checked_before_it() {
     for (backend, provisioner, _clock, _dir) in provisioners().await {
-        provisioner
-            .create_admin(
-                &admin_origin(),
-                "ann@example.com",
-                Some("default"),
-                Role::Admin,
-                PASSWORD,
-            )
-            .await
-            .unwrap();
+        create_ann(&provisioner).await;
         let mut wrong = Vec::new();
         for _ in 0..MAX_FAILED_SIGN_INS + 2 {
             let attempt = provisioner.begin_sign_in("ann@example.com").await.unwrap();
@@ -265,16 +252,7 @@ async fn concurrent_wrong_passwords_all_count_and_a_lock_outlasts_a_right_one_ch
 async fn admins_are_disabled_enabled_repassworded_signed_out_and_deleted_and_keys_expire() {
     use scimd_core::admin::ApiKeySecret;
     for (backend, provisioner, clock, _dir) in provisioners().await {
-        provisioner
-            .create_admin(
-                &admin_origin(),
-                "ann@example.com",
-                Some("default"),
-                Role::Admin,
-                PASSWORD,
-            )
-            .await
-            .unwrap();
+        create_ann(&provisioner).await;
         let bearer = |key: &ApiKeySecret| format!("Bearer {}", key.expose());
         let key = provisioner
             .create_api_key("ann@example.com", "ci", 30)

@@ -76,13 +76,7 @@ fn urlencode(text: &str) -> String {
 }
 
 async fn with_admin(app: &TestApp, email: &str, role: Role) {
-    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-        .await
-        .unwrap();
-    provisioner
-        .create_admin(&admin_origin(), email, Some("default"), role, PASSWORD)
-        .await
-        .unwrap();
+    common::add_admin(&app.config.database_url, email, role, PASSWORD).await;
 }
 
 /// Signs in; returns the session cookie's value.

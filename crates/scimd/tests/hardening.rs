@@ -10,7 +10,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::live::{LiveServer, Reply, exchange, http_request};
-use common::{TestApp, admin_origin, assert_scim_error, database_urls};
+use common::{TestApp, assert_scim_error, database_urls};
 use scimd::open_provisioner;
 use scimd_core::admin::Role;
 use serde_json::json;
@@ -61,19 +61,13 @@ fn allowed_since(since: Instant) -> usize {
 
 async fn server_with_admin(adjust: impl FnOnce(&mut scimd::ServeConfig)) -> LiveServer {
     let server = LiveServer::start_with(String::new(), adjust).await;
-    let provisioner = open_provisioner(&server.database_url, Default::default())
-        .await
-        .unwrap();
-    provisioner
-        .create_admin(
-            &admin_origin(),
-            "ann@example.com",
-            Some("default"),
-            Role::Admin,
-            PASSWORD,
-        )
-        .await
-        .unwrap();
+    common::add_admin(
+        &server.database_url,
+        "ann@example.com",
+        Role::Admin,
+        PASSWORD,
+    )
+    .await;
     server
 }
 

@@ -150,14 +150,7 @@ async fn indexed_lookups_never_scan_the_users_table() {
                 }),
                 ..UserQuery::default()
             };
-            let planned = plan_query(
-                store.backend.dialect(),
-                &store.cursors,
-                TenantId(1),
-                &query,
-                USER_COLUMNS,
-            )
-            .expect("planned");
+            let planned = planned(&store, &query);
             let statements = [planned.count.as_ref(), planned.rows.as_ref()];
             for statement in statements.into_iter().flatten() {
                 let lines = plan(&store, statement).await;
@@ -170,6 +163,18 @@ async fn indexed_lookups_never_scan_the_users_table() {
             }
         }
     }
+}
+
+/// The statements of a listing of tenant 1.
+fn planned(store: &SqlStore, query: &UserQuery) -> crate::sql::users::PlannedQuery {
+    plan_query(
+        store.backend.dialect(),
+        &store.cursors,
+        TenantId(1),
+        query,
+        USER_COLUMNS,
+    )
+    .expect("planned")
 }
 
 /// A SCIM listing (no filter) never scans the users table. On SQLite it pages through the
@@ -186,14 +191,7 @@ async fn listings_judge_visibility_from_the_tenant_index() {
             }),
             ..UserQuery::default()
         };
-        let planned = plan_query(
-            store.backend.dialect(),
-            &store.cursors,
-            TenantId(1),
-            &query,
-            USER_COLUMNS,
-        )
-        .expect("planned");
+        let planned = planned(&store, &query);
         let count = plan(&store, planned.count.as_ref().expect("a count"))
             .await
             .join("\n");

@@ -177,6 +177,22 @@ pub fn assert_scim_error(reply: &Reply, status: u16, scim_type: Option<&str>) {
     assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
 }
 
+/// A console account of tenant `default` on the database at `database_url`.
+pub async fn add_admin(
+    database_url: &str,
+    email: &str,
+    role: scimd_core::admin::Role,
+    password: &str,
+) {
+    let provisioner = open_provisioner(database_url, Default::default())
+        .await
+        .unwrap();
+    provisioner
+        .create_admin(&admin_origin(), email, Some("default"), role, password)
+        .await
+        .unwrap();
+}
+
 /// The admin a test acts as.
 pub fn admin_origin() -> scimd_core::activity::Origin {
     scimd_core::activity::Origin::cli("tester", "test")
