@@ -458,3 +458,47 @@ async fn cursors_are_opaque_and_open_only_for_the_tenant_they_were_issued_to() {
         assert_scim_error(&reply, 400, Some("invalidCursor"));
     }
 }
+
+/// A PATCH of many operations runs off the async workers (on the blocking pool, a few at a
+/// time) with the same outcome as a small one: applied in order, all or nothing. (On a
+/// current-thread runtime, the harder case for running a future from the blocking pool.)
+#[tokio::test]
+async fn a_patch_of_many_operations_is_applied_in_order_or_not_at_all() {
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let user = app.create("many@example.com").await;
+        let path = format!("/scim/v2/Users/{}", user["id"].as_str().unwrap());
+        let mut operations: Vec<serde_json::Value> = (0..40)
+            .map(|n| json!({"op": "replace", "path": "displayName", "value": format!("v{n}")}))
+            .collect();
+        operations.extend((0..20).map(|n| {
+            json!({"op": "add", "path": "emails", "value": [{"value": format!("e{n}@example.com")}]})
+        }));
+        let patch = |operations: &[serde_json::Value]| {
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": operations})
+        };
+        let reply = app
+            .call(Method::PATCH, &path, Some(patch(&operations)))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{backend}: {}", reply.body);
+        assert_eq!(reply.body["displayName"], "v39", "{backend}");
+        assert_eq!(
+            reply.body["emails"].as_array().unwrap().len(),
+            21,
+            "{backend}"
+        );
+        // One bad operation at the end: nothing of the forty before it is applied.
+        operations.push(json!({"op": "replace", "path": "name[[", "value": "x"}));
+        let reply = app
+            .call(Method::PATCH, &path, Some(patch(&operations[..])))
+            .await;
+        assert_scim_error(&reply, 400, Some("invalidPath"));
+        let now = app.call(Method::GET, &path, None).await;
+        assert_eq!(now.body["displayName"], "v39", "{backend}");
+        assert_eq!(
+            now.body["meta"]["version"], "W/\"2\"",
+            "{backend}: one change only"
+        );
+    }
+}

@@ -41,14 +41,14 @@ impl Default for RequestLimits {
             request_timeout: Duration::from_secs(30),
             requests_per_token: NonZeroU32::new(1000),
             failed_auth_per_address: NonZeroU32::new(20),
-            concurrent_password_checks: default_password_checks(),
+            concurrent_password_checks: half_the_cores(),
         }
     }
 }
 
-/// Half the cores (at least one): password checks never take the whole machine from the
-/// requests being served.
-fn default_password_checks() -> NonZeroUsize {
+/// Half the cores (at least one): password checks and other CPU-heavy work never take the
+/// whole machine from the requests being served.
+fn half_the_cores() -> NonZeroUsize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     NonZeroUsize::new(cores / 2).unwrap_or(NonZeroUsize::MIN)
 }
@@ -60,6 +60,8 @@ pub(crate) struct Limiters {
     failures: Option<FailureBudget>,
     /// Password checks (Argon2: tens of milliseconds and megabytes each) running at once.
     password_checks: Arc<Semaphore>,
+    /// Other CPU-heavy request work running at once, off the async workers.
+    heavy_work: Arc<Semaphore>,
 }
 
 impl Limiters {
@@ -71,6 +73,7 @@ impl Limiters {
             }),
             failures: limits.failed_auth_per_address.map(FailureBudget::new),
             password_checks: Arc::new(Semaphore::new(limits.concurrent_password_checks.get())),
+            heavy_work: Arc::new(Semaphore::new(half_the_cores().get())),
         }
     }
 
@@ -104,6 +107,12 @@ impl Limiters {
         if let (Some(budget), Some(address)) = (&self.failures, address) {
             budget.refund(address, Instant::now());
         }
+    }
+
+    /// A turn for CPU-heavy work, waited for (the request deadline bounds the wait); `None`
+    /// only if the limiter were closed, which it never is.
+    pub async fn heavy_work_turn(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.heavy_work).acquire_owned().await.ok()
     }
 
     /// A turn to check a password, or a refusal when as many checks as the server allows are

@@ -13,8 +13,10 @@ use axum::routing::{get, post};
 use scim::list::ListResponse;
 use scim::projection::Projection;
 use scim::schema::USER;
+use scimd_core::activity::Origin;
 use scimd_core::provisioner::ListRequest;
 use scimd_core::store::UserPage;
+use scimd_core::tenant::TenantId;
 use scimd_core::user::{StoredUser, User};
 use serde_json::Value;
 
@@ -171,6 +173,11 @@ async fn replace(
     rendered_with_etag(StatusCode::OK, user, &base, &projection(&query))
 }
 
+/// PATCHes with more operations than IdPs send (they send one to five): applying a thousand
+/// operations with value filters is up to tens of milliseconds of CPU, which on an async
+/// worker would hold up every request queued behind it.
+const HEAVY_PATCH_OPERATIONS: usize = 16;
+
 async fn patch(
     State(state): State<AppState>,
     Caller(caller, origin): Caller,
@@ -180,15 +187,64 @@ async fn patch(
     Path(id): Path<String>,
     ScimJson(body): ScimJson,
 ) -> Result<Scim, ApiError> {
-    let if_match = header(&headers, header::IF_MATCH);
-    let user =
-        Box::pin(
-            state
-                .provisioner
-                .patch_user(&origin, caller.tenant_id, &id, &body, if_match),
-        )
-        .await?;
+    let if_match = header(&headers, header::IF_MATCH).map(str::to_owned);
+    let user = if operation_count(&body) > HEAVY_PATCH_OPERATIONS {
+        patch_off_the_workers(&state, origin, caller.tenant_id, id, body, if_match).await?
+    } else {
+        Box::pin(state.provisioner.patch_user(
+            &origin,
+            caller.tenant_id,
+            &id,
+            &body,
+            if_match.as_deref(),
+        ))
+        .await?
+    };
     rendered_with_etag(StatusCode::OK, user, &base, &projection(&query))
+}
+
+fn operation_count(body: &Value) -> usize {
+    body.as_object()
+        .and_then(|members| {
+            members
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("Operations"))
+        })
+        .and_then(|(_, operations)| operations.as_array())
+        .map_or(0, Vec::len)
+}
+
+/// A heavy PATCH on the blocking pool, a few at a time (half the cores): the turn goes with
+/// the work, so a request that times out does not free it before the work ends.
+async fn patch_off_the_workers(
+    state: &AppState,
+    origin: Origin,
+    tenant: TenantId,
+    id: String,
+    body: Value,
+    if_match: Option<String>,
+) -> Result<User, ApiError> {
+    let turn = state.limiters.heavy_work_turn().await;
+    let provisioner = std::sync::Arc::clone(&state.provisioner);
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let patched = runtime.block_on(provisioner.patch_user(
+            &origin,
+            tenant,
+            &id,
+            &body,
+            if_match.as_deref(),
+        ));
+        drop(turn);
+        patched
+    })
+    .await
+    .map_err(|error| {
+        ApiError::from(scimd_core::Error::Internal(format!(
+            "a PATCH stopped part way: {error}"
+        )))
+    })?
+    .map_err(ApiError::from)
 }
 
 async fn delete(
