@@ -1,26 +1,61 @@
 """What hostile requests cost everyone else: /healthz latency, measured back to back on one
 connection at a time, while (1) a burst of console sign-ins for an unknown email and (2) the
 largest PATCHes the limits allow (1,000 operations, each a 10-term value filter over a user's
-100 emails) run at once. Prints one line per scenario; run by bench/hostile.sh."""
+100 emails) run at once; then (3) the server's memory around a burst of the most expensive
+filters allowed (cost 1,000) over users with 100 emails each. Prints one line per scenario;
+run by bench/hostile.sh."""
 
 import asyncio
+import concurrent.futures
 import json
 import statistics
 import sys
 import time
+import urllib.parse
 import urllib.request
 
-PORT, TOKEN = int(sys.argv[1]), sys.argv[2]
-SIGN_INS, PATCHES = int(sys.argv[3]), int(sys.argv[4])
+PORT, TOKEN, SERVER = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+SIGN_INS, PATCHES, FILTER_USERS = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 HEALTH = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
 
-def call(method, path, body):
+def call(method, path, body=None):
     request = urllib.request.Request(
-        f"http://127.0.0.1:{PORT}{path}", method=method, data=json.dumps(body).encode(),
+        f"http://127.0.0.1:{PORT}{path}", method=method,
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"})
-    with urllib.request.urlopen(request) as response:
+    with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read())
+
+
+def rss_mb():
+    with open(f"/proc/{SERVER}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS"))
+    return int(line.split()[1]) // 1024
+
+
+def user_with_emails(n):
+    return {"userName": f"f{n}@example.com",
+            "emails": [{"value": f"f{n}.{k}@example.com"} for k in range(100)]}
+
+
+def memory_around_expensive_filters():
+    idle = rss_mb()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: call("POST", "/scim/v2/Users", user_with_emails(n)),
+                      range(FILTER_USERS)))
+    seeded = rss_mb()
+    query = "/scim/v2/Users?" + urllib.parse.urlencode({
+        "filter": " or ".join(f'emails[value co "zz{n}"]' for n in range(10)), "count": "100"})
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda _: call("GET", query), range(32)))
+    took = time.perf_counter() - started
+    after = rss_mb()
+    time.sleep(5)
+    print(f"32 filters of cost 1,000 over {FILTER_USERS} users x 100 emails (16 at once, "
+          f"{took:.0f} s): RSS {idle} MB idle, {seeded} MB seeded, {after} MB after, "
+          f"{rss_mb()} MB 5 s later")
 
 
 async def exchange(raw):
@@ -76,3 +111,4 @@ async def main():
 
 
 asyncio.run(main())
+memory_around_expensive_filters()
