@@ -973,3 +973,27 @@ async fn the_notice_after_a_change_is_chosen_by_code_and_never_echoes_the_link()
     .await;
     assert!(known.html.contains("Mapping saved."), "{}", known.html);
 }
+
+/// The report exports stream a chunk of accounts at a time and hold every account once.
+#[tokio::test]
+async fn report_exports_hold_every_account_across_chunks() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    for n in 0..1_050 {
+        app.create(&format!("u{n:04}@example.com")).await;
+    }
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let csv = send(&app, get("/admin/reports/provisioning.csv", Some(&cookie))).await;
+    let lines: Vec<&str> = csv.html.lines().collect();
+    assert_eq!(lines.len(), 1 + 1_050, "a header and every account");
+    for n in [0, 999, 1_000, 1_049] {
+        let email = format!(",u{n:04}@example.com,");
+        assert_eq!(
+            lines.iter().filter(|line| line.contains(&email)).count(),
+            1,
+            "{email}"
+        );
+    }
+    let preserved = send(&app, get("/admin/reports/preserved.csv", Some(&cookie))).await;
+    assert_eq!(preserved.html.lines().count(), 1, "a header only");
+}

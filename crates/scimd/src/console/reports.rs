@@ -4,25 +4,24 @@
 use super::Signed;
 use super::pages::{Chrome, failure, render};
 use super::users::encode;
-use crate::config::OutputFormat;
 use crate::http::AppState;
 use crate::listing::Listing;
 use crate::reports::{PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing, events_listing};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery, Outcome};
-use scimd_core::provisioner::AccountFilter;
+use scimd_core::provisioner::{AccountFilter, AccountSearch};
 use scimd_core::store::StateFilter;
 use std::collections::HashMap;
 
 /// Events shown on a page of the log.
 const PAGE_EVENTS: u32 = 100;
-/// Events read at a time while a CSV export streams out (the export holds them all).
+/// Rows read at a time while a CSV export streams out (the export holds them all).
 const EXPORT_CHUNK: u32 = 1_000;
 
 pub(super) fn router() -> Router<AppState> {
@@ -86,13 +85,12 @@ async fn preserved(State(state): State<AppState>, signed: Signed) -> Response {
     }
 }
 
-/// A listing as a CSV download.
-fn csv(listing: &Listing, file: &str) -> Response {
-    let mut body = Vec::new();
-    if let Err(error) = listing.write(OutputFormat::Csv, &mut body) {
-        tracing::error!(%error, "could not write a CSV export");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
+/// A CSV download written a chunk at a time as `chunks` yields them: the server holds one
+/// chunk, not the export.
+fn csv_download(
+    file: &str,
+    chunks: impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
+) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -101,23 +99,51 @@ fn csv(listing: &Listing, file: &str) -> Response {
                 format!("attachment; filename=\"{file}\""),
             ),
         ],
-        body,
+        axum::body::Body::from_stream(chunks),
     )
         .into_response()
 }
 
+/// The report's accounts as CSV, [`EXPORT_CHUNK`] at a time in key order.
+fn report_csv(state: AppState, signed: Signed, preserved: bool, file: &str) -> Response {
+    let columns = if preserved {
+        PRESERVED_REPORT
+    } else {
+        PROVISIONING_REPORT
+    };
+    // `Some(after)`: the next chunk starts after that key (`None` for the first).
+    let chunks = futures_util::stream::unfold(Some(None), move |next: Option<Option<i64>>| {
+        let (state, tenant) = (state.clone(), signed.tenant.clone());
+        async move {
+            let after_key = next?;
+            let search = AccountSearch {
+                state: preserved.then_some(StateFilter::Preserved),
+                after_key,
+                limit: EXPORT_CHUNK,
+                ..AccountSearch::default()
+            };
+            let (accounts, more) = match state.provisioner.search_accounts(&tenant, &search).await {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::error!(%error, "a report export stopped part way");
+                    return Some((Err(std::io::Error::other("the export stopped")), None));
+                }
+            };
+            let mut bytes = Vec::new();
+            let written =
+                accounts_listing(&accounts, columns).write_csv(after_key.is_none(), &mut bytes);
+            Some((written.map(|()| bytes), more.map(Some)))
+        }
+    });
+    csv_download(file, chunks)
+}
+
 async fn provisioning_csv(State(state): State<AppState>, signed: Signed) -> Response {
-    match report(&state, &signed, false).await {
-        Ok(listing) => csv(&listing, "scimd-user-provisioning-report.csv"),
-        Err(response) => response,
-    }
+    report_csv(state, signed, false, "scimd-user-provisioning-report.csv")
 }
 
 async fn preserved_csv(State(state): State<AppState>, signed: Signed) -> Response {
-    match report(&state, &signed, true).await {
-        Ok(listing) => csv(&listing, "scimd-preserved-users.csv"),
-        Err(response) => response,
-    }
+    report_csv(state, signed, true, "scimd-preserved-users.csv")
 }
 
 /// The activity filters, as the form sends them and shows them again.
@@ -268,15 +294,5 @@ async fn activity_csv(
             Some((written.map(|()| bytes), following))
         }
     });
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"scimd-activity.csv\"".to_owned(),
-            ),
-        ],
-        axum::body::Body::from_stream(chunks),
-    )
-        .into_response()
+    csv_download("scimd-activity.csv", chunks)
 }
