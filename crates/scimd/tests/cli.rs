@@ -378,3 +378,27 @@ fn a_postgres_password_given_in_the_query_is_not_printed() {
     assert!(!printed.contains("hunter2secret"), "{printed}");
     assert!(printed.contains("password=***"), "{printed}");
 }
+
+/// A CLI command, like a clean stop of the server, leaves the database one complete file: a
+/// copy of `scimd.db` alone holds what the command wrote.
+#[tokio::test]
+async fn a_cli_command_leaves_what_it_wrote_in_the_database_file() {
+    let cli = Cli::new();
+    let output = cli.run(&["token", "create", "--name", "entra"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let wal = cli.dir.path().join("data/scimd.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(0, |wal| wal.len()) == 0,
+        "the WAL is empty"
+    );
+    let copy = tempfile::tempdir().unwrap();
+    let copied = copy.path().join("scimd.db");
+    std::fs::copy(cli.dir.path().join("data/scimd.db"), &copied).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copied);
+    let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    let (tokens,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tokens")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(tokens, 1);
+}

@@ -43,25 +43,32 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Healthcheck(args) => return healthcheck(args).await,
         admin => admin,
     };
-    // Every other command works on the database, migrated first.
+    // Every other command works on the database, migrated first, and leaves it whole on disk.
     let provisioner = open_provisioner(&cli.database_url, durability).await?;
+    let outcome = on_the_database(&provisioner, &cli.database_url, command).await;
+    provisioner.store().close().await?;
+    outcome
+}
+
+async fn on_the_database(
+    provisioner: &crate::AppProvisioner,
+    database_url: &str,
+    command: Command,
+) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => {
-            eprintln!(
-                "database {} is up to date",
-                redact_password(&cli.database_url)
-            );
+            eprintln!("database {} is up to date", redact_password(database_url));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tenant(command) => tenant(&provisioner, command).await,
-        Command::Token(command) => tokens::execute(&provisioner, command).await,
-        Command::Profile(command) => catalog::profile(&provisioner, command).await,
-        Command::Storage(command) => catalog::storage(&provisioner, command).await,
-        Command::Mapping(command) => catalog::mapping(&provisioner, command).await,
-        Command::User(command) => users::user(&provisioner, command).await,
-        Command::Report(command) => users::report(&provisioner, command).await,
-        Command::Activity(args) => users::activity(&provisioner, args).await,
-        Command::Admin(command) => admins::execute(&provisioner, command).await,
+        Command::Tenant(command) => tenant(provisioner, command).await,
+        Command::Token(command) => tokens::execute(provisioner, command).await,
+        Command::Profile(command) => catalog::profile(provisioner, command).await,
+        Command::Storage(command) => catalog::storage(provisioner, command).await,
+        Command::Mapping(command) => catalog::mapping(provisioner, command).await,
+        Command::User(command) => users::user(provisioner, command).await,
+        Command::Report(command) => users::report(provisioner, command).await,
+        Command::Activity(args) => users::activity(provisioner, args).await,
+        Command::Admin(command) => admins::execute(provisioner, command).await,
         // Served above, without opening the database here.
         Command::Serve(_) | Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),
     }

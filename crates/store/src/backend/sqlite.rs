@@ -40,8 +40,8 @@ pub(super) const READERS: usize = 4;
 const MAX_GROUP: usize = 256;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Attempts, 10 ms apart, at the final checkpoint of a clean stop.
-const FINAL_CHECKPOINT_TRIES: usize = 500;
+/// How long the final checkpoint of a clean stop keeps trying while others use the WAL.
+const FINAL_CHECKPOINT_PATIENCE: Duration = Duration::from_secs(2);
 /// SQLite virtual-machine steps between two checks of whether a read was abandoned (tens of
 /// microseconds of work).
 const PROGRESS_STEPS: i32 = 10_000;
@@ -366,32 +366,35 @@ impl SqliteBackend {
 
 impl SqliteBackend {
     /// Copies the whole WAL into the database file and empties it, for a clean stop after the
-    /// last request: the stopped database is then its one file, and a copy of that file alone
-    /// holds every acknowledged write. The checkpointer thread may be in a checkpoint of its
-    /// own, which makes this one answer busy at once (SQLite does not wait for another
-    /// checkpoint): it is tried again until the checkpointer is done, for a few seconds at
-    /// most; failing that, it is logged and nothing is lost (the WAL is read at the next start).
+    /// last request (or at the end of a CLI command): the stopped database is then its one
+    /// file, and a copy of that file alone holds every acknowledged write. The checkpointer
+    /// thread may be in a checkpoint of its own, which makes this one answer busy at once
+    /// (SQLite does not wait for another checkpoint), and another process (a running server,
+    /// for a CLI command) may be writing: it is tried again for [`FINAL_CHECKPOINT_PATIENCE`]
+    /// at most; failing that, nothing is lost (the WAL is read at the next start).
     pub async fn close(&self) -> Result<(), BackendError> {
         let (file, synchronous) = (self.lookups.file.clone(), self.lookups.synchronous);
         let emptied = tokio::task::spawn_blocking(move || {
             let connection = open_connection(&file, false, synchronous)?;
-            for _ in 0..FINAL_CHECKPOINT_TRIES {
+            connection.busy_timeout(Duration::from_millis(100))?;
+            let give_up = std::time::Instant::now() + FINAL_CHECKPOINT_PATIENCE;
+            loop {
                 let busy: i64 =
                     connection
                         .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
                 if busy == 0 {
                     return Ok::<_, BackendError>(true);
                 }
+                if std::time::Instant::now() >= give_up {
+                    return Ok(false);
+                }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Ok(false)
         })
         .await
         .map_err(|error| BackendError::Sqlite(format!("the final checkpoint failed: {error}")))??;
         if !emptied {
-            tracing::warn!(
-                "the final checkpoint could not empty the WAL: another connection held it"
-            );
+            tracing::info!("the WAL stays beside the database: another connection is using it");
         }
         Ok(())
     }
