@@ -4,7 +4,7 @@
 
 use super::pages::render;
 use crate::http::AppState;
-use crate::http::limits::{ClientAddress, TooMany};
+use crate::http::limits::{ClientAddress, TooMany, off_the_workers};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, FromRequestParts, Request, State};
@@ -316,8 +316,7 @@ async fn sign_in(
     }
 }
 
-/// Signs in with the password checked on the blocking pool, holding `turn` until the check
-/// ends (also when the client goes away first): the async workers keep serving meanwhile.
+/// Signs in with the password checked off the async workers, within `turn`.
 async fn check_sign_in(
     state: &AppState,
     email: &str,
@@ -326,13 +325,7 @@ async fn check_sign_in(
 ) -> scimd_core::Result<SessionSecret> {
     let attempt = state.provisioner.begin_sign_in(email).await?;
     let password = password.to_owned();
-    let checked = tokio::task::spawn_blocking(move || {
-        let checked = attempt.check(&password);
-        drop(turn);
-        checked
-    })
-    .await
-    .map_err(|error| scimd_core::Error::Internal(format!("the password check failed: {error}")))?;
+    let checked = off_the_workers(turn, move || attempt.check(&password)).await?;
     let (_, secret, _) = state.provisioner.finish_sign_in(checked).await?;
     Ok(secret)
 }

@@ -129,6 +129,22 @@ impl Limiters {
     }
 }
 
+/// Runs CPU-heavy `work` on the blocking pool, so the async workers keep serving. `turn` (a
+/// permit of [`Limiters`]) goes with the work and is released when the work ends, also when the
+/// request waiting for it is dropped first: turns bound work running, not requests waiting.
+pub(crate) async fn off_the_workers<T: Send + 'static>(
+    turn: impl Send + 'static,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> scimd_core::Result<T> {
+    tokio::task::spawn_blocking(move || {
+        let done = work();
+        drop(turn);
+        done
+    })
+    .await
+    .map_err(|error| scimd_core::Error::Internal(format!("work off the workers failed: {error}")))
+}
+
 /// A refusal for now: 429 with the whole seconds to wait, rounded up.
 #[derive(Debug)]
 pub(crate) struct TooMany {

@@ -5,6 +5,7 @@
 
 use super::AppState;
 use super::extract::{BaseUrl, Caller, ScimJson, ScimQuery};
+use super::limits::off_the_workers;
 use super::response::{ApiError, Scim};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -214,8 +215,7 @@ fn operation_count(body: &Value) -> usize {
         .map_or(0, Vec::len)
 }
 
-/// A heavy PATCH on the blocking pool, a few at a time (half the cores): the turn goes with
-/// the work, so a request that times out does not free it before the work ends.
+/// A heavy PATCH off the async workers, a few at a time (half the cores).
 async fn patch_off_the_workers(
     state: &AppState,
     origin: Origin,
@@ -227,24 +227,11 @@ async fn patch_off_the_workers(
     let turn = state.limiters.heavy_work_turn().await;
     let provisioner = std::sync::Arc::clone(&state.provisioner);
     let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let patched = runtime.block_on(provisioner.patch_user(
-            &origin,
-            tenant,
-            &id,
-            &body,
-            if_match.as_deref(),
-        ));
-        drop(turn);
-        patched
+    let patched = off_the_workers(turn, move || {
+        runtime.block_on(provisioner.patch_user(&origin, tenant, &id, &body, if_match.as_deref()))
     })
-    .await
-    .map_err(|error| {
-        ApiError::from(scimd_core::Error::Internal(format!(
-            "a PATCH stopped part way: {error}"
-        )))
-    })?
-    .map_err(ApiError::from)
+    .await??;
+    Ok(patched)
 }
 
 async fn delete(
