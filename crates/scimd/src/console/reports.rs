@@ -85,12 +85,32 @@ async fn preserved(State(state): State<AppState>, signed: Signed) -> Response {
     }
 }
 
-/// A CSV download written a chunk at a time as `chunks` yields them: the server holds one
-/// chunk, not the export.
-fn csv_download(
-    file: &str,
-    chunks: impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
-) -> Response {
+/// A CSV download streamed a chunk at a time: `chunk(position)` reads the rows at `position`
+/// and says where the next chunk starts (`None` after the last); the first chunk carries the
+/// header. The server holds one chunk, not the export.
+fn csv_download<P, F, Fut>(file: &str, first: P, chunk: F) -> Response
+where
+    P: Send + 'static,
+    F: Fn(P) -> Fut + Send + 'static,
+    Fut: Future<Output = scimd_core::Result<(Listing, Option<P>)>> + Send + 'static,
+{
+    let chunks = futures_util::stream::unfold(Some((first, true)), move |next| {
+        let read = next.map(|(position, header)| (chunk(position), header));
+        async move {
+            let (read, header) = read?;
+            match read.await {
+                Ok((listing, following)) => {
+                    let mut bytes = Vec::new();
+                    let written = listing.write_csv(header, &mut bytes);
+                    Some((written.map(|()| bytes), following.map(|next| (next, false))))
+                }
+                Err(error) => {
+                    tracing::error!(%error, "a CSV export stopped part way");
+                    Some((Err(std::io::Error::other("the export stopped")), None))
+                }
+            }
+        }
+    });
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -111,31 +131,20 @@ fn report_csv(state: AppState, signed: Signed, preserved: bool, file: &str) -> R
     } else {
         PROVISIONING_REPORT
     };
-    // `Some(after)`: the next chunk starts after that key (`None` for the first).
-    let chunks = futures_util::stream::unfold(Some(None), move |next: Option<Option<i64>>| {
+    // The position is the key the chunk starts after (`None` for the first).
+    csv_download(file, None, move |after_key: Option<i64>| {
         let (state, tenant) = (state.clone(), signed.tenant.clone());
         async move {
-            let after_key = next?;
             let search = AccountSearch {
                 state: preserved.then_some(StateFilter::Preserved),
                 after_key,
                 limit: EXPORT_CHUNK,
                 ..AccountSearch::default()
             };
-            let (accounts, more) = match state.provisioner.search_accounts(&tenant, &search).await {
-                Ok(page) => page,
-                Err(error) => {
-                    tracing::error!(%error, "a report export stopped part way");
-                    return Some((Err(std::io::Error::other("the export stopped")), None));
-                }
-            };
-            let mut bytes = Vec::new();
-            let written =
-                accounts_listing(&accounts, columns).write_csv(after_key.is_none(), &mut bytes);
-            Some((written.map(|()| bytes), more.map(Some)))
+            let (accounts, more) = state.provisioner.search_accounts(&tenant, &search).await?;
+            Ok((accounts_listing(&accounts, columns), more.map(Some)))
         }
-    });
-    csv_download(file, chunks)
+    })
 }
 
 async fn provisioning_csv(State(state): State<AppState>, signed: Signed) -> Response {
@@ -273,26 +282,15 @@ async fn activity_csv(
     let mut first = filters.query(EXPORT_CHUNK, 0);
     let began = Timestamp::from_millis(state.provisioner.now().as_millis() + 1);
     first.until = Some(first.until.map_or(began, |until| until.min(began)));
-    let chunks = futures_util::stream::unfold(Some(first), move |next| {
+    csv_download("scimd-activity.csv", first, move |query: EventQuery| {
         let (state, tenant) = (state.clone(), signed.tenant.clone());
         async move {
-            let query = next?;
-            let events = match state.provisioner.activity(&tenant, &query).await {
-                Ok(events) => events,
-                Err(error) => {
-                    tracing::error!(%error, "an activity export stopped part way");
-                    return Some((Err(std::io::Error::other("the export stopped")), None));
-                }
-            };
-            let more = events.len() == EXPORT_CHUNK as usize;
-            let mut bytes = Vec::new();
-            let written = events_listing(events).write_csv(query.offset == 0, &mut bytes);
-            let following = more.then(|| EventQuery {
+            let events = state.provisioner.activity(&tenant, &query).await?;
+            let following = (events.len() == EXPORT_CHUNK as usize).then(|| EventQuery {
                 offset: query.offset + EXPORT_CHUNK,
                 ..query
             });
-            Some((written.map(|()| bytes), following))
+            Ok((events_listing(events), following))
         }
-    });
-    csv_download("scimd-activity.csv", chunks)
+    })
 }
