@@ -391,14 +391,6 @@ async fn a_cli_command_leaves_what_it_wrote_in_the_database_file() {
         std::fs::metadata(&wal).map_or(0, |wal| wal.len()) == 0,
         "the WAL is empty"
     );
-    let copy = tempfile::tempdir().unwrap();
-    let copied = copy.path().join("scimd.db");
-    std::fs::copy(cli.dir.path().join("data/scimd.db"), &copied).unwrap();
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copied);
-    let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
-    let (tokens,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tokens")
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
-    assert_eq!(tokens, 1);
+    let database = cli.dir.path().join("data/scimd.db");
+    assert_eq!(common::rows_in_a_lone_copy(&database, "tokens").await, 1);
 }

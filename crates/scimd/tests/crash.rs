@@ -360,16 +360,10 @@ async fn after_sigterm_the_database_file_alone_holds_every_acknowledged_write() 
         assert_eq!(created.map(|(status, _)| status), Some(201));
     }
     assert!(server.terminate(), "a clean exit");
-    let copy = tempfile::tempdir().unwrap();
-    let copied = copy.path().join("scimd.db");
-    std::fs::copy(&database, &copied).unwrap();
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copied);
-    let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
-    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
-    assert_eq!(users, i64::try_from(USERS).unwrap());
+    assert_eq!(
+        common::rows_in_a_lone_copy(&database, "users").await,
+        i64::try_from(USERS).unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

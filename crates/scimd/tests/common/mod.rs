@@ -177,6 +177,23 @@ pub fn assert_scim_error(reply: &Reply, status: u16, scim_type: Option<&str>) {
     assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
 }
 
+/// The rows of `table` in a copy of the SQLite file `database` taken alone, without its `-wal`:
+/// what an operator who copies only the database file gets.
+pub async fn rows_in_a_lone_copy(database: &std::path::Path, table: &'static str) -> i64 {
+    let copy = tempfile::tempdir().unwrap();
+    let copied = copy.path().join("scimd.db");
+    std::fs::copy(database, &copied).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copied);
+    let mut connection = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    // The table is a constant of the calling test.
+    let count = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+    let (rows,): (i64,) = sqlx::query_as(count)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    rows
+}
+
 /// A console account of tenant `default` on the database at `database_url`.
 pub async fn add_admin(
     database_url: &str,
