@@ -47,16 +47,20 @@ impl AllowedHosts {
     }
 
     /// Whether a request with this `Host` (or `:authority`) is answered.
+    /// Runs on every request, so it compares in place rather than lower-case a copy.
     pub fn allows(&self, host: &str) -> bool {
-        let name = hostname(host);
+        let name = host_part(host);
         self.any
-            || name == "localhost"
+            || name.eq_ignore_ascii_case("localhost")
             || name
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .parse::<IpAddr>()
                 .is_ok()
-            || self.names.contains(&name)
+            || self
+                .names
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(name))
     }
 
     /// The names allowed besides the ones always allowed, for the start-up log.
@@ -72,13 +76,18 @@ impl AllowedHosts {
 
 /// The host part of a `Host` value, lower-case, without port or trailing dot.
 fn hostname(host: &str) -> String {
+    host_part(host).to_ascii_lowercase()
+}
+
+/// The host part of a `Host` value as sent: without port or trailing dot.
+fn host_part(host: &str) -> &str {
     let host = host.trim();
     let name = if host.starts_with('[') {
         host.split_inclusive(']').next().unwrap_or(host)
     } else {
         host.rsplit_once(':').map_or(host, |(name, _)| name)
     };
-    name.trim_end_matches('.').to_ascii_lowercase()
+    name.trim_end_matches('.')
 }
 
 /// Refuses a request for a host scimd does not answer for: 421 Misdirected Request.
