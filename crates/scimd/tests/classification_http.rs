@@ -150,3 +150,56 @@ async fn a_full_profile_refuses_the_next_user() {
         );
     }
 }
+
+/// What scim2-tester's whole-extension PATCH checks, read back: writeOnly custom attributes
+/// are dropped, `userPrincipalName` is written, and a replace that leaves it out keeps it
+/// (RFC 7644 §3.5.2.3: sub-attributes not named are left unchanged).
+#[tokio::test]
+async fn r44_a_patch_of_the_whole_extension_keeps_the_user_principal_name() {
+    for (_backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let created = app
+            .call(
+                Method::POST,
+                "/scim/v2/Users",
+                Some(json!({"userName": "a@example.com", INSYNC: {"userPrincipalName": "a@corp"}})),
+            )
+            .await;
+        let uri = format!("/scim/v2/Users/{}", created.body["id"].as_str().unwrap());
+        let patch = |op: &str, value: serde_json::Value| {
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": op, "path": INSYNC, "value": value}]})
+        };
+        for (op, value, upn) in [
+            (
+                "replace",
+                json!({"userPrincipalName": "b@corp", "city": "Pune", "country": "IN", "department": "R&D"}),
+                "b@corp",
+            ),
+            ("replace", json!({"city": "Paris"}), "b@corp"),
+            (
+                "add",
+                json!({"userPrincipalName": "c@corp", "department": "Ops"}),
+                "c@corp",
+            ),
+            ("add", json!({"country": "FR"}), "c@corp"),
+        ] {
+            let reply = app
+                .call(Method::PATCH, &uri, Some(patch(op, value.clone())))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{op} {value}: {}", reply.body);
+            let read_back = app.call(Method::GET, &uri, None).await.body;
+            for body in [&reply.body, &read_back] {
+                assert_eq!(
+                    body[INSYNC],
+                    json!({"userPrincipalName": upn}),
+                    "{op} {value}"
+                );
+                assert!(
+                    body["schemas"].as_array().unwrap().contains(&json!(INSYNC)),
+                    "{body}"
+                );
+            }
+        }
+    }
+}
