@@ -51,11 +51,10 @@ async fn start_driver() -> Option<(Driver, u16)> {
     let present =
         std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
     if !present {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser tests: install chromium and chromium-driver"
+        scimd_store::test_support::skipped_unless_ci(
+            "browser tests",
+            "chromium or chromedriver is not installed (apt-get install chromium chromium-driver)",
         );
-        eprintln!("chromium or chromedriver is not installed: browser tests skipped");
         return None;
     }
     let port = free_port();

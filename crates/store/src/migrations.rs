@@ -167,10 +167,7 @@ mod tests {
 
     /// Like [`sqlite_at`], in a fresh PostgreSQL database; `None` (said) without one.
     async fn postgres_at(applied: usize, rows: &'static str) -> Option<String> {
-        let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") else {
-            eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
-            return None;
-        };
+        let admin_url = crate::test_support::postgres_admin_url()?;
         let url = crate::test_support::fresh_postgres_database(&admin_url)
             .await
             .unwrap();

@@ -46,7 +46,7 @@ async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
         connect(&url, Durability::default()).await.expect("sqlite"),
         Some(dir),
     )];
-    if let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") {
+    if let Some(admin_url) = crate::test_support::postgres_admin_url() {
         let store = connect(
             &crate::test_support::fresh_postgres_database(&admin_url)
                 .await
@@ -57,8 +57,6 @@ async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
         .expect("postgres");
         seed_and_analyze(&store).await;
         stores.push((store, None));
-    } else {
-        eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped");
     }
     stores
 }

@@ -20,3 +20,37 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
         .map_or(admin_url, |(base, _)| base);
     Ok(format!("{base}/{name}"))
 }
+
+/// The PostgreSQL server test cases run on (`SCIMD_TEST_POSTGRES_URL`, a URL whose user may
+/// create databases), or `None` without one: see [`skipped_unless_ci`].
+pub fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("SCIMD_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        skipped_unless_ci("PostgreSQL cases", "SCIMD_TEST_POSTGRES_URL is not set");
+    }
+    url
+}
+
+/// Says that `what` did not run, and `why`. Under CI (`CI` set) it panics instead, so a case CI
+/// must run cannot pass by not running. Elsewhere the note goes straight to stderr, once per
+/// test binary: `cargo test` hides what a passing test prints, and a skip must not look like a
+/// pass.
+pub fn skipped_unless_ci(what: &str, why: &str) {
+    use std::io::Write;
+    use std::sync::Mutex;
+    static SAID: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the {what}: {why}"
+    );
+    let mut said = SAID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !said.iter().any(|done| done == what) {
+        said.push(what.to_owned());
+        let binary = std::env::args().next().unwrap_or_default();
+        // Written to the stream itself, past the test harness's capture of `eprintln!`.
+        let _ = writeln!(std::io::stderr(), "\nSKIPPED {what} of {binary}: {why}");
+    }
+}

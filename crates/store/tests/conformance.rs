@@ -36,13 +36,12 @@ async fn backends() -> Vec<Backend> {
         store: sqlite,
         _dir: Some(dir),
     }];
-    match std::env::var("SCIMD_TEST_POSTGRES_URL") {
-        Ok(admin_url) => backends.push(Backend {
+    if let Some(admin_url) = scimd_store::test_support::postgres_admin_url() {
+        backends.push(Backend {
             name: "postgres",
             store: fresh_postgres(&admin_url).await,
             _dir: None,
-        }),
-        Err(_) => eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped"),
+        });
     }
     backends
 }

@@ -37,14 +37,13 @@ impl Reply {
 /// set (a fresh database per call).
 pub async fn database_urls() -> Vec<(&'static str, String)> {
     let mut urls = vec![("sqlite", String::new())];
-    match std::env::var("SCIMD_TEST_POSTGRES_URL") {
-        Ok(admin_url) => urls.push((
+    if let Some(admin_url) = scimd_store::test_support::postgres_admin_url() {
+        urls.push((
             "postgres",
             scimd_store::test_support::fresh_postgres_database(&admin_url)
                 .await
                 .unwrap(),
-        )),
-        Err(_) => eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped"),
+        ));
     }
     urls
 }

@@ -143,8 +143,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_connection_stops_a_statement_after_the_request_deadline() {
-        let Ok(admin_url) = std::env::var("SCIMD_TEST_POSTGRES_URL") else {
-            eprintln!("SCIMD_TEST_POSTGRES_URL is not set: PostgreSQL case skipped");
+        let Some(admin_url) = crate::test_support::postgres_admin_url() else {
             return;
         };
         let url = crate::test_support::fresh_postgres_database(&admin_url)
