@@ -65,13 +65,29 @@ async fn start_driver() -> Option<(Driver, u16)> {
         .spawn()
         .unwrap();
     let driver = Driver(child);
-    for _ in 0..100 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Some((driver, port));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_for("chromedriver to listen", || async {
+        TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+    })
+    .await;
+    Some((driver, port))
+}
+
+/// The most a browser step may take before the test gives up on it: only a broken page or
+/// browser comes near it, so a busy machine never does.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Polls `ready` until it holds. A browser, its driver and htmx answer when they are
+/// scheduled: there is no deadline to race, and [`PATIENCE`] only keeps a broken page from
+/// hanging the suite.
+async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut ready: impl FnMut() -> F) {
+    let started = std::time::Instant::now();
+    while !ready().await {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "waited {PATIENCE:?} for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("chromedriver did not start on port {port}");
 }
 
 async fn browser(driver_port: u16) -> Client {
@@ -152,24 +168,17 @@ async fn fill(client: &Client, css: &str, value: &str) {
 async fn click(client: &Client, css: &str) {
     let old_page = client.find(Locator::Css("html")).await.unwrap();
     choose(client, css).await;
-    for _ in 0..200 {
-        if old_page.text().await.is_err() {
-            // The old document is detached; wait for the new one to be complete.
-            for _ in 0..200 {
-                let ready = client
-                    .execute("return document.readyState", vec![])
-                    .await
-                    .ok()
-                    .and_then(|state| state.as_str().map(str::to_owned));
-                if ready.as_deref() == Some("complete") {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("clicking {css} did not load a page");
+    wait_for(&format!("clicking {css} to leave the page"), || async {
+        old_page.text().await.is_err()
+    })
+    .await;
+    wait_for(&format!("the page {css} opened to load"), || async {
+        client
+            .execute("return document.readyState", vec![])
+            .await
+            .is_ok_and(|state| state == "complete")
+    })
+    .await;
 }
 
 /// Clicks something on the page (a radio button) without leaving it.
@@ -304,18 +313,12 @@ async fn an_admin_runs_the_console_in_a_real_browser() {
     snap(&client, "07-users").await;
     // With JavaScript, the list narrows as one types (htmx); the form works without it too.
     fill(&client, "#q", "nobody-like-this").await;
-    let mut narrowed = false;
-    for _ in 0..100 {
-        if text_of(&client, "#users-table")
+    wait_for("live search through htmx", || async {
+        text_of(&client, "#users-table")
             .await
             .contains("No users match.")
-        {
-            narrowed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(narrowed, "live search through htmx");
+    })
+    .await;
     fill(&client, "#q", "").await;
     client.goto(&format!("{base}/admin/users")).await.unwrap();
     click(&client, "a[href='/admin/user?email=bjensen%40example.com']").await;

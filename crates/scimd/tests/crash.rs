@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,27 +73,44 @@ impl Drop for Server {
     }
 }
 
-/// One request on a fresh connection: `None` when the connection failed or the answer was cut
-/// off (the server was killed), else the status and the JSON body.
+/// Why a request got no answer.
+#[derive(Debug, PartialEq)]
+enum Unanswered {
+    /// No connection, or the request could not be sent: the server never had it.
+    Unsent,
+    /// Sent whole, and the answer never came or was cut off: the server was killed with it
+    /// in flight.
+    CutOff,
+}
+
+/// One request on a fresh connection: the status and the JSON body, or why there is none.
 fn request(
     port: u16,
     token: &str,
     method: &str,
     target: &str,
     body: Option<&Value>,
-) -> Option<(u16, Value)> {
+) -> Result<(u16, Value), Unanswered> {
     let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|_| Unanswered::Unsent)?;
     let head = format!(
         "{method} {target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(body.as_bytes()).ok()?;
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body.as_bytes()))
+        .map_err(|_| Unanswered::Unsent)?;
+    answer(&mut stream).ok_or(Unanswered::CutOff)
+}
+
+/// The status and JSON body the server sent, or `None` when the answer is incomplete.
+fn answer(stream: &mut TcpStream) -> Option<(u16, Value)> {
+    // Only a server hung for good comes near it.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;
     let text = String::from_utf8(response).ok()?;
@@ -127,11 +144,28 @@ struct Known {
 
 type Ledger = Arc<Mutex<HashMap<String, Known>>>;
 
+/// What the clients of one round counted: writes acknowledged, and writes the kill cut off.
+#[derive(Debug, Default)]
+struct Counts {
+    acknowledged: AtomicU64,
+    cut_off: AtomicU64,
+}
+
+impl Counts {
+    /// Counts an unanswered write; `Unsent` ones never reached the server.
+    fn unanswered(&self, why: &Unanswered) {
+        if *why == Unanswered::CutOff {
+            self.cut_off.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// One client: creates users and PATCHes its own, one request at a time, until told to stop.
 fn client(
     port: u16,
     token: String,
     ledger: Ledger,
+    counts: Arc<Counts>,
     stop: Arc<AtomicBool>,
     name: String,
 ) -> Vec<String> {
@@ -159,16 +193,20 @@ fn client(
             mine.push(user.clone());
             let body = json!({"userName": user, "displayName": display, "active": true});
             match request(port, &token, "POST", "/scim/v2/Users", Some(&body)) {
-                Some((201, created)) => {
+                Ok((201, created)) => {
                     let mut ledger = ledger.lock().unwrap();
                     let known = ledger.get_mut(&user).unwrap();
                     known.id = created["id"].as_str().map(str::to_owned);
                     known.acked = Some(display);
                     known.in_flight = None;
+                    counts.acknowledged.fetch_add(1, Ordering::Relaxed);
                 }
-                Some((status, body)) => unexpected.push(format!("create {user}: {status} {body}")),
+                Ok((status, body)) => unexpected.push(format!("create {user}: {status} {body}")),
                 // The server is gone: what was sent may or may not have happened.
-                None => break,
+                Err(why) => {
+                    counts.unanswered(&why);
+                    break;
+                }
             }
         } else {
             let (user, id) = &acked[usize::try_from(step).unwrap() % acked.len()];
@@ -185,15 +223,19 @@ fn client(
                 &format!("/scim/v2/Users/{id}"),
                 Some(&body),
             ) {
-                Some((200, _)) => {
+                Ok((200, _)) => {
                     let mut ledger = ledger.lock().unwrap();
                     let known = ledger.get_mut(user).unwrap();
                     known.acked = Some(display);
                     known.in_flight = None;
+                    counts.acknowledged.fetch_add(1, Ordering::Relaxed);
                 }
-                Some((status, body)) => unexpected.push(format!("patch {user}: {status} {body}")),
+                Ok((status, body)) => unexpected.push(format!("patch {user}: {status} {body}")),
                 // The server is gone: what was sent may or may not have happened.
-                None => break,
+                Err(why) => {
+                    counts.unanswered(&why);
+                    break;
+                }
             }
         }
     }
@@ -298,23 +340,37 @@ fn crash_rounds(database_url: &str) {
     for round in 0..ROUNDS {
         let server = Server::start(database_url);
         let stop = Arc::new(AtomicBool::new(false));
+        let counts = Arc::new(Counts::default());
         let clients: Vec<_> = (0..CLIENTS)
             .map(|n| {
                 let (token, ledger, stop) = (token.clone(), ledger.clone(), stop.clone());
-                let port = server.port;
+                let (port, counts) = (server.port, counts.clone());
                 std::thread::spawn(move || {
-                    client(port, token, ledger, stop, format!("r{round}c{n}"))
+                    client(port, token, ledger, counts, stop, format!("r{round}c{n}"))
                 })
             })
             .collect();
-        // Kill at a different point of the load each round.
-        std::thread::sleep(Duration::from_millis(150 + (round * 37) % 400));
+        // Kill at a different point of the load each round: counted in acknowledged writes,
+        // not in time, which a busy machine stretches.
+        let kill_after = 20 + (round * 37) % 300;
+        while counts.acknowledged.load(Ordering::Relaxed) < kill_after {
+            assert!(
+                !clients.iter().all(std::thread::JoinHandle::is_finished),
+                "round {round}: every client stopped before the kill"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
         server.kill();
         stop.store(true, Ordering::Relaxed);
         for client in clients {
             let unexpected = client.join().unwrap();
             assert!(unexpected.is_empty(), "round {round}: {unexpected:?}");
         }
+        // Eight clients that always have a request out: the kill cut some of them off.
+        assert!(
+            counts.cut_off.load(Ordering::Relaxed) > 0,
+            "round {round}: the kill interrupted no write"
+        );
         acknowledged = ledger
             .lock()
             .unwrap()
@@ -357,7 +413,7 @@ async fn after_sigterm_the_database_file_alone_holds_every_acknowledged_write() 
     for n in 0..USERS {
         let body = json!({"userName": format!("u{n}@stop.test")});
         let created = request(server.port, &token, "POST", "/scim/v2/Users", Some(&body));
-        assert_eq!(created.map(|(status, _)| status), Some(201));
+        assert_eq!(created.map(|(status, _)| status), Ok(201));
     }
     assert!(server.terminate(), "a clean exit");
     assert_eq!(
