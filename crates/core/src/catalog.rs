@@ -151,8 +151,14 @@ mod tests {
     #[test]
     fn names_are_one_to_sixty_four_printable_characters() {
         assert_eq!(check_name("mapping", "  Sales EU ").unwrap(), "Sales EU");
-        assert!(check_name("mapping", " ").is_err());
-        assert!(check_name("mapping", &"x".repeat(65)).is_err());
-        assert!(check_name("profile", "a\nb").is_err());
+        assert!(matches!(check_name("mapping", " "), Err(Error::Invalid(_))));
+        assert!(matches!(
+            check_name("mapping", &"x".repeat(65)),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            check_name("profile", "a\nb"),
+            Err(Error::Invalid(_))
+        ));
     }
 }

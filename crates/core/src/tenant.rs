@@ -73,7 +73,10 @@ mod tests {
             "acme_eu",
             &"a".repeat(64),
         ] {
-            assert!(TenantSlug::parse(bad).is_err(), "{bad}");
+            assert!(
+                matches!(TenantSlug::parse(bad), Err(Error::Invalid(_))),
+                "{bad}"
+            );
         }
     }
 }

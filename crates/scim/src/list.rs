@@ -350,6 +350,7 @@ mod tests {
             Ok(SortOrder::Descending)
         );
         assert_eq!(SortOrder::parse(None), Ok(SortOrder::Ascending));
-        assert!(SortOrder::parse(Some("sideways")).is_err());
+        let error = SortOrder::parse(Some("sideways")).unwrap_err();
+        assert_eq!(error.scim_type, Some(crate::ScimType::InvalidValue));
     }
 }

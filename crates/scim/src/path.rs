@@ -142,7 +142,8 @@ mod tests {
         assert!(AttrPath::parse("na me").is_err());
         assert!(AttrPath::parse(":name").is_err());
         // Found by fuzzing: a '%' in the URN part would print as text that decodes differently.
-        assert!(PatchPath::parse("rn%2522:m.giv").is_err());
+        let error = PatchPath::parse("rn%2522:m.giv").unwrap_err();
+        assert_eq!(error.scim_type, Some(crate::ScimType::InvalidPath));
         assert!(AttrPath::parse("members.$ref").is_ok());
     }
 

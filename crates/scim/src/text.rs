@@ -61,11 +61,16 @@ mod tests {
             error.to_string().contains("U+001B at character 4"),
             "{error}"
         );
-        assert!(check_no_control("a\0b", false, "x").is_err());
-        assert!(check_no_control("line\nbreak", false, "x").is_err());
+        let refused = |text, line_breaks| {
+            let error = check_no_control(text, line_breaks, "x").unwrap_err();
+            assert_eq!(error.scim_type, Some(crate::ScimType::InvalidValue));
+            error.detail
+        };
+        assert!(refused("a\0b", false).contains("U+0000 at character 2"));
+        assert!(refused("line\nbreak", false).contains("U+000A"));
         assert!(check_no_control("line\r\nbreak\t", true, "x").is_ok());
         assert!(
-            check_no_control("a\u{85}b", true, "x").is_err(),
+            refused("a\u{85}b", true).contains("U+0085"),
             "C1 controls too"
         );
         assert!(check_no_control("Zoë Ørsted 山田", false, "x").is_ok());
@@ -73,8 +78,14 @@ mod tests {
 
     #[test]
     fn invisible_format_characters_are_refused() {
-        assert!(check_no_invisible("ceo\u{202e}moc.elpmaxe@x.io", "userName").is_err());
-        assert!(check_no_invisible("c\u{200b}eo@example.com", "userName").is_err());
+        for (text, found) in [
+            ("ceo\u{202e}moc.elpmaxe@x.io", "U+202E at character 4"),
+            ("c\u{200b}eo@example.com", "U+200B at character 2"),
+        ] {
+            let error = check_no_invisible(text, "userName").unwrap_err();
+            assert_eq!(error.scim_type, Some(crate::ScimType::InvalidValue));
+            assert!(error.detail.contains(found), "{}", error.detail);
+        }
         assert!(check_no_invisible("ceo@example.com", "userName").is_ok());
     }
 }

@@ -109,10 +109,10 @@ async fn simultaneous_wrong_sign_ins_are_checked_only_up_to_the_address_budget_a
         .await
         .unwrap();
     assert!(
-        provisioner
-            .sign_in("ann@example.com", PASSWORD)
-            .await
-            .is_err(),
+        matches!(
+            provisioner.sign_in("ann@example.com", PASSWORD).await,
+            Err(scimd_core::error::Error::Unauthorized)
+        ),
         "the account is locked after the burst: {statuses:?}"
     );
 }

@@ -7,7 +7,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
-use common::{TestApp, assert_scim_error};
+use common::{TestApp, assert_scim_error, database_urls};
+use scimd::open_provisioner;
+use scimd_core::activity::{EventQuery, Outcome};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -179,6 +181,83 @@ async fn patch_answers_200_with_the_full_resource() {
         .call(Method::GET, &format!("/scim/v2/Users/{id}"), None)
         .await;
     assert_eq!(unchanged.body["nickName"], "Babs");
+}
+
+/// RFC 7644 §3.5.2: "If any of the operations fails, the request is not applied": the third
+/// operation fails, so the first two are not stored either, the ETag stays, and the activity
+/// log gains the refusal and no change.
+#[tokio::test]
+async fn a_patch_whose_third_operation_fails_changes_nothing() {
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let created = app.create("a@example.com").await;
+        let uri = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+        let before = app.call(Method::GET, &uri, None).await;
+        let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
+            .await
+            .unwrap();
+        let tenant = provisioner.tenant("default").await.unwrap();
+        let events = |outcome| EventQuery {
+            outcome: Some(outcome),
+            limit: 1000,
+            ..EventQuery::default()
+        };
+        let changes = provisioner
+            .activity(&tenant, &events(Outcome::Success))
+            .await
+            .unwrap();
+
+        let refused = app
+            .call(
+                Method::PATCH,
+                &uri,
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [
+                        {"op": "replace", "path": "displayName", "value": "Changed"},
+                        {"op": "add", "path": "nickName", "value": "Babs"},
+                        {"op": "remove", "path": "userName"}]}),
+                ),
+            )
+            .await;
+        assert_scim_error(&refused, 400, Some("mutability"));
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("operation 3:"),
+            "{backend}: {}",
+            refused.body
+        );
+
+        let after = app.call(Method::GET, &uri, None).await;
+        assert_eq!(after.body, before.body, "{backend}");
+        assert_eq!(
+            after.header(header::ETAG),
+            before.header(header::ETAG),
+            "{backend}"
+        );
+        assert_eq!(
+            provisioner
+                .activity(&tenant, &events(Outcome::Success))
+                .await
+                .unwrap(),
+            changes,
+            "{backend}: no change logged"
+        );
+        let failures = provisioner
+            .activity(&tenant, &events(Outcome::Failure))
+            .await
+            .unwrap();
+        assert_eq!(
+            failures
+                .iter()
+                .map(|event| (event.status, event.scim_type.as_deref()))
+                .collect::<Vec<_>>(),
+            [(400, Some("mutability"))],
+            "{backend}: the refusal logged"
+        );
+    }
 }
 
 #[tokio::test]

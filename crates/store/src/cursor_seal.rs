@@ -131,13 +131,15 @@ mod tests {
         let mut bytes = cursor.bytes().unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        assert!(seal.open(TenantId(1), &Cursor::from_bytes(&bytes)).is_err());
-        assert!(
-            seal.open(TenantId(1), &Cursor::from_bytes(b"short"))
-                .is_err()
-        );
         let other_key = CursorSeal::new(&[8; 32]);
-        assert!(other_key.open(TenantId(1), &cursor).is_err());
+        for refused in [
+            seal.open(TenantId(1), &Cursor::from_bytes(&bytes)),
+            seal.open(TenantId(1), &Cursor::from_bytes(b"short")),
+            other_key.open(TenantId(1), &cursor),
+        ] {
+            let error = refused.unwrap_err();
+            assert_eq!(error.scim_type, Some(scim::ScimType::InvalidCursor));
+        }
         assert_ne!(
             seal.seal(TenantId(1), "k12345").unwrap(),
             cursor,

@@ -575,62 +575,100 @@ fn population(tenant: &Tenant) -> Vec<User> {
 }
 
 /// Every filter is run in the database and by the in-memory evaluator over the same users; the
-/// two must agree. The evaluator is the oracle.
+/// two must agree, and both must find the users listed with each filter.
 #[tokio::test]
 async fn database_filters_agree_with_the_in_memory_evaluator() {
-    let filters = [
-        r#"userName eq "BJENSEN@example.com""#,
-        r#"userName eq "ünïcode@example.org""#,
-        r#"userName ne "bjensen@example.com""#,
-        r#"userName co "EXAMPLE""#,
-        r#"userName sw "j""#,
-        r#"userName ew ".NET""#,
-        r#"userName gt "k""#,
-        r#"userName le "jsmith@example.com""#,
-        r#"externalId eq "e1""#,
-        r#"externalId eq "E1""#,
-        "externalId pr",
-        "not (externalId pr)",
-        "externalId eq null",
-        r#"id eq "id-3""#,
-        r#"id ne "id-3""#,
-        "active eq true",
-        "active eq false",
-        r#"active eq "False""#,
-        r#"meta.created gt "1970-01-01T00:00:02Z""#,
-        r#"meta.lastModified le "1970-01-01T00:00:03Z""#,
-        r#"meta.resourceType eq "User""#,
-        r#"emails.value eq "jsmith@EXAMPLE.com""#,
-        r#"emails.value co "jensen""#,
-        r#"emails co "example.com""#,
-        "emails pr",
-        r#"emails.type eq "home""#,
-        r#"emails[type eq "work" and value co "@example.com"]"#,
-        r#"emails[type eq "work" and primary eq true]"#,
-        r#"emails[not (primary eq true)]"#,
-        r#"emails[type ne "work"]"#,
-        r#"roles[value ne "admin"]"#,
-        r#"emails[type eq "work"].value eq "bjensen@example.com""#,
-        r#"displayName co "ï""#,
-        r#"displayName sw "babs""#,
-        "nickName pr",
-        r#"nickName eq """#,
-        r#"name.familyName eq "smith""#,
-        r#"name.givenName gt "C""#,
-        "title pr and userType eq \"Intern\"",
-        r#"title pr or userType eq "Employee""#,
-        r#"userType ne "Employee""#,
-        r#"not (userType eq "Employee") and not (title pr)"#,
-        r#"phoneNumbers[type eq "mobile"]"#,
-        r#"roles[primary eq "True"]"#,
-        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "finance""#,
-        r#"department co "Oper""#,
-        r#"manager.value eq "id-2""#,
-        r#"manager[value eq "id-2"]"#,
-        r#"manager eq "id-2""#,
-        "manager pr",
-        r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
-        r#"(userName sw "b" or userName sw "z") and (active eq true)"#,
+    // Each with the users it must find, written out: the evaluator and the database could both
+    // be wrong the same way, or agree on finding nothing.
+    let filters: [(&str, &[&str]); 52] = [
+        (r#"userName eq "BJENSEN@example.com""#, &["id-1"]),
+        (r#"userName eq "ünïcode@example.org""#, &["id-3"]),
+        (
+            r#"userName ne "bjensen@example.com""#,
+            &["id-2", "id-3", "id-4"],
+        ),
+        (
+            r#"userName co "EXAMPLE""#,
+            &["id-1", "id-2", "id-3", "id-4"],
+        ),
+        (r#"userName sw "j""#, &["id-2"]),
+        (r#"userName ew ".NET""#, &["id-4"]),
+        (r#"userName gt "k""#, &["id-3", "id-4"]),
+        (r#"userName le "jsmith@example.com""#, &["id-1", "id-2"]),
+        (r#"externalId eq "e1""#, &[]),
+        (r#"externalId eq "E1""#, &["id-1"]),
+        ("externalId pr", &["id-1", "id-2"]),
+        ("not (externalId pr)", &["id-3", "id-4"]),
+        ("externalId eq null", &["id-3", "id-4"]),
+        (r#"id eq "id-3""#, &["id-3"]),
+        (r#"id ne "id-3""#, &["id-1", "id-2", "id-4"]),
+        ("active eq true", &["id-1", "id-3", "id-4"]),
+        ("active eq false", &["id-2"]),
+        (r#"active eq "False""#, &["id-2"]),
+        (
+            r#"meta.created gt "1970-01-01T00:00:02Z""#,
+            &["id-3", "id-4"],
+        ),
+        (
+            r#"meta.lastModified le "1970-01-01T00:00:03Z""#,
+            &["id-1", "id-2"],
+        ),
+        (
+            r#"meta.resourceType eq "User""#,
+            &["id-1", "id-2", "id-3", "id-4"],
+        ),
+        (r#"emails.value eq "jsmith@EXAMPLE.com""#, &["id-2"]),
+        (r#"emails.value co "jensen""#, &["id-1"]),
+        (r#"emails co "example.com""#, &["id-1", "id-2"]),
+        ("emails pr", &["id-1", "id-2"]),
+        (r#"emails.type eq "home""#, &["id-1"]),
+        (
+            r#"emails[type eq "work" and value co "@example.com"]"#,
+            &["id-1", "id-2"],
+        ),
+        (r#"emails[type eq "work" and primary eq true]"#, &["id-1"]),
+        (r#"emails[not (primary eq true)]"#, &["id-1", "id-2"]),
+        (r#"emails[type ne "work"]"#, &["id-1"]),
+        (r#"roles[value ne "admin"]"#, &[]),
+        (
+            r#"emails[type eq "work"].value eq "bjensen@example.com""#,
+            &["id-1"],
+        ),
+        (r#"displayName co "ï""#, &["id-3"]),
+        (r#"displayName sw "babs""#, &["id-1"]),
+        ("nickName pr", &[]),
+        (r#"nickName eq """#, &["id-3"]),
+        (r#"name.familyName eq "smith""#, &["id-2"]),
+        (r#"name.givenName gt "C""#, &["id-2"]),
+        ("title pr and userType eq \"Intern\"", &["id-4"]),
+        (
+            r#"title pr or userType eq "Employee""#,
+            &["id-1", "id-2", "id-4"],
+        ),
+        (r#"userType ne "Employee""#, &["id-1", "id-3", "id-4"]),
+        (
+            r#"not (userType eq "Employee") and not (title pr)"#,
+            &["id-3"],
+        ),
+        (r#"phoneNumbers[type eq "mobile"]"#, &["id-3"]),
+        (r#"roles[primary eq "True"]"#, &["id-4"]),
+        (
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "finance""#,
+            &["id-2"],
+        ),
+        (r#"department co "Oper""#, &["id-1"]),
+        (r#"manager.value eq "id-2""#, &["id-1"]),
+        (r#"manager[value eq "id-2"]"#, &["id-1"]),
+        (r#"manager eq "id-2""#, &["id-1"]),
+        ("manager pr", &["id-1"]),
+        (
+            r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
+            &["id-1", "id-2"],
+        ),
+        (
+            r#"(userName sw "b" or userName sw "z") and (active eq true)"#,
+            &["id-1", "id-4"],
+        ),
     ];
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
@@ -638,7 +676,7 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
         for user in &mut users {
             insert(&store, user).await.unwrap();
         }
-        for text in filters {
+        for (text, finds) in filters {
             let filter = Filter::parse_for(text, &USER).unwrap_or_else(|e| panic!("{text}: {e}"));
             let mut expected: Vec<&str> = users
                 .iter()
@@ -646,6 +684,7 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
                 .map(|u| u.id())
                 .collect();
             expected.sort_unstable();
+            assert_eq!(expected, finds, "the evaluator: {text}");
             let query = UserQuery {
                 filter: Some(filter),
                 ..UserQuery::default()

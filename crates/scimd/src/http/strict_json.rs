@@ -142,6 +142,7 @@ mod tests {
         let unique = format!("{{{}}}", keys.join(","));
         assert!(parse(unique.as_bytes()).is_ok());
         let repeated = format!("{{{},\"K500\":1}}", keys.join(","));
-        assert!(parse(repeated.as_bytes()).is_err());
+        let error = parse(repeated.as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("K500"), "{error}");
     }
 }
