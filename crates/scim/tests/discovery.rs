@@ -17,7 +17,8 @@ fn check_golden(name: &str, actual: &impl serde::Serialize) {
         .join("tests/golden")
         .join(name);
     let rendered = serde_json::to_string_pretty(actual).expect("serialisable") + "\n";
-    if std::env::var_os("SCIMD_BLESS").is_some() {
+    // Only `1`: `SCIMD_BLESS=0` or an empty value left in the environment must not rewrite them.
+    if std::env::var("SCIMD_BLESS").is_ok_and(|bless| bless == "1") {
         std::fs::write(&path, &rendered).expect("golden file written");
         return;
     }
