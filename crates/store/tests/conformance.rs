@@ -112,6 +112,58 @@ async fn insert(store: &SqlStore, user: &mut User) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// README: "each change and its activity event are written in one transaction". An event that
+/// cannot be written (it names a tenant that does not exist: a foreign-key violation) takes
+/// its change down with it, and the store is left as before, ready for the same change.
+#[tokio::test]
+async fn a_change_whose_event_cannot_be_written_is_not_made() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let unwritable = |user: &User, operation: &str| Event {
+            tenant_id: scimd_core::tenant::TenantId(999_999),
+            ..event(user, operation)
+        };
+        let mut first = user(&acme, "u1", json!({"userName": "a@example.com"}));
+        let refused = store
+            .insert_user(&first, &unwritable(&first, "create"))
+            .await;
+        assert!(refused.is_err(), "{name}: {refused:?}");
+        assert_eq!(store.get_user(acme.id, "u1").await.unwrap(), None, "{name}");
+        let all = EventQuery {
+            limit: 100,
+            ..EventQuery::default()
+        };
+        assert!(
+            store.list_events(acme.id, &all).await.unwrap().is_empty(),
+            "{name}"
+        );
+
+        insert(&store, &mut first).await.unwrap();
+        let second = renamed(&first, "Two");
+        let refused = store
+            .update_user(&first, &second, &unwritable(&second, "update"))
+            .await;
+        assert!(refused.is_err(), "{name}: {refused:?}");
+        assert_eq!(
+            store.get_user(acme.id, "u1").await.unwrap().as_ref(),
+            Some(&first),
+            "{name}"
+        );
+        store
+            .update_user(&first, &second, &event(&second, "update"))
+            .await
+            .unwrap();
+        let operations: Vec<String> = store
+            .list_events(acme.id, &all)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| event.operation)
+            .collect();
+        assert_eq!(operations, ["update", "create"], "{name}");
+    }
+}
+
 #[tokio::test]
 async fn tenants_are_unique_by_slug() {
     for Backend { name, store, .. } in backends().await {
