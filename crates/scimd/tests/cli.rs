@@ -262,6 +262,107 @@ fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
 
+/// `serve` configured by environment variables alone, as a container runs it, each read back
+/// from what the server does: the address, JSON logs, the public URL in `Location`, another
+/// host name allowed, the payload limit, the per-address connection limit.
+#[test]
+fn serve_reads_its_settings_from_the_environment_and_logs_json() {
+    let cli = Cli::new();
+    let token = text(&cli.run(&["token", "create", "--name", "entra"]).stdout)
+        .trim()
+        .to_owned();
+    let mut server = cli
+        .command()
+        .arg("serve")
+        .env("SCIMD_LISTEN", "127.0.0.1:0")
+        .env("SCIMD_LOG_FORMAT", "json")
+        .env("SCIMD_PUBLIC_URL", "https://scim.example.com")
+        .env("SCIMD_ALLOWED_HOSTS", "idp.example,other.example")
+        .env("SCIMD_MAX_PAYLOAD_BYTES", "2048")
+        .env("SCIMD_MAX_CONNECTIONS_PER_ADDRESS", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let mut logged = Vec::new();
+    let port = common::listening_port(&mut lines.by_ref().inspect(|line| {
+        if let Ok(line) = line {
+            logged.push(line.clone());
+        }
+    }));
+    std::thread::spawn(move || lines.for_each(drop));
+    for line in &logged {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            event["level"].is_string() && event["message"].is_string(),
+            "{line}"
+        );
+    }
+
+    let post = |host: &str, body: &str| {
+        format!(
+            "POST /scim/v2/Users HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let created = exchange(
+        port,
+        &post("idp.example", r#"{"userName":"env@example.com"}"#),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    assert!(
+        created.contains("location: https://scim.example.com/scim/v2/Users/"),
+        "{created}"
+    );
+    let other = exchange(
+        port,
+        &post("unknown.example", r#"{"userName":"x@example.com"}"#),
+    );
+    assert!(other.starts_with("HTTP/1.1 421"), "{other}");
+    let big = format!(
+        r#"{{"userName":"big@example.com","displayName":"{}"}}"#,
+        "x".repeat(3000)
+    );
+    let refused = exchange(port, &post("idp.example", &big));
+    assert!(refused.starts_with("HTTP/1.1 413"), "{refused}");
+    assert!(refused.contains("2048"), "{refused}");
+
+    // One connection per address: a second, while the first is open and answered, is closed
+    // with nothing sent.
+    let mut first = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    first
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut answer = [0; 512];
+    let read = first.read(&mut answer).unwrap();
+    assert!(
+        answer[..read].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        text(&answer[..read])
+    );
+    let mut second = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let _ = second.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut sent = Vec::new();
+    let _ = second.read_to_end(&mut sent);
+    assert!(sent.is_empty(), "{}", text(&sent));
+    drop(first);
+
+    let terminate = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminate.success());
+    assert!(server.wait().unwrap().success());
+}
+
 /// SPEC §5 and §8, on SQLite and PostgreSQL.
 #[tokio::test]
 async fn a_new_database_has_the_default_catalog_and_mappings_are_managed_in_order() {

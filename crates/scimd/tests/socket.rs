@@ -158,6 +158,40 @@ async fn oversized_or_too_many_headers_get_431() {
     assert_eq!(reply.status, 200);
 }
 
+/// A `GET /healthz` whose request line and headers are exactly `bytes` long (the blank line
+/// that ends them included), in `fields` header fields.
+fn head_of(bytes: usize, fields: usize) -> String {
+    let mut head =
+        String::from("GET /healthz HTTP/1.1\r\nHost: scim.test\r\nConnection: close\r\n");
+    for n in 3..fields {
+        head.push_str(&format!("X-F{n:03}: v\r\n"));
+    }
+    let padding = bytes - head.len() - "X-Pad: \r\n\r\n".len();
+    head.push_str(&format!("X-Pad: {}\r\n\r\n", "p".repeat(padding)));
+    assert_eq!(head.len(), bytes);
+    head
+}
+
+/// README: request headers are limited to 32 KiB (request line and headers, the blank line
+/// that ends them included) and 100 fields; 431 past either.
+#[tokio::test]
+async fn header_limits_are_exactly_32_kib_and_100_fields() {
+    let server = LiveServer::start(String::new()).await;
+    for (bytes, fields, expected) in [
+        (32 * 1024, 100, "HTTP/1.1 200 OK"),
+        (
+            32 * 1024 + 1,
+            100,
+            "HTTP/1.1 431 Request Header Fields Too Large",
+        ),
+        (4000, 100, "HTTP/1.1 200 OK"),
+        (4000, 101, "HTTP/1.1 431 Request Header Fields Too Large"),
+    ] {
+        let (status, _) = exchange(server.address, &head_of(bytes, fields)).await;
+        assert_eq!(status, expected, "{bytes} bytes in {fields} fields");
+    }
+}
+
 #[tokio::test]
 async fn a_body_that_arrives_too_slowly_gets_408_and_changes_nothing() {
     let server = LiveServer::start_with(String::new(), |config| {
@@ -225,6 +259,40 @@ async fn connections_over_an_address_share_are_closed_unanswered() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 OK"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+/// `--max-connections`: past it, a new connection waits to be accepted (it is not refused),
+/// and is served as soon as another closes.
+#[tokio::test]
+async fn connections_past_the_total_wait_their_turn() {
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.connections.max_connections = 2;
+    })
+    .await;
+    let mut first = TcpStream::connect(server.address).await.unwrap();
+    let mut second = TcpStream::connect(server.address).await.unwrap();
+    answered_on(&mut first).await;
+    answered_on(&mut second).await;
+    let mut waiting = TcpStream::connect(server.address).await.unwrap();
+    waiting
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: scim.test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    // The two open connections are still served, and the third is not answered meanwhile.
+    answered_on(&mut first).await;
+    answered_on(&mut second).await;
+    let mut early = [0; 64];
+    assert!(
+        matches!(waiting.try_read(&mut early), Err(error) if error.kind() == std::io::ErrorKind::WouldBlock),
+        "served past the limit"
+    );
+    drop(first);
+    let (answer, _) = read_until_closed(&mut waiting, Duration::from_secs(120)).await;
     assert!(
         answer.starts_with(b"HTTP/1.1 200 OK"),
         "{}",

@@ -3,23 +3,18 @@
 
 mod admins;
 mod catalog;
+mod serve;
 mod tokens;
 mod users;
 
-use crate::config::{Cli, Command, HealthcheckArgs, ServeArgs, TenantCommand};
-use crate::http::RequestLimits;
-use crate::server::ConnectionLimits;
-use crate::{ServeConfig, open_provisioner, run};
-use anyhow::Context;
-use scim::discovery::Capabilities;
-use scim::list::PageLimits;
+use crate::config::{Cli, Command, HealthcheckArgs, TenantCommand};
+use crate::open_provisioner;
 use scimd_core::activity::Origin;
 use scimd_store::{Durability, redact_password};
-use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// Who an admin command is recorded as in the activity log: `SCIMD_ADMIN`, else the login name.
 fn admin_origin(command: &str) -> Origin {
@@ -39,7 +34,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         sqlite_full_sync: cli.sqlite_full_sync,
     };
     let command = match cli.command {
-        Command::Serve(args) => return serve(&cli.database_url, durability, args).await,
+        Command::Serve(args) => return serve::serve(&cli.database_url, durability, args).await,
         Command::Healthcheck(args) => return healthcheck(args).await,
         admin => admin,
     };
@@ -72,66 +67,6 @@ async fn on_the_database(
         // Served above, without opening the database here.
         Command::Serve(_) | Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),
     }
-}
-
-async fn serve(
-    database_url: &str,
-    durability: Durability,
-    args: ServeArgs,
-) -> anyhow::Result<ExitCode> {
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let config = ServeConfig {
-        durability,
-        public_url: args.public_url,
-        allowed_hosts: args.allowed_hosts,
-        activity_retention_days: args.activity_retention_days,
-        capabilities: Capabilities {
-            max_payload_size: args.max_payload_bytes,
-            page_limits: PageLimits::default(),
-        },
-        limits: RequestLimits {
-            body_timeout: Duration::from_secs(args.body_timeout_secs),
-            request_timeout: Duration::from_secs(args.request_timeout_secs),
-            requests_per_token: NonZeroU32::new(args.rate_limit_per_token),
-            failed_auth_per_address: NonZeroU32::new(args.failed_auth_per_minute),
-            ..RequestLimits::default()
-        },
-        connections: ConnectionLimits {
-            header_timeout: Duration::from_secs(args.header_timeout_secs),
-            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-            max_connections_per_address: usize::try_from(args.max_connections_per_address)
-                .unwrap_or(usize::MAX),
-            ..ConnectionLimits::default()
-        },
-        ..ServeConfig::new(database_url)
-    };
-    run(config, listener, shutdown_signal()).await?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 #[allow(clippy::print_stdout)] // the listing is the command's output
