@@ -452,3 +452,45 @@ async fn console_sign_in_guesses_spend_the_same_address_budget() {
     );
     assert_eq!(reply.body["status"], 429);
 }
+
+/// README: `/readyz` says whether the database is reachable. A PostgreSQL database that stops
+/// taking connections (its server's connections to it ended) makes it 503, `/healthz` stays
+/// 200, and `/readyz` recovers with the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_follows_the_database() {
+    let Some(admin_url) = scimd_store::test_support::postgres_admin_url() else {
+        return;
+    };
+    let url = scimd_store::test_support::fresh_postgres_database(&admin_url)
+        .await
+        .unwrap();
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    let server = LiveServer::start(url).await;
+    let status = |path: &'static str| {
+        let server = &server;
+        async move { server.exchange("GET", path, &[], None).await.status }
+    };
+    assert_eq!(status("/readyz").await, 200);
+
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let run = |sql: String| {
+        let admin = admin.clone();
+        async move {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&admin)
+                .await
+                .unwrap()
+        }
+    };
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .await;
+    assert_eq!(status("/readyz").await, 503);
+    assert_eq!(status("/healthz").await, 200);
+
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+    assert_eq!(status("/readyz").await, 200);
+    admin.close().await;
+}

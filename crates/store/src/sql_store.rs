@@ -531,8 +531,13 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.query(Statement::new("SELECT 1", vec![]), &[Column::Int])
-            .await
-            .map(drop)
+        // A bare `1` is a 4-byte integer to PostgreSQL, which does not decode as `Column::Int`
+        // (8 bytes): every ping failed there, and /readyz answered 503 to a healthy database.
+        self.query(
+            Statement::new("SELECT CAST(1 AS BIGINT)", vec![]),
+            &[Column::Int],
+        )
+        .await
+        .map(drop)
     }
 }

@@ -164,6 +164,17 @@ async fn a_change_whose_event_cannot_be_written_is_not_made() {
     }
 }
 
+/// What `/readyz` asks.
+#[tokio::test]
+async fn a_reachable_database_answers_the_ping() {
+    for Backend { name, store, .. } in backends().await {
+        store
+            .ping()
+            .await
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
+    }
+}
+
 #[tokio::test]
 async fn tenants_are_unique_by_slug() {
     for Backend { name, store, .. } in backends().await {
