@@ -1,6 +1,7 @@
 //! Two scimd instances on one database, as behind a load balancer: racing creates of one
 //! email make exactly one account, concurrent PATCHes lose no update (and with `If-Match`
-//! exactly one wins, the others get 412), and a revoked token is refused by both at once.
+//! exactly one wins, the others get 412), a revoked token is refused by both at once, and a
+//! console session opened on one is open on the other until signed out on either.
 //! On PostgreSQL (when `SCIMD_TEST_POSTGRES_URL` is set) and on one SQLite file.
 
 // Test helpers fail loudly: a panic is how a test reports.
@@ -9,7 +10,7 @@
 mod common;
 
 use common::live::{LiveServer, Reply, exchange, http_request};
-use common::{admin_origin, database_urls};
+use common::{add_admin, admin_origin, database_urls};
 use scimd::open_provisioner;
 use scimd_store::Durability;
 use serde_json::json;
@@ -201,5 +202,91 @@ async fn two_instances_on_one_database_agree() {
         };
         eprintln!("{backend}");
         two_instances_on(url).await;
+    }
+}
+
+/// The console's session cookie, from a sign-in on `server`.
+async fn console_sign_in(server: &LiveServer) -> String {
+    let reply = server
+        .exchange(
+            "POST",
+            "/admin/sign-in",
+            &[
+                (
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("Origin".into(), "http://scim.test".into()),
+            ],
+            Some("email=ann%40example.com&password=a+long+enough+passphrase"),
+        )
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.text());
+    reply.headers["set-cookie"]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn console_page(server: &LiveServer, cookie: &str) -> Reply {
+    server
+        .exchange("GET", "/admin", &[("Cookie".into(), cookie.into())], None)
+        .await
+}
+
+/// README: behind a load balancer, an admin signed in through one instance is signed in on
+/// every instance, and signing out on one ends the session everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_console_session_is_shared_by_instances_on_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in database_urls().await {
+        let url = if backend == "sqlite" {
+            format!("sqlite://{}", dir.path().join("console.db").display())
+        } else {
+            url
+        };
+        let first = LiveServer::start(url.clone()).await;
+        let second = LiveServer::start(url).await;
+        add_admin(
+            &first.database_url,
+            "ann@example.com",
+            scimd_core::admin::Role::Admin,
+            "a long enough passphrase",
+        )
+        .await;
+        let cookie = console_sign_in(&first).await;
+        let page = console_page(&second, &cookie).await;
+        assert_eq!(page.status, 200, "{backend}: {}", page.text());
+        let html = page.text();
+        let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let csrf = &html[at..at + 64];
+        let out = second
+            .exchange(
+                "POST",
+                "/admin/sign-out",
+                &[
+                    ("Cookie".into(), cookie.clone()),
+                    (
+                        "Content-Type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    ),
+                    ("Origin".into(), "http://scim.test".into()),
+                ],
+                Some(&format!("csrf={csrf}")),
+            )
+            .await;
+        assert_eq!(out.status, 303, "{backend}: {}", out.text());
+        for server in [&first, &second] {
+            let page = console_page(server, &cookie).await;
+            assert_eq!(
+                (
+                    page.status,
+                    page.headers.get("location").map(String::as_str)
+                ),
+                (303, Some("/admin/sign-in")),
+                "{backend}: signed out everywhere"
+            );
+        }
     }
 }

@@ -230,4 +230,38 @@ mod tests {
             check_counted(&url).await;
         }
     }
+
+    /// README: several instances may start at once on one PostgreSQL database; migrations run
+    /// under an advisory lock, so each is applied once and every instance opens.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn instances_starting_together_on_postgres_migrate_once() {
+        let Some(admin_url) = crate::test_support::postgres_admin_url() else {
+            return;
+        };
+        let url = crate::test_support::fresh_postgres_database(&admin_url)
+            .await
+            .unwrap();
+        let starts: Vec<_> = (0..8)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { connect(&url, Durability::default()).await })
+            })
+            .collect();
+        for start in starts {
+            start.await.unwrap().expect("every instance opens");
+        }
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let applied: Vec<(i64, bool)> =
+            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let expected: Vec<(i64, bool)> = postgres()
+            .migrations
+            .iter()
+            .map(|migration| (migration.version, true))
+            .collect();
+        assert_eq!(applied, expected);
+        pool.close().await;
+    }
 }

@@ -851,6 +851,29 @@ mod tests {
         assert_eq!(rows, vec![vec![Cell::Text("bab".into())]]);
     }
 
+    /// `--sqlite-full-sync` reaches SQLite: FULL (2) instead of NORMAL (1). Every connection,
+    /// the writer's included, is opened with the one setting `open` chose.
+    #[tokio::test]
+    async fn full_sync_makes_every_connection_synchronous_full() {
+        for (full_sync, expected) in [(false, 1), (true, 2)] {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("t.db").display());
+            let backend = SqliteBackend::open(&url, full_sync).await.unwrap();
+            let rows = backend
+                .query(
+                    &Statement::new("PRAGMA synchronous", vec![]),
+                    &[Column::Int],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                rows,
+                vec![vec![Cell::Int(expected)]],
+                "full_sync {full_sync}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn in_memory_databases_are_refused_with_a_reason() {
         let error = SqliteBackend::open("sqlite::memory:", false)
