@@ -43,6 +43,23 @@ impl Cli {
     fn run(&self, args: &[&str]) -> Output {
         self.command().args(args).output().unwrap()
     }
+
+    /// A new token's secret, as `token create` prints it.
+    fn token(&self, name: &str) -> String {
+        text(&self.run(&["token", "create", "--name", name]).stdout)
+            .trim()
+            .to_owned()
+    }
+}
+
+/// SIGTERM, as a service manager stops a server; its exit status.
+fn terminate(mut server: std::process::Child) -> std::process::ExitStatus {
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    server.wait().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -206,9 +223,7 @@ fn exchange(port: u16, request: &str) -> String {
 #[test]
 fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
     let cli = Cli::new();
-    let token = text(&cli.run(&["token", "create", "--name", "entra"]).stdout)
-        .trim()
-        .to_owned();
+    let token = cli.token("entra");
     let mut server = cli
         .command()
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -253,12 +268,7 @@ fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
     );
     assert!(found.contains("\"totalResults\":1"), "{found}");
 
-    let terminate = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminate.success());
-    let status = server.wait().unwrap();
+    let status = terminate(server);
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
 
@@ -268,9 +278,7 @@ fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
 #[test]
 fn serve_reads_its_settings_from_the_environment_and_logs_json() {
     let cli = Cli::new();
-    let token = text(&cli.run(&["token", "create", "--name", "entra"]).stdout)
-        .trim()
-        .to_owned();
+    let token = cli.token("entra");
     let mut server = cli
         .command()
         .arg("serve")
@@ -355,12 +363,7 @@ fn serve_reads_its_settings_from_the_environment_and_logs_json() {
     assert!(sent.is_empty(), "{}", text(&sent));
     drop(first);
 
-    let terminate = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminate.success());
-    assert!(server.wait().unwrap().success());
+    assert!(terminate(server).success());
 }
 
 /// SPEC §5 and §8, on SQLite and PostgreSQL.

@@ -191,15 +191,18 @@ async fn two_instances_on(database_url: String) {
     }
 }
 
+/// One database per backend for two instances to share: a SQLite file in `dir` (an empty URL
+/// would give each instance its own), and a fresh PostgreSQL database.
+async fn shared_databases(dir: &tempfile::TempDir) -> Vec<(&'static str, String)> {
+    let mut urls = database_urls().await;
+    urls[0].1 = format!("sqlite://{}", dir.path().join("shared.db").display());
+    urls
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_database_agree() {
     let dir = tempfile::tempdir().unwrap();
-    for (backend, url) in database_urls().await {
-        let url = if backend == "sqlite" {
-            format!("sqlite://{}", dir.path().join("shared.db").display())
-        } else {
-            url
-        };
+    for (backend, url) in shared_databases(&dir).await {
         eprintln!("{backend}");
         two_instances_on(url).await;
     }
@@ -240,12 +243,7 @@ async fn console_page(server: &LiveServer, cookie: &str) -> Reply {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_console_session_is_shared_by_instances_on_one_database() {
     let dir = tempfile::tempdir().unwrap();
-    for (backend, url) in database_urls().await {
-        let url = if backend == "sqlite" {
-            format!("sqlite://{}", dir.path().join("console.db").display())
-        } else {
-            url
-        };
+    for (backend, url) in shared_databases(&dir).await {
         let first = LiveServer::start(url.clone()).await;
         let second = LiveServer::start(url).await;
         add_admin(
