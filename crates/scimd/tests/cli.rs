@@ -208,6 +208,23 @@ fn healthcheck_fails_without_a_server() {
     assert!(!output.status.success());
 }
 
+/// A kept-alive connection on which `GET /healthz` was answered, or `None` when the server
+/// closed it unanswered.
+fn answered_connection(port: u16) -> Option<TcpStream> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut answer = [0; 512];
+    let read = stream.read(&mut answer).ok()?;
+    answer[..read]
+        .starts_with(b"HTTP/1.1 200")
+        .then_some(stream)
+}
+
 /// One HTTP/1.1 exchange on a fresh connection.
 fn exchange(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -338,21 +355,17 @@ fn serve_reads_its_settings_from_the_environment_and_logs_json() {
     assert!(refused.contains("2048"), "{refused}");
 
     // One connection per address: a second, while the first is open and answered, is closed
-    // with nothing sent.
-    let mut first = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    first
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
-    first
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut answer = [0; 512];
-    let read = first.read(&mut answer).unwrap();
-    assert!(
-        answer[..read].starts_with(b"HTTP/1.1 200"),
-        "{}",
-        text(&answer[..read])
-    );
+    // with nothing sent. The connections above give their place back once the server has
+    // seen them close, so the first is tried until it is answered.
+    let first = (0..1000)
+        .find_map(|_| {
+            let answered = answered_connection(port);
+            if answered.is_none() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            answered
+        })
+        .expect("a place came free");
     let mut second = TcpStream::connect(("127.0.0.1", port)).unwrap();
     second
         .set_read_timeout(Some(Duration::from_secs(120)))
@@ -409,15 +422,66 @@ async fn a_new_database_has_the_default_catalog_and_mappings_are_managed_in_orde
         ]);
         assert!(created.status.success(), "{}", text(&created.stderr));
         assert!(
-            text(&created.stderr).contains("at priority 2"),
-            "R-23: new mappings go to the bottom"
+            text(&created.stderr).contains("at priority 1"),
+            "R-23: above the catch-all, which stays last: {}",
+            text(&created.stderr)
         );
+        assert!(!text(&created.stderr).contains("warning"));
+
+        // moved below the catch-all, it is shadowed, and every surface says so.
+        let moved = cli.run(&["mapping", "reorder", "Eng", "--priority", "2"]);
+        assert!(moved.status.success());
+        assert!(
+            text(&moved.stderr).contains(
+                "warning: mapping 'Eng' can never match: 'Default' comes before it and matches any user"
+            ),
+            "{}",
+            text(&moved.stderr)
+        );
+        let listed = text(&cli.run(&["mapping", "list"]).stdout);
+        let eng = listed.lines().find(|line| line.contains("Eng")).unwrap();
+        assert!(eng.ends_with("shadowed by 'Default'"), "{listed}");
+        let late = cli.run(&[
+            "mapping",
+            "create",
+            "--name",
+            "Late",
+            "--any-user",
+            "--profile",
+            "Default",
+            "--storage",
+            "Default",
+            "--priority",
+            "99",
+        ]);
+        assert!(
+            text(&late.stderr).contains("created mapping 'Late' at priority 3")
+                && text(&late.stderr).contains("warning: mapping 'Late' can never match"),
+            "past the end is the bottom: {}",
+            text(&late.stderr)
+        );
+        assert!(cli.run(&["mapping", "delete", "Late"]).status.success());
+        let refused = cli.run(&[
+            "mapping",
+            "create",
+            "--name",
+            "Zero",
+            "--any-user",
+            "--profile",
+            "Default",
+            "--storage",
+            "Default",
+            "--priority",
+            "0",
+        ]);
+        assert!(!refused.status.success());
         assert!(
             cli.run(&["mapping", "reorder", "Eng", "--priority", "1"])
                 .status
                 .success()
         );
         let listed = text(&cli.run(&["mapping", "list"]).stdout);
+        assert!(!listed.contains("shadowed"), "{listed}");
         let names: Vec<&str> = listed
             .lines()
             .skip(1)
