@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::mapping::Criteria;
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
+use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
@@ -42,11 +43,13 @@ pub struct Mapping {
     pub updated_at: Timestamp,
 }
 
-/// A mapping about to be created; it goes to the bottom of the list.
+/// A mapping about to be created at `priority`: the mappings from there down move one place
+/// down to make room, and a priority past the last is the bottom.
 #[derive(Debug, Clone)]
 pub struct NewMapping {
     pub tenant_id: TenantId,
     pub name: String,
+    pub priority: u32,
     pub criteria: Criteria,
     pub profile_id: i64,
     pub storage_id: i64,
@@ -75,6 +78,67 @@ pub fn check_name(kind: &str, name: &str) -> Result<String> {
         )));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Where a new mapping goes when no priority is asked for (R-23, R-23a): directly above the
+/// first any-user mapping, so a catch-all stays last; at the bottom when there is none.
+pub fn priority_for_new(mappings: &[Mapping]) -> u32 {
+    mappings
+        .iter()
+        .filter(|mapping| mapping.criteria == Criteria::AllowAnyUser)
+        .map(|mapping| mapping.priority)
+        .min()
+        .unwrap_or_else(|| {
+            u32::try_from(mappings.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(1)
+        })
+}
+
+/// a mapping that can never match, because an any-user mapping comes before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadowed {
+    pub mapping: String,
+    /// The first any-user mapping before it.
+    pub by: String,
+}
+
+impl fmt::Display for Shadowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "mapping '{}' can never match: '{}' comes before it and matches any user",
+            self.mapping, self.by
+        )
+    }
+}
+
+/// The mapping that shadows `name` among `shadowed`, if any.
+pub fn shadower_of<'a>(shadowed: &'a [Shadowed], name: &str) -> Option<&'a str> {
+    shadowed
+        .iter()
+        .find(|shadowed| shadowed.mapping == name)
+        .map(|shadowed| shadowed.by.as_str())
+}
+
+/// every mapping of `mappings` that an any-user mapping before it shadows, in priority
+/// order.
+pub fn shadowed(mappings: &[Mapping]) -> Vec<Shadowed> {
+    let mut ordered: Vec<&Mapping> = mappings.iter().collect();
+    ordered.sort_by_key(|mapping| mapping.priority);
+    let Some(first) = ordered
+        .iter()
+        .position(|mapping| mapping.criteria == Criteria::AllowAnyUser)
+    else {
+        return Vec::new();
+    };
+    ordered[first + 1..]
+        .iter()
+        .map(|mapping| Shadowed {
+            mapping: mapping.name.clone(),
+            by: ordered[first].name.clone(),
+        })
+        .collect()
 }
 
 /// The new priorities after moving `name` to `priority` (clamped to 1..n), as
@@ -110,9 +174,26 @@ mod tests {
     fn mapping(id: i64, name: &str, priority: u32) -> Mapping {
         Mapping {
             id,
+            priority,
+            ..placed(name)
+        }
+    }
+
+    fn by_attribute(id: i64, name: &str, priority: u32) -> Mapping {
+        Mapping {
+            id,
+            priority,
+            criteria: Criteria::attribute("department", name).unwrap(),
+            ..placed(name)
+        }
+    }
+
+    fn placed(name: &str) -> Mapping {
+        Mapping {
+            id: 0,
             tenant_id: TenantId(1),
             name: name.into(),
-            priority,
+            priority: 0,
             criteria: Criteria::AllowAnyUser,
             profile: "Default".into(),
             profile_id: 1,
@@ -146,6 +227,44 @@ mod tests {
         );
         assert_eq!(reordered(&mappings, "b", 2), Some(vec![]));
         assert_eq!(reordered(&mappings, "zz", 1), None);
+    }
+
+    #[test]
+    fn r23_a_new_mapping_goes_above_the_first_any_user_mapping() {
+        assert_eq!(priority_for_new(&[]), 1);
+        assert_eq!(priority_for_new(&[mapping(1, "Default", 1)]), 1);
+        let tenant = [
+            by_attribute(1, "Fin", 1),
+            by_attribute(2, "Eng", 2),
+            mapping(3, "Default", 3),
+            mapping(4, "Rest", 4),
+        ];
+        assert_eq!(priority_for_new(&tenant), 3);
+        assert_eq!(
+            priority_for_new(&tenant[..2]),
+            3,
+            "no catch-all: the bottom"
+        );
+    }
+
+    #[test]
+    fn r29_a_mapping_below_an_any_user_mapping_is_shadowed_by_the_first() {
+        let tenant = [
+            by_attribute(1, "Fin", 1),
+            mapping(2, "Default", 2),
+            by_attribute(3, "Eng", 3),
+            mapping(4, "Rest", 4),
+        ];
+        let found: Vec<String> = shadowed(&tenant).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            found,
+            [
+                "mapping 'Eng' can never match: 'Default' comes before it and matches any user",
+                "mapping 'Rest' can never match: 'Default' comes before it and matches any user",
+            ],
+            "not 'Fin', before it, nor the first catch-all itself"
+        );
+        assert!(shadowed(&tenant[..2]).is_empty());
     }
 
     #[test]

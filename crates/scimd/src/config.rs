@@ -127,7 +127,8 @@ pub enum StorageCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MappingCommand {
-    /// Create a mapping at the bottom of the list.
+    /// Create a mapping, directly above the first any-user mapping (so a catch-all stays
+    /// last), or at --priority.
     Create {
         #[arg(long, env = "SCIMD_MAPPING_NAME")]
         name: String,
@@ -150,6 +151,9 @@ pub enum MappingCommand {
         /// Send new users an activation email.
         #[arg(long)]
         activation_email: bool,
+        /// Where it goes in the list, 1 being tried first; past the end is the bottom.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        priority: Option<u32>,
         #[command(flatten)]
         tenant: TenantArg,
     },

@@ -274,19 +274,39 @@ async fn the_api_runs_the_catalog_users_tokens_reports_and_activity() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{mapping}");
-    assert_eq!(mapping["priority"], 2);
+    // above the catch-all `Default`, which stays last.
     assert_eq!(
+        (&mapping["priority"], &mapping["shadowed_by"]),
+        (&json!(1), &Value::Null)
+    );
+    let move_to = |priority: Value| {
         api(
             Method::PUT,
             "/mappings/Eng/priority",
-            Some(json!({"priority": 1}))
+            Some(json!({"priority": priority})),
         )
-        .await
-        .0,
-        StatusCode::NO_CONTENT
-    );
+    };
+    assert_eq!(move_to(json!(2)).await.0, StatusCode::NO_CONTENT);
+    // below an any-user mapping, it is shadowed, and the list says by which.
+    let (_, listed) = api(Method::GET, "/mappings", None).await;
+    assert_eq!(listed["mappings"][1]["name"], "Eng");
+    assert_eq!(listed["mappings"][1]["shadowed_by"], "Default");
+    let (_, preview) = api(
+        Method::POST,
+        "/mappings/preview",
+        Some(json!({"user": {"userName": "a@example.com", "department": "R&D"}})),
+    )
+    .await;
+    assert_eq!(preview["matched"], "Default");
+    assert_eq!(preview["shadowed"][0]["mapping"], "Eng");
+    for bad in [json!(0), json!(-1), json!("1"), json!(1.5)] {
+        let (status, refused) = move_to(bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {refused}");
+    }
+    assert_eq!(move_to(json!(1)).await.0, StatusCode::NO_CONTENT);
     let (_, listed) = api(Method::GET, "/mappings", None).await;
     assert_eq!(listed["mappings"][0]["name"], "Eng");
+    assert_eq!(listed["mappings"][0]["shadowed_by"], Value::Null);
     let (status, refused) = api(
         Method::PATCH,
         "/mappings/Eng",

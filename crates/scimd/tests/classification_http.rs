@@ -42,6 +42,7 @@ async fn admin(app: &TestApp) -> AppProvisioner {
             storage: "EU",
             quota_bytes: Some(1_000),
             send_activation_email: false,
+            priority: None,
         };
         provisioner
             .create_mapping(&admin_origin(), &tenant, spec)

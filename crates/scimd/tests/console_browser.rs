@@ -263,22 +263,26 @@ async fn an_admin_runs_the_console_in_a_real_browser() {
         }
         click(&client, "main button[type=submit]").await;
     }
-    let text = text_of(&client, "table").await;
-    let order = |text: &str| {
-        (
-            text.find("Engineering").unwrap(),
-            text.find("Sales").unwrap(),
-        )
+    // Rows of the table by their mapping's name (the second cell).
+    let row_of = |table: &str, name: &str| {
+        table
+            .lines()
+            .position(|row| row.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no row {name}: {table}"))
     };
-    let (engineering, sales) = order(&text);
-    assert!(engineering < sales, "new mappings go to the bottom");
-    click(&client, "button[aria-label='Move Sales up']").await;
-    let (engineering, sales) = order(&text_of(&client, "table").await);
-    assert!(sales < engineering, "Sales moved above Engineering");
-    // Once more, above the catch-all Default, so that department Sales reaches it first.
+    let table = text_of(&client, "table").await;
+    assert!(
+        row_of(&table, "Engineering") < row_of(&table, "Sales")
+            && row_of(&table, "Sales") < row_of(&table, "Default"),
+        "R-23: new mappings go directly above the catch-all Default, which stays last: {table}"
+    );
     click(&client, "button[aria-label='Move Sales up']").await;
     let table = text_of(&client, "table").await;
-    assert!(table.find("Sales").unwrap() < table.find("Default").unwrap());
+    assert!(
+        row_of(&table, "Sales") < row_of(&table, "Engineering"),
+        "Sales moved above Engineering: {table}"
+    );
+    assert!(!page_text(&client).await.contains("can never match"));
     fill(
         &client,
         "#sample",

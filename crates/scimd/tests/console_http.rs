@@ -596,25 +596,54 @@ async fn mappings_are_created_in_two_steps_reordered_previewed_edited_and_delete
     );
 
     let list = send(&app, get("/admin/mappings", Some(&cookie))).await;
-    let default_at = list.html.find(">Default<").unwrap();
-    let eng_at = list.html.find(">Eng<").unwrap();
     assert!(
-        default_at < eng_at,
-        "a new mapping goes to the bottom (R-23)"
+        list.html.find(">Eng<").unwrap() < list.html.find(">Default<").unwrap(),
+        "R-23: a new mapping goes above the catch-all, which stays last"
     );
-    let moved = send(
-        &app,
+    assert!(!list.html.contains("can never match"));
+    let reorder = |priority: &'static str| {
         post(
             "/admin/mappings/reorder",
             Some(&cookie),
-            &[("csrf", &csrf), ("name", "Eng"), ("priority", "1")],
+            &[("csrf", &csrf), ("name", "Eng"), ("priority", priority)],
+            ORIGIN,
+        )
+    };
+    assert_eq!(send(&app, reorder("2")).await.status, StatusCode::SEE_OTHER);
+    // R-29: below the catch-all, the page says it can never match, and why.
+    let list = send(&app, get("/admin/mappings", Some(&cookie))).await;
+    let said = list.html.replace("&#39;", "'").replace("&#x27;", "'");
+    assert!(
+        said.contains(
+            "Mapping 'Eng' can never match: 'Default' comes before it and matches any user"
+        ) && said.contains("shadowed by 'Default'"),
+        "{}",
+        list.html
+    );
+    let sample = r#"{"userName": "a@example.com", "department": "R&D"}"#;
+    let shadowed_preview = send(
+        &app,
+        post(
+            "/admin/mappings/preview",
+            Some(&cookie),
+            &[("csrf", &csrf), ("sample", sample)],
             ORIGIN,
         ),
     )
     .await;
-    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    assert!(
+        shadowed_preview
+            .html
+            .replace("&#39;", "'")
+            .replace("&#x27;", "'")
+            .contains("Never tried: mapping 'Eng' can never match"),
+        "{}",
+        shadowed_preview.html
+    );
+    assert_eq!(send(&app, reorder("1")).await.status, StatusCode::SEE_OTHER);
     let list = send(&app, get("/admin/mappings", Some(&cookie))).await;
     assert!(list.html.find(">Eng<").unwrap() < list.html.find(">Default<").unwrap());
+    assert!(!list.html.contains("can never match"));
 
     let sample = r#"{"userName": "a@example.com", "department": "R&D"}"#;
     let preview = send(

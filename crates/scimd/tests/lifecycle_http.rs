@@ -569,6 +569,7 @@ async fn r30_racing_creates_never_overfill_a_profile() {
             storage: "Default",
             quota_bytes: None,
             send_activation_email: false,
+            priority: None,
         };
         admin
             .create_mapping(&admin_origin(), tenant, spec)

@@ -191,14 +191,25 @@ pub(crate) async fn create_mapping(store: &SqlStore, mapping: &NewMapping) -> St
     };
     let values =
         serde_json::to_string(&values).map_err(|error| StoreError::Backend(Box::new(error)))?;
-    // The new mapping goes to the bottom (R-23); the unique priority index refuses a racing twin.
-    let step = Step::run(
+    // Room at `priority`: the mappings from there down move one place down, in two steps
+    // (through negative priorities) because the unique priority index is checked row by row.
+    let tenant = SqlValue::Int(mapping.tenant_id.0);
+    let priority = SqlValue::Int(i64::from(mapping.priority));
+    let make_room = [
+        "UPDATE mappings SET priority = -(priority + 1) WHERE tenant_id = $1 AND priority >= $2",
+        "UPDATE mappings SET priority = -priority WHERE tenant_id = $1 AND priority < 0",
+    ]
+    .map(|sql| Step::run(sql, vec![tenant.clone(), priority.clone()]));
+    // Past the last, it is the last: priorities stay 1..n whatever changed since the caller
+    // read them. The unique priority and name indexes refuse a racing twin.
+    let insert = Step::run(
         "INSERT INTO mappings (tenant_id, name, name_ci, priority, attribute, attribute_values, profile_id, \
          storage_id, quota_bytes, send_activation_email, created_at, updated_at) \
-         SELECT $1, $2, $3, COALESCE(MAX(priority), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $10 \
+         SELECT $1, $2, $3, CASE WHEN $11 <= COALESCE(MAX(priority), 0) THEN $11 \
+         ELSE COALESCE(MAX(priority), 0) + 1 END, $4, $5, $6, $7, $8, $9, $10, $10 \
          FROM mappings WHERE tenant_id = $1 RETURNING id",
         vec![
-            SqlValue::Int(mapping.tenant_id.0),
+            tenant,
             SqlValue::Text(mapping.name.clone()),
             SqlValue::Text(fold_case(&mapping.name)),
             SqlValue::OptText(attribute),
@@ -208,10 +219,12 @@ pub(crate) async fn create_mapping(store: &SqlStore, mapping: &NewMapping) -> St
             SqlValue::OptInt(mapping.quota_bytes.map(|quota| i64::try_from(quota).unwrap_or(i64::MAX))),
             SqlValue::Bool(mapping.send_activation_email),
             SqlValue::Int(mapping.now.as_millis()),
+            priority,
         ],
     )
     .returning(&[Column::Int]);
-    let id = store.write_returning(vec![step], 0).await?[0].int();
+    let steps: Vec<Step> = make_room.into_iter().chain([insert]).collect();
+    let id = store.write_returning(steps, 2).await?[0].int();
     list_mappings(store, mapping.tenant_id)
         .await?
         .into_iter()

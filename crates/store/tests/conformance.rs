@@ -959,9 +959,10 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
             .create_storage(acme.id, "EU", "eu-west-1", at(1))
             .await
             .unwrap();
-        let new_mapping = |mapping: &str, criteria: Criteria| NewMapping {
+        let placed = |mapping: &str, criteria: Criteria, priority: u32| NewMapping {
             tenant_id: acme.id,
             name: mapping.into(),
+            priority,
             criteria,
             profile_id: gold.id,
             storage_id: eu.id,
@@ -969,6 +970,8 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
             send_activation_email: true,
             now: at(2),
         };
+        // Past the end is the bottom.
+        let new_mapping = |mapping: &str, criteria: Criteria| placed(mapping, criteria, 99);
         let values = Criteria::Attribute {
             name: "department".into(),
             values: vec!["R&D".into(), "Sales,EU".into()],
@@ -1028,6 +1031,48 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
                 Err(StoreError::VersionMismatch)
             ),
             "{name}: stale moves"
+        );
+
+        // A new mapping at a priority: the ones from there down make room, in one write.
+        let inserted = store
+            .create_mapping(&placed("fourth", Criteria::AllowAnyUser, 2))
+            .await
+            .unwrap();
+        assert_eq!(inserted.priority, 2, "{name}");
+        let order: Vec<(String, u32)> = store
+            .list_mappings(acme.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.name, m.priority))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("third".to_owned(), 1),
+                ("fourth".to_owned(), 2),
+                ("first".to_owned(), 3),
+                ("second".to_owned(), 4)
+            ],
+            "{name}"
+        );
+        let mappings = store.list_mappings(acme.id).await.unwrap();
+        let moves = scimd_core::catalog::reordered(&mappings, "fourth", 99).unwrap();
+        store.set_mapping_priorities(acme.id, &moves).await.unwrap();
+        let fourth_id = inserted.id;
+        let mappings = store.list_mappings(acme.id).await.unwrap();
+        let deleted_moves = scimd_core::catalog::renumbered(
+            &mappings
+                .iter()
+                .filter(|m| m.id != fourth_id)
+                .collect::<Vec<_>>(),
+        );
+        assert!(
+            store
+                .delete_mapping(acme.id, "fourth", &deleted_moves)
+                .await
+                .unwrap(),
+            "{name}"
         );
 
         let change = MappingChange {

@@ -3,7 +3,8 @@
 use super::Provisioner;
 use crate::activity::Origin;
 use crate::catalog::{
-    Mapping, MappingChange, NewMapping, Profile, Storage, check_name, renumbered, reordered,
+    Mapping, MappingChange, NewMapping, Profile, Shadowed, Storage, check_name, priority_for_new,
+    renumbered, reordered, shadowed,
 };
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -23,6 +24,9 @@ pub struct MappingSpec<'a> {
     pub storage: &'a str,
     pub quota_bytes: Option<u64>,
     pub send_activation_email: bool,
+    /// Where it goes (clamped to 1..n+1); by default directly above the first any-user
+    /// mapping, so a catch-all stays last.
+    pub priority: Option<u32>,
 }
 
 /// What an edit may change (R-24: never the criteria).
@@ -33,6 +37,17 @@ pub struct MappingEdit<'a> {
     pub storage: Option<&'a str>,
     pub quota_bytes: Option<Option<u64>>,
     pub send_activation_email: Option<bool>,
+}
+
+/// What the preview says of a sample user (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingPreview {
+    /// The mapping that would create the user.
+    pub matched: Option<String>,
+    /// Each mapping tried, up to the one that matched.
+    pub explanations: Vec<Explanation>,
+    /// Mappings never tried, whatever the user.
+    pub shadowed: Vec<Shadowed>,
 }
 
 /// Attempts at reordering before a concurrent edit wins.
@@ -53,6 +68,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             storage: "Default",
             quota_bytes: None,
             send_activation_email: false,
+            priority: None,
         };
         self.create_mapping(&origin, tenant, spec).await.map(drop)
     }
@@ -159,7 +175,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             })
     }
 
-    /// a new mapping goes to the bottom of the list.
+    /// a new mapping goes where the spec says, else directly above the first any-user
+    /// mapping (the bottom when there is none).
     pub async fn create_mapping(
         &self,
         origin: &Origin,
@@ -167,9 +184,14 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         spec: MappingSpec<'_>,
     ) -> Result<Mapping> {
         let name = check_name("mapping", spec.name)?;
+        let priority = match spec.priority {
+            Some(priority) => priority.max(1),
+            None => priority_for_new(&self.list_mappings(tenant).await?),
+        };
         let mapping = NewMapping {
             tenant_id: tenant.id,
             name: name.clone(),
+            priority,
             criteria: spec.criteria,
             profile_id: self.profile_id(tenant, spec.profile).await?,
             storage_id: self.storage_id(tenant, spec.storage).await?,
@@ -293,23 +315,29 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     /// The preview (SPEC §5): which mapping a sample SCIM user would get, and why the others
     /// would not match.
-    pub async fn preview_mapping(
-        &self,
-        tenant: &Tenant,
-        body: &Value,
-    ) -> Result<(Option<String>, Vec<Explanation>)> {
+    pub async fn preview_mapping(&self, tenant: &Tenant, body: &Value) -> Result<MappingPreview> {
         let normalised = normalise_resource(body, &USER)?;
         let mappings = self.list_mappings(tenant).await?;
         let input = MatchInput {
             resource: &normalised.resource,
             custom: &normalised.custom,
         };
-        Ok(evaluate(
+        let (matched, explanations) = evaluate(
             mappings
                 .iter()
                 .map(|m| (m.name.as_str(), m.priority, &m.criteria)),
             input,
-        ))
+        );
+        Ok(MappingPreview {
+            matched,
+            explanations,
+            shadowed: shadowed(&mappings),
+        })
+    }
+
+    /// the tenant's mappings that can never match.
+    pub async fn shadowed_mappings(&self, tenant: &Tenant) -> Result<Vec<Shadowed>> {
+        Ok(shadowed(&self.list_mappings(tenant).await?))
     }
 }
 

@@ -19,7 +19,7 @@ use crate::token::{DEFAULT_LIFETIME_DAYS, NewToken, Token, TokenName, TokenSecre
 use scim::datetime::Timestamp;
 
 pub use accounts::{AccountFilter, AccountSearch, AccountView, ManualUser};
-pub use catalog::{MappingEdit, MappingSpec};
+pub use catalog::{MappingEdit, MappingPreview, MappingSpec};
 pub use dashboard::Dashboard;
 pub use retention::DEFAULT_ACTIVITY_RETENTION_DAYS;
 pub use users::ListRequest;

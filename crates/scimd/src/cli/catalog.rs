@@ -3,6 +3,7 @@
 use crate::AppProvisioner;
 use crate::config::{MappingCommand, ProfileCommand, StorageCommand};
 use anyhow::{Context, bail};
+use scimd_core::catalog::{shadowed, shadower_of};
 use scimd_core::mapping::{Criteria, format_values};
 use scimd_core::provisioner::{MappingEdit, MappingSpec};
 use std::io::Read;
@@ -107,6 +108,7 @@ pub(super) async fn mapping(
             storage,
             quota,
             activation_email,
+            priority,
             tenant,
         } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
@@ -122,6 +124,7 @@ pub(super) async fn mapping(
                 storage: &storage,
                 quota_bytes: quota,
                 send_activation_email: activation_email,
+                priority,
             };
             let mapping = provisioner
                 .create_mapping(&super::admin_origin("mapping create"), &tenant, spec)
@@ -130,14 +133,17 @@ pub(super) async fn mapping(
                 "created mapping '{}' at priority {} ({})",
                 mapping.name, mapping.priority, mapping.criteria
             );
+            warn_of_shadowed(provisioner, &tenant).await?;
         }
         MappingCommand::List { tenant } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
             println!(
-                "{:<9} {:<24} {:<40} {:<16} {:<16} QUOTA",
-                "PRIORITY", "NAME", "CRITERIA", "PROFILE", "STORAGE"
+                "{:<9} {:<24} {:<40} {:<16} {:<16} {:<14} NOTE",
+                "PRIORITY", "NAME", "CRITERIA", "PROFILE", "STORAGE", "QUOTA"
             );
-            for mapping in provisioner.list_mappings(&tenant).await? {
+            let mappings = provisioner.list_mappings(&tenant).await?;
+            let shadowed = shadowed(&mappings);
+            for mapping in &mappings {
                 let criteria = match &mapping.criteria {
                     Criteria::AllowAnyUser => "AllowAnyUser".to_owned(),
                     Criteria::Attribute { name, values } => {
@@ -147,8 +153,10 @@ pub(super) async fn mapping(
                 let quota = mapping
                     .quota_bytes
                     .map_or_else(|| "-".to_owned(), |quota| quota.to_string());
+                let note = shadower_of(&shadowed, &mapping.name)
+                    .map_or_else(String::new, |by| format!("shadowed by '{by}'"));
                 println!(
-                    "{:<9} {:<24} {:<40} {:<16} {:<16} {quota}",
+                    "{:<9} {:<24} {:<40} {:<16} {:<16} {quota:<14} {note}",
                     mapping.priority, mapping.name, criteria, mapping.profile, mapping.storage
                 );
             }
@@ -204,6 +212,7 @@ pub(super) async fn mapping(
                 )
                 .await?;
             eprintln!("moved mapping '{name}' to priority {}", priority.max(1));
+            warn_of_shadowed(provisioner, &tenant).await?;
         }
         MappingCommand::Delete { name, tenant } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
@@ -227,11 +236,14 @@ pub(super) async fn mapping(
             }
             let body: serde_json::Value =
                 serde_json::from_str(&text).context("the sample user is not valid JSON")?;
-            let (matched, explanations) = provisioner.preview_mapping(&tenant, &body).await?;
-            for explanation in &explanations {
+            let preview = provisioner.preview_mapping(&tenant, &body).await?;
+            for explanation in &preview.explanations {
                 println!("{explanation}");
             }
-            match matched {
+            for shadowed in &preview.shadowed {
+                println!("never tried: {shadowed}");
+            }
+            match preview.matched {
                 Some(name) => println!("=> the user would be created by mapping '{name}'"),
                 None => {
                     println!("=> {}", scimd_core::mapping::NO_MAPPING_MATCHED);
@@ -241,4 +253,19 @@ pub(super) async fn mapping(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// a warning on stderr for each mapping of the tenant that can never match, naming the
+/// mapping that shadows it, and how to fix it.
+async fn warn_of_shadowed(
+    provisioner: &AppProvisioner,
+    tenant: &scimd_core::tenant::Tenant,
+) -> anyhow::Result<()> {
+    for shadowed in provisioner.shadowed_mappings(tenant).await? {
+        eprintln!(
+            "warning: {shadowed}; move it above with `scimd mapping reorder '{}' --priority N`",
+            shadowed.mapping
+        );
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use scimd_core::catalog::{Mapping, Profile, Storage};
+use scimd_core::catalog::{Mapping, Profile, Storage, shadowed, shadower_of};
 use scimd_core::mapping::{Criteria, NO_MAPPING_MATCHED};
 use scimd_core::provisioner::{MappingEdit, MappingSpec};
 use serde_json::Value;
@@ -38,11 +38,18 @@ pub(super) fn allowed(signed: &Signed, headers: &HeaderMap, form: &Value) -> Res
     signed.check_form_change(headers, form)
 }
 
+/// A mapping as the page lists it, with the any-user mapping that shadows it (R-29).
+#[derive(Debug)]
+struct MappingRow {
+    mapping: Mapping,
+    shadowed_by: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "mappings.html")]
 struct MappingsPage {
     chrome: Chrome,
-    mappings: Vec<Mapping>,
+    rows: Vec<MappingRow>,
     can_change: bool,
     sample: String,
     preview: Vec<String>,
@@ -59,7 +66,7 @@ async fn show(
     match state.provisioner.list_mappings(&signed.tenant).await {
         Ok(mappings) => render(&MappingsPage {
             chrome: Chrome::of(signed, "mappings"),
-            mappings,
+            rows: rows(mappings),
             can_change: signed.can_change(),
             sample,
             preview,
@@ -67,6 +74,17 @@ async fn show(
         }),
         Err(error) => failure(error),
     }
+}
+
+fn rows(mappings: Vec<Mapping>) -> Vec<MappingRow> {
+    let shadowed = shadowed(&mappings);
+    mappings
+        .into_iter()
+        .map(|mapping| MappingRow {
+            shadowed_by: shadower_of(&shadowed, &mapping.name).map(str::to_owned),
+            mapping,
+        })
+        .collect()
 }
 
 const SAMPLE: &str = r#"{"userName": "new.user@example.com", "displayName": "New User",
@@ -105,12 +123,22 @@ async fn preview(
             .preview_mapping(&signed.tenant, &body)
             .await
         {
-            Ok((matched, explanations)) => {
-                let mut lines: Vec<String> = explanations.iter().map(ToString::to_string).collect();
-                lines.push(match matched {
+            Ok(preview) => {
+                let mut lines: Vec<String> = preview
+                    .explanations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                lines.push(match preview.matched {
                     Some(name) => format!("The user would be created by mapping '{name}'."),
                     None => NO_MAPPING_MATCHED.to_owned(),
                 });
+                lines.extend(
+                    preview
+                        .shadowed
+                        .iter()
+                        .map(|shadowed| format!("Never tried: {shadowed}.")),
+                );
                 lines
             }
             Err(error) => vec![format!("The sample is not a valid SCIM user: {error}")],
@@ -233,7 +261,7 @@ async fn new_step_one(State(state): State<AppState>, signed: Signed) -> Response
 }
 
 /// Step 1 submitted: check name and criteria, then ask for the configuration. Step 2
-/// submitted: create the mapping at the bottom of the list (R-23).
+/// submitted: create the mapping directly above the first any-user mapping (R-23).
 async fn new_submitted(
     State(state): State<AppState>,
     signed: Signed,
@@ -268,6 +296,7 @@ async fn new_submitted(
         storage: &fields.storage,
         quota_bytes,
         send_activation_email: fields.activation_email,
+        priority: None,
     };
     let origin = signed.origin("POST", "/admin/mappings/new");
     match state

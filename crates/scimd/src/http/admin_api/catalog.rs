@@ -5,7 +5,7 @@ use super::{ApiFailure, ApiResult, Body, Caller, created, no_content, ok, requir
 use crate::http::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use scimd_core::catalog::Mapping;
+use scimd_core::catalog::{Mapping, Shadowed, shadowed, shadower_of};
 use scimd_core::mapping::{Criteria, format_values};
 use scimd_core::provisioner::{MappingEdit, MappingSpec};
 use serde_json::{Value, json};
@@ -141,21 +141,28 @@ pub(super) async fn create_storage(
     created(json!({"name": storage.name, "region": storage.region}))
 }
 
-fn mapping_json(mapping: &Mapping) -> Value {
+/// A mapping, with the any-user mapping that shadows it or `null`.
+fn mapping_json(mapping: &Mapping, shadowed: &[Shadowed]) -> Value {
     let criteria = match &mapping.criteria {
         Criteria::AllowAnyUser => json!({"any_user": true}),
         Criteria::Attribute { name, values } => {
             json!({"attribute": name, "values": values, "text": format_values(values)})
         }
     };
+    let shadowed_by = shadower_of(shadowed, &mapping.name);
     json!({"name": mapping.name, "priority": mapping.priority, "criteria": criteria,
            "profile": mapping.profile, "storage": mapping.storage, "quota_bytes": mapping.quota_bytes,
-           "send_activation_email": mapping.send_activation_email})
+           "send_activation_email": mapping.send_activation_email, "shadowed_by": shadowed_by})
 }
 
 pub(super) async fn list_mappings(State(state): State<AppState>, caller: Caller) -> ApiResult {
     let mappings = state.provisioner.list_mappings(&caller.tenant).await?;
-    ok(json!({"mappings": mappings.iter().map(mapping_json).collect::<Vec<_>>()}))
+    let shadowed = shadowed(&mappings);
+    let listed: Vec<Value> = mappings
+        .iter()
+        .map(|mapping| mapping_json(mapping, &shadowed))
+        .collect();
+    ok(json!({"mappings": listed}))
 }
 
 /// `{"any_user": true}` or `{"attribute": "department", "values": "R&D,Engineering"}` (the
@@ -197,12 +204,31 @@ pub(super) async fn create_mapping(
             .get("send_activation_email")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        priority: match body.get("priority") {
+            None | Some(Value::Null) => None,
+            Some(priority) => Some(priority_of(priority)?),
+        },
     };
     let mapping = state
         .provisioner
         .create_mapping(&caller.origin(), &caller.tenant, spec)
         .await?;
-    created(mapping_json(&mapping))
+    let shadowed = state.provisioner.shadowed_mappings(&caller.tenant).await?;
+    created(mapping_json(&mapping, &shadowed))
+}
+
+/// A priority: an integer from 1.
+fn priority_of(value: &Value) -> Result<u32, ApiFailure> {
+    value
+        .as_u64()
+        .and_then(|priority| u32::try_from(priority).ok())
+        .filter(|priority| *priority >= 1)
+        .ok_or_else(|| {
+            ApiFailure::new(
+                StatusCode::BAD_REQUEST,
+                "'priority' is an integer from 1 (1 is tried first)",
+            )
+        })
 }
 
 pub(super) async fn edit_mapping(
@@ -239,16 +265,7 @@ pub(super) async fn move_mapping(
     Body(body): Body,
 ) -> ApiResult {
     caller.may_change()?;
-    let priority = body
-        .get("priority")
-        .and_then(Value::as_u64)
-        .and_then(|p| u32::try_from(p).ok())
-        .ok_or_else(|| {
-            ApiFailure::new(
-                StatusCode::BAD_REQUEST,
-                "'priority' (1 or more) is required",
-            )
-        })?;
+    let priority = priority_of(body.get("priority").unwrap_or(&Value::Null))?;
     state
         .provisioner
         .reorder_mapping(&caller.origin(), &caller.tenant, &name, priority)
@@ -275,12 +292,21 @@ pub(super) async fn preview_mapping(
     Body(body): Body,
 ) -> ApiResult {
     let user = body.get("user").cloned().unwrap_or(Value::Null);
-    let (matched, explanations) = state
+    let preview = state
         .provisioner
         .preview_mapping(&caller.tenant, &user)
         .await?;
-    let explanations: Vec<String> = explanations.iter().map(ToString::to_string).collect();
-    ok(json!({"matched": matched, "explanations": explanations}))
+    let explanations: Vec<String> = preview
+        .explanations
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let shadowed: Vec<Value> = preview
+        .shadowed
+        .iter()
+        .map(|shadowed| json!({"mapping": shadowed.mapping, "by": shadowed.by, "text": shadowed.to_string()}))
+        .collect();
+    ok(json!({"matched": preview.matched, "explanations": explanations, "shadowed": shadowed}))
 }
 
 /// Operators only: every tenant.
