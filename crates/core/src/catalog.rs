@@ -58,6 +58,21 @@ pub struct NewMapping {
     pub now: Timestamp,
 }
 
+/// What a profile edit changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    pub new_name: Option<String>,
+    /// 0 is unlimited.
+    pub max_users: Option<u32>,
+}
+
+/// What a storage edit changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageChange {
+    pub new_name: Option<String>,
+    pub region: Option<String>,
+}
+
 /// What an edit may change: the name and the configuration, never the criteria.
 #[derive(Debug, Clone, Default)]
 pub struct MappingChange {

@@ -3,7 +3,9 @@
 
 use crate::activity::{Event, EventQuery};
 use crate::admin::{AdminAccount, AdminSession, ApiKeyInfo, NewAdmin};
-use crate::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
+use crate::catalog::{
+    Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
+};
 use crate::lifecycle::ManagedBy;
 use crate::secret::SecretHash;
 use crate::tenant::{Tenant, TenantId, TenantSlug};
@@ -246,6 +248,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         tenant: TenantId,
         name: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Renames a profile or changes its limit; `false` when there is no such profile or the
+    /// limit is below the users it holds, checked in the write (as creates check capacity), so
+    /// no create slips in between. A taken name is `Conflict`.
+    fn update_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &ProfileChange,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn create_storage(
         &self,
         tenant: TenantId,
@@ -253,11 +264,20 @@ pub trait Store: Clone + Send + Sync + 'static {
         region: &str,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<Storage>> + Send;
+    /// Renames a storage or changes its region; `false` when there is no such storage; a taken
+    /// name is `Conflict`.
+    fn update_storage(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &StorageChange,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn list_storages(
         &self,
         tenant: TenantId,
     ) -> impl Future<Output = StoreResult<Vec<Storage>>> + Send;
-    /// Appends the mapping at the bottom (priority n+1).
+    /// Inserts the mapping at its priority: the mappings from there down move one place down;
+    /// past the end is the bottom.
     fn create_mapping(
         &self,
         mapping: &NewMapping,

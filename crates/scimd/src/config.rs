@@ -99,6 +99,19 @@ pub enum ProfileCommand {
         #[command(flatten)]
         tenant: TenantArg,
     },
+    /// Rename a profile or change its limit of users; a limit below the users it holds
+    /// is refused.
+    Edit {
+        name: String,
+        /// The new name.
+        #[arg(long)]
+        rename: Option<String>,
+        /// Most users the profile may hold; 0 is unlimited.
+        #[arg(long)]
+        max_users: Option<u32>,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
     /// Delete a profile no mapping uses.
     Delete {
         name: String,
@@ -120,6 +133,18 @@ pub enum StorageCommand {
     },
     /// List storages.
     List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Rename a storage or change its region.
+    Edit {
+        name: String,
+        /// The new name.
+        #[arg(long)]
+        rename: Option<String>,
+        /// The new region.
+        #[arg(long)]
+        region: Option<String>,
         #[command(flatten)]
         tenant: TenantArg,
     },

@@ -440,3 +440,122 @@ async fn tenants_are_for_operators_and_tenant_admins_stay_in_theirs() {
     .await;
     assert_eq!(own["users"][0]["email"], "default.user@example.com");
 }
+
+/// R-46 over the API: profiles and storages are renamed and re-limited; a limit below the
+/// users held, a bad limit, an unknown or taken name get clear errors and change nothing; a
+/// viewer may not.
+#[tokio::test]
+async fn profiles_and_storages_are_edited_through_the_api() {
+    let app = TestApp::new().await;
+    let key = key_for(&app, "ann@example.com", Role::Admin).await;
+    let viewer = key_for(&app, "vic@example.com", Role::Viewer).await;
+    let api = |method: Method, path: &str, body: Option<Value>| {
+        let key = key.clone();
+        let path = format!("/admin/api/v1{path}");
+        let app = &app;
+        async move { call(app, method, &path, Some(&key), body).await }
+    };
+    api(
+        Method::POST,
+        "/profiles",
+        Some(json!({"name": "Gold", "max_users": 5})),
+    )
+    .await;
+    api(
+        Method::POST,
+        "/users",
+        Some(
+            json!({"email": "a@example.com", "name": "A", "profile": "Gold", "storage": "Default"}),
+        ),
+    )
+    .await;
+    for (body, status, says) in [
+        (
+            json!({"max_users": 0.5}),
+            StatusCode::BAD_REQUEST,
+            "whole number",
+        ),
+        (
+            json!({"max_users": "3"}),
+            StatusCode::BAD_REQUEST,
+            "whole number",
+        ),
+        (json!({}), StatusCode::BAD_REQUEST, "give a new name"),
+        (
+            json!({"new_name": "Default"}),
+            StatusCode::CONFLICT,
+            "already exists",
+        ),
+    ] {
+        let (got, refused) = api(Method::PATCH, "/profiles/Gold", Some(body.clone())).await;
+        assert_eq!(got, status, "{body}: {refused}");
+        assert!(
+            refused["error"].as_str().unwrap().contains(says),
+            "{refused}"
+        );
+    }
+    let (status, refused) = api(
+        Method::PATCH,
+        "/profiles/Nope",
+        Some(json!({"max_users": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        "/admin/api/v1/profiles/Gold",
+        Some(&viewer),
+        Some(json!({"max_users": 9})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, profiles) = api(Method::GET, "/profiles", None).await;
+    assert!(
+        profiles["profiles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "Gold", "max_users": 5}))
+    );
+
+    let (status, _) = api(
+        Method::PATCH,
+        "/profiles/Gold",
+        Some(json!({"new_name": "Platinum", "max_users": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, profiles) = api(Method::GET, "/profiles", None).await;
+    assert!(
+        profiles["profiles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "Platinum", "max_users": 1}))
+    );
+    let (user_status, user) = api(Method::GET, "/users/a@example.com", None).await;
+    assert_eq!(user_status, StatusCode::OK);
+    assert!(
+        user.to_string().contains("Platinum"),
+        "the user follows the rename: {user}"
+    );
+
+    let (status, _) = api(
+        Method::PATCH,
+        "/storages/Default",
+        Some(json!({"region": "eu-west-1"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api(
+        Method::PATCH,
+        "/storages/Nope",
+        Some(json!({"region": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, storages) = api(Method::GET, "/storages", None).await;
+    assert_eq!(
+        storages["storages"],
+        json!([{"name": "Default", "region": "eu-west-1"}])
+    );
+}

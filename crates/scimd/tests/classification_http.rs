@@ -204,3 +204,73 @@ async fn r44_a_patch_of_the_whole_extension_keeps_the_user_principal_name() {
         }
     }
 }
+
+/// R-46 against creates: a new limit is checked in the same write as the users it counts, so
+/// a limit change racing with creates never leaves a profile holding more than its limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_limit_change_racing_with_creates_never_leaves_a_profile_over_its_limit() {
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let provisioner = admin(&app).await;
+        let tenant = provisioner.tenant("default").await.unwrap();
+        provisioner
+            .edit_profile(&admin_origin(), &tenant, "Engineers", None, Some(0))
+            .await
+            .unwrap();
+        let body = |n: usize| json!({"userName": format!("u{n}@example.com"), "department": "R&D"});
+        let creates: Vec<_> = (0..8)
+            .map(|n| {
+                let router = app.router.clone();
+                let request = app
+                    .request(Method::POST, "/scim/v2/Users")
+                    .header("content-type", "application/scim+json")
+                    .body(axum::body::Body::from(body(n).to_string()))
+                    .unwrap();
+                tokio::spawn(async move {
+                    tower::ServiceExt::oneshot(router, request)
+                        .await
+                        .unwrap()
+                        .status()
+                })
+            })
+            .collect();
+        let limited = provisioner
+            .edit_profile(&admin_origin(), &tenant, "Engineers", None, Some(3))
+            .await;
+        let mut created = 0;
+        for create in creates {
+            match create.await.unwrap() {
+                StatusCode::CREATED => created += 1,
+                StatusCode::BAD_REQUEST => {}
+                other => panic!("{backend}: {other}"),
+            }
+        }
+        let engineers = provisioner
+            .list_profiles(&tenant)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|profile| profile.name == "Engineers")
+            .unwrap();
+        match limited {
+            Ok(()) => {
+                assert_eq!(engineers.max_users, 3, "{backend}");
+                assert!(
+                    created <= 3,
+                    "{backend}: {created} created under a limit of 3"
+                );
+            }
+            Err(refused) => {
+                assert_eq!(engineers.max_users, 0, "{backend}: unchanged");
+                assert!(
+                    created > 3,
+                    "{backend}: refused with {created} users: {refused}"
+                );
+                assert!(
+                    refused.to_string().contains("holds"),
+                    "{backend}: {refused}"
+                );
+            }
+        }
+    }
+}

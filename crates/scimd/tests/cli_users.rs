@@ -224,6 +224,161 @@ async fn manual_users_import_preserve_activate_delete_reports_and_activity() {
     }
 }
 
+/// profiles and storages are renamed and re-limited; a limit below the users a profile
+/// holds is refused with their number and changes nothing; users, mappings and reports follow
+/// a rename; each edit is in the activity log with the admin as actor.
+#[tokio::test]
+async fn r46_profiles_and_storages_are_edited_and_a_limit_below_the_users_held_is_refused() {
+    for (backend, url) in common::database_urls().await {
+        let cli = Cli::new(url);
+        cli.ok(&["profile", "create", "Gold", "--max-users", "5"]);
+        cli.ok(&["storage", "create", "EU", "--region", "eu-west-1"]);
+        for n in 0..3 {
+            cli.ok(&[
+                "user",
+                "create",
+                &format!("u{n}@example.com"),
+                "--name",
+                "U",
+                "--profile",
+                "Gold",
+                "--storage",
+                "EU",
+            ]);
+        }
+        cli.ok(&[
+            "mapping",
+            "create",
+            "--name",
+            "Gold users",
+            "--attribute",
+            "department",
+            "--values",
+            "Gold",
+            "--profile",
+            "Gold",
+            "--storage",
+            "EU",
+        ]);
+
+        let refused = cli.fails(&["profile", "edit", "Gold", "--max-users", "2"]);
+        assert!(
+            refused.contains("profile 'Gold' holds 3 users: its limit cannot go below 3"),
+            "{backend}: {refused}"
+        );
+        assert!(
+            cli.ok(&["profile", "list"])
+                .lines()
+                .any(|line| line.starts_with("Gold") && line.ends_with(" 5"))
+        );
+        cli.ok(&["profile", "edit", "Gold", "--max-users", "3"]);
+        cli.ok(&["profile", "edit", "gold", "--rename", "Platinum"]);
+        cli.ok(&[
+            "storage",
+            "edit",
+            "EU",
+            "--rename",
+            "Europe",
+            "--region",
+            "eu-central-1",
+        ]);
+        let profiles = cli.ok(&["profile", "list"]);
+        assert!(
+            profiles
+                .lines()
+                .any(|line| line.starts_with("Platinum") && line.ends_with(" 3")),
+            "{backend}: {profiles}"
+        );
+        assert!(!profiles.contains("Gold"), "{backend}: {profiles}");
+        let storages = cli.ok(&["storage", "list"]);
+        assert!(
+            storages
+                .lines()
+                .any(|line| line.starts_with("Europe") && line.ends_with("eu-central-1")),
+            "{backend}: {storages}"
+        );
+        let mappings = cli.ok(&["mapping", "list"]);
+        assert!(
+            mappings.contains("Platinum") && mappings.contains("Europe"),
+            "{backend}: {mappings}"
+        );
+        let report = cli.ok(&["report", "provisioning", "--format", "csv"]);
+        assert!(
+            report.contains("u0@example.com,Platinum,Europe"),
+            "{backend}: {report}"
+        );
+
+        // Bad inputs: clear errors, nothing changed.
+        for (args, says) in [
+            (
+                vec!["profile", "edit", "Nope", "--max-users", "9"],
+                "no profile 'Nope'",
+            ),
+            (
+                vec!["profile", "edit", "Platinum"],
+                "give a new name, a new limit of users, or both",
+            ),
+            (
+                vec!["profile", "edit", "Platinum", "--rename", "Default"],
+                "profile 'Default' already exists",
+            ),
+            (
+                vec!["profile", "edit", "Platinum", "--rename", " "],
+                "a profile name is 1 to 64",
+            ),
+            (
+                vec!["storage", "edit", "Nope", "--region", "x"],
+                "no storage 'Nope'",
+            ),
+            (
+                vec!["storage", "edit", "Europe"],
+                "give a new name, a new region, or both",
+            ),
+            (
+                vec!["storage", "edit", "Europe", "--rename", "default"],
+                "storage 'default' already exists",
+            ),
+        ] {
+            let error = cli.fails(&args);
+            assert!(error.contains(says), "{backend}: {args:?}: {error}");
+        }
+        assert_eq!(cli.ok(&["profile", "list"]), profiles, "{backend}");
+        assert_eq!(cli.ok(&["storage", "list"]), storages, "{backend}");
+
+        let events = cli.json(&["activity", "--format", "json"]);
+        let edits: Vec<(String, String)> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["operation"].as_str().unwrap().starts_with("edit "))
+            .map(|event| {
+                (
+                    event["actor"].as_str().unwrap().to_owned(),
+                    event["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            edits,
+            [
+                (
+                    "admin carol".to_owned(),
+                    "storage 'EU' edited: renamed 'Europe', region 'eu-central-1'".to_owned()
+                ),
+                (
+                    "admin carol".to_owned(),
+                    "profile 'gold' edited: renamed 'Platinum'".to_owned()
+                ),
+                (
+                    "admin carol".to_owned(),
+                    "profile 'Gold' edited: at most 3 users".to_owned()
+                ),
+            ],
+            "{backend}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn admin_create_takes_the_password_from_the_environment_or_refuses() {
     for (backend, url) in common::database_urls().await {

@@ -1026,3 +1026,83 @@ async fn report_exports_hold_every_account_across_chunks() {
     let preserved = send(&app, get("/admin/reports/preserved.csv", Some(&cookie))).await;
     assert_eq!(preserved.html.lines().count(), 1, "a header only");
 }
+
+/// R-46 in the console: each profile and storage row edits its name and limit or region; a
+/// limit below the users held or not a number is refused with the reason and changes nothing.
+#[tokio::test]
+async fn profiles_and_storages_are_edited_on_their_page() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let csrf = csrf_of(&send(&app, get("/admin/catalog", Some(&cookie))).await.html);
+    app.create("a@example.com").await;
+    let form = |path: &'static str, fields: &[(&'static str, &'static str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        post(path, Some(&cookie), &all, ORIGIN)
+    };
+    let edit = "/admin/catalog/profiles/edit";
+    for (fields, says) in [
+        (
+            vec![
+                ("name", "Default"),
+                ("new_name", "Default"),
+                ("max_users", "abc"),
+            ],
+            "not a whole number",
+        ),
+        (
+            vec![("name", "Nope"), ("new_name", "Nope"), ("max_users", "3")],
+            "no profile",
+        ),
+    ] {
+        let refused = send(&app, form(edit, &fields)).await;
+        assert_eq!(refused.status.as_u16() / 100, 4, "{fields:?}");
+        assert!(refused.html.contains(says), "{fields:?}: {}", refused.html);
+    }
+    let page = send(&app, get("/admin/catalog", Some(&cookie))).await;
+    assert!(
+        page.html
+            .contains("aria-label=\"Users at most in Default (0: unlimited)\"")
+    );
+
+    let renamed = send(
+        &app,
+        form(
+            edit,
+            &[
+                ("name", "Default"),
+                ("new_name", "Standard"),
+                ("max_users", "1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.html);
+    let page = send(&app, get("/admin/catalog", Some(&cookie))).await;
+    assert!(
+        page.html.contains("<td>Standard</td><td>1</td>"),
+        "{}",
+        page.html
+    );
+
+    let stored = send(
+        &app,
+        form(
+            "/admin/catalog/storages/edit",
+            &[
+                ("name", "Default"),
+                ("new_name", "Europe"),
+                ("region", "eu-west-1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(stored.status, StatusCode::SEE_OTHER, "{}", stored.html);
+    let page = send(&app, get("/admin/catalog", Some(&cookie))).await;
+    assert!(
+        page.html.contains("<td>Europe</td><td>eu-west-1</td>"),
+        "{}",
+        page.html
+    );
+}

@@ -5,7 +5,9 @@ use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
 use scim::filter::fold_case;
-use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
+use scimd_core::catalog::{
+    Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
+};
 use scimd_core::mapping::Criteria;
 use scimd_core::store::{StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
@@ -147,6 +149,93 @@ pub(crate) async fn delete_profile(
         vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))],
     )
     .must_affect();
+    Ok(committed(store.write(vec![step]).await?))
+}
+
+/// `UPDATE table SET ... WHERE tenant_id = $1 AND name_ci = $2 [AND condition]`, with the
+/// assignments of `changes` (a column and its value each); the condition may name the values
+/// by number.
+fn rename_or_set(
+    table: &str,
+    tenant: TenantId,
+    name: &str,
+    new_name: Option<&String>,
+    changes: Vec<(&str, SqlValue)>,
+    condition: impl FnOnce(&[SqlValue]) -> Option<String>,
+) -> Step {
+    let mut values = vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))];
+    let mut assignments = Vec::new();
+    let renamed = new_name.map(|new_name| {
+        [
+            ("name", SqlValue::Text(new_name.clone())),
+            ("name_ci", SqlValue::Text(fold_case(new_name))),
+        ]
+    });
+    for (column, value) in renamed.into_iter().flatten().chain(changes) {
+        values.push(value);
+        assignments.push(format!("{column} = ${}", values.len()));
+    }
+    if assignments.is_empty() {
+        // Nothing to set: the write still says whether the row is there (and meets the
+        // condition).
+        assignments.push("tenant_id = tenant_id".to_owned());
+    }
+    let mut sql = format!(
+        "UPDATE {table} SET {} WHERE tenant_id = $1 AND name_ci = $2",
+        assignments.join(", ")
+    );
+    if let Some(condition) = condition(&values) {
+        sql.push_str(" AND ");
+        sql.push_str(&condition);
+    }
+    Step::run(sql, values).must_affect()
+}
+
+pub(crate) async fn update_profile(
+    store: &SqlStore,
+    tenant: TenantId,
+    name: &str,
+    change: &ProfileChange,
+) -> StoreResult<bool> {
+    let limit = change
+        .max_users
+        .map(|max_users| ("max_users", SqlValue::Int(i64::from(max_users))));
+    // The limit is checked against the count the triggers keep, in the write itself: a create
+    // that commits first is counted, one that commits after sees the new limit.
+    let step = rename_or_set(
+        "profiles",
+        tenant,
+        name,
+        change.new_name.as_ref(),
+        limit.into_iter().collect(),
+        |values| {
+            change.max_users.map(|_| {
+                let at = values.len();
+                format!("(${at} = 0 OR user_count <= ${at})")
+            })
+        },
+    );
+    Ok(committed(store.write(vec![step]).await?))
+}
+
+pub(crate) async fn update_storage(
+    store: &SqlStore,
+    tenant: TenantId,
+    name: &str,
+    change: &StorageChange,
+) -> StoreResult<bool> {
+    let region = change
+        .region
+        .as_ref()
+        .map(|region| ("region", SqlValue::Text(region.clone())));
+    let step = rename_or_set(
+        "storages",
+        tenant,
+        name,
+        change.new_name.as_ref(),
+        region.into_iter().collect(),
+        |_| None,
+    );
     Ok(committed(store.write(vec![step]).await?))
 }
 

@@ -8,7 +8,9 @@ use crate::{accounts, activity, admins, catalog};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery};
 use scimd_core::admin::{AdminAccount, AdminSession, ApiKeyInfo, NewAdmin};
-use scimd_core::catalog::{Mapping, MappingChange, NewMapping, Profile, Storage};
+use scimd_core::catalog::{
+    Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
+};
 use scimd_core::store::{
     AccountCounts, AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery,
 };
@@ -393,6 +395,24 @@ impl Store for SqlStore {
 
     async fn list_storages(&self, tenant: TenantId) -> StoreResult<Vec<Storage>> {
         catalog::list_storages(self, tenant).await
+    }
+
+    async fn update_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &ProfileChange,
+    ) -> StoreResult<bool> {
+        catalog::update_profile(self, tenant, name, change).await
+    }
+
+    async fn update_storage(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &StorageChange,
+    ) -> StoreResult<bool> {
+        catalog::update_storage(self, tenant, name, change).await
     }
 
     async fn create_mapping(&self, mapping: &NewMapping) -> StoreResult<Mapping> {

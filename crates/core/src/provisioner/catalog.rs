@@ -3,8 +3,8 @@
 use super::Provisioner;
 use crate::activity::Origin;
 use crate::catalog::{
-    Mapping, MappingChange, NewMapping, Profile, Shadowed, Storage, check_name, priority_for_new,
-    renumbered, reordered, shadowed,
+    Mapping, MappingChange, NewMapping, Profile, ProfileChange, Shadowed, Storage, StorageChange,
+    check_name, priority_for_new, renumbered, reordered, shadowed,
 };
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -105,6 +105,57 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Ok(self.store.list_profiles(tenant.id).await?)
     }
 
+    /// R-46: a new name, a new limit, or both. A limit below the users the profile holds is
+    /// refused, saying how many it holds; the users and mappings follow a rename.
+    pub async fn edit_profile(
+        &self,
+        origin: &Origin,
+        tenant: &Tenant,
+        name: &str,
+        new_name: Option<&str>,
+        max_users: Option<u32>,
+    ) -> Result<()> {
+        let change = ProfileChange {
+            new_name: new_name
+                .map(|new_name| check_name("profile", new_name))
+                .transpose()?,
+            max_users,
+        };
+        if change == ProfileChange::default() {
+            return Err(Error::Invalid(
+                "give a new name, a new limit of users, or both".into(),
+            ));
+        }
+        let changed = self
+            .store
+            .update_profile(tenant.id, name, &change)
+            .await
+            .map_err(|error| renamed_onto_another("profile", error, &change.new_name))?;
+        if !changed {
+            let profile_id = self.profile_id(tenant, name).await?;
+            let holds = self
+                .store
+                .count_profile_users(tenant.id, profile_id)
+                .await?;
+            return Err(Error::Invalid(format!(
+                "profile '{name}' holds {holds} users: its limit cannot go below {holds} \
+                 (move users out first, or give 0 for no limit)"
+            )));
+        }
+        let mut changes = Vec::new();
+        if let Some(new_name) = &change.new_name {
+            changes.push(format!("renamed '{new_name}'"));
+        }
+        match change.max_users {
+            Some(0) => changes.push("no limit of users".to_owned()),
+            Some(limit) => changes.push(format!("at most {limit} users")),
+            None => {}
+        }
+        let detail = format!("profile '{name}' edited: {}", changes.join(", "));
+        self.record_admin(origin, tenant, "edit profile", detail)
+            .await
+    }
+
     pub async fn delete_profile(&self, origin: &Origin, tenant: &Tenant, name: &str) -> Result<()> {
         match self.store.delete_profile(tenant.id, name).await {
             Ok(true) => {
@@ -147,6 +198,50 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     pub async fn list_storages(&self, tenant: &Tenant) -> Result<Vec<Storage>> {
         Ok(self.store.list_storages(tenant.id).await?)
+    }
+
+    /// R-46: a new name, a new region, or both; users and mappings follow a rename.
+    pub async fn edit_storage(
+        &self,
+        origin: &Origin,
+        tenant: &Tenant,
+        name: &str,
+        new_name: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<()> {
+        let change = StorageChange {
+            new_name: new_name
+                .map(|new_name| check_name("storage", new_name))
+                .transpose()?,
+            region: region
+                .map(|region| check_name("region", region))
+                .transpose()?,
+        };
+        if change == StorageChange::default() {
+            return Err(Error::Invalid(
+                "give a new name, a new region, or both".into(),
+            ));
+        }
+        let changed = self
+            .store
+            .update_storage(tenant.id, name, &change)
+            .await
+            .map_err(|error| renamed_onto_another("storage", error, &change.new_name))?;
+        if !changed {
+            return Err(Error::NotFound(format!(
+                "no storage '{name}'; `scimd storage list` shows them"
+            )));
+        }
+        let mut changes = Vec::new();
+        if let Some(new_name) = &change.new_name {
+            changes.push(format!("renamed '{new_name}'"));
+        }
+        if let Some(region) = &change.region {
+            changes.push(format!("region '{region}'"));
+        }
+        let detail = format!("storage '{name}' edited: {}", changes.join(", "));
+        self.record_admin(origin, tenant, "edit storage", detail)
+            .await
     }
 
     pub(super) async fn profile_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
@@ -338,6 +433,16 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// R-29: the tenant's mappings that can never match.
     pub async fn shadowed_mappings(&self, tenant: &Tenant) -> Result<Vec<Shadowed>> {
         Ok(shadowed(&self.list_mappings(tenant).await?))
+    }
+}
+
+/// A rename onto a name the tenant already uses is a conflict that names it.
+fn renamed_onto_another(kind: &str, error: StoreError, new_name: &Option<String>) -> Error {
+    match (error, new_name) {
+        (StoreError::Conflict(_), Some(taken)) => {
+            Error::Conflict(format!("{kind} '{taken}' already exists"))
+        }
+        (other, _) => other.into(),
     }
 }
 

@@ -203,9 +203,10 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .await?
             .map_err(|full| {
                 scim::Error::invalid_value(format!(
-                    "{full}; mapping '{}' placed this user there. Raise the profile's limit or \
-                     change the mapping",
-                    mapping.name
+                    "{full}; mapping '{}' placed this user there. An admin of this service can \
+                     raise the limit (`scimd profile edit '{}' --max-users N`, or Profiles in \
+                     the console) or change the mapping",
+                    mapping.name, mapping.profile
                 ))
             })?;
         let described = format!(

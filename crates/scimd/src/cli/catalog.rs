@@ -46,6 +46,24 @@ pub(super) async fn profile(
                 println!("{:<32} {limit}", profile.name);
             }
         }
+        ProfileCommand::Edit {
+            name,
+            rename,
+            max_users,
+            tenant,
+        } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            provisioner
+                .edit_profile(
+                    &super::admin_origin("profile edit"),
+                    &tenant,
+                    &name,
+                    rename.as_deref(),
+                    max_users,
+                )
+                .await?;
+            eprintln!("updated profile '{}'", rename.as_deref().unwrap_or(&name));
+        }
         ProfileCommand::Delete { name, tenant } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
             provisioner
@@ -88,6 +106,24 @@ pub(super) async fn storage(
             for storage in provisioner.list_storages(&tenant).await? {
                 println!("{:<32} {}", storage.name, storage.region);
             }
+        }
+        StorageCommand::Edit {
+            name,
+            rename,
+            region,
+            tenant,
+        } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            provisioner
+                .edit_storage(
+                    &super::admin_origin("storage edit"),
+                    &tenant,
+                    &name,
+                    rename.as_deref(),
+                    region.as_deref(),
+                )
+                .await?;
+            eprintln!("updated storage '{}'", rename.as_deref().unwrap_or(&name));
         }
     }
     Ok(ExitCode::SUCCESS)

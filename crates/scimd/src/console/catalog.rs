@@ -17,8 +17,10 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/catalog", get(catalog))
         .route("/admin/catalog/profiles", post(create_profile))
+        .route("/admin/catalog/profiles/edit", post(edit_profile))
         .route("/admin/catalog/profiles/delete", post(delete_profile))
         .route("/admin/catalog/storages", post(create_storage))
+        .route("/admin/catalog/storages/edit", post(edit_storage))
 }
 
 #[derive(Template)]
@@ -55,7 +57,10 @@ async fn create_profile(
     if let Err(refused) = allowed(&signed, &headers, &form) {
         return refused.into_response();
     }
-    let max_users = field(&form, "max_users").parse().unwrap_or(0);
+    let max_users = match max_users_of(&form) {
+        Ok(max_users) => max_users.unwrap_or(0),
+        Err(error) => return failure(error),
+    };
     let origin = signed.origin("POST", "/admin/catalog/profiles");
     match state
         .provisioner
@@ -63,6 +68,57 @@ async fn create_profile(
         .await
     {
         Ok(_) => Redirect::to("/admin/catalog").into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+/// The form's limit of users: empty is none given; anything but a whole number is refused.
+fn max_users_of(form: &Value) -> scimd_core::Result<Option<u32>> {
+    let text = field(form, "max_users");
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        scimd_core::Error::Invalid(format!(
+            "the limit of users {text:?} is not a whole number (0: unlimited)"
+        ))
+    })
+}
+
+/// The form's new name, when it differs from the old one.
+fn renamed(form: &Value) -> Option<String> {
+    let new_name = field(form, "new_name");
+    (!new_name.is_empty() && new_name != field(form, "name")).then_some(new_name)
+}
+
+/// a row's form: the name and the limit, either changed.
+async fn edit_profile(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let max_users = match max_users_of(&form) {
+        Ok(max_users) => max_users,
+        Err(error) => return failure(error),
+    };
+    let origin = signed.origin("POST", "/admin/catalog/profiles/edit");
+    let new_name = renamed(&form);
+    match state
+        .provisioner
+        .edit_profile(
+            &origin,
+            &signed.tenant,
+            &field(&form, "name"),
+            new_name.as_deref(),
+            max_users,
+        )
+        .await
+    {
+        Ok(()) => Redirect::to("/admin/catalog").into_response(),
         Err(error) => failure(error),
     }
 }
@@ -108,6 +164,35 @@ async fn create_storage(
         .await
     {
         Ok(_) => Redirect::to("/admin/catalog").into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+/// a row's form: the name and the region, either changed.
+async fn edit_storage(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = allowed(&signed, &headers, &form) {
+        return refused.into_response();
+    }
+    let origin = signed.origin("POST", "/admin/catalog/storages/edit");
+    let new_name = renamed(&form);
+    let region = Some(field(&form, "region")).filter(|region| !region.is_empty());
+    match state
+        .provisioner
+        .edit_storage(
+            &origin,
+            &signed.tenant,
+            &field(&form, "name"),
+            new_name.as_deref(),
+            region.as_deref(),
+        )
+        .await
+    {
+        Ok(()) => Redirect::to("/admin/catalog").into_response(),
         Err(error) => failure(error),
     }
 }

@@ -84,9 +84,7 @@ pub(super) async fn create_profile(
     Body(body): Body,
 ) -> ApiResult {
     caller.may_change()?;
-    let max_users = body.get("max_users").and_then(Value::as_u64).unwrap_or(0);
-    let max_users = u32::try_from(max_users)
-        .map_err(|_| ApiFailure::new(StatusCode::BAD_REQUEST, "'max_users' is too large"))?;
+    let max_users = max_users_of(&body)?.unwrap_or(0);
     let profile = state
         .provisioner
         .create_profile(
@@ -97,6 +95,45 @@ pub(super) async fn create_profile(
         )
         .await?;
     created(json!({"name": profile.name, "max_users": profile.max_users}))
+}
+
+/// `max_users` when the body has it: a whole number of users, 0 for no limit.
+fn max_users_of(body: &Value) -> Result<Option<u32>, ApiFailure> {
+    match body.get("max_users") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .and_then(|count| u32::try_from(count).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                ApiFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "'max_users' is a whole number of users (0 for no limit)",
+                )
+            }),
+    }
+}
+
+/// `{"new_name": ..., "max_users": ...}`, either or both.
+pub(super) async fn edit_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    let max_users = max_users_of(&body)?;
+    state
+        .provisioner
+        .edit_profile(
+            &caller.origin(),
+            &caller.tenant,
+            &name,
+            text(&body, "new_name"),
+            max_users,
+        )
+        .await?;
+    no_content()
 }
 
 pub(super) async fn delete_profile(
@@ -139,6 +176,27 @@ pub(super) async fn create_storage(
         )
         .await?;
     created(json!({"name": storage.name, "region": storage.region}))
+}
+
+/// `{"new_name": ..., "region": ...}`, either or both.
+pub(super) async fn edit_storage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    state
+        .provisioner
+        .edit_storage(
+            &caller.origin(),
+            &caller.tenant,
+            &name,
+            text(&body, "new_name"),
+            text(&body, "region"),
+        )
+        .await?;
+    no_content()
 }
 
 /// A mapping, with the any-user mapping that shadows it or `null`.

@@ -20,11 +20,15 @@ pub(super) fn router() -> Router<AppState> {
             "/admin/api/v1/profiles",
             get(list_profiles).post(create_profile),
         )
-        .route("/admin/api/v1/profiles/{name}", delete(delete_profile))
+        .route(
+            "/admin/api/v1/profiles/{name}",
+            patch(edit_profile).delete(delete_profile),
+        )
         .route(
             "/admin/api/v1/storages",
             get(list_storages).post(create_storage),
         )
+        .route("/admin/api/v1/storages/{name}", patch(edit_storage))
         .route(
             "/admin/api/v1/mappings",
             get(list_mappings).post(create_mapping),
