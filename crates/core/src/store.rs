@@ -8,8 +8,8 @@ use crate::catalog::{
 };
 use crate::lifecycle::ManagedBy;
 use crate::secret::SecretHash;
-use crate::tenant::{Tenant, TenantId, TenantSlug};
-use crate::token::{NewToken, Token, TokenHash, TokenName};
+use crate::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
+use crate::token::{FoundToken, NewToken, Token, TokenHash, TokenName};
 use crate::user::{StoredUser, User};
 use scim::datetime::Timestamp;
 use scim::list::{Cursor, Page, SortOrder};
@@ -116,15 +116,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         slug: &TenantSlug,
     ) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
     fn list_tenants(&self) -> impl Future<Output = StoreResult<Vec<Tenant>>> + Send;
+    /// `false` when there is no such tenant.
+    fn set_provisioning(
+        &self,
+        tenant: TenantId,
+        method: ProvisioningMethod,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     // Tokens.
     /// Inserts a token and, in the same transaction, makes live tokens of the same name stop
     /// working at `previous_revoked_at`.
     fn insert_token(&self, token: &NewToken) -> impl Future<Output = StoreResult<Token>> + Send;
+    /// The token and, in the same read, its tenant's slug and provisioning method.
     fn token_by_hash(
         &self,
         hash: &TokenHash,
-    ) -> impl Future<Output = StoreResult<Option<(Token, TokenHash)>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<FoundToken>>> + Send;
     fn touch_token(&self, id: i64, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
     fn list_tokens(&self, tenant: TenantId)
     -> impl Future<Output = StoreResult<Vec<Token>>> + Send;

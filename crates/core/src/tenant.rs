@@ -53,6 +53,42 @@ pub struct Tenant {
     pub slug: TenantSlug,
     pub name: String,
     pub created_at: Timestamp,
+    pub provisioning: ProvisioningMethod,
+}
+
+/// how a tenant's users are provisioned (Druva's "select a user provisioning method").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProvisioningMethod {
+    /// IdPs provision over SCIM; every new tenant starts here.
+    #[default]
+    Scim,
+    /// Admins manage users themselves; every SCIM call is refused.
+    Manual,
+}
+
+impl ProvisioningMethod {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "scim" => Ok(Self::Scim),
+            "manual" => Ok(Self::Manual),
+            _ => Err(Error::Invalid(format!(
+                "the provisioning method is 'scim' or 'manual', not {text:?}"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scim => "scim",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+impl fmt::Display for ProvisioningMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 pub use crate::secret::{Secret, SecretHash, SecretKind};
-use crate::tenant::TenantId;
+use crate::tenant::{ProvisioningMethod, TenantId, TenantSlug};
 use scim::datetime::Timestamp;
 use std::fmt;
 
@@ -68,6 +68,16 @@ pub struct Token {
     /// When it stops (or stopped) working; in the future during a rotation grace period.
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+}
+
+/// A token found by the hash of its secret, with what authentication needs of its tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundToken {
+    pub token: Token,
+    /// The stored hash, compared in constant time with the presented one.
+    pub hash: TokenHash,
+    pub tenant_slug: TenantSlug,
+    pub provisioning: ProvisioningMethod,
 }
 
 /// what the console and `token list` show.

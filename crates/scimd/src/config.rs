@@ -513,6 +513,15 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Show or set how the tenant's users are provisioned: `scim` (IdPs over SCIM, the
+    /// default) or `manual` (every SCIM call refused with 403; admins manage users). Users are
+    /// never touched.
+    Provisioning {
+        /// `scim` or `manual`; without it, the current method is printed.
+        method: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]

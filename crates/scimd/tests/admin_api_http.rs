@@ -559,3 +559,50 @@ async fn profiles_and_storages_are_edited_through_the_api() {
         json!([{"name": "Default", "region": "eu-west-1"}])
     );
 }
+
+/// R-47 over the API: read and switched by an admin, not by a viewer; a bad method is refused.
+#[tokio::test]
+async fn the_provisioning_method_is_read_and_switched_through_the_api() {
+    let app = TestApp::new().await;
+    let key = key_for(&app, "ann@example.com", Role::Admin).await;
+    let viewer = key_for(&app, "vic@example.com", Role::Viewer).await;
+    let path = "/admin/api/v1/provisioning";
+    let (status, method) = call(&app, Method::GET, path, Some(&viewer), None).await;
+    assert_eq!(
+        (status, method),
+        (StatusCode::OK, json!({"method": "scim"}))
+    );
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        path,
+        Some(&viewer),
+        Some(json!({"method": "manual"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, refused) = call(
+        &app,
+        Method::PUT,
+        path,
+        Some(&key),
+        Some(json!({"method": "off"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let (status, set) = call(
+        &app,
+        Method::PUT,
+        path,
+        Some(&key),
+        Some(json!({"method": "manual"})),
+    )
+    .await;
+    assert_eq!((status, set), (StatusCode::OK, json!({"method": "manual"})));
+    assert_eq!(
+        app.call(Method::GET, "/scim/v2/Users", None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let (_, method) = call(&app, Method::GET, path, Some(&key), None).await;
+    assert_eq!(method, json!({"method": "manual"}));
+}

@@ -481,3 +481,36 @@ fn every_csv_export_of_the_cli_quotes_cells_a_spreadsheet_would_run_as_formulas(
         assert!(csv.contains("'="), "{export:?}: the quoted cell\n{csv}");
     }
 }
+
+/// R-47 from the CLI: the method is shown, switched both ways, listed, and logged; a bad one
+/// is refused and changes nothing.
+#[tokio::test]
+async fn r47_the_provisioning_method_is_shown_switched_and_logged() {
+    for (backend, url) in common::database_urls().await {
+        let cli = Cli::new(url);
+        assert_eq!(cli.ok(&["tenant", "provisioning"]), "scim\n", "{backend}");
+        let refused = cli.fails(&["tenant", "provisioning", "sometimes"]);
+        assert!(
+            refused.contains("'scim' or 'manual'"),
+            "{backend}: {refused}"
+        );
+        cli.ok(&["tenant", "provisioning", "manual"]);
+        assert_eq!(cli.ok(&["tenant", "provisioning"]), "manual\n", "{backend}");
+        assert!(
+            cli.ok(&["tenant", "list"]).contains(" manual "),
+            "{backend}"
+        );
+        cli.ok(&["tenant", "provisioning", "SCIM"]);
+        assert_eq!(cli.ok(&["tenant", "provisioning"]), "scim\n", "{backend}");
+        let events = cli.json(&["activity", "--format", "json"]);
+        let switches: Vec<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["operation"] == "set provisioning method")
+            .map(|event| event["detail"].as_str().unwrap())
+            .collect();
+        assert_eq!(switches.len(), 2, "{backend}: {events}");
+        assert!(switches[0].contains("set to scim") && switches[1].contains("set to manual"));
+    }
+}

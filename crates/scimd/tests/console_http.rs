@@ -1106,3 +1106,34 @@ async fn profiles_and_storages_are_edited_on_their_page() {
         page.html
     );
 }
+
+/// R-47 in the console: the switch needs its confirmation box; the page then says the method.
+#[tokio::test]
+async fn the_provisioning_switch_asks_for_a_confirmation() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let page = send(&app, get("/admin/provisioning", Some(&cookie))).await;
+    assert!(page.html.contains("Switch to manual provisioning"));
+    let csrf = csrf_of(&page.html);
+    let switch = |fields: &[(&'static str, &'static str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        post("/admin/provisioning/method", Some(&cookie), &all, ORIGIN)
+    };
+    let unconfirmed = send(&app, switch(&[("method", "manual")])).await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    assert!(unconfirmed.html.contains("confirm the switch"));
+    assert_eq!(
+        app.call(Method::GET, "/scim/v2/Users", None).await.status,
+        StatusCode::OK
+    );
+    let switched = send(&app, switch(&[("method", "manual"), ("confirm", "yes")])).await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    let page = send(&app, get("/admin/provisioning", Some(&cookie))).await;
+    assert!(page.html.contains("Turn SCIM provisioning back on"));
+    assert_eq!(
+        app.call(Method::GET, "/scim/v2/Users", None).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

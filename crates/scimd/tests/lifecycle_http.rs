@@ -16,7 +16,7 @@ use scimd_core::activity::{EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::mapping::Criteria;
 use scimd_core::provisioner::{ManualUser, MappingSpec};
-use scimd_core::tenant::Tenant;
+use scimd_core::tenant::{ProvisioningMethod, Tenant};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -711,5 +711,123 @@ async fn the_lifecycle_error_catalogue() {
             AccountState::Preserved(PreservedBy::Admin),
             "{backend}"
         );
+    }
+}
+
+/// a tenant switched to manual provisioning refuses every SCIM call with a valid token
+/// (discovery and Test Connection included) with a 403 SCIM error saying why, changes nothing,
+/// and logs each refusal; other tenants and bad tokens are as before; switching back serves
+/// the same users, untouched.
+#[tokio::test]
+async fn r47_manual_provisioning_refuses_every_scim_call_and_changes_nothing() {
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let created = app.create("a@example.com").await;
+        let uri = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+        let before = app.call(Method::GET, &uri, None).await;
+        let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
+            .await
+            .unwrap();
+        let tenant = provisioner.tenant("default").await.unwrap();
+        assert_eq!(
+            tenant.provisioning,
+            ProvisioningMethod::Scim,
+            "new tenants start in scim"
+        );
+        provisioner
+            .set_provisioning(&admin_origin(), &tenant, ProvisioningMethod::Manual)
+            .await
+            .unwrap();
+
+        let patch = json!({"Operations": [{"op": "replace", "path": "displayName", "value": "X"}]});
+        let calls: Vec<(Method, String, Option<Value>)> = vec![
+            (
+                Method::GET,
+                "/scim/v2/Users?filter=userName+eq+%22x%40example.com%22".into(),
+                None,
+            ),
+            (Method::GET, uri.clone(), None),
+            (
+                Method::POST,
+                "/scim/v2/Users".into(),
+                Some(json!({"userName": "b@example.com"})),
+            ),
+            (Method::PATCH, uri.clone(), Some(patch)),
+            (
+                Method::PUT,
+                uri.clone(),
+                Some(json!({"userName": "a@example.com", "active": false})),
+            ),
+            (Method::DELETE, uri.clone(), None),
+            (Method::GET, "/scim/v2/ServiceProviderConfig".into(), None),
+            (Method::GET, "/scim/v2/Schemas".into(), None),
+            (Method::GET, "/scim/v2/ResourceTypes".into(), None),
+            (Method::GET, "/scim/v2/Groups".into(), None),
+            (Method::GET, "/insync/scim/Users".into(), None),
+        ];
+        for (method, path, body) in &calls {
+            let refused = app.call(method.clone(), path, body.clone()).await;
+            assert_scim_error(&refused, 403, None);
+            assert!(
+                refused.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("SCIM provisioning is turned off for tenant 'default'"),
+                "{backend} {method} {path}: {}",
+                refused.body
+            );
+        }
+        let other = app
+            .send(
+                axum::http::Request::builder()
+                    .uri("/scim/v2/Users")
+                    .header(header::HOST, "scim.test")
+                    .header(
+                        header::AUTHORIZATION,
+                        format!("Bearer {}", app.other_tenant_token),
+                    )
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            other.status,
+            StatusCode::OK,
+            "{backend}: other tenants are served"
+        );
+        let forged = app
+            .send(
+                axum::http::Request::builder()
+                    .uri("/scim/v2/Users")
+                    .header(header::HOST, "scim.test")
+                    .header(header::AUTHORIZATION, "Bearer scimd_t_not-a-token")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            forged.status,
+            StatusCode::UNAUTHORIZED,
+            "{backend}: no hint to a guesser"
+        );
+
+        let failures = EventQuery {
+            outcome: Some(Outcome::Failure),
+            limit: 100,
+            ..EventQuery::default()
+        };
+        let logged = provisioner.activity(&tenant, &failures).await.unwrap();
+        assert_eq!(logged.len(), calls.len(), "{backend}: each refusal logged");
+        assert!(logged.iter().all(|event| event.status == 403), "{backend}");
+
+        provisioner
+            .set_provisioning(&admin_origin(), &tenant, ProvisioningMethod::Scim)
+            .await
+            .unwrap();
+        let after = app.call(Method::GET, &uri, None).await;
+        assert_eq!(after.status, StatusCode::OK, "{backend}");
+        assert_eq!(after.body, before.body, "{backend}: untouched");
+        let listed = app.call(Method::GET, "/scim/v2/Users", None).await;
+        assert_eq!(listed.body["totalResults"], 1, "{backend}: nothing created");
     }
 }

@@ -51,6 +51,11 @@ pub(crate) fn sqlite() -> Migrator {
             "admin lifecycle",
             "../migrations/sqlite/0011_admin_lifecycle.sql"
         ),
+        migration!(
+            12,
+            "provisioning method",
+            "../migrations/sqlite/0012_provisioning_method.sql"
+        ),
     ])
 }
 
@@ -90,6 +95,11 @@ pub(crate) fn postgres() -> Migrator {
             11,
             "admin lifecycle",
             "../migrations/postgres/0011_admin_lifecycle.sql"
+        ),
+        migration!(
+            12,
+            "provisioning method",
+            "../migrations/postgres/0012_provisioning_method.sql"
         ),
     ])
 }

@@ -14,8 +14,8 @@ use scimd_core::catalog::{
 use scimd_core::store::{
     AccountCounts, AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery,
 };
-use scimd_core::tenant::{Tenant, TenantId, TenantSlug};
-use scimd_core::token::{NewToken, SecretHash, Token, TokenHash, TokenName};
+use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
+use scimd_core::token::{FoundToken, NewToken, SecretHash, Token, TokenHash, TokenName};
 use scimd_core::user::{StoredUser, User};
 use std::sync::Arc;
 
@@ -58,8 +58,14 @@ impl From<BackendError> for StoreError {
     }
 }
 
-const TENANT_COLUMNS: &str = "id, slug, name, created_at";
-const TENANT_TYPES: &[Column] = &[Column::Int, Column::Text, Column::Text, Column::Int];
+const TENANT_COLUMNS: &str = "id, slug, name, created_at, provisioning";
+const TENANT_TYPES: &[Column] = &[
+    Column::Int,
+    Column::Text,
+    Column::Text,
+    Column::Int,
+    Column::Text,
+];
 const TOKEN_COLUMNS: &str =
     "id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at";
 const TOKEN_TYPES: &[Column] = &[
@@ -72,6 +78,24 @@ const TOKEN_TYPES: &[Column] = &[
     Column::OptInt,
     Column::OptInt,
 ];
+/// A token by its hash, with its tenant's slug and provisioning method: [`TOKEN_COLUMNS`], then
+/// those two.
+const TOKEN_WITH_TENANT: &str = "SELECT k.id, k.tenant_id, k.name, k.secret_hash, k.created_at, \
+     k.expires_at, k.revoked_at, k.last_used_at, t.slug, t.provisioning \
+     FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.secret_hash = $1";
+const TOKEN_WITH_TENANT_TYPES: &[Column] = &[
+    Column::Int,
+    Column::Int,
+    Column::Text,
+    Column::Bytes,
+    Column::Int,
+    Column::Int,
+    Column::OptInt,
+    Column::OptInt,
+    Column::Text,
+    Column::Text,
+];
+
 fn tenant_from(mut row: Row) -> StoreResult<Tenant> {
     let slug = TenantSlug::parse(&row[1].take_text())
         .map_err(|e| StoreError::Backend(e.to_string().into()))?;
@@ -80,7 +104,12 @@ fn tenant_from(mut row: Row) -> StoreResult<Tenant> {
         slug,
         name: row[2].take_text(),
         created_at: Timestamp::from_millis(row[3].int()),
+        provisioning: provisioning_from(&row[4].take_text())?,
     })
+}
+
+fn provisioning_from(text: &str) -> StoreResult<ProvisioningMethod> {
+    ProvisioningMethod::parse(text).map_err(|e| StoreError::Backend(e.to_string().into()))
 }
 
 fn token_from(mut row: Row) -> StoreResult<(Token, TokenHash)> {
@@ -192,6 +221,25 @@ impl Store for SqlStore {
             .transpose()
     }
 
+    async fn set_provisioning(
+        &self,
+        tenant: TenantId,
+        method: ProvisioningMethod,
+    ) -> StoreResult<bool> {
+        let step = Step::run(
+            "UPDATE tenants SET provisioning = $2 WHERE id = $1",
+            vec![
+                SqlValue::Int(tenant.0),
+                SqlValue::Text(method.as_str().into()),
+            ],
+        )
+        .must_affect();
+        Ok(matches!(
+            self.write(vec![step]).await?,
+            Written::Committed(_)
+        ))
+    }
+
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
         let statement = Statement::new(
             format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY slug"),
@@ -231,17 +279,27 @@ impl Store for SqlStore {
         Ok(token_from(self.write_returning(vec![retire, insert], 1).await?)?.0)
     }
 
-    async fn token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<(Token, TokenHash)>> {
-        let statement = Statement::new(
-            format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_hash = $1"),
-            vec![SqlValue::Bytes(hash.0.to_vec())],
-        );
-        self.lookup(statement, TOKEN_TYPES)
+    async fn token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<FoundToken>> {
+        // The tenant comes with the token, in the one indexed read every SCIM request makes.
+        let statement = Statement::new(TOKEN_WITH_TENANT, vec![SqlValue::Bytes(hash.0.to_vec())]);
+        let Some(mut row) = self
+            .lookup(statement, TOKEN_WITH_TENANT_TYPES)
             .await?
             .into_iter()
             .next()
-            .map(token_from)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let provisioning = provisioning_from(&row[9].take_text())?;
+        let tenant_slug = TenantSlug::parse(&row[8].take_text())
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?;
+        let (token, hash) = token_from(row)?;
+        Ok(Some(FoundToken {
+            token,
+            hash,
+            tenant_slug,
+            provisioning,
+        }))
     }
 
     async fn touch_token(&self, id: i64, now: Timestamp) -> StoreResult<()> {

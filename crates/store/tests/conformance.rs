@@ -11,7 +11,7 @@ use scim::{AttrPath, Filter};
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::store::{AccountQuery, StateFilter, Store, StoreError, UserQuery};
-use scimd_core::tenant::{Tenant, TenantSlug};
+use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, TokenName, TokenSecret};
 use scimd_core::user::{AccountProfile, User};
 use scimd_store::{Durability, SqlStore, connect};
@@ -120,7 +120,7 @@ async fn a_change_whose_event_cannot_be_written_is_not_made() {
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
         let unwritable = |user: &User, operation: &str| Event {
-            tenant_id: scimd_core::tenant::TenantId(999_999),
+            tenant_id: TenantId(999_999),
             ..event(user, operation)
         };
         let mut first = user(&acme, "u1", json!({"userName": "a@example.com"}));
@@ -215,13 +215,43 @@ async fn tokens_rotate_by_name_and_revoke() {
             previous_revoked_at: at(now + keep),
         };
         store.insert_token(&new_token(&first, 10, 0)).await.unwrap();
-        let (found, hash) = store
+        let found = store
             .token_by_hash(&first.hash())
             .await
             .unwrap()
             .expect("found");
-        assert!(hash.matches(&first.hash()), "{name}");
-        assert_eq!(found.revoked_at, None, "{name}");
+        assert!(found.hash.matches(&first.hash()), "{name}");
+        assert_eq!(found.token.revoked_at, None, "{name}");
+        assert_eq!(
+            (found.tenant_slug.as_str(), found.provisioning),
+            ("acme", ProvisioningMethod::Scim),
+            "{name}: the tenant comes with the token"
+        );
+        assert!(
+            store
+                .set_provisioning(acme.id, ProvisioningMethod::Manual)
+                .await
+                .unwrap()
+        );
+        let found = store.token_by_hash(&first.hash()).await.unwrap().unwrap();
+        assert_eq!(found.provisioning, ProvisioningMethod::Manual, "{name}");
+        assert_eq!(
+            store
+                .tenant_by_slug(&acme.slug)
+                .await
+                .unwrap()
+                .unwrap()
+                .provisioning,
+            ProvisioningMethod::Manual,
+            "{name}"
+        );
+        assert!(
+            !store
+                .set_provisioning(TenantId(999_999), ProvisioningMethod::Manual)
+                .await
+                .unwrap(),
+            "{name}: no such tenant"
+        );
 
         // Rotation with a grace period: the old token works until 20 + 500.
         let second = TokenSecret::generate().unwrap();
@@ -229,12 +259,22 @@ async fn tokens_rotate_by_name_and_revoke() {
             .insert_token(&new_token(&second, 20, 500))
             .await
             .unwrap();
-        let (old, _) = store.token_by_hash(&first.hash()).await.unwrap().unwrap();
+        let old = store
+            .token_by_hash(&first.hash())
+            .await
+            .unwrap()
+            .unwrap()
+            .token;
         assert_eq!(old.revoked_at, Some(at(520)), "{name}");
         assert!(old.is_usable(at(519)) && !old.is_usable(at(520)), "{name}");
 
         store.touch_token(old.id, at(30)).await.unwrap();
-        let (old, _) = store.token_by_hash(&first.hash()).await.unwrap().unwrap();
+        let old = store
+            .token_by_hash(&first.hash())
+            .await
+            .unwrap()
+            .unwrap()
+            .token;
         assert_eq!(old.last_used_at, Some(at(30)), "{name}");
 
         assert!(

@@ -14,8 +14,10 @@ use crate::activity::{Event, Origin};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::store::Store;
-use crate::tenant::{Tenant, TenantId, TenantSlug};
-use crate::token::{DEFAULT_LIFETIME_DAYS, NewToken, Token, TokenName, TokenSecret, days_after};
+use crate::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
+use crate::token::{
+    DEFAULT_LIFETIME_DAYS, FoundToken, NewToken, Token, TokenName, TokenSecret, days_after,
+};
 use scim::datetime::Timestamp;
 
 pub use accounts::{AccountFilter, AccountSearch, AccountView, ManualUser};
@@ -32,8 +34,31 @@ const TOKEN_TOUCH_INTERVAL_MILLIS: i64 = 60_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub tenant_id: TenantId,
+    pub tenant_slug: TenantSlug,
     pub token_id: i64,
     pub token_name: String,
+    /// The tenant's provisioning method when the token was checked (R-47).
+    pub provisioning: ProvisioningMethod,
+}
+
+impl Principal {
+    /// R-47: a tenant switched to manual provisioning refuses every SCIM call with a valid
+    /// token, with a 403 whose detail the IdP shows its admin.
+    pub fn may_provision(&self) -> Result<()> {
+        match self.provisioning {
+            ProvisioningMethod::Scim => Ok(()),
+            ProvisioningMethod::Manual => Err(scim::Error::status(
+                403,
+                format!(
+                    "SCIM provisioning is turned off for tenant '{}': an admin of this service \
+                     set its provisioning method to manual (`scimd tenant provisioning scim` or \
+                     the console's Provisioning page turns it back on); nothing was changed",
+                    self.tenant_slug
+                ),
+            )
+            .into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +121,27 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .await?;
         self.seed_catalog(&tenant).await?;
         Ok(tenant)
+    }
+
+    /// R-47: switches the tenant's provisioning method. Users are never touched; a SCIM
+    /// request already past its token check finishes, every later one meets the new method.
+    pub async fn set_provisioning(
+        &self,
+        origin: &Origin,
+        tenant: &Tenant,
+        method: ProvisioningMethod,
+    ) -> Result<()> {
+        if !self.store.set_provisioning(tenant.id, method).await? {
+            return Err(Error::NotFound(format!("no tenant '{}'", tenant.slug)));
+        }
+        let detail = match method {
+            ProvisioningMethod::Scim => "provisioning method set to scim: IdPs provision over SCIM",
+            ProvisioningMethod::Manual => {
+                "provisioning method set to manual: every SCIM call is refused"
+            }
+        };
+        self.record_admin(origin, tenant, "set provisioning method", detail.into())
+            .await
     }
 
     /// Records an admin's change of the catalog, tokens or tenants. Written after the change
@@ -207,7 +253,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .and_then(|(_, secret)| TokenSecret::parse(secret.trim()))
             .ok_or(Error::Unauthorized)?;
         let hash = secret.hash();
-        let (token, stored_hash) = self
+        let FoundToken {
+            token,
+            hash: stored_hash,
+            tenant_slug,
+            provisioning,
+        } = self
             .store
             .token_by_hash(&hash)
             .await?
@@ -224,8 +275,10 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         }
         Ok(Principal {
             tenant_id: token.tenant_id,
+            tenant_slug,
             token_id: token.id,
             token_name: token.name.as_str().to_owned(),
+            provisioning,
         })
     }
 }

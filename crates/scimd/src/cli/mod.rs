@@ -10,6 +10,7 @@ mod users;
 use crate::config::{Cli, Command, HealthcheckArgs, TenantCommand};
 use crate::open_provisioner;
 use scimd_core::activity::Origin;
+use scimd_core::tenant::ProvisioningMethod;
 use scimd_store::{Durability, redact_password};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -86,14 +87,40 @@ async fn tenant(
             );
         }
         TenantCommand::List => {
-            println!("{:<24} {:<32} CREATED", "SLUG", "NAME");
+            println!(
+                "{:<24} {:<32} {:<13} CREATED",
+                "SLUG", "NAME", "PROVISIONING"
+            );
             for tenant in provisioner.list_tenants().await? {
                 println!(
-                    "{:<24} {:<32} {}",
+                    "{:<24} {:<32} {:<13} {}",
                     tenant.slug,
                     tenant.name,
+                    tenant.provisioning,
                     tenant.created_at.to_rfc3339()
                 );
+            }
+        }
+        TenantCommand::Provisioning { method, tenant } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let Some(method) = method else {
+                println!("{}", tenant.provisioning);
+                return Ok(ExitCode::SUCCESS);
+            };
+            let method = ProvisioningMethod::parse(&method)?;
+            provisioner
+                .set_provisioning(&admin_origin("tenant provisioning"), &tenant, method)
+                .await?;
+            match method {
+                ProvisioningMethod::Scim => eprintln!(
+                    "tenant '{}' is provisioned over SCIM: IdP calls are served again",
+                    tenant.slug
+                ),
+                ProvisioningMethod::Manual => eprintln!(
+                    "tenant '{}' is provisioned manually: every SCIM call gets 403 until \
+                     `scimd tenant provisioning scim`; users are unchanged",
+                    tenant.slug
+                ),
             }
         }
     }

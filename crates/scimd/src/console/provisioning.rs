@@ -12,12 +12,14 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use scim::datetime::Timestamp;
+use scimd_core::tenant::ProvisioningMethod;
 use scimd_core::token::TokenStatus;
 use serde_json::Value;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/provisioning", get(page))
+        .route("/admin/provisioning/method", post(switch_method))
         .route("/admin/provisioning/tokens", post(create))
         .route("/admin/provisioning/tokens/{name}/revoke", post(revoke))
 }
@@ -38,6 +40,8 @@ struct ProvisioningPage {
     scim_url: String,
     insync_url: String,
     tokens: Vec<TokenRow>,
+    /// `true` when SCIM calls are served, `false` when the tenant is provisioned manually.
+    scim_on: bool,
     can_change: bool,
     /// The name and secret of a token just created: shown once.
     created: Option<(String, String)>,
@@ -78,6 +82,7 @@ async fn show(
         scim_url: format!("{}/scim/v2", base.0),
         insync_url: format!("{}/insync/scim", base.0),
         tokens,
+        scim_on: signed.tenant.provisioning == ProvisioningMethod::Scim,
         can_change: signed.can_change(),
         created,
         notice,
@@ -111,6 +116,37 @@ async fn create(
             let created = Some((token.name.to_string(), secret.expose().to_owned()));
             show(&state, &signed, &base, created, None).await
         }
+        Err(error) => failure(error),
+    }
+}
+
+/// the switch, which the form makes the admin confirm (a checkbox the browser requires;
+/// checked here too).
+async fn switch_method(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = signed.check_form_change(&headers, &form) {
+        return refused.into_response();
+    }
+    if form_text(&form, "confirm") != "yes" {
+        return failure(scimd_core::Error::Invalid(
+            "confirm the switch: tick the box that says what it does".into(),
+        ));
+    }
+    let method = match ProvisioningMethod::parse(form_text(&form, "method")) {
+        Ok(method) => method,
+        Err(error) => return failure(error),
+    };
+    let origin = signed.origin("POST", "/admin/provisioning/method");
+    match state
+        .provisioner
+        .set_provisioning(&origin, &signed.tenant, method)
+        .await
+    {
+        Ok(()) => Redirect::to("/admin/provisioning").into_response(),
         Err(error) => failure(error),
     }
 }

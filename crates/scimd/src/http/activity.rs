@@ -78,6 +78,11 @@ async fn authenticate_and_run(
         path: request.uri().path().to_owned(),
         received,
     };
+    // refused before the body is read, and recorded like any other failure.
+    if let Err(off) = principal.may_provision() {
+        let response = ApiError::from(off).into_response();
+        return Ok(record_if_failed(&state, &principal, &origin, None, response).await);
+    }
     // The body of a create or replace is parsed here, once: the handler acts on this parse,
     // and a failure is recorded under the userName it holds.
     let (mut request, target_user_name) = if matches!(*request.method(), Method::POST | Method::PUT)

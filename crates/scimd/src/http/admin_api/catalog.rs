@@ -8,7 +8,28 @@ use axum::http::StatusCode;
 use scimd_core::catalog::{Mapping, Shadowed, shadowed, shadower_of};
 use scimd_core::mapping::{Criteria, format_values};
 use scimd_core::provisioner::{MappingEdit, MappingSpec};
+use scimd_core::tenant::ProvisioningMethod;
 use serde_json::{Value, json};
+
+/// the tenant's provisioning method.
+pub(super) async fn provisioning(caller: Caller) -> ApiResult {
+    ok(json!({"method": caller.tenant.provisioning.as_str()}))
+}
+
+/// `{"method": "scim" | "manual"}`; users are never touched.
+pub(super) async fn set_provisioning(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    let method = ProvisioningMethod::parse(required(&body, "method")?)?;
+    state
+        .provisioner
+        .set_provisioning(&caller.origin(), &caller.tenant, method)
+        .await?;
+    ok(json!({"method": method.as_str()}))
+}
 
 pub(super) async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult {
     let now = state.provisioner.now();

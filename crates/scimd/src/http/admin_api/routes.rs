@@ -14,6 +14,10 @@ pub(super) fn router() -> Router<AppState> {
             "/admin/api/v1/tenants",
             get(list_tenants).post(create_tenant),
         )
+        .route(
+            "/admin/api/v1/provisioning",
+            get(provisioning).put(set_provisioning),
+        )
         .route("/admin/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/admin/api/v1/tokens/{name}", delete(revoke_token))
         .route(
