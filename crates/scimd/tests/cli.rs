@@ -319,9 +319,25 @@ fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
         ),
     );
     assert!(found.contains("\"totalResults\":1"), "{found}");
+    // A group write while groups are not managed: the expected 501, not an error in the log.
+    let group = r#"{"displayName":"Sales"}"#;
+    let refused = exchange(
+        port,
+        &format!(
+            "POST /scim/v2/Groups HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{group}",
+            group.len()
+        ),
+    );
+    assert!(refused.starts_with("HTTP/1.1 501"), "{refused}");
 
     let status = server.terminate();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    let logged: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        !logged.iter().any(|line| line.contains("ERROR")),
+        "{logged:#?}"
+    );
 }
 
 /// `serve` configured by environment variables alone, as a container runs it, each read back

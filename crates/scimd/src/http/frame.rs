@@ -9,7 +9,7 @@ use super::AppState;
 use super::ops::Measured;
 use super::response::ApiError;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -45,7 +45,11 @@ pub(crate) async fn every_request(
     let mut response = answered.unwrap_or_else(panic_response);
     let status = response.status();
     span.in_scope(|| {
-        if status.is_server_error() {
+        if status == StatusCode::NOT_IMPLEMENTED {
+            // The answer to what scimd does not do (group writes while groups are not managed):
+            // IdPs send them by design, and nothing is wrong with the server.
+            tracing::info!(status = status.as_u16(), latency = ?measured.elapsed(), "not implemented here");
+        } else if status.is_server_error() {
             tracing::error!(status = status.as_u16(), latency = ?measured.elapsed(), "request failed");
         } else {
             tracing::debug!(status = status.as_u16(), latency = ?measured.elapsed(), "request finished");
