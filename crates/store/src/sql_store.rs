@@ -68,16 +68,7 @@ const TENANT_TYPES: &[Column] = &[
 ];
 const TOKEN_COLUMNS: &str =
     "id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at";
-const TOKEN_TYPES: &[Column] = &[
-    Column::Int,
-    Column::Int,
-    Column::Text,
-    Column::Bytes,
-    Column::Int,
-    Column::Int,
-    Column::OptInt,
-    Column::OptInt,
-];
+const TOKEN_TYPES: &[Column] = TOKEN_WITH_TENANT_TYPES.split_at(8).0;
 /// A token by its hash, with its tenant's slug and provisioning method: [`TOKEN_COLUMNS`], then
 /// those two.
 const TOKEN_WITH_TENANT: &str = "SELECT k.id, k.tenant_id, k.name, k.secret_hash, k.created_at, \
