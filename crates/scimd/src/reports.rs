@@ -24,12 +24,7 @@ const PRESERVED_BY: Column = ("Preserved by", |v| {
     by.map(|by| by.as_str().to_owned()).unwrap_or_default()
 });
 const PRESERVED_AT: Column = ("Preserved at", |v| time(v.user.preserved_at));
-const MAPPING: Column = ("Mapping", |v| {
-    let placement = v.user.placement.as_ref();
-    placement
-        .and_then(|p| p.mapping.clone())
-        .unwrap_or_default()
-});
+const MAPPING: Column = ("Mapping", |v| v.mapping.clone());
 const QUOTA: Column = ("Quota bytes", |v| {
     let placement = v.user.placement.as_ref();
     let quota = placement.and_then(|p| p.quota_bytes);

@@ -831,3 +831,68 @@ async fn r47_manual_provisioning_refuses_every_scim_call_and_changes_nothing() {
         assert_eq!(listed.body["totalResults"], 1, "{backend}: nothing created");
     }
 }
+
+/// Reports name what placed each account as admins read it: the mapping, `(deleted)` after a
+/// mapping that is gone, `manual`, and `manual (adopted)` once an IdP took a manual account.
+#[tokio::test]
+async fn reports_say_manual_adopted_and_deleted_mappings() {
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
+            .await
+            .unwrap();
+        let tenant = provisioner.tenant("default").await.unwrap();
+        let manual = |email: &str| ManualUser {
+            email: email.into(),
+            name: "M".into(),
+            profile: "Default".into(),
+            storage: "Default".into(),
+        };
+        for email in ["kept@example.com", "taken@example.com"] {
+            provisioner
+                .create_manual_user(&admin_origin(), &tenant, &manual(email))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            app.create("taken@example.com").await["userName"],
+            "taken@example.com"
+        );
+        app.create("idp@example.com").await;
+        let mapping_of = |views: &[scimd_core::provisioner::AccountView], email: &str| {
+            views
+                .iter()
+                .find(|view| view.user.user_name() == email)
+                .map(|view| view.mapping.clone())
+                .unwrap()
+        };
+        let all = scimd_core::provisioner::AccountFilter::default();
+        let views = provisioner.list_accounts(&tenant, &all).await.unwrap();
+        assert_eq!(
+            mapping_of(&views, "kept@example.com"),
+            "manual",
+            "{backend}"
+        );
+        assert_eq!(
+            mapping_of(&views, "taken@example.com"),
+            "manual (adopted)",
+            "{backend}"
+        );
+        assert_eq!(
+            mapping_of(&views, "idp@example.com"),
+            "Default",
+            "{backend}"
+        );
+
+        provisioner
+            .delete_mapping(&admin_origin(), &tenant, "Default")
+            .await
+            .unwrap();
+        let views = provisioner.list_accounts(&tenant, &all).await.unwrap();
+        assert_eq!(
+            mapping_of(&views, "idp@example.com"),
+            "Default (deleted)",
+            "{backend}"
+        );
+    }
+}

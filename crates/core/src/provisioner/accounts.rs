@@ -31,6 +31,9 @@ pub struct AccountView {
     pub user: User,
     pub profile: Option<String>,
     pub storage: Option<String>,
+    /// What placed the account, as admins read it: the mapping (`(deleted)` after it when it
+    /// is gone), `manual`, or `manual (adopted)` for a manual account an IdP took over.
+    pub mapping: String,
 }
 
 /// One page of accounts for the console's Users page.
@@ -147,6 +150,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .into_iter()
             .map(|storage| (storage.id, storage.name))
             .collect();
+        let mappings: Vec<String> = self
+            .list_mappings(tenant)
+            .await?
+            .into_iter()
+            .map(|mapping| mapping.name)
+            .collect();
         Ok(users
             .into_iter()
             .map(|user| {
@@ -154,6 +163,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 AccountView {
                     profile: placement.and_then(|p| profiles.get(&p.profile_id).cloned()),
                     storage: placement.and_then(|p| storages.get(&p.storage_id).cloned()),
+                    mapping: placed_by(&user, &mappings),
                     user,
                 }
             })
@@ -429,5 +439,20 @@ fn email_taken(error: StoreError, email: &str) -> Error {
             email.trim()
         )),
         other => other.into(),
+    }
+}
+
+/// What placed `user`, as admins read it (reports, `user show`): its mapping, marked
+/// `(deleted)` when none of `mappings` has that name any more; `manual` for an account an admin
+/// created, and `manual (adopted)` once an IdP took it over.
+fn placed_by(user: &User, mappings: &[String]) -> String {
+    match (
+        user.placement.as_ref().and_then(|p| p.mapping.as_deref()),
+        user.managed_by,
+    ) {
+        (Some(name), _) if mappings.iter().any(|m| m.eq_ignore_ascii_case(name)) => name.to_owned(),
+        (Some(name), _) => format!("{name} (deleted)"),
+        (None, ManagedBy::Scim) => "manual (adopted)".to_owned(),
+        (None, ManagedBy::Manual) => "manual".to_owned(),
     }
 }

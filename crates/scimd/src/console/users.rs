@@ -51,7 +51,6 @@ pub(super) struct Row {
 impl Row {
     pub fn of(view: &AccountView) -> Self {
         let user = &view.user;
-        let placement = user.placement.as_ref();
         Self {
             name: user.profile.display_name.clone(),
             email: user.user_name().to_owned(),
@@ -64,9 +63,7 @@ impl Row {
             managed_by: user.managed_by.as_str(),
             profile: view.profile.clone().unwrap_or_default(),
             storage: view.storage.clone().unwrap_or_default(),
-            mapping: placement
-                .and_then(|p| p.mapping.clone())
-                .unwrap_or_default(),
+            mapping: view.mapping.clone(),
             upn: user.profile.upn.clone(),
             scim_id: user.scim_id.clone().unwrap_or_default(),
             created: user.created_at.to_rfc3339(),
