@@ -342,44 +342,32 @@ pub(crate) async fn update_mapping(
     change: &MappingChange,
     now: Timestamp,
 ) -> StoreResult<bool> {
-    let mut values = vec![
-        SqlValue::Int(tenant.0),
-        SqlValue::Text(fold_case(name)),
-        SqlValue::Int(now.as_millis()),
+    let quota = change.quota_bytes.map(|quota| {
+        let quota = quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX));
+        ("quota_bytes", SqlValue::OptInt(quota))
+    });
+    let changes = [
+        Some(("updated_at", SqlValue::Int(now.as_millis()))),
+        change
+            .profile_id
+            .map(|id| ("profile_id", SqlValue::Int(id))),
+        change
+            .storage_id
+            .map(|id| ("storage_id", SqlValue::Int(id))),
+        quota,
+        change
+            .send_activation_email
+            .map(|flag| ("send_activation_email", SqlValue::Bool(flag))),
     ];
-    let mut assignments = vec!["updated_at = $3".to_owned()];
-    let mut assign = |column: &str, value: SqlValue| {
-        values.push(value);
-        assignments.push(format!("{column} = ${}", values.len()));
-    };
-    if let Some(new_name) = &change.new_name {
-        assign("name", SqlValue::Text(new_name.clone()));
-        assign("name_ci", SqlValue::Text(fold_case(new_name)));
-    }
-    if let Some(profile) = change.profile_id {
-        assign("profile_id", SqlValue::Int(profile));
-    }
-    if let Some(storage) = change.storage_id {
-        assign("storage_id", SqlValue::Int(storage));
-    }
-    if let Some(quota) = change.quota_bytes {
-        assign(
-            "quota_bytes",
-            SqlValue::OptInt(quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX))),
-        );
-    }
-    if let Some(flag) = change.send_activation_email {
-        assign("send_activation_email", SqlValue::Bool(flag));
-    }
-    let sql = format!(
-        "UPDATE mappings SET {} WHERE tenant_id = $1 AND name_ci = $2",
-        assignments.join(", ")
+    let step = rename_or_set(
+        "mappings",
+        tenant,
+        name,
+        change.new_name.as_ref(),
+        changes.into_iter().flatten().collect(),
+        |_| None,
     );
-    Ok(committed(
-        store
-            .write(vec![Step::run(sql, values).must_affect()])
-            .await?,
-    ))
+    Ok(committed(store.write(vec![step]).await?))
 }
 
 /// Two passes, so the unique priority index never sees two mappings in one place: first to a
