@@ -122,17 +122,22 @@ pub(super) async fn create_profile(
 fn max_users_of(body: &Value) -> Result<Option<u32>, ApiFailure> {
     match body.get("max_users") {
         None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .and_then(|count| u32::try_from(count).ok())
-            .map(Some)
-            .ok_or_else(|| {
-                ApiFailure::new(
-                    StatusCode::BAD_REQUEST,
-                    "'max_users' is a whole number of users (0 for no limit)",
-                )
-            }),
+        Some(value) => whole_number(
+            value,
+            0,
+            "'max_users' is a whole number of users (0 for no limit)",
+        )
+        .map(Some),
     }
+}
+
+/// `value` as a whole number from `at_least`, or a 400 saying `refusal`.
+fn whole_number(value: &Value, at_least: u32, refusal: &'static str) -> Result<u32, ApiFailure> {
+    value
+        .as_u64()
+        .and_then(|number| u32::try_from(number).ok())
+        .filter(|number| *number >= at_least)
+        .ok_or_else(|| ApiFailure::new(StatusCode::BAD_REQUEST, refusal))
 }
 
 /// `{"new_name": ..., "max_users": ...}`, either or both.
@@ -298,16 +303,11 @@ pub(super) async fn create_mapping(
 
 /// A priority: an integer from 1.
 fn priority_of(value: &Value) -> Result<u32, ApiFailure> {
-    value
-        .as_u64()
-        .and_then(|priority| u32::try_from(priority).ok())
-        .filter(|priority| *priority >= 1)
-        .ok_or_else(|| {
-            ApiFailure::new(
-                StatusCode::BAD_REQUEST,
-                "'priority' is an integer from 1 (1 is tried first)",
-            )
-        })
+    whole_number(
+        value,
+        1,
+        "'priority' is an integer from 1 (1 is tried first)",
+    )
 }
 
 pub(super) async fn edit_mapping(
