@@ -11,7 +11,6 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{TestApp, admin_origin};
 use http_body_util::BodyExt;
-use scimd::open_provisioner;
 use scimd_core::admin::Role;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -22,9 +21,7 @@ const OPENAPI: &str = include_str!("../src/http/admin_api/openapi.json");
 const ROUTES: &str = include_str!("../src/http/admin_api/routes.rs");
 
 async fn key_for(app: &TestApp, email: &str, role: Role) -> String {
-    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-        .await
-        .unwrap();
+    let provisioner = app.provisioner().await;
     provisioner
         .create_admin(&admin_origin(), email, Some("default"), role, PASSWORD)
         .await
@@ -212,9 +209,7 @@ async fn keys_and_sessions_authenticate_and_viewers_only_read() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
 
     // A session works too; its changes need the CSRF header.
-    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-        .await
-        .unwrap();
+    let provisioner = app.provisioner().await;
     let (_, secret, session) = provisioner
         .sign_in("ann@example.com", PASSWORD)
         .await

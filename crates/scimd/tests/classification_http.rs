@@ -9,7 +9,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::{TestApp, admin_origin, assert_scim_error, database_urls};
-use scimd::{AppProvisioner, open_provisioner};
+use scimd::AppProvisioner;
 use scimd_core::mapping::Criteria;
 use scimd_core::provisioner::MappingSpec;
 use serde_json::json;
@@ -19,9 +19,7 @@ const INSYNC: &str = "urn:ietf:params:scim:schemas:extension:Druva:2.0:User";
 /// The admin side of the same database, with `Default` replaced by: Engineering users (by the
 /// inSync `department` or the custom `city`) in a one-user profile.
 async fn admin(app: &TestApp) -> AppProvisioner {
-    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-        .await
-        .unwrap();
+    let provisioner = app.provisioner().await;
     let tenant = provisioner.tenant("default").await.unwrap();
     provisioner
         .create_profile(&admin_origin(), &tenant, "Engineers", 1)

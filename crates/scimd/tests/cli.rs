@@ -265,6 +265,15 @@ fn exchange_when_admitted(port: u16, request: &str) -> String {
     panic!("never admitted: {request}");
 }
 
+/// A SCIM `POST` of `body` to `path`, with the token, on a connection it closes.
+fn post_request(host: &str, path: &str, token: &str, body: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 /// One HTTP/1.1 exchange on a fresh connection.
 fn exchange(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -304,11 +313,7 @@ fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
     let body = r#"{"userName":"cli@example.com"}"#;
     let created = exchange(
         port,
-        &format!(
-            "POST /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
+        &post_request("localhost", "/scim/v2/Users", &token, body),
     );
     assert!(created.starts_with("HTTP/1.1 201"), "{created}");
     let found = exchange(
@@ -323,11 +328,7 @@ fn serve_accepts_a_token_from_the_cli_and_stops_on_sigterm() {
     let group = r#"{"displayName":"Sales"}"#;
     let refused = exchange(
         port,
-        &format!(
-            "POST /scim/v2/Groups HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{group}",
-            group.len()
-        ),
+        &post_request("localhost", "/scim/v2/Groups", &token, group),
     );
     assert!(refused.starts_with("HTTP/1.1 501"), "{refused}");
 
@@ -374,13 +375,7 @@ fn serve_reads_its_settings_from_the_environment_and_logs_json() {
         );
     }
 
-    let post = |host: &str, body: &str| {
-        format!(
-            "POST /scim/v2/Users HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    };
+    let post = |host: &str, body: &str| post_request(host, "/scim/v2/Users", &token, body);
     let created = exchange_when_admitted(
         port,
         &post("idp.example", r#"{"userName":"env@example.com"}"#),

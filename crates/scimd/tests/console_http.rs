@@ -11,7 +11,6 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{TestApp, admin_origin};
 use http_body_util::BodyExt;
-use scimd::open_provisioner;
 use scimd_core::admin::Role;
 use tower::ServiceExt;
 
@@ -709,9 +708,7 @@ async fn mappings_are_created_in_two_steps_reordered_previewed_edited_and_delete
 #[tokio::test]
 async fn admins_see_only_their_tenant_and_operators_choose_one() {
     let app = TestApp::new().await;
-    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-        .await
-        .unwrap();
+    let provisioner = app.provisioner().await;
     provisioner
         .create_admin(
             &admin_origin(),
@@ -916,9 +913,7 @@ async fn every_csv_export_quotes_cells_a_spreadsheet_would_run_as_formulas() {
 async fn the_activity_log_is_paged_and_its_export_holds_every_event() {
     let app = TestApp::new().await;
     with_admin(&app, "ann@example.com", Role::Admin).await;
-    let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-        .await
-        .unwrap();
+    let provisioner = app.provisioner().await;
     let tenant = provisioner.tenant("default").await.unwrap();
     for n in 0..2_250 {
         let event = scimd_core::activity::Event {

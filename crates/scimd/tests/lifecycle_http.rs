@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode, header};
 use common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use http_body_util::BodyExt;
 use scim::datetime::Timestamp;
-use scimd::{AppProvisioner, open_provisioner};
+use scimd::AppProvisioner;
 use scimd_core::activity::{EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::mapping::Criteria;
@@ -34,9 +34,7 @@ async fn setups() -> Vec<Setup> {
     let mut setups = Vec::new();
     for (backend, url) in database_urls().await {
         let app = TestApp::with_database(url).await;
-        let admin = open_provisioner(&app.config.database_url, app.config.durability)
-            .await
-            .unwrap();
+        let admin = app.provisioner().await;
         let tenant = admin.tenant("default").await.unwrap();
         setups.push(Setup {
             backend,
@@ -725,9 +723,7 @@ async fn r47_manual_provisioning_refuses_every_scim_call_and_changes_nothing() {
         let created = app.create("a@example.com").await;
         let uri = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
         let before = app.call(Method::GET, &uri, None).await;
-        let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-            .await
-            .unwrap();
+        let provisioner = app.provisioner().await;
         let tenant = provisioner.tenant("default").await.unwrap();
         assert_eq!(
             tenant.provisioning,
@@ -838,9 +834,7 @@ async fn r47_manual_provisioning_refuses_every_scim_call_and_changes_nothing() {
 async fn reports_say_manual_adopted_and_deleted_mappings() {
     for (backend, url) in database_urls().await {
         let app = TestApp::with_database(url).await;
-        let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-            .await
-            .unwrap();
+        let provisioner = app.provisioner().await;
         let tenant = provisioner.tenant("default").await.unwrap();
         let manual = |email: &str| ManualUser {
             email: email.into(),

@@ -8,7 +8,6 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use common::{TestApp, assert_scim_error, database_urls};
-use scimd::open_provisioner;
 use scimd_core::activity::{EventQuery, Outcome};
 use serde_json::{Value, json};
 
@@ -193,9 +192,7 @@ async fn a_patch_whose_third_operation_fails_changes_nothing() {
         let created = app.create("a@example.com").await;
         let uri = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
         let before = app.call(Method::GET, &uri, None).await;
-        let provisioner = open_provisioner(&app.config.database_url, app.config.durability)
-            .await
-            .unwrap();
+        let provisioner = app.provisioner().await;
         let tenant = provisioner.tenant("default").await.unwrap();
         let events = |outcome| EventQuery {
             outcome: Some(outcome),

@@ -93,6 +93,13 @@ impl TestApp {
         }
     }
 
+    /// The admin side of this app's database, as the CLI and console reach it.
+    pub async fn provisioner(&self) -> scimd::AppProvisioner {
+        open_provisioner(&self.config.database_url, self.config.durability)
+            .await
+            .unwrap()
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
