@@ -12,12 +12,9 @@
 
 mod common;
 
-use common::admin_origin;
 use common::live::{LiveServer, exchange};
 use fantoccini::{Client, ClientBuilder, Locator};
-use scimd::open_provisioner;
 use scimd_core::admin::Role;
-use scimd_store::Durability;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -110,18 +107,13 @@ async fn browser(driver_port: u16) -> Client {
 /// scimd on a loopback port with a fresh database, an admin, and an IdP token.
 async fn start_scimd() -> LiveServer {
     let server = LiveServer::start(String::new()).await;
-    open_provisioner(&server.database_url, Durability::default())
-        .await
-        .unwrap()
-        .create_admin(
-            &admin_origin(),
-            "ann@example.com",
-            Some("default"),
-            Role::Admin,
-            PASSWORD,
-        )
-        .await
-        .unwrap();
+    common::add_admin(
+        &server.database_url,
+        "ann@example.com",
+        Role::Admin,
+        PASSWORD,
+    )
+    .await;
     server
 }
 
