@@ -10,7 +10,7 @@ use crate::lifecycle::ManagedBy;
 use crate::secret::SecretHash;
 use crate::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use crate::token::{FoundToken, NewToken, Token, TokenHash, TokenName};
-use crate::user::{StoredUser, User};
+use crate::user::{Placement, StoredUser, User};
 use scim::datetime::Timestamp;
 use scim::list::{Cursor, Page, SortOrder};
 use scim::{AttrPath, Filter};
@@ -66,6 +66,21 @@ pub struct AccountQuery {
     /// Accounts with a key above this one (keyset paging).
     pub after_key: Option<i64>,
     pub limit: u32,
+}
+
+/// One account an admin moves: as it was read, where it goes, and the event that says so.
+#[derive(Debug, Clone)]
+pub struct AccountMove {
+    pub current: User,
+    pub to: Placement,
+    pub event: Event,
+}
+
+impl AccountMove {
+    /// Whether the account comes from another profile: only those take a place in the target.
+    pub fn arrives(&self) -> bool {
+        self.current.placement.as_ref().map(|p| p.profile_id) != Some(self.to.profile_id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -181,6 +196,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         current: &User,
         next: &User,
         event: &Event,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Moves every account or none to the profile `to_profile`, each with its event.
+    /// The profile's room is checked under its row lock, as creates check it: `ProfileFull`
+    /// when the accounts do not fit; `VersionMismatch` when one of them was moved or destroyed
+    /// since it was read.
+    fn move_users(
+        &self,
+        to_profile: i64,
+        moves: &[AccountMove],
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Destroys the account and its data for good (an admin's decision; no SCIM call does
     /// this) if the version still matches.

@@ -1,6 +1,7 @@
 //! A provisioned user as stored, and its SCIM representation.
 
 use crate::account;
+use crate::activity::{Actor, Origin};
 use crate::error::{Error, Result};
 use crate::lifecycle::{AccountState, ManagedBy};
 use crate::secret::hex;
@@ -33,8 +34,32 @@ pub struct User {
     pub managed_by: ManagedBy,
     /// What the product shows: the derived display name with R-41's replacements, and the UPN.
     pub profile: AccountProfile,
-    /// Where mappings (or the admin, for a manual account) placed the account at creation.
+    /// Where mappings (or the admin, for a manual account) placed the account at creation, or
+    /// where an admin moved it since.
     pub placement: Option<Placement>,
+    /// The IdP connection that created, adopted or reactivated the account over SCIM.
+    pub connection: Option<Connection>,
+}
+
+/// An IdP connection as reports name it: the token's name and the IdP its requests named
+/// (`User-Agent`), so an admin with `entra` and `okta` tokens sees which one manages a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub token: String,
+    pub idp: String,
+}
+
+impl Connection {
+    /// The connection of a SCIM request; `None` for admins and scimd itself.
+    pub fn of(origin: &Origin) -> Option<Self> {
+        match &origin.actor {
+            Actor::Token { name, .. } => Some(Self {
+                token: name.clone(),
+                idp: origin.client.as_str().to_owned(),
+            }),
+            Actor::Admin(_) | Actor::System => None,
+        }
+    }
 }
 
 /// The names the product account uses, derived from the SCIM document.
@@ -58,12 +83,25 @@ pub struct Placement {
     /// The mapping's name, kept after the mapping itself is deleted; `None` for a manual
     /// account placed by an admin.
     pub mapping: Option<String>,
+    /// The admin who moved the account here; mappings no longer speak for it.
+    pub moved_by: Option<String>,
     pub profile_id: i64,
     pub storage_id: i64,
     pub quota_bytes: Option<u64>,
 }
 
 impl User {
+    /// Who manages the account, as reports show it: `manual`, or `scim via entra (Entra ID)`
+    /// naming the connection (plain `scim` for accounts created before connections were kept).
+    pub fn manager(&self) -> String {
+        match (self.managed_by, &self.connection) {
+            (ManagedBy::Scim, Some(connection)) => {
+                format!("scim via {} ({})", connection.token, connection.idp)
+            }
+            (managed_by, _) => managed_by.as_str().to_owned(),
+        }
+    }
+
     pub fn user_name(&self) -> &str {
         self.resource
             .get("userName")
@@ -110,6 +148,7 @@ impl User {
             preserved_at,
             managed_by: self.managed_by,
             placement: self.placement.clone(),
+            connection: self.connection.clone(),
         }
     }
 
@@ -486,6 +525,7 @@ mod tests {
                 preserved_at: None,
                 managed_by: ManagedBy::Scim,
                 placement: None,
+                connection: None,
             };
             let stored = StoredUser::of(&user).unwrap();
             let projected = scim::projection::Projection::default()

@@ -382,6 +382,30 @@ pub enum UserCommand {
         #[command(flatten)]
         tenant: TenantArg,
     },
+    /// Move accounts to another profile (and storage, quota), all or none: the emails
+    /// given, or every account of `--from-profile` or `--from-mapping`. SCIM ids and states stay;
+    /// the accounts read `moved by admin` afterwards.
+    #[command(group(clap::ArgGroup::new("who").required(true).args(["emails", "from_profile", "from_mapping"])))]
+    Move {
+        emails: Vec<String>,
+        /// Every account now in this profile.
+        #[arg(long)]
+        from_profile: Option<String>,
+        /// Every account this mapping placed (and no admin moved since).
+        #[arg(long)]
+        from_mapping: Option<String>,
+        /// The profile they move to.
+        #[arg(long)]
+        profile: String,
+        /// The storage they move to (default: each keeps its own).
+        #[arg(long)]
+        storage: Option<String>,
+        /// Their quota in bytes (default: each keeps its own).
+        #[arg(long)]
+        quota: Option<u64>,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
     /// Create manual accounts from a CSV file with the header `email,name,profile,storage`:
     /// all of them, or none when any line is wrong.
     Import {

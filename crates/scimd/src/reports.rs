@@ -30,7 +30,7 @@ const QUOTA: Column = ("Quota bytes", |v| {
     let quota = placement.and_then(|p| p.quota_bytes);
     quota.map(|quota| quota.to_string()).unwrap_or_default()
 });
-const MANAGED_BY: Column = ("Managed by", |v| v.user.managed_by.as_str().to_owned());
+const MANAGED_BY: Column = ("Managed by", |v| v.user.manager());
 const SCIM_ID: Column = ("SCIM id", |v| v.user.scim_id.clone().unwrap_or_default());
 const CREATED: Column = ("Created", |v| time(Some(v.user.created_at)));
 const UPDATED: Column = ("Updated", |v| time(Some(v.user.updated_at)));

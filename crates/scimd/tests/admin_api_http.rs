@@ -601,3 +601,214 @@ async fn the_provisioning_method_is_read_and_switched_through_the_api() {
     let (_, method) = call(&app, Method::GET, path, Some(&key), None).await;
     assert_eq!(method, json!({"method": "manual"}));
 }
+
+/// R-45 through the API, on both databases: SCIM users of a mapping move all or none, keep
+/// their SCIM id, ETag and state, and read `moved by admin`; the reports name the IdP
+/// connection that manages them; a move that does not fit, and every bad input, changes
+/// nothing; two admins racing for a profile's last place: one moves, the other is refused.
+#[tokio::test]
+async fn r45_users_move_through_the_api_all_or_none() {
+    for (backend, url) in common::database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let key = key_for(&app, "ann@example.com", Role::Admin).await;
+        let api = |method: Method, path: &str, body: Option<Value>| {
+            let key = key.clone();
+            let path = format!("/admin/api/v1{path}");
+            let app = &app;
+            async move { call(app, method, &path, Some(&key), body).await }
+        };
+        for (name, max) in [("Gold", 3), ("Last", 1)] {
+            let (status, _) = api(
+                Method::POST,
+                "/profiles",
+                Some(json!({"name": name, "max_users": max})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{backend}");
+        }
+        api(
+            Method::POST,
+            "/storages",
+            Some(json!({"name": "EU", "region": "eu-west-1"})),
+        )
+        .await;
+        let mut scim = Vec::new();
+        for n in 0..3 {
+            let request = app
+                .request(Method::POST, "/scim/v2/Users")
+                .header(header::USER_AGENT, "Okta SCIM Client 1.0.0")
+                .header(header::CONTENT_TYPE, "application/scim+json")
+                .body(Body::from(
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                           "userName": format!("s{n}@example.com")})
+                    .to_string(),
+                ))
+                .unwrap();
+            let created = app.send(request).await;
+            assert_eq!(created.status, StatusCode::CREATED, "{backend}");
+            scim.push(created);
+        }
+        let (_, shown) = api(Method::GET, "/users/s0@example.com", None).await;
+        assert_eq!(
+            shown["managed_by"], "scim via entra (Okta)",
+            "{backend}: {shown}"
+        );
+        assert_eq!(shown["mapping"], "Default", "{backend}: {shown}");
+        let report = |body: Value| async move {
+            let (status, answer) = api(Method::POST, "/users/move", Some(body)).await;
+            (status, answer)
+        };
+
+        // Bad inputs: clear errors, nothing moved.
+        for (body, expected, says) in [
+            (json!({"profile": "Gold"}), 400, "exactly one of"),
+            (
+                json!({"emails": ["s0@example.com"], "from_profile": "Default", "profile": "Gold"}),
+                400,
+                "exactly one of",
+            ),
+            (
+                json!({"emails": [], "profile": "Gold"}),
+                400,
+                "non-empty list",
+            ),
+            (
+                json!({"emails": [7], "profile": "Gold"}),
+                400,
+                "list of strings",
+            ),
+            (json!({"emails": ["s0@example.com"]}), 400, "'profile'"),
+            (
+                json!({"emails": ["s0@example.com"], "profile": "Gold", "quota_bytes": -1}),
+                400,
+                "whole number",
+            ),
+            (
+                json!({"emails": ["nobody@example.com"], "profile": "Gold"}),
+                404,
+                "no account with email 'nobody@example.com'",
+            ),
+            (
+                json!({"emails": ["s0@example.com"], "profile": "Nope"}),
+                404,
+                "no profile 'Nope'",
+            ),
+            (
+                json!({"emails": ["s0@example.com"], "profile": "Gold", "storage": "Nope"}),
+                404,
+                "no storage 'Nope'",
+            ),
+            (
+                json!({"from_mapping": "Nope", "profile": "Gold"}),
+                404,
+                "no mapping 'Nope'",
+            ),
+            (
+                json!({"from_mapping": "Default", "profile": "Last"}),
+                400,
+                "profile 'Last' holds 0 of 1 users: moving 3 more accounts into it does not fit",
+            ),
+        ] {
+            let (status, answer) = report(body.clone()).await;
+            assert_eq!(status.as_u16(), expected, "{backend}: {body}: {answer}");
+            assert!(
+                answer["error"].as_str().unwrap_or_default().contains(says),
+                "{backend}: {body}: {answer}"
+            );
+        }
+        let (_, unchanged) = api(Method::GET, "/users/s0@example.com", None).await;
+        assert_eq!(
+            unchanged, shown,
+            "{backend}: a refused move changed nothing"
+        );
+
+        let (status, moved) = report(
+            json!({"from_mapping": "default", "profile": "Gold", "storage": "EU", "quota_bytes": 1000}),
+        )
+        .await;
+        assert_eq!(
+            (status, &moved),
+            (StatusCode::OK, &json!({"moved": 3})),
+            "{backend}"
+        );
+        for (n, created) in scim.iter().enumerate() {
+            let (_, view) = api(Method::GET, &format!("/users/s{n}@example.com"), None).await;
+            assert_eq!(
+                (
+                    &view["profile"],
+                    &view["storage"],
+                    &view["quota_bytes"],
+                    &view["mapping"]
+                ),
+                (
+                    &json!("Gold"),
+                    &json!("EU"),
+                    &json!("1000"),
+                    &json!("moved by admin")
+                ),
+                "{backend}: {view}"
+            );
+            assert_eq!(view["state"], "active", "{backend}");
+            let id = created.body["id"].as_str().unwrap();
+            let read = app
+                .call(Method::GET, &format!("/scim/v2/Users/{id}"), None)
+                .await;
+            assert_eq!(
+                read.status,
+                StatusCode::OK,
+                "{backend}: the SCIM id is kept"
+            );
+            assert_eq!(
+                read.header(header::ETAG),
+                created.header(header::ETAG),
+                "{backend}: the SCIM resource did not change"
+            );
+        }
+        // Moved users are no longer the mapping's.
+        let (status, answer) = report(json!({"from_mapping": "Default", "profile": "Last"})).await;
+        assert_eq!(
+            (status, answer),
+            (StatusCode::OK, json!({"moved": 0})),
+            "{backend}"
+        );
+        let (_, activity) = api(Method::GET, "/activity?operation=move", None).await;
+        let events = activity["events"].as_array().unwrap();
+        assert_eq!(events.len(), 3, "{backend}: {activity}");
+        assert!(events.iter().all(|e| {
+            e["actor"] == "ann@example.com"
+                && e["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("to profile 'Gold', storage 'EU'")
+        }));
+
+        // Two admins, two users, one place left in Last: one wins, the other is refused.
+        let (first, second) = tokio::join!(
+            report(json!({"emails": ["s0@example.com"], "profile": "Last"})),
+            report(json!({"emails": ["s1@example.com"], "profile": "Last"})),
+        );
+        let statuses = [first.0, second.0];
+        assert!(
+            statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::BAD_REQUEST),
+            "{backend}: {first:?} {second:?}"
+        );
+        let refused = if first.0 == StatusCode::OK {
+            second.1
+        } else {
+            first.1
+        };
+        assert!(
+            refused["error"]
+                .as_str()
+                .unwrap()
+                .contains("profile 'Last' holds 1 of 1 users"),
+            "{backend}: {refused}"
+        );
+        let (_, gold) = api(Method::GET, "/users?profile=Gold", None).await;
+        assert_eq!(
+            gold["users"].as_array().unwrap().len(),
+            2,
+            "{backend}: {gold}"
+        );
+    }
+}

@@ -6,7 +6,7 @@
 
 mod common;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::process::{Command, Output};
 
 struct Cli {
@@ -374,6 +374,186 @@ async fn r46_profiles_and_storages_are_edited_and_a_limit_below_the_users_held_i
                     "profile 'Gold' edited: at most 3 users".to_owned()
                 ),
             ],
+            "{backend}"
+        );
+    }
+}
+
+/// R-45 at the command line: named accounts or a whole profile move, all or none; a move that
+/// does not fit, unknown names and a missing selection are refused and change nothing; more
+/// than 1,000 accounts move in one go; the activity log names the admin.
+#[tokio::test]
+async fn r45_users_move_by_email_or_profile_all_or_none() {
+    for (backend, url) in common::database_urls().await {
+        let cli = Cli::new(url);
+        cli.ok(&["profile", "create", "Gold", "--max-users", "2"]);
+        cli.ok(&["profile", "create", "Bulk"]);
+        cli.ok(&["storage", "create", "EU", "--region", "eu-west-1"]);
+        let mut csv = String::from("email,name,profile,storage\n");
+        for n in 0..1001 {
+            csv.push_str(&format!("u{n}@example.com,U {n},Default,Default\n"));
+        }
+        cli.ok(&["user", "import", &cli.file("users.csv", &csv)]);
+        let show = |email: &str| cli.json(&["user", "show", email, "--format", "json"]);
+        let before = show("u0@example.com");
+        assert_eq!(before["mapping"], "manual", "{backend}");
+
+        for (args, says) in [
+            (
+                vec![
+                    "user",
+                    "move",
+                    "u0@example.com",
+                    "u1@example.com",
+                    "u2@example.com",
+                    "--profile",
+                    "Gold",
+                ],
+                "profile 'Gold' holds 0 of 2 users: moving 3 more accounts into it does not fit",
+            ),
+            (
+                vec!["user", "move", "nobody@example.com", "--profile", "Gold"],
+                "no account with email 'nobody@example.com'",
+            ),
+            (
+                vec!["user", "move", "u0@example.com", "--profile", "Nope"],
+                "no profile 'Nope'",
+            ),
+            (
+                vec![
+                    "user",
+                    "move",
+                    "u0@example.com",
+                    "--profile",
+                    "Gold",
+                    "--storage",
+                    "Nope",
+                ],
+                "no storage 'Nope'",
+            ),
+            (
+                vec![
+                    "user",
+                    "move",
+                    "--from-profile",
+                    "Nope",
+                    "--profile",
+                    "Gold",
+                ],
+                "no profile 'Nope'",
+            ),
+            (
+                vec![
+                    "user",
+                    "move",
+                    "--from-mapping",
+                    "Nope",
+                    "--profile",
+                    "Gold",
+                ],
+                "no mapping 'Nope'",
+            ),
+            (vec!["user", "move", "--profile", "Gold"], "required"),
+            (
+                vec![
+                    "user",
+                    "move",
+                    "u0@example.com",
+                    "--from-profile",
+                    "Default",
+                    "--profile",
+                    "Gold",
+                ],
+                "cannot be used with",
+            ),
+            (
+                vec![
+                    "user",
+                    "move",
+                    "u0@example.com",
+                    "--profile",
+                    "Gold",
+                    "--quota",
+                    "lots",
+                ],
+                "invalid value 'lots' for '--quota <QUOTA>'",
+            ),
+        ] {
+            let error = cli.fails(&args);
+            assert!(error.contains(says), "{backend}: {args:?}: {error}");
+        }
+        assert_eq!(
+            show("u0@example.com"),
+            before,
+            "{backend}: refused moves changed nothing"
+        );
+
+        cli.ok(&[
+            "user",
+            "move",
+            "u0@example.com",
+            "U1@example.com",
+            "u0@example.com",
+            "--profile",
+            "gold",
+            "--storage",
+            "EU",
+            "--quota",
+            "1000",
+        ]);
+        let moved = show("u0@example.com");
+        assert_eq!(
+            (
+                &moved["profile"],
+                &moved["storage"],
+                &moved["quota_bytes"],
+                &moved["mapping"],
+                &moved["state"]
+            ),
+            (
+                &json!("Gold"),
+                &json!("EU"),
+                &json!("1000"),
+                &json!("moved by admin"),
+                &json!("active")
+            ),
+            "{backend}: {moved}"
+        );
+        // The whole profile, more than 1,000 accounts, each keeping its own storage.
+        cli.ok(&[
+            "user",
+            "move",
+            "--from-profile",
+            "Default",
+            "--profile",
+            "Bulk",
+        ]);
+        let report = cli.ok(&["report", "provisioning", "--format", "csv"]);
+        assert_eq!(
+            report
+                .matches(",Bulk,Default,active,moved by admin,")
+                .count(),
+            999,
+            "{backend}"
+        );
+        assert_eq!(
+            report.matches(",Gold,EU,active,moved by admin,").count(),
+            2,
+            "{backend}"
+        );
+        let events = cli.json(&[
+            "activity",
+            "--format",
+            "json",
+            "--operation",
+            "move",
+            "--limit",
+            "5000",
+        ]);
+        let events = events.as_array().unwrap();
+        assert_eq!(events.len(), 1001, "{backend}");
+        assert!(
+            events.iter().all(|e| e["actor"] == "admin carol"),
             "{backend}"
         );
     }

@@ -1132,3 +1132,153 @@ async fn the_provisioning_switch_asks_for_a_confirmation() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// R-45 in the console: a user's page moves it; the Users page moves every user its search
+/// finds (all pages) once confirmed; a move into a full profile is refused and changes nothing.
+#[tokio::test]
+async fn users_are_moved_from_their_page_and_from_a_filtered_list() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    let provisioner = app.provisioner().await;
+    let tenant = provisioner.tenant("default").await.unwrap();
+    let origin = admin_origin();
+    provisioner
+        .create_profile(&origin, &tenant, "Gold", 2)
+        .await
+        .unwrap();
+    provisioner
+        .create_storage(&origin, &tenant, "EU", "eu-west-1")
+        .await
+        .unwrap();
+    for n in 0..3 {
+        app.create(&format!("u{n}@example.com")).await;
+    }
+    app.create("other@elsewhere.test").await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let page = send(
+        &app,
+        get("/admin/user?email=u0%40example.com", Some(&cookie)),
+    )
+    .await;
+    assert!(
+        page.html.contains("action=\"/admin/user/move\""),
+        "{}",
+        page.html
+    );
+    let csrf = csrf_of(&page.html);
+    let form = |path: &'static str, fields: &[(&'static str, &'static str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        post(path, Some(&cookie), &all, ORIGIN)
+    };
+    let placement = |email: &'static str| {
+        let provisioner = &provisioner;
+        let tenant = &tenant;
+        async move {
+            let view = provisioner.account_view(tenant, email).await.unwrap();
+            (view.profile.unwrap(), view.storage.unwrap(), view.mapping)
+        }
+    };
+
+    let refused = send(
+        &app,
+        form(
+            "/admin/user/move",
+            &[
+                ("email", "u0@example.com"),
+                ("profile", "Gold"),
+                ("quota", "lots"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    assert!(
+        refused.html.contains("whole number of bytes"),
+        "{}",
+        refused.html
+    );
+    let moved = send(
+        &app,
+        form(
+            "/admin/user/move",
+            &[
+                ("email", "u0@example.com"),
+                ("profile", "Gold"),
+                ("storage", "EU"),
+                ("quota", ""),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.html);
+    assert_eq!(
+        location(&moved),
+        Some("/admin/user?email=u0%40example.com&done=user-moved")
+    );
+    assert_eq!(
+        placement("u0@example.com").await,
+        ("Gold".into(), "EU".into(), "moved by admin".into())
+    );
+
+    // The list: everyone whose email holds "example.com" (u0 is in Gold already): u1 and u2
+    // do not both fit in Gold's one free place, so nothing moves.
+    let list = send(&app, get("/admin/users?q=example.com", Some(&cookie))).await;
+    assert!(
+        list.html.contains("action=\"/admin/users/move\""),
+        "{}",
+        list.html
+    );
+    let everyone = [("filter_q", "example.com"), ("profile", "Gold")];
+    let unconfirmed = send(&app, form("/admin/users/move", &everyone)).await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    assert!(unconfirmed.html.contains("confirm the move"));
+    let mut confirmed = everyone.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let full = send(&app, form("/admin/users/move", &confirmed)).await;
+    assert_eq!(full.status, StatusCode::BAD_REQUEST, "{}", full.html);
+    assert!(
+        full.html.contains(
+            "profile 'Gold' holds 1 of 2 users: moving 2 more accounts into it does not fit"
+        ),
+        "{}",
+        full.html
+    );
+    assert_eq!(placement("u1@example.com").await.0, "Default");
+
+    let to_eu = [
+        ("filter_q", "example.com"),
+        ("filter_profile", "Default"),
+        ("profile", "Default"),
+        ("storage", "EU"),
+        ("confirm", "yes"),
+    ];
+    let moved = send(&app, form("/admin/users/move", &to_eu)).await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.html);
+    assert_eq!(
+        location(&moved),
+        Some("/admin/users?q=example.com&profile=Default&done=users-moved")
+    );
+    for email in ["u1@example.com", "u2@example.com"] {
+        assert_eq!(
+            placement(email).await,
+            ("Default".into(), "EU".into(), "moved by admin".into())
+        );
+    }
+    assert_eq!(
+        placement("other@elsewhere.test").await,
+        ("Default".into(), "Default".into(), "Default".into())
+    );
+    let page = send(&app, get(location(&moved).unwrap(), Some(&cookie))).await;
+    assert!(
+        page.html.contains("Moved every user the filter found"),
+        "{}",
+        page.html
+    );
+}
+
+fn location(page: &Page) -> Option<&str> {
+    page.headers
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+}

@@ -13,10 +13,11 @@ use scim::filter::fold_case;
 use scimd_core::activity::Event;
 use scimd_core::lifecycle::{AccountState, ManagedBy};
 use scimd_core::store::{
-    AccountCounts, AccountQuery, StateFilter, StoreError, StoreResult, UserPage, UserQuery,
+    AccountCounts, AccountMove, AccountQuery, StateFilter, StoreError, StoreResult, UserPage,
+    UserQuery,
 };
 use scimd_core::tenant::TenantId;
-use scimd_core::user::{AccountProfile, Placement, StoredUser, User};
+use scimd_core::user::{AccountProfile, Connection, Placement, StoredUser, User};
 use serde_json::{Map, Value};
 
 const USER_TYPES: &[Column] = &[
@@ -36,6 +37,9 @@ const USER_TYPES: &[Column] = &[
     Column::Text,
     Column::Text,
     Column::Text,
+    Column::OptText,
+    Column::OptText,
+    Column::OptText,
 ];
 
 /// What a read of users selects, and how its rows decode: whole accounts, or stored
@@ -69,6 +73,7 @@ fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<User> {
     let placement = match (row[7].opt_int(), row[8].opt_int()) {
         (Some(profile_id), Some(storage_id)) => Some(Placement {
             mapping: row[6].opt_text(),
+            moved_by: row[16].opt_text(),
             profile_id,
             storage_id,
             quota_bytes: row[9].opt_int().and_then(|quota| u64::try_from(quota).ok()),
@@ -95,6 +100,10 @@ fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<User> {
             upn: row[15].take_text(),
         },
         placement,
+        connection: match (row[17].opt_text(), row[18].opt_text()) {
+            (Some(token), Some(idp)) => Some(Connection { token, idp }),
+            _ => None,
+        },
     })
 }
 
@@ -109,7 +118,7 @@ fn stored_from(_tenant: TenantId, mut row: Row) -> StoreResult<StoredUser> {
     })
 }
 
-/// The values both the insert and the update bind, as `$1` to `$16`. The serialised
+/// The values both the insert and the update bind, as `$1` to `$18`. The serialised
 /// documents move into them (they are the bulk of a write); the rest of `columns` stays.
 fn user_values(user: &User, columns: &mut UserColumns) -> Vec<SqlValue> {
     vec![
@@ -129,6 +138,8 @@ fn user_values(user: &User, columns: &mut UserColumns) -> Vec<SqlValue> {
         SqlValue::Text(user.managed_by.as_str().into()),
         SqlValue::Text(user.profile.display_name.clone()),
         SqlValue::Text(user.profile.upn.clone()),
+        SqlValue::OptText(user.connection.as_ref().map(|c| c.token.clone())),
+        SqlValue::OptText(user.connection.as_ref().map(|c| c.idp.clone())),
     ]
 }
 
@@ -170,6 +181,7 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
                 .and_then(|p| p.quota_bytes)
                 .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
         ),
+        SqlValue::OptText(placement.and_then(|p| p.moved_by.clone())),
     ]);
     // The profile's capacity is checked in the insert itself, after locking the profile row:
     // two creates racing for its last place are serialised, and the second finds it full.
@@ -177,11 +189,11 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
         format!(
             "INSERT INTO users (tenant_id, scim_id, user_name, user_name_ci, external_id, active, \
              resource, resource_ci, version, updated_at, state, preserved_by, preserved_at, \
-             managed_by, display_name, upn, created_at, mapping_name, profile_id, storage_id, \
-             quota_bytes) \
+             managed_by, display_name, upn, idp_token, idp_client, created_at, mapping_name, \
+             profile_id, storage_id, quota_bytes, moved_by) \
              SELECT $1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21 \
-             WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = $19 AND p.max_users > 0 \
+             $17, $18, $19, $20, $21, $22, $23, $24 \
+             WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = $21 AND p.max_users > 0 \
                AND p.user_count >= p.max_users) \
              RETURNING pk"
         ),
@@ -221,7 +233,7 @@ pub(crate) async fn insert_user(store: &SqlStore, user: &User, event: &Event) ->
             .and_then(|rows| rows.first())
             .map(|row| row[0].int())
             .ok_or_else(|| StoreError::Backend("the insert returned no key".into())),
-        Written::Unmet => Err(StoreError::ProfileFull),
+        Written::Unmet { .. } => Err(StoreError::ProfileFull),
     }
 }
 
@@ -232,7 +244,7 @@ pub(crate) async fn insert_users(store: &SqlStore, accounts: &[(User, Event)]) -
     }
     match store.write(steps).await? {
         Written::Committed(_) => Ok(()),
-        Written::Unmet => Err(StoreError::ProfileFull),
+        Written::Unmet { .. } => Err(StoreError::ProfileFull),
     }
 }
 
@@ -319,8 +331,9 @@ pub(crate) async fn update_user(
         format!(
             "UPDATE users SET {indexed}active = $6, resource = $7, resource_ci = {search}, \
              version = $9, updated_at = $10, state = $11, preserved_by = $12, \
-             preserved_at = $13, managed_by = $14, display_name = $15, upn = $16 \
-             WHERE tenant_id = $1 AND pk = $17 AND version = $18"
+             preserved_at = $13, managed_by = $14, display_name = $15, upn = $16, \
+             idp_token = $17, idp_client = $18 \
+             WHERE tenant_id = $1 AND pk = $19 AND version = $20"
         ),
         values,
     )
@@ -336,7 +349,71 @@ pub(crate) async fn update_user(
     steps.push(event_step(event));
     match store.write(steps).await? {
         Written::Committed(_) => Ok(()),
-        Written::Unmet => Err(StoreError::VersionMismatch),
+        Written::Unmet { .. } => Err(StoreError::VersionMismatch),
+    }
+}
+
+pub(crate) async fn move_users(
+    store: &SqlStore,
+    to_profile: i64,
+    moves: &[AccountMove],
+) -> StoreResult<()> {
+    let arriving = moves.iter().filter(|m| m.arrives()).count();
+    // The room check locks the profile row, as a create's insert does: a create and a move, or
+    // two moves, racing for its last places are serialised and the second finds it full.
+    let room = Step::run(
+        store.backend.dialect().locking(
+            "SELECT id FROM profiles WHERE id = $1 AND (max_users = 0 OR user_count + $2 <= max_users)",
+        ),
+        vec![
+            SqlValue::Int(to_profile),
+            SqlValue::Int(i64::try_from(arriving).unwrap_or(i64::MAX)),
+        ],
+    )
+    .returning(&[Column::Int])
+    .must_affect();
+    let mut steps = vec![room];
+    for AccountMove { current, to, event } in moves {
+        let quota = |placement: Option<&Placement>| {
+            let quota = placement.and_then(|p| p.quota_bytes);
+            SqlValue::OptInt(quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX)))
+        };
+        let mut values = vec![
+            SqlValue::Int(to.profile_id),
+            SqlValue::Int(to.storage_id),
+            quota(Some(to)),
+            SqlValue::OptText(to.moved_by.clone()),
+            SqlValue::Int(current.tenant_id.0),
+            SqlValue::Int(current.key),
+        ];
+        // Only from where the admin saw the account: a move that raced it changes nothing.
+        let was = match &current.placement {
+            Some(placement) => {
+                values.extend([
+                    SqlValue::Int(placement.profile_id),
+                    SqlValue::Int(placement.storage_id),
+                    quota(Some(placement)),
+                ]);
+                "profile_id = $7 AND storage_id = $8 AND COALESCE(quota_bytes, -1) = COALESCE($9, -1)"
+            }
+            None => "profile_id IS NULL",
+        };
+        steps.push(
+            Step::run(
+                format!(
+                    "UPDATE users SET profile_id = $1, storage_id = $2, quota_bytes = $3, \
+                     moved_by = $4 WHERE tenant_id = $5 AND pk = $6 AND {was}"
+                ),
+                values,
+            )
+            .must_affect(),
+        );
+        steps.push(event_step(event));
+    }
+    match store.write(steps).await? {
+        Written::Committed(_) => Ok(()),
+        Written::Unmet { step: 0 } => Err(StoreError::ProfileFull),
+        Written::Unmet { .. } => Err(StoreError::VersionMismatch),
     }
 }
 
@@ -359,7 +436,7 @@ pub(crate) async fn destroy_user(store: &SqlStore, user: &User, event: &Event) -
         .await?
     {
         Written::Committed(_) => Ok(()),
-        Written::Unmet => Err(StoreError::VersionMismatch),
+        Written::Unmet { .. } => Err(StoreError::VersionMismatch),
     }
 }
 

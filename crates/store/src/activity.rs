@@ -198,7 +198,7 @@ pub(crate) async fn delete_events_before(
     .returning(&[Column::Int]);
     let deleted = match store.write(vec![step]).await? {
         Written::Committed(rows) => rows.first().map_or(0, Vec::len),
-        Written::Unmet => 0,
+        Written::Unmet { .. } => 0,
     };
     Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
 }

@@ -343,7 +343,7 @@ pub(crate) async fn delete_admin_sessions(store: &SqlStore, admin_id: i64) -> St
     .returning(&[Column::Int]);
     let ended = match store.write(vec![step]).await? {
         crate::backend::Written::Committed(rows) => rows.first().map_or(0, Vec::len),
-        crate::backend::Written::Unmet => 0,
+        crate::backend::Written::Unmet { .. } => 0,
     };
     Ok(u64::try_from(ended).unwrap_or(u64::MAX))
 }

@@ -405,7 +405,7 @@ pub(crate) async fn set_mapping_priorities(
 ) -> StoreResult<()> {
     match store.write(priority_steps(tenant, moves)).await? {
         Written::Committed(_) => Ok(()),
-        Written::Unmet => Err(StoreError::VersionMismatch),
+        Written::Unmet { .. } => Err(StoreError::VersionMismatch),
     }
 }
 

@@ -56,6 +56,11 @@ pub(crate) fn sqlite() -> Migrator {
             "provisioning method",
             "../migrations/sqlite/0012_provisioning_method.sql"
         ),
+        migration!(
+            13,
+            "account origin",
+            "../migrations/sqlite/0013_account_origin.sql"
+        ),
     ])
 }
 
@@ -100,6 +105,11 @@ pub(crate) fn postgres() -> Migrator {
             12,
             "provisioning method",
             "../migrations/postgres/0012_provisioning_method.sql"
+        ),
+        migration!(
+            13,
+            "account origin",
+            "../migrations/postgres/0013_account_origin.sql"
         ),
     ])
 }

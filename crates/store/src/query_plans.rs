@@ -122,7 +122,7 @@ async fn plan(store: &SqlStore, statement: &Statement) -> Vec<String> {
                     .into_iter()
                     .map(|mut row| row[0].take_text())
                     .collect(),
-                Written::Unmet => Vec::new(),
+                Written::Unmet { .. } => Vec::new(),
             }
         }
     }

@@ -12,7 +12,7 @@ use scimd_core::catalog::{
     Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
 };
 use scimd_core::store::{
-    AccountCounts, AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery,
+    AccountCounts, AccountMove, AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery,
 };
 use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use scimd_core::token::{FoundToken, NewToken, SecretHash, Token, TokenHash, TokenName};
@@ -363,6 +363,10 @@ impl Store for SqlStore {
 
     async fn update_user(&self, current: &User, next: &User, event: &Event) -> StoreResult<()> {
         accounts::update_user(self, current, next, event).await
+    }
+
+    async fn move_users(&self, to_profile: i64, moves: &[AccountMove]) -> StoreResult<()> {
+        accounts::move_users(self, to_profile, moves).await
     }
 
     async fn destroy_user(&self, user: &User, event: &Event) -> StoreResult<()> {

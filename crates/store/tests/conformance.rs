@@ -10,10 +10,10 @@ use scim::schema::USER;
 use scim::{AttrPath, Filter};
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
-use scimd_core::store::{AccountQuery, StateFilter, Store, StoreError, UserQuery};
+use scimd_core::store::{AccountMove, AccountQuery, StateFilter, Store, StoreError, UserQuery};
 use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, TokenName, TokenSecret};
-use scimd_core::user::{AccountProfile, User};
+use scimd_core::user::{AccountProfile, Connection, Placement, User};
 use scimd_store::{Durability, SqlStore, connect};
 use serde_json::{Value, json};
 
@@ -88,6 +88,7 @@ fn user(tenant: &Tenant, id: &str, resource: Value) -> User {
         preserved_at: (!active).then_some(at(1000)),
         managed_by: ManagedBy::Scim,
         placement: None,
+        connection: None,
     }
 }
 
@@ -1158,6 +1159,7 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
         let mut placed = user(&acme, "placed", json!({"userName": "placed@example.com"}));
         placed.placement = Some(scimd_core::user::Placement {
             mapping: Some("second".into()),
+            moved_by: None,
             profile_id: gold.id,
             storage_id: eu.id,
             quota_bytes: Some(7),
@@ -1418,6 +1420,172 @@ async fn a_scope_inside_another_reads_in_the_outer_snapshot() {
             store.get_user(acme.id, "u1").await.unwrap().as_ref(),
             Some(&second),
             "{name}: after the scope"
+        );
+    }
+}
+
+/// R-45 in the store: a move is all or none, keeps the SCIM version, is counted against the
+/// target profile under its row lock (two moves racing for its last place: one wins), and
+/// does nothing when an account was moved since it was read. The IdP connection of an account
+/// is kept as written.
+#[tokio::test]
+async fn r45_moves_are_all_or_none_and_fit_the_target_profile() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let big = store
+            .create_profile(acme.id, "big", 0, at(1))
+            .await
+            .unwrap();
+        let small = store
+            .create_profile(acme.id, "small", 2, at(1))
+            .await
+            .unwrap();
+        let last = store
+            .create_profile(acme.id, "last", 1, at(1))
+            .await
+            .unwrap();
+        let eu = store
+            .create_storage(acme.id, "eu", "eu-west-1", at(1))
+            .await
+            .unwrap();
+        let mut users = Vec::new();
+        for n in 0..3 {
+            let email = format!("u{n}@example.com");
+            let mut placed = user(&acme, &format!("id{n}"), json!({"userName": email}));
+            placed.placement = Some(Placement {
+                mapping: Some("Default".into()),
+                moved_by: None,
+                profile_id: big.id,
+                storage_id: eu.id,
+                quota_bytes: None,
+            });
+            placed.connection = Some(Connection {
+                token: "entra".into(),
+                idp: "Entra ID".into(),
+            });
+            insert(&store, &mut placed).await.unwrap();
+            users.push(placed);
+        }
+        assert_eq!(
+            store.get_user(acme.id, "id0").await.unwrap().as_ref(),
+            Some(&users[0])
+        );
+        let move_to = |user: &User, profile: i64| AccountMove {
+            current: user.clone(),
+            to: Placement {
+                mapping: Some("Default".into()),
+                moved_by: Some("admin@example.com".into()),
+                profile_id: profile,
+                storage_id: eu.id,
+                quota_bytes: Some(9),
+            },
+            event: event(user, "move"),
+        };
+        let moves_of = |count: usize| {
+            users[..count]
+                .iter()
+                .map(|u| move_to(u, small.id))
+                .collect::<Vec<_>>()
+        };
+        let events_before = store
+            .count_events(acme.id, &EventQuery::default())
+            .await
+            .unwrap();
+
+        let refused = store.move_users(small.id, &moves_of(3)).await;
+        assert!(
+            matches!(refused, Err(StoreError::ProfileFull)),
+            "{name}: {refused:?}"
+        );
+        assert_eq!(
+            store.count_profile_users(acme.id, small.id).await.unwrap(),
+            0,
+            "{name}"
+        );
+        assert_eq!(
+            store.count_profile_users(acme.id, big.id).await.unwrap(),
+            3,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .count_events(acme.id, &EventQuery::default())
+                .await
+                .unwrap(),
+            events_before,
+            "{name}"
+        );
+
+        store.move_users(small.id, &moves_of(2)).await.unwrap();
+        let moved = store.get_user(acme.id, "id0").await.unwrap().unwrap();
+        assert_eq!(
+            moved.placement,
+            Some(move_to(&users[0], small.id).to),
+            "{name}"
+        );
+        assert_eq!(
+            moved.version, users[0].version,
+            "{name}: the SCIM resource did not change"
+        );
+        assert_eq!(moved.connection, users[0].connection, "{name}");
+        assert_eq!(
+            store.count_profile_users(acme.id, small.id).await.unwrap(),
+            2,
+            "{name}"
+        );
+        assert_eq!(
+            store.count_profile_users(acme.id, big.id).await.unwrap(),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .count_events(acme.id, &EventQuery::default())
+                .await
+                .unwrap(),
+            events_before + 2,
+            "{name}"
+        );
+
+        // Read before the move above: it no longer is where the admin saw it.
+        let stale = store
+            .move_users(big.id, &[move_to(&users[0], big.id)])
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::VersionMismatch)),
+            "{name}: {stale:?}"
+        );
+        assert_eq!(
+            store.count_profile_users(acme.id, small.id).await.unwrap(),
+            2,
+            "{name}"
+        );
+
+        // Two admins moving different users into the last place at once: one wins.
+        let first = [move_to(&users[2], last.id)];
+        let moved_back = store.get_user(acme.id, "id1").await.unwrap().unwrap();
+        let second = [move_to(&moved_back, last.id)];
+        let (a, b) = tokio::join!(
+            store.move_users(last.id, &first),
+            store.move_users(last.id, &second)
+        );
+        let outcomes = [a.is_ok(), b.is_ok()];
+        assert_eq!(
+            outcomes.iter().filter(|ok| **ok).count(),
+            1,
+            "{name}: {a:?} {b:?}"
+        );
+        assert!(
+            matches!(
+                (a, b),
+                (Err(StoreError::ProfileFull), _) | (_, Err(StoreError::ProfileFull))
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            store.count_profile_users(acme.id, last.id).await.unwrap(),
+            1,
+            "{name}"
         );
     }
 }

@@ -32,7 +32,8 @@ pub struct AccountView {
     pub profile: Option<String>,
     pub storage: Option<String>,
     /// What placed the account, as admins read it: the mapping (`(deleted)` after it when it
-    /// is gone), `manual`, or `manual (adopted)` for a manual account an IdP took over.
+    /// is gone), `manual`, `manual (adopted)` for a manual account an IdP took over, or
+    /// `moved by admin`.
     pub mapping: String,
 }
 
@@ -85,23 +86,32 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             Some(name) => Some(self.profile_id(tenant, name).await?),
             None => None,
         };
-        let mut users = Vec::new();
-        let mut query = AccountQuery {
+        let query = AccountQuery {
             state: filter.state,
             profile_id,
-            limit: LIST_PAGE,
             ..AccountQuery::default()
         };
+        let users = self.all_accounts(tenant, query).await?;
+        self.views(tenant, users).await
+    }
+
+    /// Every account `query` matches, in key order, read a page at a time.
+    pub(super) async fn all_accounts(
+        &self,
+        tenant: &Tenant,
+        mut query: AccountQuery,
+    ) -> Result<Vec<User>> {
+        query.limit = LIST_PAGE;
+        let mut users = Vec::new();
         loop {
             let page = self.store.list_accounts(tenant.id, &query).await?;
             let full = page.len() == LIST_PAGE as usize;
             query.after_key = page.last().map(|user| user.key);
             users.extend(page);
             if !full {
-                break;
+                return Ok(users);
             }
         }
-        self.views(tenant, users).await
     }
 
     /// A page of accounts matching `search`, and the key to continue after when there are more.
@@ -110,6 +120,26 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         tenant: &Tenant,
         search: &AccountSearch<'_>,
     ) -> Result<(Vec<AccountView>, Option<i64>)> {
+        let limit = search.limit.clamp(1, LIST_PAGE);
+        let query = AccountQuery {
+            // One more than asked, to know whether there is a next page.
+            limit: limit + 1,
+            ..self.account_query(tenant, search).await?
+        };
+        let mut users = self.store.list_accounts(tenant.id, &query).await?;
+        let next = (users.len() > limit as usize).then(|| {
+            users.truncate(limit as usize);
+            users.last().map(|user| user.key)
+        });
+        Ok((self.views(tenant, users).await?, next.flatten()))
+    }
+
+    /// The store's query for `search`, its names resolved.
+    pub(super) async fn account_query(
+        &self,
+        tenant: &Tenant,
+        search: &AccountSearch<'_>,
+    ) -> Result<AccountQuery> {
         let profile_id = match search.profile {
             Some(name) => Some(self.profile_id(tenant, name).await?),
             None => None,
@@ -118,23 +148,15 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             Some(name) => Some(self.storage_id(tenant, name).await?),
             None => None,
         };
-        let limit = search.limit.clamp(1, LIST_PAGE);
-        let query = AccountQuery {
+        Ok(AccountQuery {
             state: search.state,
             profile_id,
             storage_id,
             managed_by: search.managed_by,
             search: search.search.map(str::to_owned),
             after_key: search.after_key,
-            // One more than asked, to know whether there is a next page.
-            limit: limit + 1,
-        };
-        let mut users = self.store.list_accounts(tenant.id, &query).await?;
-        let next = (users.len() > limit as usize).then(|| {
-            users.truncate(limit as usize);
-            users.last().map(|user| user.key)
-        });
-        Ok((self.views(tenant, users).await?, next.flatten()))
+            limit: search.limit,
+        })
     }
 
     async fn views(&self, tenant: &Tenant, users: Vec<User>) -> Result<Vec<AccountView>> {
@@ -238,10 +260,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             managed_by: ManagedBy::Manual,
             placement: Some(Placement {
                 mapping: None,
+                moved_by: None,
                 profile_id,
                 storage_id,
                 quota_bytes: None,
             }),
+            connection: None,
         };
         let detail = format!(
             "manual account in profile '{}', storage '{}'",
@@ -442,10 +466,18 @@ fn email_taken(error: StoreError, email: &str) -> Error {
     }
 }
 
-/// What placed `user`, as admins read it (reports, `user show`): its mapping, marked
-/// `(deleted)` when none of `mappings` has that name any more; `manual` for an account an admin
-/// created, and `manual (adopted)` once an IdP took it over.
+/// What placed `user`, as admins read it (reports, `user show`): `moved by admin` once an admin
+/// moved it; else its mapping, marked `(deleted)` when none of `mappings` has that name
+/// any more; `manual` for an account an admin created, and `manual (adopted)` once an IdP took
+/// it over.
 fn placed_by(user: &User, mappings: &[String]) -> String {
+    if user
+        .placement
+        .as_ref()
+        .is_some_and(|p| p.moved_by.is_some())
+    {
+        return "moved by admin".to_owned();
+    }
     match (
         user.placement.as_ref().and_then(|p| p.mapping.as_deref()),
         user.managed_by,

@@ -10,7 +10,9 @@ use crate::lifecycle::{AccountState, CreateDecision, Existing, ManagedBy, decide
 use crate::mapping::{MatchInput, evaluate, no_match_detail};
 use crate::store::{Store, StoreError};
 use crate::tenant::TenantId;
-use crate::user::{AccountProfile, Placement, User, check_user_name_is_email, new_user_id};
+use crate::user::{
+    AccountProfile, Connection, Placement, User, check_user_name_is_email, new_user_id,
+};
 use scim::normalise::{Normalised, normalise_resource};
 use scim::schema::USER;
 use serde_json::{Map, Value};
@@ -113,6 +115,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             preserved_at: (!initial.is_active()).then_some(now),
             managed_by: ManagedBy::Scim,
             placement: Some(placement),
+            connection: Connection::of(origin),
         };
         let detail = if initial.is_active() {
             described
@@ -159,6 +162,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         let next = User {
             scim_id,
             managed_by: ManagedBy::Scim,
+            connection: Connection::of(origin),
             ..current.changed(resource, claim.initial, now)
         };
         let event = Event::success(
@@ -215,6 +219,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         );
         let placement = Placement {
             mapping: Some(mapping.name),
+            moved_by: None,
             profile_id: mapping.profile_id,
             storage_id: mapping.storage_id,
             quota_bytes: mapping.quota_bytes,

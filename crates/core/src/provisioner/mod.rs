@@ -7,6 +7,7 @@ mod admins;
 mod catalog;
 mod create;
 mod dashboard;
+mod moves;
 mod retention;
 mod users;
 
@@ -23,6 +24,7 @@ use scim::datetime::Timestamp;
 pub use accounts::{AccountFilter, AccountSearch, AccountView, ManualUser};
 pub use catalog::{MappingEdit, MappingPreview, MappingSpec};
 pub use dashboard::Dashboard;
+pub use moves::{MoveSelection, MoveTarget};
 pub use retention::DEFAULT_ACTIVITY_RETENTION_DAYS;
 pub use users::ListRequest;
 

@@ -10,7 +10,7 @@ use crate::reports::{
 use anyhow::{Context, bail};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{EventQuery, Origin, Outcome};
-use scimd_core::provisioner::{AccountFilter, AccountView, ManualUser};
+use scimd_core::provisioner::{AccountFilter, AccountView, ManualUser, MoveSelection, MoveTarget};
 use scimd_core::store::StateFilter;
 use scimd_core::tenant::Tenant;
 use std::io::Write;
@@ -116,6 +116,28 @@ pub(super) async fn user(
                 user.user_name()
             );
         }
+        UserCommand::Move {
+            emails,
+            from_profile,
+            from_mapping,
+            profile,
+            storage,
+            quota,
+            tenant,
+        } => {
+            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let selection = match (&from_profile, &from_mapping) {
+                (Some(profile), _) => MoveSelection::Profile(profile),
+                (None, Some(mapping)) => MoveSelection::Mapping(mapping),
+                (None, None) => MoveSelection::Emails(&emails),
+            };
+            let target = MoveTarget {
+                profile: &profile,
+                storage: storage.as_deref(),
+                quota_bytes: quota,
+            };
+            move_users(provisioner, &tenant, selection, target).await?;
+        }
         UserCommand::Import { file, tenant } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
             import(provisioner, &tenant, &file).await?;
@@ -203,6 +225,44 @@ async fn import(
         "imported {created} manual accounts into tenant '{}'",
         tenant.slug
     );
+    Ok(())
+}
+
+/// A move with a progress bar once it checks more than 1,000 accounts.
+async fn move_users(
+    provisioner: &AppProvisioner,
+    tenant: &Tenant,
+    selection: MoveSelection<'_>,
+    target: MoveTarget<'_>,
+) -> anyhow::Result<()> {
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} accounts")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("checking");
+    let progress = |checked: u64, total: u64| {
+        if total > 1000 && bar.is_hidden() {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total);
+        bar.set_position(checked);
+    };
+    let result = provisioner
+        .move_users(&origin("move"), tenant, selection, target, &progress)
+        .await;
+    bar.finish_and_clear();
+    let moved = result.context("nothing was moved (all or none)")?;
+    if moved == 0 {
+        eprintln!("no accounts to move");
+    } else {
+        eprintln!(
+            "moved {moved} account{} to profile '{}'",
+            if moved == 1 { "" } else { "s" },
+            target.profile.trim()
+        );
+    }
     Ok(())
 }
 

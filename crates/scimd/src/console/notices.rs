@@ -13,15 +13,19 @@ pub(super) enum Notice {
     MappingDeleted,
     UserPreserved,
     UserActivated,
+    UserMoved,
+    UsersMoved,
 }
 
-const ALL: [Notice; 6] = [
+const ALL: [Notice; 8] = [
     Notice::MappingCreated,
     Notice::MappingSaved,
     Notice::MappingMoved,
     Notice::MappingDeleted,
     Notice::UserPreserved,
     Notice::UserActivated,
+    Notice::UserMoved,
+    Notice::UsersMoved,
 ];
 
 impl Notice {
@@ -33,6 +37,8 @@ impl Notice {
             Self::MappingDeleted => "mapping-deleted",
             Self::UserPreserved => "user-preserved",
             Self::UserActivated => "user-activated",
+            Self::UserMoved => "user-moved",
+            Self::UsersMoved => "users-moved",
         }
     }
 
@@ -46,6 +52,12 @@ impl Notice {
                 "Preserved: the IdP cannot reactivate it until an admin activates it."
             }
             Self::UserActivated => "Activated.",
+            Self::UserMoved => {
+                "Moved: SCIM id and state are kept; its mapping now reads 'moved by admin'."
+            }
+            Self::UsersMoved => {
+                "Moved every user the filter found; the activity log lists each of them."
+            }
         }
     }
 

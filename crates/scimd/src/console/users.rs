@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery};
 use scimd_core::lifecycle::ManagedBy;
-use scimd_core::provisioner::{AccountSearch, AccountView};
+use scimd_core::provisioner::{AccountSearch, AccountView, MoveSelection, MoveTarget};
 use scimd_core::store::StateFilter;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -29,6 +29,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/user/preserve", post(preserve))
         .route("/admin/user/activate", post(activate))
         .route("/admin/user/delete", post(delete))
+        .route("/admin/user/move", post(move_one))
+        .route("/admin/users/move", post(move_matching))
 }
 
 /// An account as a row of text.
@@ -38,7 +40,7 @@ pub(super) struct Row {
     pub state: &'static str,
     pub preserved_by: &'static str,
     pub preserved_at: String,
-    pub managed_by: &'static str,
+    pub managed_by: String,
     pub profile: String,
     pub storage: String,
     pub mapping: String,
@@ -60,7 +62,7 @@ impl Row {
                 .preserved_at
                 .map(Timestamp::to_rfc3339)
                 .unwrap_or_default(),
-            managed_by: user.managed_by.as_str(),
+            managed_by: user.manager(),
             profile: view.profile.clone().unwrap_or_default(),
             storage: view.storage.clone().unwrap_or_default(),
             mapping: view.mapping.clone(),
@@ -82,6 +84,67 @@ struct Filters {
     managed_by: String,
 }
 
+impl Filters {
+    /// The filter form's fields, read by `field` (from a query string or a posted form).
+    fn of(field: &dyn Fn(&str) -> String) -> Self {
+        Self {
+            q: field("q"),
+            state: field("state"),
+            profile: field("profile"),
+            storage: field("storage"),
+            managed_by: field("managed_by"),
+        }
+    }
+
+    /// The Users page with these filters, from the page after `after`.
+    fn link(&self, after: Option<i64>) -> String {
+        let after = after.map(|key| key.to_string()).unwrap_or_default();
+        let query: Vec<String> = [
+            ("q", &self.q),
+            ("state", &self.state),
+            ("profile", &self.profile),
+            ("storage", &self.storage),
+            ("managed_by", &self.managed_by),
+            ("after", &after),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name}={}", encode(value)))
+        .collect();
+        format!("/admin/users?{}", query.join("&"))
+    }
+
+    /// The accounts these filters find (from the first page on).
+    fn search(&self) -> AccountSearch<'_> {
+        AccountSearch {
+            state: match self.state.as_str() {
+                "active" => Some(StateFilter::Active),
+                "preserved" => Some(StateFilter::Preserved),
+                _ => None,
+            },
+            profile: non_empty(&self.profile),
+            storage: non_empty(&self.storage),
+            managed_by: ManagedBy::parse(&self.managed_by),
+            search: non_empty(&self.q),
+            after_key: None,
+            limit: PAGE,
+        }
+    }
+}
+
+/// The tenant's profile and storage names, for the filter and move forms.
+async fn catalog_names(
+    state: &AppState,
+    signed: &Signed,
+) -> scimd_core::Result<(Vec<String>, Vec<String>)> {
+    let profiles = state.provisioner.list_profiles(&signed.tenant).await?;
+    let storages = state.provisioner.list_storages(&signed.tenant).await?;
+    Ok((
+        profiles.into_iter().map(|p| p.name).collect(),
+        storages.into_iter().map(|s| s.name).collect(),
+    ))
+}
+
 #[derive(Template)]
 #[template(path = "users.html")]
 struct UsersPage {
@@ -91,6 +154,8 @@ struct UsersPage {
     storages: Vec<String>,
     rows: Vec<Row>,
     next: Option<String>,
+    can_change: bool,
+    notice: Option<&'static str>,
 }
 
 fn param(query: &HashMap<String, String>, name: &str) -> String {
@@ -109,58 +174,25 @@ async fn list(
     signed: Signed,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let filters = Filters {
-        q: param(&query, "q"),
-        state: param(&query, "state"),
-        profile: param(&query, "profile"),
-        storage: param(&query, "storage"),
-        managed_by: param(&query, "managed_by"),
-    };
+    let filters = Filters::of(&|name| param(&query, name));
     let search = AccountSearch {
-        state: match filters.state.as_str() {
-            "active" => Some(StateFilter::Active),
-            "preserved" => Some(StateFilter::Preserved),
-            _ => None,
-        },
-        profile: non_empty(&filters.profile),
-        storage: non_empty(&filters.storage),
-        managed_by: ManagedBy::parse(&filters.managed_by),
-        search: non_empty(&filters.q),
         after_key: query.get("after").and_then(|after| after.parse().ok()),
         limit: PAGE,
+        ..filters.search()
     };
-    let provisioner = &state.provisioner;
-    let (views, next) = match provisioner.search_accounts(&signed.tenant, &search).await {
+    let (views, next) = match state
+        .provisioner
+        .search_accounts(&signed.tenant, &search)
+        .await
+    {
         Ok(page) => page,
         Err(error) => return failure(error),
     };
-    let (profiles, storages) = match (
-        provisioner.list_profiles(&signed.tenant).await,
-        provisioner.list_storages(&signed.tenant).await,
-    ) {
-        (Ok(profiles), Ok(storages)) => (
-            profiles.into_iter().map(|p| p.name).collect(),
-            storages.into_iter().map(|s| s.name).collect(),
-        ),
-        (Err(error), _) | (_, Err(error)) => return failure(error),
+    let (profiles, storages) = match catalog_names(&state, &signed).await {
+        Ok(names) => names,
+        Err(error) => return failure(error),
     };
-    let next = next.map(|key| {
-        let mut pairs: Vec<(&str, &str)> = vec![
-            ("q", &filters.q),
-            ("state", &filters.state),
-            ("profile", &filters.profile),
-            ("storage", &filters.storage),
-            ("managed_by", &filters.managed_by),
-        ];
-        let key = key.to_string();
-        pairs.push(("after", &key));
-        let query: Vec<String> = pairs
-            .into_iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(name, value)| format!("{name}={}", encode(value)))
-            .collect();
-        format!("/admin/users?{}", query.join("&"))
-    });
+    let next = next.map(|key| filters.link(Some(key)));
     render(&UsersPage {
         chrome: Chrome::of(&signed, "users"),
         filters,
@@ -168,6 +200,8 @@ async fn list(
         storages,
         rows: views.iter().map(Row::of).collect(),
         next,
+        can_change: signed.can_change(),
+        notice: Notice::of(&query).map(Notice::message),
     })
 }
 
@@ -190,6 +224,8 @@ struct UserPage {
     row: Row,
     fields: Vec<(&'static str, String)>,
     can_change: bool,
+    profiles: Vec<String>,
+    storages: Vec<String>,
     events: Vec<Event>,
     notice: Option<&'static str>,
 }
@@ -213,6 +249,10 @@ async fn detail(
         Ok(events) => events,
         Err(error) => return failure(error),
     };
+    let (profiles, storages) = match catalog_names(&state, &signed).await {
+        Ok(names) => names,
+        Err(error) => return failure(error),
+    };
     let row = Row::of(&view);
     let fields = vec![
         ("Email", row.email.clone()),
@@ -221,7 +261,7 @@ async fn detail(
         ("State", row.state.to_owned()),
         ("Preserved by", row.preserved_by.to_owned()),
         ("Preserved at", row.preserved_at.clone()),
-        ("Managed by", row.managed_by.to_owned()),
+        ("Managed by", row.managed_by.clone()),
         ("Profile", row.profile.clone()),
         ("Storage", row.storage.clone()),
         ("Mapping", row.mapping.clone()),
@@ -234,6 +274,8 @@ async fn detail(
         row,
         fields,
         can_change: signed.can_change(),
+        profiles,
+        storages,
         events,
         notice: Notice::of(&query).map(Notice::message),
     })
@@ -306,6 +348,84 @@ async fn delete(
         .await
     {
         Ok(_) => Redirect::to("/admin/users").into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+/// A move form's target: a profile, and a storage and quota unless left empty (kept).
+fn move_target(form: &Value) -> scimd_core::Result<MoveTarget<'_>> {
+    let quota = form_text(form, "quota");
+    let quota_bytes = match quota {
+        "" => None,
+        text => Some(text.parse::<u64>().map_err(|_| {
+            scimd_core::Error::Invalid(format!(
+                "quota must be a whole number of bytes, not {text:?}"
+            ))
+        })?),
+    };
+    Ok(MoveTarget {
+        profile: form_text(form, "profile"),
+        storage: non_empty(form_text(form, "storage")),
+        quota_bytes,
+    })
+}
+
+/// Moves `selection` where the form says, as the signed-in admin.
+async fn move_as_form_says(
+    state: &AppState,
+    signed: &Signed,
+    form: &Value,
+    selection: MoveSelection<'_>,
+    path: &str,
+) -> scimd_core::Result<usize> {
+    let target = move_target(form)?;
+    let origin = signed.origin("POST", path);
+    state
+        .provisioner
+        .move_users(&origin, &signed.tenant, selection, target, &|_, _| {})
+        .await
+}
+
+/// R-45 from a user's page.
+async fn move_one(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = signed.check_form_change(&headers, &form) {
+        return refused.into_response();
+    }
+    let email = form_text(&form, "email");
+    let emails = [email.to_owned()];
+    let selection = MoveSelection::Emails(&emails);
+    match move_as_form_says(&state, &signed, &form, selection, "/admin/user/move").await {
+        Ok(_) => back_to(email, Notice::UserMoved),
+        Err(error) => failure(error),
+    }
+}
+
+/// R-45 from the Users page: every account its filters find, all or none, once the admin
+/// confirmed (a checkbox the browser requires; checked here too).
+async fn move_matching(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<Value>,
+) -> Response {
+    if let Err(refused) = signed.check_form_change(&headers, &form) {
+        return refused.into_response();
+    }
+    if form_text(&form, "confirm") != "yes" {
+        return failure(scimd_core::Error::Invalid(
+            "confirm the move: tick the box that says every user the search finds moves".into(),
+        ));
+    }
+    let filters = Filters::of(&|name| form_text(&form, &format!("filter_{name}")).to_owned());
+    let search = filters.search();
+    let selection = MoveSelection::Matching(&search);
+    match move_as_form_says(&state, &signed, &form, selection, "/admin/users/move").await {
+        Ok(_) => Notice::UsersMoved.redirect(&filters.link(None)),
         Err(error) => failure(error),
     }
 }

@@ -121,8 +121,8 @@ impl Step {
 pub(crate) enum Written {
     /// Committed; the rows each step returned (empty when it returned none).
     Committed(Vec<Vec<Row>>),
-    /// Rolled back: a step that must touch a row touched none.
-    Unmet,
+    /// Rolled back: the step at this index must touch a row and touched none.
+    Unmet { step: usize },
 }
 
 /// Database failures, with unique-constraint violations told apart.

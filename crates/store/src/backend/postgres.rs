@@ -69,7 +69,7 @@ impl PostgresBackend {
     pub async fn write(&self, steps: &[Step]) -> Result<Written, BackendError> {
         let mut transaction = self.pool.begin().await?;
         let mut returned = Vec::with_capacity(steps.len());
-        for step in steps {
+        for (index, step) in steps.iter().enumerate() {
             let query = prepared(&step.statement);
             let (rows, affected) = match &step.returning {
                 Some(columns) => {
@@ -90,7 +90,7 @@ impl PostgresBackend {
             };
             if step.must_affect && affected == 0 {
                 transaction.rollback().await?;
-                return Ok(Written::Unmet);
+                return Ok(Written::Unmet { step: index });
             }
             returned.push(rows);
         }

@@ -642,10 +642,10 @@ fn control(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// One job's steps, in order; `Unmet` as soon as a step that must affect a row does not.
 fn run_steps(connection: &Connection, steps: &[Step]) -> Result<Written, BackendError> {
     let mut returned = Vec::with_capacity(steps.len());
-    for step in steps {
+    for (index, step) in steps.iter().enumerate() {
         let (rows, affected) = run(connection, &step.statement, step.returning.as_deref())?;
         if step.must_affect && affected == 0 {
-            return Ok(Written::Unmet);
+            return Ok(Written::Unmet { step: index });
         }
         returned.push(rows);
     }
@@ -829,7 +829,7 @@ mod tests {
             .write(vec![tenant("kept-not"), unmet])
             .await
             .unwrap();
-        assert!(matches!(outcome, Written::Unmet));
+        assert!(matches!(outcome, Written::Unmet { step: 1 }));
         backend.write(vec![tenant("kept")]).await.unwrap();
         assert!(!slugs(&backend).await.contains(&"kept-not".to_owned()));
         assert!(slugs(&backend).await.contains(&"kept".to_owned()));

@@ -51,7 +51,8 @@ impl UserColumns {
 /// The selected columns, in this order, for `accounts::user_from`.
 pub(crate) const USER_COLUMNS: &str = "u.pk, u.scim_id, u.resource, u.version, u.created_at, \
      u.updated_at, u.mapping_name, u.profile_id, u.storage_id, u.quota_bytes, u.state, \
-     u.preserved_by, u.preserved_at, u.managed_by, u.display_name, u.upn";
+     u.preserved_by, u.preserved_at, u.managed_by, u.display_name, u.upn, u.moved_by, \
+     u.idp_token, u.idp_client";
 
 /// Only accounts with a live SCIM id are SCIM resources (R-34: a deleted id disappears).
 pub(crate) const SCIM_VISIBLE: &str = "u.scim_id IS NOT NULL";

@@ -1,7 +1,7 @@
 //! Admin API: the dashboard, users, reports and the activity log.
 
 use super::OPENAPI;
-use super::{ApiFailure, ApiResult, Body, Caller, created, no_content, ok, required};
+use super::{ApiFailure, ApiResult, Body, Caller, created, no_content, ok, required, text};
 use crate::http::AppState;
 use crate::reports::{PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing};
 use axum::extract::Query;
@@ -11,7 +11,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use scimd_core::activity::{Event, EventQuery, Outcome};
 use scimd_core::lifecycle::ManagedBy;
-use scimd_core::provisioner::{AccountFilter, AccountSearch, AccountView, ManualUser};
+use scimd_core::provisioner::{
+    AccountFilter, AccountSearch, AccountView, ManualUser, MoveSelection, MoveTarget,
+};
 use scimd_core::store::StateFilter;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -107,6 +109,64 @@ pub(super) async fn show_user(
         .account_view(&caller.tenant, &email)
         .await?;
     ok(user_json(&view))
+}
+
+/// `{"emails": [...]}`, `{"from_profile": P}` or `{"from_mapping": M}`, with `profile`
+/// and optionally `storage` and `quota_bytes`.
+pub(super) async fn move_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ApiResult {
+    caller.may_change()?;
+    let refused = |detail: &str| ApiFailure::new(StatusCode::BAD_REQUEST, detail);
+    let emails: Option<Vec<String>> = match body.get("emails") {
+        None => None,
+        Some(Value::Array(emails)) if !emails.is_empty() => Some(
+            emails
+                .iter()
+                .map(|email| email.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| refused("'emails' must be a list of strings"))?,
+        ),
+        Some(_) => return Err(refused("'emails' must be a non-empty list of strings")),
+    };
+    let from_profile = text(&body, "from_profile");
+    let from_mapping = text(&body, "from_mapping");
+    let selection = match (&emails, from_profile, from_mapping) {
+        (Some(emails), None, None) => MoveSelection::Emails(emails),
+        (None, Some(profile), None) => MoveSelection::Profile(profile),
+        (None, None, Some(mapping)) => MoveSelection::Mapping(mapping),
+        _ => {
+            return Err(refused(
+                "say who moves with exactly one of 'emails', 'from_profile' and 'from_mapping'",
+            ));
+        }
+    };
+    let quota_bytes = match body.get("quota_bytes") {
+        None | Some(Value::Null) => None,
+        Some(quota) => Some(
+            quota
+                .as_u64()
+                .ok_or_else(|| refused("'quota_bytes' must be a whole number of bytes"))?,
+        ),
+    };
+    let target = MoveTarget {
+        profile: required(&body, "profile")?,
+        storage: text(&body, "storage"),
+        quota_bytes,
+    };
+    let moved = state
+        .provisioner
+        .move_users(
+            &caller.origin(),
+            &caller.tenant,
+            selection,
+            target,
+            &|_, _| {},
+        )
+        .await?;
+    ok(json!({"moved": moved}))
 }
 
 pub(super) async fn preserve_user(

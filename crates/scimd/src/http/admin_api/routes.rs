@@ -44,6 +44,7 @@ pub(super) fn router() -> Router<AppState> {
         )
         .route("/admin/api/v1/mappings/{name}/priority", put(move_mapping))
         .route("/admin/api/v1/users", get(list_users).post(create_user))
+        .route("/admin/api/v1/users/move", post(move_users))
         .route(
             "/admin/api/v1/users/{email}",
             get(show_user).delete(delete_user),

@@ -1,0 +1,209 @@
+//! Moving accounts to another profile, storage or quota (R-45): named accounts, or every
+//! account of a profile or of a mapping, all or none.
+
+use super::{AccountSearch, Provisioner};
+use crate::activity::{Event, Origin};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::store::{AccountMove, AccountQuery, Store, StoreError};
+use crate::tenant::Tenant;
+use crate::user::{Placement, User};
+use std::collections::{HashMap, HashSet};
+
+/// Which accounts move.
+#[derive(Debug, Clone, Copy)]
+pub enum MoveSelection<'a> {
+    /// These emails (each must name an account of the tenant).
+    Emails(&'a [String]),
+    /// Every account in this profile.
+    Profile(&'a str),
+    /// Every account this mapping placed and no admin has moved since.
+    Mapping(&'a str),
+    /// Every account a Users page search finds (all its pages).
+    Matching(&'a AccountSearch<'a>),
+}
+
+/// Where they go: a profile, and a storage and quota when given (otherwise each account keeps
+/// its own).
+#[derive(Debug, Clone, Copy)]
+pub struct MoveTarget<'a> {
+    pub profile: &'a str,
+    pub storage: Option<&'a str>,
+    pub quota_bytes: Option<u64>,
+}
+
+impl<S: Store, C: Clock> Provisioner<S, C> {
+    /// Moves the selected accounts (R-45), all or none; how many moved. SCIM id and state stay;
+    /// each account records the admin who placed it and gets an activity event. `progress` is
+    /// told how many accounts of how many were checked.
+    pub async fn move_users(
+        &self,
+        origin: &Origin,
+        tenant: &Tenant,
+        selection: MoveSelection<'_>,
+        target: MoveTarget<'_>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<usize> {
+        let profiles = self.list_profiles(tenant).await?;
+        let storages = self.list_storages(tenant).await?;
+        let profile_names: HashMap<i64, &str> =
+            profiles.iter().map(|p| (p.id, p.name.as_str())).collect();
+        let storage_names: HashMap<i64, &str> =
+            storages.iter().map(|s| (s.id, s.name.as_str())).collect();
+        let to_profile = self.profile_id(tenant, target.profile).await?;
+        let to_storage = match target.storage {
+            Some(name) => Some(self.storage_id(tenant, name).await?),
+            None => None,
+        };
+        let accounts = self.selected(tenant, selection, progress).await?;
+        let admin = origin.actor.name().to_owned();
+        let now = self.now();
+        let mut moves = Vec::with_capacity(accounts.len());
+        for current in accounts {
+            let from = current.placement.as_ref();
+            let storage_id = match (to_storage, from) {
+                (Some(id), _) => id,
+                (None, Some(from)) => from.storage_id,
+                (None, None) => {
+                    return Err(Error::Invalid(format!(
+                        "'{}' has no storage yet; name one with --storage",
+                        current.user_name()
+                    )));
+                }
+            };
+            let to = Placement {
+                mapping: from.and_then(|p| p.mapping.clone()),
+                moved_by: Some(admin.clone()),
+                profile_id: to_profile,
+                storage_id,
+                quota_bytes: target.quota_bytes.or(from.and_then(|p| p.quota_bytes)),
+            };
+            let name_of = |names: &HashMap<i64, &str>, id: Option<i64>| {
+                id.and_then(|id| names.get(&id).copied())
+                    .unwrap_or("none")
+                    .to_owned()
+            };
+            let detail = format!(
+                "moved by an admin from profile '{}', storage '{}' to profile '{}', storage '{}'{}",
+                name_of(&profile_names, from.map(|p| p.profile_id)),
+                name_of(&storage_names, from.map(|p| p.storage_id)),
+                name_of(&profile_names, Some(to.profile_id)),
+                name_of(&storage_names, Some(to.storage_id)),
+                to.quota_bytes
+                    .map(|q| format!(", quota {q} bytes"))
+                    .unwrap_or_default()
+            );
+            let event = Event::success(
+                origin,
+                tenant.id,
+                now,
+                "move",
+                200,
+                (current.user_name(), current.scim_id.as_deref()),
+                detail,
+            );
+            moves.push(AccountMove { current, to, event });
+        }
+        if moves.is_empty() {
+            return Ok(0);
+        }
+        match self.store.move_users(to_profile, &moves).await {
+            Ok(()) => Ok(moves.len()),
+            Err(StoreError::ProfileFull) => {
+                let profile = profiles.iter().find(|p| p.id == to_profile);
+                let used = self
+                    .store
+                    .count_profile_users(tenant.id, to_profile)
+                    .await?;
+                let arriving = moves
+                    .iter()
+                    .filter(|m| {
+                        m.current.placement.as_ref().map(|p| p.profile_id) != Some(to_profile)
+                    })
+                    .count();
+                Err(Error::Invalid(format!(
+                    "profile '{}' holds {used} of {} users: moving {arriving} more accounts into \
+                     it does not fit; nothing was moved (raise its limit with `scimd profile \
+                     edit`)",
+                    profile.map_or(target.profile, |p| p.name.as_str()),
+                    profile.map_or(0, |p| p.max_users),
+                )))
+            }
+            Err(StoreError::VersionMismatch) => Err(Error::Conflict(
+                "an account was moved or deleted by someone else meanwhile; nothing was moved, \
+                 try again"
+                    .into(),
+            )),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The accounts a selection names, each once.
+    async fn selected(
+        &self,
+        tenant: &Tenant,
+        selection: MoveSelection<'_>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Vec<User>> {
+        match selection {
+            MoveSelection::Emails(emails) => {
+                let total = emails.len() as u64;
+                let mut seen = HashSet::new();
+                let mut accounts = Vec::with_capacity(emails.len());
+                for (checked, email) in emails.iter().enumerate() {
+                    let account = self.account(tenant, email).await?;
+                    if seen.insert(account.key) {
+                        accounts.push(account);
+                    }
+                    progress(checked as u64 + 1, total);
+                }
+                Ok(accounts)
+            }
+            MoveSelection::Profile(name) => {
+                let search = AccountSearch {
+                    profile: Some(name),
+                    ..AccountSearch::default()
+                };
+                let query = self.account_query(tenant, &search).await?;
+                let accounts = self.all_accounts(tenant, query).await?;
+                progress(accounts.len() as u64, accounts.len() as u64);
+                Ok(accounts)
+            }
+            MoveSelection::Matching(search) => {
+                let query = AccountQuery {
+                    after_key: None,
+                    ..self.account_query(tenant, search).await?
+                };
+                let accounts = self.all_accounts(tenant, query).await?;
+                progress(accounts.len() as u64, accounts.len() as u64);
+                Ok(accounts)
+            }
+            MoveSelection::Mapping(name) => {
+                let placed_by = |user: &User| {
+                    user.placement.as_ref().is_some_and(|p| {
+                        p.moved_by.is_none()
+                            && p.mapping
+                                .as_deref()
+                                .is_some_and(|m| m.eq_ignore_ascii_case(name.trim()))
+                    })
+                };
+                let mut accounts = self.all_accounts(tenant, AccountQuery::default()).await?;
+                accounts.retain(placed_by);
+                let known = self
+                    .list_mappings(tenant)
+                    .await?
+                    .iter()
+                    .any(|m| m.name.eq_ignore_ascii_case(name.trim()));
+                if accounts.is_empty() && !known {
+                    return Err(Error::NotFound(format!(
+                        "no mapping '{}' and no account placed by one of that name; \
+                         `scimd mapping list` shows them",
+                        name.trim()
+                    )));
+                }
+                progress(accounts.len() as u64, accounts.len() as u64);
+                Ok(accounts)
+            }
+        }
+    }
+}
