@@ -1,7 +1,7 @@
 //! A provisioned user as stored, and its SCIM representation.
 
 use crate::account;
-use crate::activity::{Actor, Origin};
+use crate::activity::{Actor, Client, Origin};
 use crate::error::{Error, Result};
 use crate::lifecycle::{AccountState, ManagedBy};
 use crate::secret::hex;
@@ -95,6 +95,10 @@ impl User {
     /// naming the connection (plain `scim` for accounts created before connections were kept).
     pub fn manager(&self) -> String {
         match (self.managed_by, &self.connection) {
+            // An IdP that did not name itself adds nothing to the token's name.
+            (ManagedBy::Scim, Some(connection)) if connection.idp == Client::Other.as_str() => {
+                format!("scim via {}", connection.token)
+            }
             (ManagedBy::Scim, Some(connection)) => {
                 format!("scim via {} ({})", connection.token, connection.idp)
             }

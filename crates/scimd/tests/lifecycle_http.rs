@@ -300,6 +300,12 @@ async fn r30_a_manual_account_is_adopted_with_its_profile_and_storage() {
         let after = admin.account(tenant, "boss@example.com").await.unwrap();
         assert_eq!(after.key, before.key, "{backend}");
         assert_eq!(after.managed_by, ManagedBy::Scim, "{backend}");
+        assert_eq!(before.manager(), "manual", "{backend}");
+        assert_eq!(
+            after.manager(),
+            "scim via entra",
+            "{backend}: the connection that adopted it"
+        );
         assert_eq!(
             after.placement, before.placement,
             "{backend}: not reclassified"
