@@ -13,6 +13,7 @@
 //! - [`lifecycle`]: the account state machine as decisions (SPEC §4).
 //! - [`account`]: display name, account name and UPN derived from a SCIM user.
 //! - [`catalog`]: profiles, storages and mappings as stored.
+//! - [`mail`]: email notifications: what each says, the sending port, the retry schedule.
 //! - [`clock`]: the only source of "now".
 //! - [`error`]: domain outcomes, rendered once by the binary.
 
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod error;
 pub mod etag;
 pub mod lifecycle;
+pub mod mail;
 pub mod mapping;
 pub mod provisioner;
 pub mod secret;

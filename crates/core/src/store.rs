@@ -7,6 +7,7 @@ use crate::catalog::{
     Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
 };
 use crate::lifecycle::ManagedBy;
+use crate::mail::{Mail, MailCounts, MailOutcome, QueuedMail};
 use crate::secret::SecretHash;
 use crate::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use crate::token::{FoundToken, NewToken, Token, TokenHash, TokenName};
@@ -165,6 +166,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         user: &User,
         event: &Event,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// [`Self::insert_user`], queueing `mails` in the same transaction.
+    fn insert_user_mailing(
+        &self,
+        user: &User,
+        event: &Event,
+        mails: &[Mail],
     ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Inserts every account or none, each with its event.
     fn insert_users(
@@ -448,4 +456,56 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Whether the database answers (for `/readyz`).
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Mail: queued in the transaction of its cause, sent by the mail worker.
+    /// The emails of the tenant's admins (role admin, not disabled), whom notices go to.
+    fn tenant_admin_emails(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Records that token `token_id` got its `days` reminder and queues `mails`, unless it
+    /// got that one (or a later one) already: `false` then, and nothing is queued.
+    fn remind_token(
+        &self,
+        token_id: i64,
+        days: u32,
+        mails: &[Mail],
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// When the tenant's last failure digest was queued.
+    fn digest_sent_at(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = StoreResult<Option<Timestamp>>> + Send;
+    /// Queues a failure digest at `now` if the last one is still `last` (no other instance
+    /// queued one meanwhile) and not after `not_after`; `false` otherwise, and nothing queued.
+    fn record_digest(
+        &self,
+        tenant: TenantId,
+        last: Option<Timestamp>,
+        not_after: Timestamp,
+        mails: &[Mail],
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Mails due at `now`, the longest waiting first.
+    fn due_mail(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<QueuedMail>>> + Send;
+    /// Takes a due mail for one try: counts the try and holds it until `lease_until`. `false`
+    /// when another worker took it first.
+    fn take_mail(
+        &self,
+        mail: &QueuedMail,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn settle_mail(
+        &self,
+        id: i64,
+        outcome: MailOutcome<'_>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn mail_counts(&self, tenant: TenantId)
+    -> impl Future<Output = StoreResult<MailCounts>> + Send;
 }

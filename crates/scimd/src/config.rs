@@ -22,6 +22,16 @@ pub struct Cli {
     #[arg(long, env = "SCIMD_SQLITE_FULL_SYNC", global = true)]
     pub sqlite_full_sync: bool,
 
+    /// Email notifications go through this SMTP server: smtp://HOST:PORT (plain, this
+    /// machine only), smtp://USER:PASSWORD@HOST:587?tls=required (STARTTLS) or
+    /// smtps://USER:PASSWORD@HOST:465 (TLS). Off when unset.
+    #[arg(long, env = "SCIMD_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of notification emails, e.g. "scimd <scimd@example.com>".
+    #[arg(long, env = "SCIMD_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+
     /// Log format.
     #[arg(
         long,
@@ -339,6 +349,9 @@ pub enum UserCommand {
         profile: String,
         #[arg(long)]
         storage: String,
+        /// Mail the user its activation email (needs --smtp-url and --mail-from).
+        #[arg(long)]
+        send_activation_email: bool,
         #[command(flatten)]
         tenant: TenantArg,
     },

@@ -15,6 +15,7 @@ mod console;
 mod housekeeping;
 pub mod http;
 mod listing;
+pub mod mail;
 mod reports;
 pub mod server;
 pub mod telemetry;
@@ -45,6 +46,8 @@ pub struct ServeConfig {
     pub connections: server::ConnectionLimits,
     /// Days the activity log keeps an event; `0` keeps them all.
     pub activity_retention_days: u32,
+    /// Email notifications; off when `None`.
+    pub mail: Option<mail::MailConfig>,
 }
 
 impl ServeConfig {
@@ -59,6 +62,7 @@ impl ServeConfig {
             limits: http::RequestLimits::default(),
             connections: server::ConnectionLimits::default(),
             activity_retention_days: scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS,
+            mail: None,
         }
     }
 
@@ -70,6 +74,9 @@ impl ServeConfig {
         )
     }
 }
+
+/// How long a stopping server waits for the mail worker's send in progress.
+const MAIL_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(35);
 
 /// Opens the store (applying migrations) and makes sure tenant `default` exists.
 pub async fn open_provisioner(
@@ -87,6 +94,7 @@ pub async fn open_provisioner(
 
 /// The application over an opened provisioner.
 pub fn application(provisioner: AppProvisioner, config: &ServeConfig) -> axum::Router {
+    let provisioner = provisioner.with_mail(config.mail.is_some());
     let settings = http::HttpSettings {
         public_url: config.public_url.clone(),
         capabilities: config.capabilities,
@@ -102,6 +110,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let mailer = config
+        .mail
+        .as_ref()
+        .map(mail::SmtpMailer::new)
+        .transpose()?;
     let provisioner = open_provisioner(&config.database_url, config.durability).await?;
     let store = provisioner.store().clone();
     let app = application(provisioner, &config);
@@ -132,8 +145,37 @@ pub async fn run(
         keeper,
         config.activity_retention_days,
     ));
+    let mail_worker = match (mailer, &config.mail) {
+        (Some(mailer), Some(mail)) => {
+            tracing::info!(
+                "email notifications on: through {}, from {}",
+                scimd_store::redact_password(&mail.smtp_url),
+                mail.from
+            );
+            let sender = Provisioner::new(store.clone(), Arc::new(SystemClock) as SharedClock)
+                .with_mail(true);
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let worker = tokio::spawn(mail::work(sender, mailer, mail.clone(), stopped));
+            Some((stop, worker))
+        }
+        _ => {
+            tracing::info!("email notifications off (set --smtp-url and --mail-from)");
+            None
+        }
+    };
     server::serve(listener, app, config.connections, shutdown).await;
     housekeeping.abort();
+    if let Some((stop, mut worker)) = mail_worker {
+        let _ = stop.send(true);
+        // A send in progress finishes (each is bounded by the SMTP timeout); past that the
+        // mail stays taken and is tried again once its lease ends.
+        if tokio::time::timeout(MAIL_STOP_GRACE, &mut worker)
+            .await
+            .is_err()
+        {
+            worker.abort();
+        }
+    }
     store
         .close()
         .await

@@ -287,6 +287,7 @@ async fn r30_a_manual_account_is_adopted_with_its_profile_and_storage() {
             name: "The Boss".into(),
             profile: "Executives".into(),
             storage: "Vault".into(),
+            send_activation_email: false,
         };
         let before = admin
             .create_manual_user(&origin(), tenant, &manual)
@@ -847,6 +848,7 @@ async fn reports_say_manual_adopted_and_deleted_mappings() {
             name: "M".into(),
             profile: "Default".into(),
             storage: "Default".into(),
+            send_activation_email: false,
         };
         for email in ["kept@example.com", "taken@example.com"] {
             provisioner

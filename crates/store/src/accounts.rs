@@ -3,6 +3,7 @@
 
 use crate::activity::event_step;
 use crate::backend::{Cell, Column, Row, Step, Written};
+use crate::mail::mail_step;
 use crate::sql::users::{
     PlannedQuery, USER_COLUMNS, UserColumns, emails_ci, next_cursor, plan_query,
 };
@@ -12,6 +13,7 @@ use scim::datetime::Timestamp;
 use scim::filter::fold_case;
 use scimd_core::activity::Event;
 use scimd_core::lifecycle::{AccountState, ManagedBy};
+use scimd_core::mail::Mail;
 use scimd_core::store::{
     AccountCounts, AccountMove, AccountQuery, StateFilter, StoreError, StoreResult, UserPage,
     UserQuery,
@@ -224,8 +226,14 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
     Ok(steps)
 }
 
-pub(crate) async fn insert_user(store: &SqlStore, user: &User, event: &Event) -> StoreResult<i64> {
-    let steps = insert_steps(store, user, event)?;
+pub(crate) async fn insert_user(
+    store: &SqlStore,
+    user: &User,
+    event: &Event,
+    mails: &[Mail],
+) -> StoreResult<i64> {
+    let mut steps = insert_steps(store, user, event)?;
+    steps.extend(mails.iter().map(|mail| mail_step(mail, user.created_at)));
     let insert = usize::from(user.placement.is_some());
     match store.write(steps).await? {
         Written::Committed(rows) => rows

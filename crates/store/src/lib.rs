@@ -18,6 +18,7 @@ mod admins;
 mod backend;
 mod catalog;
 mod cursor_seal;
+mod mail;
 mod migrations;
 #[cfg(test)]
 mod query_plans;

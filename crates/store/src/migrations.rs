@@ -61,6 +61,7 @@ pub(crate) fn sqlite() -> Migrator {
             "account origin",
             "../migrations/sqlite/0013_account_origin.sql"
         ),
+        migration!(14, "mail", "../migrations/sqlite/0014_mail.sql"),
     ])
 }
 
@@ -111,6 +112,7 @@ pub(crate) fn postgres() -> Migrator {
             "account origin",
             "../migrations/postgres/0013_account_origin.sql"
         ),
+        migration!(14, "mail", "../migrations/postgres/0014_mail.sql"),
     ])
 }
 

@@ -4,13 +4,14 @@ use crate::backend::{Backend, BackendError, Column, Row, Step, Written};
 use crate::cursor_seal::CursorSeal;
 use crate::sql::{SqlValue, Statement};
 use crate::tenant_shares::TenantShares;
-use crate::{accounts, activity, admins, catalog};
+use crate::{accounts, activity, admins, catalog, mail};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery};
 use scimd_core::admin::{AdminAccount, AdminSession, ApiKeyInfo, NewAdmin};
 use scimd_core::catalog::{
     Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
 };
+use scimd_core::mail::{Mail, MailCounts, MailOutcome, QueuedMail};
 use scimd_core::store::{
     AccountCounts, AccountMove, AccountQuery, Store, StoreError, StoreResult, UserPage, UserQuery,
 };
@@ -338,7 +339,16 @@ impl Store for SqlStore {
     }
 
     async fn insert_user(&self, user: &User, event: &Event) -> StoreResult<i64> {
-        accounts::insert_user(self, user, event).await
+        accounts::insert_user(self, user, event, &[]).await
+    }
+
+    async fn insert_user_mailing(
+        &self,
+        user: &User,
+        event: &Event,
+        mails: &[Mail],
+    ) -> StoreResult<i64> {
+        accounts::insert_user(self, user, event, mails).await
     }
 
     async fn insert_users(&self, accounts: &[(User, Event)]) -> StoreResult<()> {
@@ -612,5 +622,55 @@ impl Store for SqlStore {
         )
         .await
         .map(drop)
+    }
+
+    async fn tenant_admin_emails(&self, tenant: TenantId) -> StoreResult<Vec<String>> {
+        mail::tenant_admin_emails(self, tenant).await
+    }
+
+    async fn remind_token(
+        &self,
+        token_id: i64,
+        days: u32,
+        mails: &[Mail],
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        mail::remind_token(self, token_id, days, mails, now).await
+    }
+
+    async fn digest_sent_at(&self, tenant: TenantId) -> StoreResult<Option<Timestamp>> {
+        mail::digest_sent_at(self, tenant).await
+    }
+
+    async fn record_digest(
+        &self,
+        tenant: TenantId,
+        last: Option<Timestamp>,
+        not_after: Timestamp,
+        mails: &[Mail],
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        mail::record_digest(self, tenant, last, not_after, mails, now).await
+    }
+
+    async fn due_mail(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<QueuedMail>> {
+        mail::due_mail(self, now, limit).await
+    }
+
+    async fn take_mail(
+        &self,
+        queued: &QueuedMail,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> StoreResult<bool> {
+        mail::take_mail(self, queued, now, lease_until).await
+    }
+
+    async fn settle_mail(&self, id: i64, outcome: MailOutcome<'_>) -> StoreResult<()> {
+        mail::settle_mail(self, id, outcome).await
+    }
+
+    async fn mail_counts(&self, tenant: TenantId) -> StoreResult<MailCounts> {
+        mail::mail_counts(self, tenant).await
     }
 }

@@ -6,6 +6,7 @@ use crate::activity::{Event, EventQuery, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::lifecycle::{AccountState, ManagedBy, decide_admin_activate, decide_admin_preserve};
+use crate::mail::activation;
 use crate::store::{AccountQuery, StateFilter, Store, StoreError};
 use crate::tenant::Tenant;
 use crate::user::{AccountProfile, Placement, User, check_user_name_is_email};
@@ -23,6 +24,8 @@ pub struct ManualUser {
     pub name: String,
     pub profile: String,
     pub storage: String,
+    /// Mail the user its activation email (R-48; refused while mail is off).
+    pub send_activation_email: bool,
 }
 
 /// An account with its profile and storage by name, as listings and reports show it.
@@ -200,9 +203,20 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         spec: &ManualUser,
     ) -> Result<User> {
         let (mut user, event) = self.manual_user(origin, tenant, spec).await?;
+        let mails = match (spec.send_activation_email, self.mail) {
+            (false, _) => Vec::new(),
+            (true, true) => vec![activation(tenant, &user, spec.profile.trim())],
+            (true, false) => {
+                return Err(Error::Invalid(
+                    "email notifications are off: start scimd with --smtp-url and --mail-from \
+                     (SCIMD_SMTP_URL, SCIMD_MAIL_FROM) to send activation emails"
+                        .into(),
+                ));
+            }
+        };
         user.key = self
             .store
-            .insert_user(&user, &event)
+            .insert_user_mailing(&user, &event, &mails)
             .await
             .map_err(|error| match error {
                 StoreError::ProfileFull => {

@@ -7,6 +7,7 @@ use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::lifecycle::{AccountState, CreateDecision, Existing, ManagedBy, decide_create};
+use crate::mail::{Mail, activation};
 use crate::mapping::{MatchInput, evaluate, no_match_detail};
 use crate::store::{Store, StoreError};
 use crate::tenant::TenantId;
@@ -16,6 +17,14 @@ use crate::user::{
 use scim::normalise::{Normalised, normalise_resource};
 use scim::schema::USER;
 use serde_json::{Map, Value};
+
+/// Where the mappings placed a new user, said in words, and the profile to name in its
+/// activation email when its mapping sends one.
+struct Classified {
+    placement: Placement,
+    described: String,
+    activation_profile: Option<String>,
+}
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
     /// a POST names an email; what happens depends on the account that already holds it
@@ -98,7 +107,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         normalised: &Normalised,
         initial: AccountState,
     ) -> Result<Option<User>> {
-        let (placement, described) = self.classify(tenant, normalised).await?;
+        let Classified {
+            placement,
+            described,
+            activation_profile,
+        } = self.classify(tenant, normalised).await?;
         let mut resource = normalised.resource.clone();
         resource.insert("active".into(), Value::Bool(initial.is_active()));
         let now = self.now();
@@ -131,7 +144,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             (user.user_name(), user.scim_id.as_deref()),
             detail,
         );
-        match self.store.insert_user(&user, &event).await {
+        let mails = match activation_profile {
+            Some(profile) if self.mail => self.activation_mail(tenant, &user, &profile).await?,
+            _ => Vec::new(),
+        };
+        match self.store.insert_user_mailing(&user, &event, &mails).await {
             Ok(key) => {
                 user.key = key;
                 Ok(Some(user))
@@ -183,11 +200,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     /// The first matching mapping decides profile, storage and quota; none matching, or a full
     /// profile, refuses the create with a 400 that says why. Also says where the user went.
-    async fn classify(
-        &self,
-        tenant: TenantId,
-        normalised: &Normalised,
-    ) -> Result<(Placement, String)> {
+    async fn classify(&self, tenant: TenantId, normalised: &Normalised) -> Result<Classified> {
         let mappings = self.store.list_mappings(tenant).await?;
         let input = MatchInput {
             resource: &normalised.resource,
@@ -217,6 +230,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             "mapping '{}' placed the user in profile '{}', storage '{}'",
             mapping.name, mapping.profile, mapping.storage
         );
+        let activation_profile = mapping
+            .send_activation_email
+            .then(|| mapping.profile.clone());
         let placement = Placement {
             mapping: Some(mapping.name),
             moved_by: None,
@@ -224,7 +240,27 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             storage_id: mapping.storage_id,
             quota_bytes: mapping.quota_bytes,
         };
-        Ok((placement, described))
+        Ok(Classified {
+            placement,
+            described,
+            activation_profile,
+        })
+    }
+
+    /// The activation email to a new account of `tenant`, placed in `profile`.
+    pub(super) async fn activation_mail(
+        &self,
+        tenant: TenantId,
+        user: &User,
+        profile: &str,
+    ) -> Result<Vec<Mail>> {
+        let tenants = self.store.list_tenants().await?;
+        Ok(tenants
+            .iter()
+            .find(|t| t.id == tenant)
+            .map(|tenant| activation(tenant, user, profile))
+            .into_iter()
+            .collect())
     }
 
     /// `Err` with a sentence when the profile holds its `max_users` already (0 = unlimited).

@@ -7,6 +7,7 @@ mod admins;
 mod catalog;
 mod create;
 mod dashboard;
+mod mail;
 mod moves;
 mod retention;
 mod users;
@@ -24,6 +25,7 @@ use scim::datetime::Timestamp;
 pub use accounts::{AccountFilter, AccountSearch, AccountView, ManualUser};
 pub use catalog::{MappingEdit, MappingPreview, MappingSpec};
 pub use dashboard::Dashboard;
+pub use mail::MailRound;
 pub use moves::{MoveSelection, MoveTarget};
 pub use retention::DEFAULT_ACTIVITY_RETENTION_DAYS;
 pub use users::ListRequest;
@@ -67,11 +69,26 @@ impl Principal {
 pub struct Provisioner<S, C = SystemClock> {
     store: S,
     clock: C,
+    /// Whether email notifications are on (SMTP configured): mails are queued only then.
+    mail: bool,
 }
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
     pub fn new(store: S, clock: C) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            mail: false,
+        }
+    }
+
+    /// Turns email notifications on: the process has an SMTP server to send through.
+    pub fn with_mail(self, on: bool) -> Self {
+        Self { mail: on, ..self }
+    }
+
+    pub fn mail_enabled(&self) -> bool {
+        self.mail
     }
 
     pub fn store(&self) -> &S {

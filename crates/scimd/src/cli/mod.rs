@@ -8,6 +8,7 @@ mod tokens;
 mod users;
 
 use crate::config::{Cli, Command, HealthcheckArgs, TenantCommand};
+use crate::mail::MailConfig;
 use crate::open_provisioner;
 use scimd_core::activity::Origin;
 use scimd_core::tenant::ProvisioningMethod;
@@ -34,13 +35,19 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let durability = Durability {
         sqlite_full_sync: cli.sqlite_full_sync,
     };
+    let mail = MailConfig::of(cli.smtp_url.as_deref(), cli.mail_from.as_deref())?;
     let command = match cli.command {
-        Command::Serve(args) => return serve::serve(&cli.database_url, durability, args).await,
+        Command::Serve(args) => {
+            return serve::serve(&cli.database_url, durability, mail, args).await;
+        }
         Command::Healthcheck(args) => return healthcheck(args).await,
         admin => admin,
     };
     // Every other command works on the database, migrated first, and leaves it whole on disk.
-    let provisioner = open_provisioner(&cli.database_url, durability).await?;
+    // With mail configured, what they cause is queued for the server's mail worker to send.
+    let provisioner = open_provisioner(&cli.database_url, durability)
+        .await?
+        .with_mail(mail.is_some());
     let outcome = on_the_database(&provisioner, &cli.database_url, command).await;
     provisioner.store().close().await?;
     outcome

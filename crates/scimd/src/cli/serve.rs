@@ -2,6 +2,7 @@
 
 use crate::config::ServeArgs;
 use crate::http::RequestLimits;
+use crate::mail::MailConfig;
 use crate::server::ConnectionLimits;
 use crate::{ServeConfig, run};
 use anyhow::Context;
@@ -16,17 +17,17 @@ use tokio::net::TcpListener;
 pub(super) async fn serve(
     database_url: &str,
     durability: Durability,
+    mail: Option<MailConfig>,
     args: ServeArgs,
 ) -> anyhow::Result<ExitCode> {
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    run(
-        serve_config(database_url, durability, args),
-        listener,
-        shutdown_signal(),
-    )
-    .await?;
+    let config = ServeConfig {
+        mail,
+        ..serve_config(database_url, durability, args)
+    };
+    run(config, listener, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -30,6 +30,7 @@ pub(super) async fn user(
             name,
             profile,
             storage,
+            send_activation_email,
             tenant,
         } => {
             let tenant = provisioner.tenant(&tenant.tenant).await?;
@@ -38,6 +39,7 @@ pub(super) async fn user(
                 name,
                 profile,
                 storage,
+                send_activation_email,
             };
             let user = provisioner
                 .create_manual_user(&origin("create"), &tenant, &spec)
@@ -192,6 +194,7 @@ fn read_import(path: &std::path::Path) -> anyhow::Result<Vec<(usize, ManualUser)
                 name: cell(name),
                 profile: cell(profile),
                 storage: cell(storage),
+                send_activation_email: false,
             },
         ));
     }

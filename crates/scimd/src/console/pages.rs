@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use scimd_core::mail::MailCounts;
 use scimd_core::provisioner::Dashboard;
 
 pub(super) fn router() -> Router<AppState> {
@@ -89,14 +90,26 @@ impl Chrome {
 struct DashboardPage {
     chrome: Chrome,
     figures: Dashboard,
+    /// The tenant's mail, when email notifications are on.
+    mail: Option<MailCounts>,
 }
 
 async fn dashboard(State(state): State<AppState>, signed: Signed) -> Response {
-    match state.provisioner.dashboard(&signed.tenant).await {
-        Ok(figures) => render(&DashboardPage {
-            chrome: Chrome::of(&signed, "dashboard"),
-            figures,
-        }),
-        Err(error) => failure(error),
-    }
+    let provisioner = &state.provisioner;
+    let figures = match provisioner.dashboard(&signed.tenant).await {
+        Ok(figures) => figures,
+        Err(error) => return failure(error),
+    };
+    let mail = match provisioner.mail_enabled() {
+        false => None,
+        true => match provisioner.mail_counts(&signed.tenant).await {
+            Ok(counts) => Some(counts),
+            Err(error) => return failure(error),
+        },
+    };
+    render(&DashboardPage {
+        chrome: Chrome::of(&signed, "dashboard"),
+        figures,
+        mail,
+    })
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 pub mod live;
+pub mod smtp;
 
 pub struct TestApp {
     pub router: Router,

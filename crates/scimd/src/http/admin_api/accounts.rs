@@ -32,9 +32,17 @@ pub(super) async fn dashboard(State(state): State<AppState>, caller: Caller) -> 
                    "expires_at": token.expires_at.to_rfc3339()})
         })
         .collect();
+    let mail = match state.provisioner.mail_enabled() {
+        false => json!({"on": false}),
+        true => {
+            let counts = state.provisioner.mail_counts(&caller.tenant).await?;
+            json!({"on": true, "queued": counts.queued, "sent": counts.sent, "failed": counts.failed})
+        }
+    };
     ok(
         json!({"active": figures.active, "preserved": figures.preserved,
-              "failures_last_day": figures.failures_last_day, "tokens_needing_attention": tokens}),
+              "failures_last_day": figures.failures_last_day, "tokens_needing_attention": tokens,
+              "mail": mail}),
     )
 }
 
@@ -87,6 +95,16 @@ pub(super) async fn create_user(
         name: required(&body, "name")?.to_owned(),
         profile: required(&body, "profile")?.to_owned(),
         storage: required(&body, "storage")?.to_owned(),
+        send_activation_email: match body.get("send_activation_email") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(send)) => *send,
+            Some(_) => {
+                return Err(ApiFailure::new(
+                    StatusCode::BAD_REQUEST,
+                    "'send_activation_email' must be true or false",
+                ));
+            }
+        },
     };
     state
         .provisioner
