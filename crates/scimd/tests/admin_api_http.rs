@@ -812,3 +812,49 @@ async fn r45_users_move_through_the_api_all_or_none() {
         );
     }
 }
+
+/// R-48 through the API: the dashboard says whether mail is on; asking for an activation email
+/// while it is off, or with a value that is not a boolean, is refused and creates nothing.
+#[tokio::test]
+async fn activation_emails_are_asked_for_through_the_api() {
+    let app = TestApp::new().await;
+    let key = key_for(&app, "ann@example.com", Role::Admin).await;
+    let (_, dashboard) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/dashboard",
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(dashboard["mail"], json!({"on": false}));
+    for (asked, says) in [
+        (
+            json!("yes"),
+            "'send_activation_email' must be true or false",
+        ),
+        (json!(true), "email notifications are off"),
+    ] {
+        let body = json!({"email": "m@example.com", "name": "M", "profile": "Default",
+                          "storage": "Default", "send_activation_email": asked});
+        let (status, answer) = call(
+            &app,
+            Method::POST,
+            "/admin/api/v1/users",
+            Some(&key),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains(says), "{answer}");
+    }
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/users/m@example.com",
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

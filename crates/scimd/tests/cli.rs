@@ -606,3 +606,136 @@ async fn a_cli_command_leaves_what_it_wrote_in_the_database_file() {
     let database = cli.dir.path().join("data/scimd.db");
     assert_eq!(common::rows_in_a_lone_copy(&database, "tokens").await, 1);
 }
+
+/// R-48 end to end: `serve` with mail settings mails the activation email of a user an IdP
+/// creates through a mapping with the flag, and the one `user create --send-activation-email`
+/// queued for it; without mail settings that request is refused; wrong mail settings stop any
+/// command before it touches the database.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_mails_activation_emails_through_smtp() {
+    let smtp = common::smtp::TestSmtp::start().await;
+    let cli = Cli::new();
+    let token = cli.token("entra");
+    let url = smtp.url();
+    for (args, says) in [
+        (
+            vec![
+                "tenant",
+                "list",
+                "--smtp-url",
+                "smtp://mail.example.com:25",
+                "--mail-from",
+                "s@example.com",
+            ],
+            "plain SMTP would send mail (and any password) in clear",
+        ),
+        (
+            vec!["tenant", "list", "--smtp-url", &url],
+            "--smtp-url needs --mail-from",
+        ),
+        (
+            vec!["tenant", "list", "--mail-from", "s@example.com"],
+            "--mail-from needs --smtp-url",
+        ),
+        (
+            vec![
+                "tenant",
+                "list",
+                "--smtp-url",
+                &url,
+                "--mail-from",
+                "not an address",
+            ],
+            "is not an address",
+        ),
+        (
+            vec![
+                "tenant",
+                "list",
+                "--smtp-url",
+                "imap://127.0.0.1:1",
+                "--mail-from",
+                "s@example.com",
+            ],
+            "use smtp://",
+        ),
+    ] {
+        let refused = cli.run(&args);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(
+            text(&refused.stderr).contains(says),
+            "{args:?}: {}",
+            text(&refused.stderr)
+        );
+    }
+    let manual = [
+        "user",
+        "create",
+        "m@example.com",
+        "--name",
+        "M",
+        "--profile",
+        "Default",
+        "--storage",
+        "Default",
+        "--send-activation-email",
+    ];
+    let refused = cli.run(&manual);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("email notifications are off"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let mailing = |command: &mut Command| {
+        command
+            .env("SCIMD_SMTP_URL", smtp.url())
+            .env("SCIMD_MAIL_FROM", "scimd <scimd@example.com>");
+    };
+    let mut create = cli.command();
+    mailing(&mut create);
+    let created = create.args(manual).output().unwrap();
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let mapping = cli.run(&[
+        "mapping",
+        "create",
+        "--name",
+        "Welcome",
+        "--any-user",
+        "--profile",
+        "Default",
+        "--storage",
+        "Default",
+        "--activation-email",
+    ]);
+    assert!(mapping.status.success(), "{}", text(&mapping.stderr));
+
+    let mut serve = cli.command();
+    mailing(&mut serve);
+    let (server, log) = Serving::start(serve.args(["serve", "--listen", "127.0.0.1:0"]));
+    let mut lines = BufReader::new(log).lines();
+    let port = common::listening_port(&mut lines);
+    let body = r#"{"userName":"idp@example.com"}"#;
+    let created = exchange(
+        port,
+        &post_request("localhost", "/scim/v2/Users", &token, body),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+
+    let mut recipients: Vec<String> = smtp
+        .wait_for(2)
+        .await
+        .into_iter()
+        .flat_map(|mail| mail.to)
+        .collect();
+    recipients.sort();
+    assert_eq!(recipients, ["idp@example.com", "m@example.com"]);
+    assert!(server.terminate().success());
+    let logged: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        logged
+            .iter()
+            .any(|line| line.contains("email notifications on")),
+        "{logged:#?}"
+    );
+}

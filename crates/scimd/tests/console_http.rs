@@ -1282,3 +1282,32 @@ fn location(page: &Page) -> Option<&str> {
         .get(header::LOCATION)
         .and_then(|value| value.to_str().ok())
 }
+
+/// R-48 on the dashboard: whether email notifications are on, and how the tenant's mail fares.
+#[tokio::test]
+async fn the_dashboard_says_whether_email_notifications_are_on() {
+    let off = TestApp::new().await;
+    with_admin(&off, "ann@example.com", Role::Admin).await;
+    let cookie = sign_in(&off, "ann@example.com").await;
+    let page = send(&off, get("/admin", Some(&cookie))).await;
+    assert!(
+        page.html.contains("Off: no activation emails"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("--smtp-url"), "{}", page.html);
+
+    let on = TestApp::configured(String::new(), |config| {
+        config.mail = Some(scimd::mail::MailConfig {
+            smtp_url: "smtp://127.0.0.1:2525".into(),
+            from: "scimd@example.com".into(),
+            poll: std::time::Duration::from_secs(5),
+        });
+    })
+    .await;
+    with_admin(&on, "ann@example.com", Role::Admin).await;
+    let cookie = sign_in(&on, "ann@example.com").await;
+    let page = send(&on, get("/admin", Some(&cookie))).await;
+    assert!(page.html.contains("On: activation emails"), "{}", page.html);
+    assert!(page.html.contains("0 waiting, 0 sent"), "{}", page.html);
+}
