@@ -898,3 +898,57 @@ async fn reports_say_manual_adopted_and_deleted_mappings() {
         );
     }
 }
+
+/// R-47 while an IdP is mid-sync: creates racing the switch to manual each either happen
+/// whole (201, the user exists) or not at all (403, no user); the switch touches no user.
+#[tokio::test]
+async fn r47_a_switch_while_an_idp_is_mid_sync_leaves_no_half_writes() {
+    for (backend, url) in database_urls().await {
+        let app = TestApp::with_database(url).await;
+        let existing = app.create("kept@example.com").await;
+        let uri = format!("/scim/v2/Users/{}", existing["id"].as_str().unwrap());
+        let before = app.call(Method::GET, &uri, None).await;
+        let provisioner = app.provisioner().await;
+        let tenant = provisioner.tenant("default").await.unwrap();
+
+        let bodies = (0..40).map(|n| json!({"userName": format!("sync{n}@example.com")}));
+        let admin = admin_origin();
+        let (replies, switched) = tokio::join!(
+            concurrent_creates(&app, bodies),
+            provisioner.set_provisioning(&admin, &tenant, ProvisioningMethod::Manual)
+        );
+        switched.unwrap();
+        provisioner
+            .set_provisioning(&admin_origin(), &tenant, ProvisioningMethod::Scim)
+            .await
+            .unwrap();
+        let mut created = 0;
+        for (n, (status, body)) in replies.iter().enumerate() {
+            let email = format!("sync{n}@example.com");
+            let account = provisioner.account(&tenant, &email).await;
+            match status.as_u16() {
+                201 => {
+                    created += 1;
+                    let id = body["id"].as_str().unwrap();
+                    let read = app
+                        .call(Method::GET, &format!("/scim/v2/Users/{id}"), None)
+                        .await;
+                    assert_eq!(read.status, StatusCode::OK, "{backend}: {email}");
+                    assert!(account.is_ok(), "{backend}: {email}");
+                }
+                403 => assert!(
+                    account.is_err(),
+                    "{backend}: refused {email} was not created"
+                ),
+                other => panic!("{backend}: {email}: {other} {body}"),
+            }
+        }
+        let listed = app.call(Method::GET, "/scim/v2/Users?count=0", None).await;
+        assert_eq!(listed.body["totalResults"], created + 1, "{backend}");
+        let after = app.call(Method::GET, &uri, None).await;
+        assert_eq!(
+            after.body, before.body,
+            "{backend}: the switch touched no user"
+        );
+    }
+}
