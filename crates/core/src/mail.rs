@@ -99,7 +99,7 @@ pub trait Mailer: Send + Sync {
 pub const LEASE_MILLIS: i64 = 10 * 60 * 1000;
 
 /// The wait before the next try after `attempts` failed ones: 1 min, 5 min, 30 min, 2 h, then
-/// every 6 h; `None` after 14 tries (about three days), when the mail is given up.
+/// every 6 h; `None` after 16 tries (about three days), when the mail is given up.
 pub fn retry_after_millis(attempts: u32) -> Option<i64> {
     const MINUTE: i64 = 60_000;
     match attempts {
@@ -107,7 +107,7 @@ pub fn retry_after_millis(attempts: u32) -> Option<i64> {
         2 => Some(5 * MINUTE),
         3 => Some(30 * MINUTE),
         4 => Some(120 * MINUTE),
-        5..=13 => Some(360 * MINUTE),
+        5..=15 => Some(360 * MINUTE),
         _ => None,
     }
 }
