@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //! - [`provisioner`]: the use cases.
-//! - [`store`]: the storage port and its error and query types.
+//! - [`store`]: the storage port, one trait per aggregate, and its error and query types.
 //! - [`tenant`], [`token`], [`user`]: the entities and their newtypes.
 //! - [`etag`]: `If-Match` comparison.
 //! - [`mapping`]: mapping criteria and their evaluation at creation (SPEC §5).

@@ -15,8 +15,8 @@ use scimd_core::activity::Event;
 use scimd_core::lifecycle::{AccountState, ManagedBy};
 use scimd_core::mail::Mail;
 use scimd_core::store::{
-    AccountCounts, AccountMove, AccountQuery, StateFilter, StoreError, StoreResult, UserPage,
-    UserQuery,
+    AccountCounts, AccountMove, AccountQuery, AccountStore, StateFilter, StoreError, StoreResult,
+    UserPage, UserQuery,
 };
 use scimd_core::tenant::TenantId;
 use scimd_core::user::{AccountProfile, Connection, Placement, StoredUser, User};
@@ -226,36 +226,6 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
     Ok(steps)
 }
 
-pub(crate) async fn insert_user(
-    store: &SqlStore,
-    user: &User,
-    event: &Event,
-    mails: &[Mail],
-) -> StoreResult<i64> {
-    let mut steps = insert_steps(store, user, event)?;
-    steps.extend(mails.iter().map(|mail| mail_step(mail, user.created_at)));
-    let insert = usize::from(user.placement.is_some());
-    match store.write(steps).await? {
-        Written::Committed(rows) => rows
-            .get(insert)
-            .and_then(|rows| rows.first())
-            .map(|row| row[0].int())
-            .ok_or_else(|| StoreError::Backend("the insert returned no key".into())),
-        Written::Unmet { .. } => Err(StoreError::ProfileFull),
-    }
-}
-
-pub(crate) async fn insert_users(store: &SqlStore, accounts: &[(User, Event)]) -> StoreResult<()> {
-    let mut steps = Vec::new();
-    for (user, event) in accounts {
-        steps.extend(insert_steps(store, user, event)?);
-    }
-    match store.write(steps).await? {
-        Written::Committed(_) => Ok(()),
-        Written::Unmet { .. } => Err(StoreError::ProfileFull),
-    }
-}
-
 async fn one_user<U>(
     store: &SqlStore,
     tenant: TenantId,
@@ -276,192 +246,6 @@ async fn one_user<U>(
         .into_iter()
         .next();
     row.map(|row| (shape.decode)(tenant, row)).transpose()
-}
-
-pub(crate) async fn get_user(
-    store: &SqlStore,
-    tenant: TenantId,
-    scim_id: &str,
-) -> StoreResult<Option<User>> {
-    one_user(
-        store,
-        tenant,
-        &ACCOUNTS,
-        "u.scim_id = $2",
-        scim_id.to_owned(),
-    )
-    .await
-}
-
-pub(crate) async fn stored_user(
-    store: &SqlStore,
-    tenant: TenantId,
-    scim_id: &str,
-) -> StoreResult<Option<StoredUser>> {
-    one_user(store, tenant, &STORED, "u.scim_id = $2", scim_id.to_owned()).await
-}
-
-pub(crate) async fn user_by_email(
-    store: &SqlStore,
-    tenant: TenantId,
-    email: &str,
-) -> StoreResult<Option<User>> {
-    let email = fold_case(email);
-    one_user(store, tenant, &ACCOUNTS, "u.user_name_ci = $2", email).await
-}
-
-pub(crate) async fn update_user(
-    store: &SqlStore,
-    current: &User,
-    user: &User,
-    event: &Event,
-) -> StoreResult<()> {
-    let expected_version = current.version;
-    let mut columns = UserColumns::of(user)?;
-    let search = store.backend.dialect().search_document("$8");
-    let mut values = user_values(user, &mut columns);
-    values.extend([SqlValue::Int(user.key), SqlValue::Int(expected_version)]);
-    // SQLite rewrites the entry of every index whose column the SET names, changed or not: a
-    // dirty page, a WAL frame and a checkpoint copy per index per write. So the indexed
-    // columns (the ids and the userName) are named only when they change; most updates
-    // leave all three.
-    let mut indexed = String::new();
-    if current.scim_id != user.scim_id {
-        indexed.push_str("scim_id = $2, ");
-    }
-    if current.user_name() != user.user_name() {
-        indexed.push_str("user_name = $3, user_name_ci = $4, ");
-    }
-    if current.external_id() != user.external_id() {
-        indexed.push_str("external_id = $5, ");
-    }
-    let update = Step::run(
-        format!(
-            "UPDATE users SET {indexed}active = $6, resource = $7, resource_ci = {search}, \
-             version = $9, updated_at = $10, state = $11, preserved_by = $12, \
-             preserved_at = $13, managed_by = $14, display_name = $15, upn = $16, \
-             idp_token = $17, idp_client = $18 \
-             WHERE tenant_id = $1 AND pk = $19 AND version = $20"
-        ),
-        values,
-    )
-    .must_affect();
-    let mut steps = vec![update];
-    // The email rows are those of `current` (the version check makes sure of it): rewritten
-    // only when the addresses changed, since most updates leave them and rewriting them
-    // dirtied a table and two index pages per write.
-    if emails_ci(current) != columns.emails_ci {
-        let by_key = ("pk = $1", vec![SqlValue::Int(user.key)]);
-        steps.extend(email_steps(by_key, &columns));
-    }
-    steps.push(event_step(event));
-    match store.write(steps).await? {
-        Written::Committed(_) => Ok(()),
-        Written::Unmet { .. } => Err(StoreError::VersionMismatch),
-    }
-}
-
-pub(crate) async fn move_users(
-    store: &SqlStore,
-    to_profile: i64,
-    moves: &[AccountMove],
-) -> StoreResult<()> {
-    let arriving = moves.iter().filter(|m| m.arrives()).count();
-    // The room check locks the profile row, as a create's insert does: a create and a move, or
-    // two moves, racing for its last places are serialised and the second finds it full.
-    let room = Step::run(
-        store.backend.dialect().locking(
-            "SELECT id FROM profiles WHERE id = $1 AND (max_users = 0 OR user_count + $2 <= max_users)",
-        ),
-        vec![
-            SqlValue::Int(to_profile),
-            SqlValue::Int(i64::try_from(arriving).unwrap_or(i64::MAX)),
-        ],
-    )
-    .returning(&[Column::Int])
-    .must_affect();
-    let mut steps = vec![room];
-    for AccountMove { current, to, event } in moves {
-        let quota = |placement: Option<&Placement>| {
-            let quota = placement.and_then(|p| p.quota_bytes);
-            SqlValue::OptInt(quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX)))
-        };
-        let mut values = vec![
-            SqlValue::Int(to.profile_id),
-            SqlValue::Int(to.storage_id),
-            quota(Some(to)),
-            SqlValue::OptText(to.moved_by.clone()),
-            SqlValue::Int(current.tenant_id.0),
-            SqlValue::Int(current.key),
-        ];
-        // Only from where the admin saw the account: a move that raced it changes nothing.
-        let was = match &current.placement {
-            Some(placement) => {
-                values.extend([
-                    SqlValue::Int(placement.profile_id),
-                    SqlValue::Int(placement.storage_id),
-                    quota(Some(placement)),
-                ]);
-                "profile_id = $7 AND storage_id = $8 AND COALESCE(quota_bytes, -1) = COALESCE($9, -1)"
-            }
-            None => "profile_id IS NULL",
-        };
-        steps.push(
-            Step::run(
-                format!(
-                    "UPDATE users SET profile_id = $1, storage_id = $2, quota_bytes = $3, \
-                     moved_by = $4 WHERE tenant_id = $5 AND pk = $6 AND {was}"
-                ),
-                values,
-            )
-            .must_affect(),
-        );
-        steps.push(event_step(event));
-    }
-    match store.write(steps).await? {
-        Written::Committed(_) => Ok(()),
-        Written::Unmet { step: 0 } => Err(StoreError::ProfileFull),
-        Written::Unmet { .. } => Err(StoreError::VersionMismatch),
-    }
-}
-
-pub(crate) async fn destroy_user(store: &SqlStore, user: &User, event: &Event) -> StoreResult<()> {
-    let emails = Step::run(
-        "DELETE FROM user_emails WHERE user_pk = $1",
-        vec![SqlValue::Int(user.key)],
-    );
-    let destroy = Step::run(
-        "DELETE FROM users WHERE tenant_id = $1 AND pk = $2 AND version = $3",
-        vec![
-            SqlValue::Int(user.tenant_id.0),
-            SqlValue::Int(user.key),
-            SqlValue::Int(user.version),
-        ],
-    )
-    .must_affect();
-    match store
-        .write(vec![emails, destroy, event_step(event)])
-        .await?
-    {
-        Written::Committed(_) => Ok(()),
-        Written::Unmet { .. } => Err(StoreError::VersionMismatch),
-    }
-}
-
-pub(crate) async fn query_users(
-    store: &SqlStore,
-    tenant: TenantId,
-    query: &UserQuery,
-) -> StoreResult<UserPage> {
-    query_page(store, tenant, query, &ACCOUNTS).await
-}
-
-pub(crate) async fn query_stored_users(
-    store: &SqlStore,
-    tenant: TenantId,
-    query: &UserQuery,
-) -> StoreResult<UserPage<StoredUser>> {
-    query_page(store, tenant, query, &STORED).await
 }
 
 async fn query_page<U>(
@@ -531,104 +315,282 @@ async fn query_page<U>(
     })
 }
 
-pub(crate) async fn list_accounts(
-    store: &SqlStore,
-    tenant: TenantId,
-    query: &AccountQuery,
-) -> StoreResult<Vec<User>> {
-    let dialect = store.backend.dialect();
-    let mut sql =
-        format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.pk > $2");
-    let mut values = vec![
-        SqlValue::Int(tenant.0),
-        SqlValue::Int(query.after_key.unwrap_or(0)),
-    ];
-    let mut and = |condition: &dyn Fn(&str) -> String, value: SqlValue| {
-        values.push(value);
-        sql.push_str(&format!(
-            " AND {}",
-            condition(&format!("${}", values.len()))
-        ));
-    };
-    if let Some(state) = query.state {
-        let name = match state {
-            StateFilter::Active => "active",
-            StateFilter::Preserved => "preserved",
-        };
-        and(&|p| format!("u.state = {p}"), SqlValue::Text(name.into()));
+impl AccountStore for SqlStore {
+    async fn insert_user(&self, user: &User, event: &Event) -> StoreResult<i64> {
+        self.insert_user_mailing(user, event, &[]).await
     }
-    if let Some(profile_id) = query.profile_id {
-        and(
-            &|p| format!("u.profile_id = {p}"),
-            SqlValue::Int(profile_id),
-        );
-    }
-    if let Some(storage_id) = query.storage_id {
-        and(
-            &|p| format!("u.storage_id = {p}"),
-            SqlValue::Int(storage_id),
-        );
-    }
-    if let Some(managed_by) = query.managed_by {
-        let name = SqlValue::Text(managed_by.as_str().into());
-        and(&|p| format!("u.managed_by = {p}"), name);
-    }
-    if let Some(search) = query.search.as_deref().filter(|text| !text.is_empty()) {
-        let display_name = dialect.json_scalar("u.resource_ci", &["displayName"]);
-        let condition = |p: &str| {
-            format!(
-                "({} OR COALESCE({}, FALSE))",
-                dialect.contains("u.user_name_ci", p),
-                dialect.contains(&display_name, p)
-            )
-        };
-        and(&condition, SqlValue::Text(fold_case(search)));
-    }
-    sql.push_str(&format!(
-        " ORDER BY u.pk {}",
-        crate::sql::limit(query.limit)
-    ));
-    store
-        .query(Statement::new(sql, values), USER_TYPES)
-        .await?
-        .into_iter()
-        .map(|row| user_from(tenant, row))
-        .collect()
-}
 
-pub(crate) async fn count_profile_users(
-    store: &SqlStore,
-    tenant: TenantId,
-    profile_id: i64,
-) -> StoreResult<u64> {
-    let statement = Statement::new(
-        "SELECT user_count FROM profiles WHERE tenant_id = $1 AND id = $2",
-        vec![SqlValue::Int(tenant.0), SqlValue::Int(profile_id)],
-    );
-    let rows = store.lookup(statement, &[Column::Int]).await?;
-    Ok(rows
-        .first()
-        .and_then(|row| row.first())
-        .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
-}
-
-pub(crate) async fn count_accounts(
-    store: &SqlStore,
-    tenant: TenantId,
-) -> StoreResult<AccountCounts> {
-    let statement = Statement::new(
-        "SELECT state, COUNT(*) FROM users WHERE tenant_id = $1 GROUP BY state",
-        vec![SqlValue::Int(tenant.0)],
-    );
-    let mut counts = AccountCounts::default();
-    for mut row in store.query(statement, &[Column::Text, Column::Int]).await? {
-        let count = u64::try_from(row[1].int()).unwrap_or(0);
-        match row[0].take_text().as_str() {
-            "active" => counts.active = count,
-            _ => counts.preserved += count,
+    async fn insert_user_mailing(
+        &self,
+        user: &User,
+        event: &Event,
+        mails: &[Mail],
+    ) -> StoreResult<i64> {
+        let mut steps = insert_steps(self, user, event)?;
+        steps.extend(mails.iter().map(|mail| mail_step(mail, user.created_at)));
+        let insert = usize::from(user.placement.is_some());
+        match self.write(steps).await? {
+            Written::Committed(rows) => rows
+                .get(insert)
+                .and_then(|rows| rows.first())
+                .map(|row| row[0].int())
+                .ok_or_else(|| StoreError::Backend("the insert returned no key".into())),
+            Written::Unmet { .. } => Err(StoreError::ProfileFull),
         }
     }
-    Ok(counts)
+
+    async fn insert_users(&self, accounts: &[(User, Event)]) -> StoreResult<()> {
+        let mut steps = Vec::new();
+        for (user, event) in accounts {
+            steps.extend(insert_steps(self, user, event)?);
+        }
+        match self.write(steps).await? {
+            Written::Committed(_) => Ok(()),
+            Written::Unmet { .. } => Err(StoreError::ProfileFull),
+        }
+    }
+
+    async fn get_user(&self, tenant: TenantId, scim_id: &str) -> StoreResult<Option<User>> {
+        one_user(
+            self,
+            tenant,
+            &ACCOUNTS,
+            "u.scim_id = $2",
+            scim_id.to_owned(),
+        )
+        .await
+    }
+
+    async fn stored_user(
+        &self,
+        tenant: TenantId,
+        scim_id: &str,
+    ) -> StoreResult<Option<StoredUser>> {
+        one_user(self, tenant, &STORED, "u.scim_id = $2", scim_id.to_owned()).await
+    }
+
+    async fn user_by_email(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>> {
+        let email = fold_case(email);
+        one_user(self, tenant, &ACCOUNTS, "u.user_name_ci = $2", email).await
+    }
+
+    async fn update_user(&self, current: &User, user: &User, event: &Event) -> StoreResult<()> {
+        let expected_version = current.version;
+        let mut columns = UserColumns::of(user)?;
+        let search = self.backend.dialect().search_document("$8");
+        let mut values = user_values(user, &mut columns);
+        values.extend([SqlValue::Int(user.key), SqlValue::Int(expected_version)]);
+        // SQLite rewrites the entry of every index whose column the SET names, changed or not: a
+        // dirty page, a WAL frame and a checkpoint copy per index per write. So the indexed
+        // columns (the ids and the userName) are named only when they change; most updates
+        // leave all three.
+        let mut indexed = String::new();
+        if current.scim_id != user.scim_id {
+            indexed.push_str("scim_id = $2, ");
+        }
+        if current.user_name() != user.user_name() {
+            indexed.push_str("user_name = $3, user_name_ci = $4, ");
+        }
+        if current.external_id() != user.external_id() {
+            indexed.push_str("external_id = $5, ");
+        }
+        let update = Step::run(
+            format!(
+                "UPDATE users SET {indexed}active = $6, resource = $7, resource_ci = {search}, \
+                 version = $9, updated_at = $10, state = $11, preserved_by = $12, \
+                 preserved_at = $13, managed_by = $14, display_name = $15, upn = $16, \
+                 idp_token = $17, idp_client = $18 \
+                 WHERE tenant_id = $1 AND pk = $19 AND version = $20"
+            ),
+            values,
+        )
+        .must_affect();
+        let mut steps = vec![update];
+        // The email rows are those of `current` (the version check makes sure of it): rewritten
+        // only when the addresses changed, since most updates leave them and rewriting them
+        // dirtied a table and two index pages per write.
+        if emails_ci(current) != columns.emails_ci {
+            let by_key = ("pk = $1", vec![SqlValue::Int(user.key)]);
+            steps.extend(email_steps(by_key, &columns));
+        }
+        steps.push(event_step(event));
+        match self.write(steps).await? {
+            Written::Committed(_) => Ok(()),
+            Written::Unmet { .. } => Err(StoreError::VersionMismatch),
+        }
+    }
+
+    async fn move_users(&self, to_profile: i64, moves: &[AccountMove]) -> StoreResult<()> {
+        let arriving = moves.iter().filter(|m| m.arrives()).count();
+        // The room check locks the profile row, as a create's insert does: a create and a move, or
+        // two moves, racing for its last places are serialised and the second finds it full.
+        let room = Step::run(
+            self.backend.dialect().locking(
+                "SELECT id FROM profiles WHERE id = $1 AND (max_users = 0 OR user_count + $2 <= max_users)",
+            ),
+            vec![
+                SqlValue::Int(to_profile),
+                SqlValue::Int(i64::try_from(arriving).unwrap_or(i64::MAX)),
+            ],
+        )
+        .returning(&[Column::Int])
+        .must_affect();
+        let mut steps = vec![room];
+        for AccountMove { current, to, event } in moves {
+            let quota = |placement: Option<&Placement>| {
+                let quota = placement.and_then(|p| p.quota_bytes);
+                SqlValue::OptInt(quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX)))
+            };
+            let mut values = vec![
+                SqlValue::Int(to.profile_id),
+                SqlValue::Int(to.storage_id),
+                quota(Some(to)),
+                SqlValue::OptText(to.moved_by.clone()),
+                SqlValue::Int(current.tenant_id.0),
+                SqlValue::Int(current.key),
+            ];
+            // Only from where the admin saw the account: a move that raced it changes nothing.
+            let was = match &current.placement {
+                Some(placement) => {
+                    values.extend([
+                        SqlValue::Int(placement.profile_id),
+                        SqlValue::Int(placement.storage_id),
+                        quota(Some(placement)),
+                    ]);
+                    "profile_id = $7 AND storage_id = $8 AND COALESCE(quota_bytes, -1) = COALESCE($9, -1)"
+                }
+                None => "profile_id IS NULL",
+            };
+            steps.push(
+                Step::run(
+                    format!(
+                        "UPDATE users SET profile_id = $1, storage_id = $2, quota_bytes = $3, \
+                         moved_by = $4 WHERE tenant_id = $5 AND pk = $6 AND {was}"
+                    ),
+                    values,
+                )
+                .must_affect(),
+            );
+            steps.push(event_step(event));
+        }
+        match self.write(steps).await? {
+            Written::Committed(_) => Ok(()),
+            Written::Unmet { step: 0 } => Err(StoreError::ProfileFull),
+            Written::Unmet { .. } => Err(StoreError::VersionMismatch),
+        }
+    }
+
+    async fn destroy_user(&self, user: &User, event: &Event) -> StoreResult<()> {
+        let emails = Step::run(
+            "DELETE FROM user_emails WHERE user_pk = $1",
+            vec![SqlValue::Int(user.key)],
+        );
+        let destroy = Step::run(
+            "DELETE FROM users WHERE tenant_id = $1 AND pk = $2 AND version = $3",
+            vec![
+                SqlValue::Int(user.tenant_id.0),
+                SqlValue::Int(user.key),
+                SqlValue::Int(user.version),
+            ],
+        )
+        .must_affect();
+        match self.write(vec![emails, destroy, event_step(event)]).await? {
+            Written::Committed(_) => Ok(()),
+            Written::Unmet { .. } => Err(StoreError::VersionMismatch),
+        }
+    }
+
+    async fn query_users(&self, tenant: TenantId, query: &UserQuery) -> StoreResult<UserPage> {
+        query_page(self, tenant, query, &ACCOUNTS).await
+    }
+
+    async fn query_stored_users(
+        &self,
+        tenant: TenantId,
+        query: &UserQuery,
+    ) -> StoreResult<UserPage<StoredUser>> {
+        query_page(self, tenant, query, &STORED).await
+    }
+
+    async fn list_accounts(
+        &self,
+        tenant: TenantId,
+        query: &AccountQuery,
+    ) -> StoreResult<Vec<User>> {
+        let dialect = self.backend.dialect();
+        let mut sql =
+            format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.pk > $2");
+        let mut values = vec![
+            SqlValue::Int(tenant.0),
+            SqlValue::Int(query.after_key.unwrap_or(0)),
+        ];
+        let mut and = |condition: &dyn Fn(&str) -> String, value: SqlValue| {
+            values.push(value);
+            sql.push_str(&format!(
+                " AND {}",
+                condition(&format!("${}", values.len()))
+            ));
+        };
+        if let Some(state) = query.state {
+            let name = match state {
+                StateFilter::Active => "active",
+                StateFilter::Preserved => "preserved",
+            };
+            and(&|p| format!("u.state = {p}"), SqlValue::Text(name.into()));
+        }
+        if let Some(profile_id) = query.profile_id {
+            and(
+                &|p| format!("u.profile_id = {p}"),
+                SqlValue::Int(profile_id),
+            );
+        }
+        if let Some(storage_id) = query.storage_id {
+            and(
+                &|p| format!("u.storage_id = {p}"),
+                SqlValue::Int(storage_id),
+            );
+        }
+        if let Some(managed_by) = query.managed_by {
+            let name = SqlValue::Text(managed_by.as_str().into());
+            and(&|p| format!("u.managed_by = {p}"), name);
+        }
+        if let Some(search) = query.search.as_deref().filter(|text| !text.is_empty()) {
+            let display_name = dialect.json_scalar("u.resource_ci", &["displayName"]);
+            let condition = |p: &str| {
+                format!(
+                    "({} OR COALESCE({}, FALSE))",
+                    dialect.contains("u.user_name_ci", p),
+                    dialect.contains(&display_name, p)
+                )
+            };
+            and(&condition, SqlValue::Text(fold_case(search)));
+        }
+        sql.push_str(&format!(
+            " ORDER BY u.pk {}",
+            crate::sql::limit(query.limit)
+        ));
+        self.query(Statement::new(sql, values), USER_TYPES)
+            .await?
+            .into_iter()
+            .map(|row| user_from(tenant, row))
+            .collect()
+    }
+
+    async fn count_accounts(&self, tenant: TenantId) -> StoreResult<AccountCounts> {
+        let statement = Statement::new(
+            "SELECT state, COUNT(*) FROM users WHERE tenant_id = $1 GROUP BY state",
+            vec![SqlValue::Int(tenant.0)],
+        );
+        let mut counts = AccountCounts::default();
+        for mut row in self.query(statement, &[Column::Text, Column::Int]).await? {
+            let count = u64::try_from(row[1].int()).unwrap_or(0);
+            match row[0].take_text().as_str() {
+                "active" => counts.active = count,
+                _ => counts.preserved += count,
+            }
+        }
+        Ok(counts)
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
 use scim::filter::fold_case;
 use scimd_core::activity::{Event, EventQuery, Outcome, stored_text};
-use scimd_core::store::{StoreError, StoreResult};
+use scimd_core::store::{ActivityStore, StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
 
 const EVENT_COLUMNS: &str = "at, actor_kind, actor, client, method, path, operation, \
@@ -73,10 +73,6 @@ fn opt_text(value: Option<&str>) -> SqlValue {
     SqlValue::OptText(value.map(|value| stored_text(value).into_owned()))
 }
 
-pub(crate) async fn record_event(store: &SqlStore, event: &Event) -> StoreResult<()> {
-    store.write(vec![event_step(event)]).await.map(drop)
-}
-
 fn event_from(tenant: TenantId, mut row: Row) -> StoreResult<Event> {
     let outcome = Outcome::parse(&row[9].take_text())
         .ok_or_else(|| StoreError::Backend("a stored event has an invalid outcome".into()))?;
@@ -131,74 +127,71 @@ fn event_condition(tenant: TenantId, query: &EventQuery) -> (String, Vec<SqlValu
     (sql, values)
 }
 
-pub(crate) async fn count_events(
-    store: &SqlStore,
-    tenant: TenantId,
-    query: &EventQuery,
-) -> StoreResult<u64> {
-    let (condition, values) = event_condition(tenant, query);
-    let statement = Statement::new(
-        format!("SELECT COUNT(*) FROM activity WHERE {condition}"),
-        values,
-    );
-    let rows = store.query(statement, &[Column::Int]).await?;
-    Ok(rows
-        .first()
-        .and_then(|row| row.first())
-        .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
-}
-
-pub(crate) async fn list_events(
-    store: &SqlStore,
-    tenant: TenantId,
-    query: &EventQuery,
-) -> StoreResult<Vec<Event>> {
-    let (condition, values) = event_condition(tenant, query);
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM activity WHERE {condition} ORDER BY at DESC, id DESC {} \
-         OFFSET {}",
-        crate::sql::limit(query.limit),
-        query.offset
-    );
-    store
-        .query(Statement::new(sql, values), EVENT_TYPES)
-        .await?
-        .into_iter()
-        .map(|row| event_from(tenant, row))
-        .collect()
-}
-
-pub(crate) async fn delete_events_before(
-    store: &SqlStore,
-    tenant: TenantId,
-    before: Timestamp,
-    limit: u32,
-) -> StoreResult<u64> {
-    // A read first: a tenant with nothing to delete (the usual case, every hour) costs no
-    // write transaction.
-    let any = Statement::new(
-        "SELECT id FROM activity WHERE tenant_id = $1 AND at < $2 LIMIT 1",
-        vec![SqlValue::Int(tenant.0), SqlValue::Int(before.as_millis())],
-    );
-    if store.lookup(any, &[Column::Int]).await?.is_empty() {
-        return Ok(0);
+impl ActivityStore for SqlStore {
+    async fn count_events(&self, tenant: TenantId, query: &EventQuery) -> StoreResult<u64> {
+        let (condition, values) = event_condition(tenant, query);
+        let statement = Statement::new(
+            format!("SELECT COUNT(*) FROM activity WHERE {condition}"),
+            values,
+        );
+        let rows = self.query(statement, &[Column::Int]).await?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.first())
+            .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
     }
-    // The oldest first, through the (tenant_id, at) index; a batch at a time keeps each
-    // transaction short, so writes queued behind it barely wait.
-    let step = Step::run(
-        "DELETE FROM activity WHERE id IN \
-         (SELECT id FROM activity WHERE tenant_id = $1 AND at < $2 ORDER BY at LIMIT $3) \
-         RETURNING id",
-        vec![
-            SqlValue::Int(tenant.0),
-            SqlValue::Int(before.as_millis()),
-            SqlValue::Int(i64::from(limit)),
-        ],
-    )
-    .returning(&[Column::Int]);
-    let deleted = match store.write(vec![step]).await? {
-        Written::Committed(rows) => rows.first().map_or(0, Vec::len),
-        Written::Unmet { .. } => 0,
-    };
-    Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+
+    async fn record_event(&self, event: &Event) -> StoreResult<()> {
+        self.write(vec![event_step(event)]).await.map(drop)
+    }
+
+    async fn delete_events_before(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        // A read first: a tenant with nothing to delete (the usual case, every hour) costs no
+        // write transaction.
+        let any = Statement::new(
+            "SELECT id FROM activity WHERE tenant_id = $1 AND at < $2 LIMIT 1",
+            vec![SqlValue::Int(tenant.0), SqlValue::Int(before.as_millis())],
+        );
+        if self.lookup(any, &[Column::Int]).await?.is_empty() {
+            return Ok(0);
+        }
+        // The oldest first, through the (tenant_id, at) index; a batch at a time keeps each
+        // transaction short, so writes queued behind it barely wait.
+        let step = Step::run(
+            "DELETE FROM activity WHERE id IN \
+             (SELECT id FROM activity WHERE tenant_id = $1 AND at < $2 ORDER BY at LIMIT $3) \
+             RETURNING id",
+            vec![
+                SqlValue::Int(tenant.0),
+                SqlValue::Int(before.as_millis()),
+                SqlValue::Int(i64::from(limit)),
+            ],
+        )
+        .returning(&[Column::Int]);
+        let deleted = match self.write(vec![step]).await? {
+            Written::Committed(rows) => rows.first().map_or(0, Vec::len),
+            Written::Unmet { .. } => 0,
+        };
+        Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+    }
+
+    async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> StoreResult<Vec<Event>> {
+        let (condition, values) = event_condition(tenant, query);
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM activity WHERE {condition} ORDER BY at DESC, id DESC {} \
+             OFFSET {}",
+            crate::sql::limit(query.limit),
+            query.offset
+        );
+        self.query(Statement::new(sql, values), EVENT_TYPES)
+            .await?
+            .into_iter()
+            .map(|row| event_from(tenant, row))
+            .collect()
+    }
 }

@@ -9,7 +9,7 @@ use scimd_core::catalog::{
     Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
 };
 use scimd_core::mapping::Criteria;
-use scimd_core::store::{StoreError, StoreResult};
+use scimd_core::store::{CatalogStore, StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
 
 const PROFILE_COLUMNS: &str = "id, tenant_id, name, max_users, created_at";
@@ -103,55 +103,6 @@ fn committed(written: Written) -> bool {
     matches!(written, Written::Committed(_))
 }
 
-pub(crate) async fn create_profile(
-    store: &SqlStore,
-    tenant: TenantId,
-    name: &str,
-    max_users: u32,
-    now: Timestamp,
-) -> StoreResult<Profile> {
-    let step = Step::run(
-        format!("INSERT INTO profiles (tenant_id, name, name_ci, max_users, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {PROFILE_COLUMNS}"),
-        vec![
-            SqlValue::Int(tenant.0),
-            SqlValue::Text(name.into()),
-            SqlValue::Text(fold_case(name)),
-            SqlValue::Int(i64::from(max_users)),
-            SqlValue::Int(now.as_millis()),
-        ],
-    )
-    .returning(PROFILE_TYPES);
-    Ok(profile_from(store.write_returning(vec![step], 0).await?))
-}
-
-pub(crate) async fn list_profiles(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Profile>> {
-    let statement = Statement::new(
-        format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE tenant_id = $1 ORDER BY name_ci"),
-        vec![SqlValue::Int(tenant.0)],
-    );
-    // Every create checks its profile's capacity: a short indexed read, done inline (through a
-    // reader thread it cost a thread hop and a wake-up per create).
-    Ok(store
-        .lookup(statement, PROFILE_TYPES)
-        .await?
-        .into_iter()
-        .map(profile_from)
-        .collect())
-}
-
-pub(crate) async fn delete_profile(
-    store: &SqlStore,
-    tenant: TenantId,
-    name: &str,
-) -> StoreResult<bool> {
-    let step = Step::run(
-        "DELETE FROM profiles WHERE tenant_id = $1 AND name_ci = $2",
-        vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))],
-    )
-    .must_affect();
-    Ok(committed(store.write(vec![step]).await?))
-}
-
 /// `UPDATE table SET ... WHERE tenant_id = $1 AND name_ci = $2 [AND condition]`, with the
 /// assignments of `changes` (a column and its value each); the condition may name the values
 /// by number.
@@ -191,185 +142,6 @@ fn rename_or_set(
     Step::run(sql, values).must_affect()
 }
 
-pub(crate) async fn update_profile(
-    store: &SqlStore,
-    tenant: TenantId,
-    name: &str,
-    change: &ProfileChange,
-) -> StoreResult<bool> {
-    let limit = change
-        .max_users
-        .map(|max_users| ("max_users", SqlValue::Int(i64::from(max_users))));
-    // The limit is checked against the count the triggers keep, in the write itself: a create
-    // that commits first is counted, one that commits after sees the new limit.
-    let step = rename_or_set(
-        "profiles",
-        tenant,
-        name,
-        change.new_name.as_ref(),
-        limit.into_iter().collect(),
-        |values| {
-            change.max_users.map(|_| {
-                let at = values.len();
-                format!("(${at} = 0 OR user_count <= ${at})")
-            })
-        },
-    );
-    Ok(committed(store.write(vec![step]).await?))
-}
-
-pub(crate) async fn update_storage(
-    store: &SqlStore,
-    tenant: TenantId,
-    name: &str,
-    change: &StorageChange,
-) -> StoreResult<bool> {
-    let region = change
-        .region
-        .as_ref()
-        .map(|region| ("region", SqlValue::Text(region.clone())));
-    let step = rename_or_set(
-        "storages",
-        tenant,
-        name,
-        change.new_name.as_ref(),
-        region.into_iter().collect(),
-        |_| None,
-    );
-    Ok(committed(store.write(vec![step]).await?))
-}
-
-pub(crate) async fn create_storage(
-    store: &SqlStore,
-    tenant: TenantId,
-    name: &str,
-    region: &str,
-    now: Timestamp,
-) -> StoreResult<Storage> {
-    let step = Step::run(
-        format!("INSERT INTO storages (tenant_id, name, name_ci, region, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {STORAGE_COLUMNS}"),
-        vec![
-            SqlValue::Int(tenant.0),
-            SqlValue::Text(name.into()),
-            SqlValue::Text(fold_case(name)),
-            SqlValue::Text(region.into()),
-            SqlValue::Int(now.as_millis()),
-        ],
-    )
-    .returning(STORAGE_TYPES);
-    Ok(storage_from(store.write_returning(vec![step], 0).await?))
-}
-
-pub(crate) async fn list_storages(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Storage>> {
-    let statement = Statement::new(
-        format!("SELECT {STORAGE_COLUMNS} FROM storages WHERE tenant_id = $1 ORDER BY name_ci"),
-        vec![SqlValue::Int(tenant.0)],
-    );
-    Ok(store
-        .query(statement, STORAGE_TYPES)
-        .await?
-        .into_iter()
-        .map(storage_from)
-        .collect())
-}
-
-pub(crate) async fn create_mapping(store: &SqlStore, mapping: &NewMapping) -> StoreResult<Mapping> {
-    let (attribute, values) = match &mapping.criteria {
-        Criteria::AllowAnyUser => (None, Vec::new()),
-        Criteria::Attribute { name, values } => (Some(name.clone()), values.clone()),
-    };
-    let values =
-        serde_json::to_string(&values).map_err(|error| StoreError::Backend(Box::new(error)))?;
-    // Room at `priority`: the mappings from there down move one place down, in two steps
-    // (through negative priorities) because the unique priority index is checked row by row.
-    let tenant = SqlValue::Int(mapping.tenant_id.0);
-    let priority = SqlValue::Int(i64::from(mapping.priority));
-    let make_room = [
-        "UPDATE mappings SET priority = -(priority + 1) WHERE tenant_id = $1 AND priority >= $2",
-        "UPDATE mappings SET priority = -priority WHERE tenant_id = $1 AND priority < 0",
-    ]
-    .map(|sql| Step::run(sql, vec![tenant.clone(), priority.clone()]));
-    // Past the last, it is the last: priorities stay 1..n whatever changed since the caller
-    // read them. The unique priority and name indexes refuse a racing twin.
-    let insert = Step::run(
-        "INSERT INTO mappings (tenant_id, name, name_ci, priority, attribute, attribute_values, profile_id, \
-         storage_id, quota_bytes, send_activation_email, created_at, updated_at) \
-         SELECT $1, $2, $3, CASE WHEN $11 <= COALESCE(MAX(priority), 0) THEN $11 \
-         ELSE COALESCE(MAX(priority), 0) + 1 END, $4, $5, $6, $7, $8, $9, $10, $10 \
-         FROM mappings WHERE tenant_id = $1 RETURNING id",
-        vec![
-            tenant,
-            SqlValue::Text(mapping.name.clone()),
-            SqlValue::Text(fold_case(&mapping.name)),
-            SqlValue::OptText(attribute),
-            SqlValue::Text(values),
-            SqlValue::Int(mapping.profile_id),
-            SqlValue::Int(mapping.storage_id),
-            SqlValue::OptInt(mapping.quota_bytes.map(|quota| i64::try_from(quota).unwrap_or(i64::MAX))),
-            SqlValue::Bool(mapping.send_activation_email),
-            SqlValue::Int(mapping.now.as_millis()),
-            priority,
-        ],
-    )
-    .returning(&[Column::Int]);
-    let steps: Vec<Step> = make_room.into_iter().chain([insert]).collect();
-    let id = store.write_returning(steps, 2).await?[0].int();
-    list_mappings(store, mapping.tenant_id)
-        .await?
-        .into_iter()
-        .find(|created| created.id == id)
-        .ok_or_else(|| StoreError::Backend("the new mapping is not readable".into()))
-}
-
-pub(crate) async fn list_mappings(store: &SqlStore, tenant: TenantId) -> StoreResult<Vec<Mapping>> {
-    let statement = Statement::new(
-        format!("{MAPPING_SELECT} WHERE m.tenant_id = $1 ORDER BY m.priority"),
-        vec![SqlValue::Int(tenant.0)],
-    );
-    // Every create classifies by the mappings: a short indexed read, done inline.
-    store
-        .lookup(statement, MAPPING_TYPES)
-        .await?
-        .into_iter()
-        .map(mapping_from)
-        .collect()
-}
-
-pub(crate) async fn update_mapping(
-    store: &SqlStore,
-    tenant: TenantId,
-    name: &str,
-    change: &MappingChange,
-    now: Timestamp,
-) -> StoreResult<bool> {
-    let quota = change.quota_bytes.map(|quota| {
-        let quota = quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX));
-        ("quota_bytes", SqlValue::OptInt(quota))
-    });
-    let changes = [
-        Some(("updated_at", SqlValue::Int(now.as_millis()))),
-        change
-            .profile_id
-            .map(|id| ("profile_id", SqlValue::Int(id))),
-        change
-            .storage_id
-            .map(|id| ("storage_id", SqlValue::Int(id))),
-        quota,
-        change
-            .send_activation_email
-            .map(|flag| ("send_activation_email", SqlValue::Bool(flag))),
-    ];
-    let step = rename_or_set(
-        "mappings",
-        tenant,
-        name,
-        change.new_name.as_ref(),
-        changes.into_iter().flatten().collect(),
-        |_| None,
-    );
-    Ok(committed(store.write(vec![step]).await?))
-}
-
 /// Two passes, so the unique priority index never sees two mappings in one place: first to a
 /// negative parking value, then to the final one.
 fn priority_steps(tenant: TenantId, moves: &[(i64, u32, u32)]) -> Vec<Step> {
@@ -398,30 +170,267 @@ fn priority_steps(tenant: TenantId, moves: &[(i64, u32, u32)]) -> Vec<Step> {
     park.chain(place).collect()
 }
 
-pub(crate) async fn set_mapping_priorities(
-    store: &SqlStore,
-    tenant: TenantId,
-    moves: &[(i64, u32, u32)],
-) -> StoreResult<()> {
-    match store.write(priority_steps(tenant, moves)).await? {
-        Written::Committed(_) => Ok(()),
-        Written::Unmet { .. } => Err(StoreError::VersionMismatch),
+impl CatalogStore for SqlStore {
+    async fn create_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        max_users: u32,
+        now: Timestamp,
+    ) -> StoreResult<Profile> {
+        let step = Step::run(
+            format!("INSERT INTO profiles (tenant_id, name, name_ci, max_users, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {PROFILE_COLUMNS}"),
+            vec![
+                SqlValue::Int(tenant.0),
+                SqlValue::Text(name.into()),
+                SqlValue::Text(fold_case(name)),
+                SqlValue::Int(i64::from(max_users)),
+                SqlValue::Int(now.as_millis()),
+            ],
+        )
+        .returning(PROFILE_TYPES);
+        Ok(profile_from(self.write_returning(vec![step], 0).await?))
     }
-}
 
-pub(crate) async fn delete_mapping(
-    store: &SqlStore,
-    tenant: TenantId,
-    name: &str,
-    moves: &[(i64, u32, u32)],
-) -> StoreResult<bool> {
-    let mut steps = vec![
-        Step::run(
-            "DELETE FROM mappings WHERE tenant_id = $1 AND name_ci = $2",
+    async fn list_profiles(&self, tenant: TenantId) -> StoreResult<Vec<Profile>> {
+        let statement = Statement::new(
+            format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE tenant_id = $1 ORDER BY name_ci"),
+            vec![SqlValue::Int(tenant.0)],
+        );
+        // Every create checks its profile's capacity: a short indexed read, done inline (through a
+        // reader thread it cost a thread hop and a wake-up per create).
+        Ok(self
+            .lookup(statement, PROFILE_TYPES)
+            .await?
+            .into_iter()
+            .map(profile_from)
+            .collect())
+    }
+
+    async fn delete_profile(&self, tenant: TenantId, name: &str) -> StoreResult<bool> {
+        let step = Step::run(
+            "DELETE FROM profiles WHERE tenant_id = $1 AND name_ci = $2",
             vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))],
         )
-        .must_affect(),
-    ];
-    steps.extend(priority_steps(tenant, moves));
-    Ok(committed(store.write(steps).await?))
+        .must_affect();
+        Ok(committed(self.write(vec![step]).await?))
+    }
+
+    async fn create_storage(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        region: &str,
+        now: Timestamp,
+    ) -> StoreResult<Storage> {
+        let step = Step::run(
+            format!("INSERT INTO storages (tenant_id, name, name_ci, region, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {STORAGE_COLUMNS}"),
+            vec![
+                SqlValue::Int(tenant.0),
+                SqlValue::Text(name.into()),
+                SqlValue::Text(fold_case(name)),
+                SqlValue::Text(region.into()),
+                SqlValue::Int(now.as_millis()),
+            ],
+        )
+        .returning(STORAGE_TYPES);
+        Ok(storage_from(self.write_returning(vec![step], 0).await?))
+    }
+
+    async fn list_storages(&self, tenant: TenantId) -> StoreResult<Vec<Storage>> {
+        let statement = Statement::new(
+            format!("SELECT {STORAGE_COLUMNS} FROM storages WHERE tenant_id = $1 ORDER BY name_ci"),
+            vec![SqlValue::Int(tenant.0)],
+        );
+        Ok(self
+            .query(statement, STORAGE_TYPES)
+            .await?
+            .into_iter()
+            .map(storage_from)
+            .collect())
+    }
+
+    async fn update_profile(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &ProfileChange,
+    ) -> StoreResult<bool> {
+        let limit = change
+            .max_users
+            .map(|max_users| ("max_users", SqlValue::Int(i64::from(max_users))));
+        // The limit is checked against the count the triggers keep, in the write itself: a create
+        // that commits first is counted, one that commits after sees the new limit.
+        let step = rename_or_set(
+            "profiles",
+            tenant,
+            name,
+            change.new_name.as_ref(),
+            limit.into_iter().collect(),
+            |values| {
+                change.max_users.map(|_| {
+                    let at = values.len();
+                    format!("(${at} = 0 OR user_count <= ${at})")
+                })
+            },
+        );
+        Ok(committed(self.write(vec![step]).await?))
+    }
+
+    async fn update_storage(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &StorageChange,
+    ) -> StoreResult<bool> {
+        let region = change
+            .region
+            .as_ref()
+            .map(|region| ("region", SqlValue::Text(region.clone())));
+        let step = rename_or_set(
+            "storages",
+            tenant,
+            name,
+            change.new_name.as_ref(),
+            region.into_iter().collect(),
+            |_| None,
+        );
+        Ok(committed(self.write(vec![step]).await?))
+    }
+
+    async fn create_mapping(&self, mapping: &NewMapping) -> StoreResult<Mapping> {
+        let (attribute, values) = match &mapping.criteria {
+            Criteria::AllowAnyUser => (None, Vec::new()),
+            Criteria::Attribute { name, values } => (Some(name.clone()), values.clone()),
+        };
+        let values =
+            serde_json::to_string(&values).map_err(|error| StoreError::Backend(Box::new(error)))?;
+        // Room at `priority`: the mappings from there down move one place down, in two steps
+        // (through negative priorities) because the unique priority index is checked row by row.
+        let tenant = SqlValue::Int(mapping.tenant_id.0);
+        let priority = SqlValue::Int(i64::from(mapping.priority));
+        let make_room = [
+            "UPDATE mappings SET priority = -(priority + 1) WHERE tenant_id = $1 AND priority >= $2",
+            "UPDATE mappings SET priority = -priority WHERE tenant_id = $1 AND priority < 0",
+        ]
+        .map(|sql| Step::run(sql, vec![tenant.clone(), priority.clone()]));
+        // Past the last, it is the last: priorities stay 1..n whatever changed since the caller
+        // read them. The unique priority and name indexes refuse a racing twin.
+        let insert = Step::run(
+            "INSERT INTO mappings (tenant_id, name, name_ci, priority, attribute, attribute_values, profile_id, \
+             storage_id, quota_bytes, send_activation_email, created_at, updated_at) \
+             SELECT $1, $2, $3, CASE WHEN $11 <= COALESCE(MAX(priority), 0) THEN $11 \
+             ELSE COALESCE(MAX(priority), 0) + 1 END, $4, $5, $6, $7, $8, $9, $10, $10 \
+             FROM mappings WHERE tenant_id = $1 RETURNING id",
+            vec![
+                tenant,
+                SqlValue::Text(mapping.name.clone()),
+                SqlValue::Text(fold_case(&mapping.name)),
+                SqlValue::OptText(attribute),
+                SqlValue::Text(values),
+                SqlValue::Int(mapping.profile_id),
+                SqlValue::Int(mapping.storage_id),
+                SqlValue::OptInt(mapping.quota_bytes.map(|quota| i64::try_from(quota).unwrap_or(i64::MAX))),
+                SqlValue::Bool(mapping.send_activation_email),
+                SqlValue::Int(mapping.now.as_millis()),
+                priority,
+            ],
+        )
+        .returning(&[Column::Int]);
+        let steps: Vec<Step> = make_room.into_iter().chain([insert]).collect();
+        let id = self.write_returning(steps, 2).await?[0].int();
+        self.list_mappings(mapping.tenant_id)
+            .await?
+            .into_iter()
+            .find(|created| created.id == id)
+            .ok_or_else(|| StoreError::Backend("the new mapping is not readable".into()))
+    }
+
+    async fn list_mappings(&self, tenant: TenantId) -> StoreResult<Vec<Mapping>> {
+        let statement = Statement::new(
+            format!("{MAPPING_SELECT} WHERE m.tenant_id = $1 ORDER BY m.priority"),
+            vec![SqlValue::Int(tenant.0)],
+        );
+        // Every create classifies by the mappings: a short indexed read, done inline.
+        self.lookup(statement, MAPPING_TYPES)
+            .await?
+            .into_iter()
+            .map(mapping_from)
+            .collect()
+    }
+
+    async fn update_mapping(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        change: &MappingChange,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let quota = change.quota_bytes.map(|quota| {
+            let quota = quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX));
+            ("quota_bytes", SqlValue::OptInt(quota))
+        });
+        let changes = [
+            Some(("updated_at", SqlValue::Int(now.as_millis()))),
+            change
+                .profile_id
+                .map(|id| ("profile_id", SqlValue::Int(id))),
+            change
+                .storage_id
+                .map(|id| ("storage_id", SqlValue::Int(id))),
+            quota,
+            change
+                .send_activation_email
+                .map(|flag| ("send_activation_email", SqlValue::Bool(flag))),
+        ];
+        let step = rename_or_set(
+            "mappings",
+            tenant,
+            name,
+            change.new_name.as_ref(),
+            changes.into_iter().flatten().collect(),
+            |_| None,
+        );
+        Ok(committed(self.write(vec![step]).await?))
+    }
+
+    async fn set_mapping_priorities(
+        &self,
+        tenant: TenantId,
+        moves: &[(i64, u32, u32)],
+    ) -> StoreResult<()> {
+        match self.write(priority_steps(tenant, moves)).await? {
+            Written::Committed(_) => Ok(()),
+            Written::Unmet { .. } => Err(StoreError::VersionMismatch),
+        }
+    }
+
+    async fn delete_mapping(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        moves: &[(i64, u32, u32)],
+    ) -> StoreResult<bool> {
+        let mut steps = vec![
+            Step::run(
+                "DELETE FROM mappings WHERE tenant_id = $1 AND name_ci = $2",
+                vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))],
+            )
+            .must_affect(),
+        ];
+        steps.extend(priority_steps(tenant, moves));
+        Ok(committed(self.write(steps).await?))
+    }
+
+    async fn count_profile_users(&self, tenant: TenantId, profile_id: i64) -> StoreResult<u64> {
+        let statement = Statement::new(
+            "SELECT user_count FROM profiles WHERE tenant_id = $1 AND id = $2",
+            vec![SqlValue::Int(tenant.0), SqlValue::Int(profile_id)],
+        );
+        let rows = self.lookup(statement, &[Column::Int]).await?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.first())
+            .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
+    }
 }

@@ -25,7 +25,9 @@ mod query_plans;
 mod sql;
 pub mod sql_store;
 mod tenant_shares;
+mod tenants;
 pub mod test_support;
+mod tokens;
 
 pub use sql_store::SqlStore;
 

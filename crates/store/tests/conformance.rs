@@ -10,7 +10,10 @@ use scim::schema::USER;
 use scim::{AttrPath, Filter};
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
-use scimd_core::store::{AccountMove, AccountQuery, StateFilter, Store, StoreError, UserQuery};
+use scimd_core::store::{
+    AccountMove, AccountQuery, AccountStore, ActivityStore, CatalogStore, Database, StateFilter,
+    StoreError, TenantStore, TokenStore, UserQuery,
+};
 use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, TokenName, TokenSecret};
 use scimd_core::user::{AccountProfile, Connection, Placement, User};

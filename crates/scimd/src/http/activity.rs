@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use scimd_core::Principal;
 use scimd_core::activity::{Actor, Client, Event, Origin, Outcome};
-use scimd_core::store::Store;
+use scimd_core::store::Database;
 use serde_json::Value;
 use std::time::Instant;
 

@@ -12,7 +12,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use scimd_core::store::Store;
+use scimd_core::store::Database;
 use std::time::Instant;
 
 pub(crate) fn router() -> Router<AppState> {

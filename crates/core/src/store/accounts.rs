@@ -1,0 +1,175 @@
+//! Accounts: the users table, and the queries SCIM and admins run on it.
+
+use super::StoreResult;
+use crate::activity::Event;
+use crate::lifecycle::ManagedBy;
+use crate::mail::Mail;
+use crate::tenant::TenantId;
+use crate::user::{Placement, StoredUser, User};
+use scim::list::{Cursor, Page, SortOrder};
+use scim::{AttrPath, Filter};
+use std::future::Future;
+
+/// A `/Users` query: a resolved filter, an order and a page.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Already resolved against the User schema (canonical names, checked types).
+    pub filter: Option<Filter>,
+    /// A resolved attribute path; `None` keeps creation order.
+    pub sort_by: Option<AttrPath>,
+    pub sort_order: SortOrder,
+    pub page: Option<Page>,
+}
+
+/// Which accounts an admin listing returns: a page in key order, optionally narrowed.
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    /// `active` or `preserved` accounts only.
+    pub state: Option<StateFilter>,
+    pub profile_id: Option<i64>,
+    pub storage_id: Option<i64>,
+    pub managed_by: Option<ManagedBy>,
+    /// Accounts whose email or SCIM displayName contains this text, compared folded.
+    pub search: Option<String>,
+    /// Accounts with a key above this one (keyset paging).
+    pub after_key: Option<i64>,
+    pub limit: u32,
+}
+
+/// One account an admin moves: as it was read, where it goes, and the event that says so.
+#[derive(Debug, Clone)]
+pub struct AccountMove {
+    pub current: User,
+    pub to: Placement,
+    pub event: Event,
+}
+
+impl AccountMove {
+    /// Whether the account comes from another profile: only those take a place in the target.
+    pub fn arrives(&self) -> bool {
+        self.current.placement.as_ref().map(|p| p.profile_id) != Some(self.to.profile_id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountCounts {
+    pub active: u64,
+    pub preserved: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateFilter {
+    Active,
+    Preserved,
+}
+
+/// One page of users (decoded [`User`]s, or [`StoredUser`]s to render) and the total count of
+/// matches.
+#[derive(Debug, Clone)]
+pub struct UserPage<U = User> {
+    pub total: u64,
+    pub users: Vec<U>,
+    pub next_cursor: Option<Cursor>,
+    /// The 1-based index of the first user, for index paging (set by the provisioner).
+    pub start_index: Option<u64>,
+}
+
+impl<U> Default for UserPage<U> {
+    fn default() -> Self {
+        Self {
+            total: 0,
+            users: Vec::new(),
+            next_cursor: None,
+            start_index: None,
+        }
+    }
+}
+
+/// Accounts. Every write records its activity event in the same transaction.
+pub trait AccountStore {
+    /// Inserts a new account and returns its key; an email the tenant already holds (in any
+    /// state) is `Conflict`.
+    fn insert_user(
+        &self,
+        user: &User,
+        event: &Event,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// [`Self::insert_user`], queueing `mails` in the same transaction.
+    fn insert_user_mailing(
+        &self,
+        user: &User,
+        event: &Event,
+        mails: &[Mail],
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Inserts every account or none, each with its event.
+    fn insert_users(
+        &self,
+        accounts: &[(User, Event)],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The account SCIM knows under this live id.
+    fn get_user(
+        &self,
+        tenant: TenantId,
+        scim_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// [`Self::get_user`], as stored, for a read that renders it as it is.
+    fn stored_user(
+        &self,
+        tenant: TenantId,
+        scim_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<StoredUser>>> + Send;
+    /// The account holding this email, in any state, compared case-insensitively.
+    fn user_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Writes `next` over `current`, the account as the caller read it (found by its key), if
+    /// the stored version is still `current`'s.
+    fn update_user(
+        &self,
+        current: &User,
+        next: &User,
+        event: &Event,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Moves every account or none to the profile `to_profile`, each with its event.
+    /// The profile's room is checked under its row lock, as creates check it: `ProfileFull`
+    /// when the accounts do not fit; `VersionMismatch` when one of them was moved or destroyed
+    /// since it was read.
+    fn move_users(
+        &self,
+        to_profile: i64,
+        moves: &[AccountMove],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Destroys the account and its data for good (an admin's decision; no SCIM call does
+    /// this) if the version still matches.
+    fn destroy_user(
+        &self,
+        user: &User,
+        event: &Event,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A `/Users` query: only accounts with a live SCIM id.
+    fn query_users(
+        &self,
+        tenant: TenantId,
+        query: &UserQuery,
+    ) -> impl Future<Output = StoreResult<UserPage>> + Send;
+    /// [`Self::query_users`], the users as stored, for a page that renders them as they are.
+    fn query_stored_users(
+        &self,
+        tenant: TenantId,
+        query: &UserQuery,
+    ) -> impl Future<Output = StoreResult<UserPage<StoredUser>>> + Send;
+    /// Every account, for admins and reports, in key order.
+    fn list_accounts(
+        &self,
+        tenant: TenantId,
+        query: &AccountQuery,
+    ) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+
+    /// How many accounts are active and how many preserved.
+    fn count_accounts(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = StoreResult<AccountCounts>> + Send;
+}
