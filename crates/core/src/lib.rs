@@ -1,7 +1,7 @@
 //! # scimd-core: the domain
 //!
 //! Tenants, tokens and users, the [`Store`](store::Store) port they are kept behind, and the
-//! [`Provisioner`](provisioner::Provisioner) whose use cases the SCIM API, the console and the
+//! [`Provisioner`] whose use cases the SCIM API, the console and the
 //! CLI all call. No SQL and no HTTP here.
 //!
 //! # Layout
@@ -14,6 +14,9 @@
 //! - [`account`]: display name, account name and UPN derived from a SCIM user.
 //! - [`catalog`]: profiles, storages and mappings as stored.
 //! - [`mail`]: email notifications: what each says, the sending port, the retry schedule.
+//! - [`activity`]: the activity log: who did what to which account, and every failed call.
+//! - [`admin`]: console and admin-API accounts, roles, sessions and API keys.
+//! - [`secret`]: random secrets and their hashes (tokens, sessions, keys).
 //! - [`clock`]: the only source of "now".
 //! - [`error`]: domain outcomes, rendered once by the binary.
 

@@ -478,7 +478,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIMD_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// Public origin for Location headers (e.g. https://scim.example.com) when behind a proxy;
+    /// Public origin for Location headers (e.g. `https://scim.example.com`) when behind a proxy;
     /// by default the request's Host is used.
     #[arg(long, env = "SCIMD_PUBLIC_URL")]
     pub public_url: Option<String>,

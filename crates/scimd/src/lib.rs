@@ -4,9 +4,16 @@
 //! [`run(config, listener, shutdown)`](run), the CLI and its configuration.
 //!
 //! # Layout
-//! - [`http`]: SCIM routes, operations endpoints, extractors, the one error renderer.
-//! - [`cli`]: the admin commands (`tenant`, `token`, `migrate`, `healthcheck`).
+//! - [`http`]: SCIM routes, the admin API, operations endpoints, extractors, the one error
+//!   renderer, the failure recorder.
+//! - `console`: the web console's pages (askama templates, sessions, CSRF).
+//! - [`cli`]: the commands (`serve`, `tenant`, `token`, `profile`, `storage`, `mapping`,
+//!   `user`, `report`, `activity`, `admin`, `migrate`, `healthcheck`).
 //! - [`config`]: every flag, each also read from a `SCIMD_*` variable.
+//! - [`server`]: the accept loop and its connection limits.
+//! - [`mail`]: email notifications over SMTP and the mail worker.
+//! - `housekeeping`: the activity log's retention, applied hourly.
+//! - `reports`, `listing`: reports and listings as columns, and their table, CSV and JSON forms.
 //! - [`telemetry`]: structured logs (text or JSON).
 
 pub mod cli;

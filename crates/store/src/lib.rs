@@ -1,16 +1,21 @@
 //! # scimd-store: the `Store` on SQLite and PostgreSQL
 //!
 //! [`connect`] picks the backend from the URL scheme (`sqlite:` or `postgres:`), applies
-//! pending migrations, and returns a [`SqlStore`]. The store logic is written once
-//! ([`sql_store`]); the backends differ only in how they connect and run statements
-//! ([`backend`]), and in a few SQL spellings ([`sql::Dialect`]).
+//! pending migrations, and returns a [`SqlStore`]. Each aggregate's store trait is
+//! implemented once, in its own module, over SQL that both backends run; the backends differ
+//! only in how they connect and run statements (`backend`), and in a few SQL spellings
+//! (`sql::Dialect`).
 //!
 //! # Layout
-//! - [`sql_store`]: the `Store` implementation.
+//! - [`sql_store`]: the store over a backend, and the read and write helpers every module uses.
+//! - `tenants`, `tokens`, `accounts`, `catalog`, `activity`, `admins`, `mail`: one aggregate's
+//!   store trait each.
 //! - `sql`: shared statements, the filter-to-SQL lowering, the dialect differences.
 //! - `backend`: SQLite (WAL, one writer, read-only readers) and PostgreSQL pools.
+//! - `cursor_seal`: list cursors sealed with the database's key.
 //! - `tenant_shares`: each tenant's fair share of the long reads.
 //! - `migrations`: per-backend SQL, append-only, embedded in the binary.
+//! - [`test_support`]: the PostgreSQL server tests use, and how they say they skipped it.
 
 mod accounts;
 mod activity;
