@@ -9,7 +9,7 @@
 //! - `console`: the web console's pages (askama templates, sessions, CSRF).
 //! - [`cli`]: the commands (`serve`, `tenant`, `token`, `profile`, `storage`, `mapping`,
 //!   `user`, `report`, `activity`, `admin`, `migrate`, `healthcheck`).
-//! - [`config`]: every flag, each also read from a `SCIMD_*` variable.
+//! - [`config`]: the global flags and the commands (each command's arguments are in [`cli`]).
 //! - [`server`]: the accept loop and its connection limits.
 //! - [`mail`]: email notifications over SMTP and the mail worker.
 //! - `housekeeping`: the activity log's retention, applied hourly.

@@ -2,14 +2,86 @@
 //! their API keys.
 
 use crate::AppProvisioner;
-use crate::config::{AdminCommand, KeyCommand, RoleArg, SessionsCommand};
+use crate::config::{OutputFormat, TenantArg};
 use crate::listing::Listing;
 use anyhow::Context;
+use clap::Subcommand;
 use scim::datetime::Timestamp;
 use scimd_core::admin::ApiKeyInfo;
 use scimd_core::admin::Role;
 use std::io::IsTerminal;
 use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Every tenant; can create tenants.
+    Operator,
+    /// One tenant: everything.
+    Admin,
+    /// One tenant, read only.
+    Viewer,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account for the console and the admin API. The password is asked for (or
+    /// read from SCIMD_ADMIN_PASSWORD); at least 12 characters.
+    Create {
+        email: String,
+        #[arg(long, value_enum, default_value = "admin")]
+        role: RoleArg,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Keys for the admin JSON API (`Authorization: Bearer scimd_k_…`), acting as an admin.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Disable an account: no sign-in, session or key of it works until it is enabled; its
+    /// sessions end now.
+    Disable { email: String },
+    /// Enable a disabled account again.
+    Enable { email: String },
+    /// Delete an account with its sessions and keys.
+    Delete { email: String },
+    /// Set a new password (asked for, or read from SCIMD_ADMIN_PASSWORD); lifts a lock after
+    /// failed sign-ins and ends every session of the account.
+    Password { email: String },
+    /// The account's console sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Sign the admin out everywhere.
+    Revoke { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print a new key, alone on stdout (shown once); replaces a live key of that name.
+    Create {
+        /// The admin the key acts as.
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Days the key works (1 to 1095).
+        #[arg(long, env = "SCIMD_KEY_EXPIRES_IN_DAYS", default_value_t = scimd_core::admin::DEFAULT_API_KEY_DAYS)]
+        expires_in_days: i64,
+    },
+    /// Keys (never their secrets): admin, name, created, expires, revoked.
+    List {
+        /// Only this admin's keys.
+        email: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+    },
+    Revoke {
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+}
 
 #[allow(clippy::print_stdout)] // the key is the command's output
 pub(super) async fn execute(

@@ -1,13 +1,168 @@
 //! `scimd profile | storage | mapping` (SPEC §5, §7).
 
 use crate::AppProvisioner;
-use crate::config::{MappingCommand, ProfileCommand, StorageCommand};
+use crate::config::TenantArg;
 use anyhow::{Context, bail};
+use clap::Subcommand;
 use scimd_core::catalog::{shadowed, shadower_of};
 use scimd_core::mapping::{Criteria, format_values};
 use scimd_core::provisioner::{MappingEdit, MappingSpec};
 use std::io::Read;
 use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Create a profile.
+    Create {
+        name: String,
+        /// Most users the profile may hold; 0 is unlimited.
+        #[arg(long, env = "SCIMD_PROFILE_MAX_USERS", default_value_t = 0)]
+        max_users: u32,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// List profiles.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Rename a profile or change its limit of users; a limit below the users it holds
+    /// is refused.
+    Edit {
+        name: String,
+        /// The new name.
+        #[arg(long)]
+        rename: Option<String>,
+        /// Most users the profile may hold; 0 is unlimited.
+        #[arg(long)]
+        max_users: Option<u32>,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Delete a profile no mapping uses.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Create a storage.
+    Create {
+        name: String,
+        /// The storage's region, e.g. us-east-1.
+        #[arg(long, env = "SCIMD_STORAGE_REGION")]
+        region: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// List storages.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Rename a storage or change its region.
+    Edit {
+        name: String,
+        /// The new name.
+        #[arg(long)]
+        rename: Option<String>,
+        /// The new region.
+        #[arg(long)]
+        region: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
+    /// Create a mapping, directly above the first any-user mapping (so a catch-all stays
+    /// last), or at --priority.
+    Create {
+        #[arg(long, env = "SCIMD_MAPPING_NAME")]
+        name: String,
+        /// Match every user.
+        #[arg(long, conflicts_with_all = ["attribute", "values"], required_unless_present = "attribute")]
+        any_user: bool,
+        /// The attribute to match, e.g. department or urn:...:Druva:2.0:User:city.
+        #[arg(long, requires = "values")]
+        attribute: Option<String>,
+        /// Values, comma-separated; semicolon-separated when a value has a comma.
+        #[arg(long, requires = "attribute")]
+        values: Option<String>,
+        #[arg(long, env = "SCIMD_MAPPING_PROFILE")]
+        profile: String,
+        #[arg(long, env = "SCIMD_MAPPING_STORAGE")]
+        storage: String,
+        /// Storage quota in bytes.
+        #[arg(long)]
+        quota: Option<u64>,
+        /// Send new users an activation email.
+        #[arg(long)]
+        activation_email: bool,
+        /// Where it goes in the list, 1 being tried first; past the end is the bottom.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        priority: Option<u32>,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// List mappings in priority order.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Change a mapping's name or configuration; its criteria cannot change.
+    Edit {
+        name: String,
+        #[arg(long)]
+        new_name: Option<String>,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        storage: Option<String>,
+        #[arg(long, conflicts_with = "no_quota")]
+        quota: Option<u64>,
+        /// Remove the quota.
+        #[arg(long)]
+        no_quota: bool,
+        #[arg(long)]
+        activation_email: Option<bool>,
+        /// Refused: criteria are fixed at creation.
+        #[arg(long, hide = true)]
+        attribute: Option<String>,
+        /// Refused: criteria are fixed at creation.
+        #[arg(long, hide = true)]
+        values: Option<String>,
+        /// Refused: criteria are fixed at creation.
+        #[arg(long, hide = true)]
+        any_user: bool,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Move a mapping to a priority (1 is tried first); the others keep their order.
+    Reorder {
+        name: String,
+        #[arg(long)]
+        priority: u32,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Delete a mapping; the users it classified keep their profile and storage.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Show which mapping a sample SCIM user (a JSON file, or - for stdin) would get, and why.
+    Preview {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
 
 #[allow(clippy::print_stdout)] // listings are the commands' output
 pub(super) async fn profile(

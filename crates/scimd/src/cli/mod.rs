@@ -1,22 +1,47 @@
 //! The commands. Each opens the database (applying pending migrations) and calls the same
 //! provisioner as the HTTP API.
 
-mod admins;
-mod catalog;
-mod serve;
-mod tokens;
-mod users;
+pub mod admins;
+pub mod catalog;
+pub mod serve;
+pub mod tokens;
+pub mod users;
 
-use crate::config::{Cli, Command, HealthcheckArgs, TenantCommand};
+use crate::config::{Cli, Command, TenantArg};
 use crate::mail::MailConfig;
 use crate::open_provisioner;
+use clap::Subcommand;
 use scimd_core::activity::Origin;
 use scimd_core::tenant::ProvisioningMethod;
 use scimd_store::{Durability, redact_password};
+use serve::HealthcheckArgs;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// Short name: a-z, 0-9 and '-'.
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long, env = "SCIMD_TENANT_NAME")]
+        name: Option<String>,
+    },
+    /// List tenants.
+    List,
+    /// Show or set how the tenant's users are provisioned: `scim` (IdPs over SCIM, the
+    /// default) or `manual` (every SCIM call refused with 403; admins manage users). Users are
+    /// never touched.
+    Provisioning {
+        /// `scim` or `manual`; without it, the current method is printed.
+        method: Option<String>,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
 
 /// Who an admin command is recorded as in the activity log: `SCIMD_ADMIN`, else the login name.
 fn admin_origin(command: &str) -> Origin {

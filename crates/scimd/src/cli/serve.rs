@@ -1,18 +1,93 @@
 //! `scimd serve`: the flags as clap parsed them, made into the server's configuration.
 
-use crate::config::ServeArgs;
+use crate::config::DEFAULT_LISTEN;
 use crate::http::RequestLimits;
 use crate::mail::MailConfig;
 use crate::server::ConnectionLimits;
 use crate::{ServeConfig, run};
 use anyhow::Context;
+use clap::Args;
 use scim::discovery::Capabilities;
 use scim::list::PageLimits;
 use scimd_store::Durability;
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIMD_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Public origin for Location headers (e.g. `https://scim.example.com`) when behind a proxy;
+    /// by default the request's Host is used.
+    #[arg(long, env = "SCIMD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// A host name clients reach this server by (repeat the flag, or separate names with
+    /// commas); requests naming any other host in `Host` get 421, which stops web pages that
+    /// point a name of theirs at this server (DNS rebinding). `localhost`, IP addresses and the
+    /// host of --public-url are always answered; `*` answers any name.
+    #[arg(
+        long = "allowed-host",
+        env = "SCIMD_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Days the activity log keeps an event; older ones are deleted at start and every hour,
+    /// a small batch at a time. `0` keeps every event.
+    #[arg(
+        long,
+        env = "SCIMD_ACTIVITY_RETENTION_DAYS",
+        default_value_t = scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS
+    )]
+    pub activity_retention_days: u32,
+
+    /// Largest request body accepted, in bytes (advertised as maxPayloadSize).
+    #[arg(long, env = "SCIMD_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
+    pub max_payload_bytes: u64,
+
+    /// Requests per second each token may make, sustained (bursts of twice that pass); over
+    /// it, 429 with Retry-After. 0 turns the limit off.
+    #[arg(long, env = "SCIMD_RATE_LIMIT_PER_TOKEN", default_value_t = 1000)]
+    pub rate_limit_per_token: u32,
+
+    /// Failed authentications per minute a client address may make before it is refused
+    /// (429) until its budget refills. 0 turns the limit off.
+    #[arg(long, env = "SCIMD_FAILED_AUTH_PER_MINUTE", default_value_t = 20)]
+    pub failed_auth_per_minute: u32,
+
+    /// Seconds a client has to send a request's headers (also how long an idle kept-alive
+    /// connection stays open).
+    #[arg(long, env = "SCIMD_HEADER_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's body (else 408).
+    #[arg(long, env = "SCIMD_BODY_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+
+    /// Seconds a request may take in all (else 503 and nothing is changed).
+    #[arg(long, env = "SCIMD_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+
+    /// Most connections open at once, and most from one client address.
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_address: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// The server's address.
+    #[arg(long, env = "SCIMD_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+}
 
 pub(super) async fn serve(
     database_url: &str,

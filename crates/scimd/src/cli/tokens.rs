@@ -1,9 +1,40 @@
 //! `scimd token create | list | revoke` (SPEC §6).
 
 use crate::AppProvisioner;
-use crate::config::TokenCommand;
+use crate::config::parse_duration_millis;
+use clap::Subcommand;
 use scim::datetime::Timestamp;
 use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (once) on stdout. A live token with the same name is
+    /// rotated: revoked now, or after --keep-previous.
+    Create {
+        /// One name per IdP connection, e.g. entra, okta, jumpcloud.
+        #[arg(long, env = "SCIMD_TOKEN_NAME")]
+        name: String,
+        #[arg(long, env = "SCIMD_TENANT", default_value = "default")]
+        tenant: String,
+        /// Lifetime in days.
+        #[arg(long, env = "SCIMD_TOKEN_EXPIRES_IN_DAYS", default_value_t = 365)]
+        expires_in_days: i64,
+        /// Keep the rotated token working this long (e.g. 30m, 12h, 7d) so the IdP can be updated.
+        #[arg(long, env = "SCIMD_KEEP_PREVIOUS", value_parser = parse_duration_millis)]
+        keep_previous: Option<i64>,
+    },
+    /// List tokens with their status, expiry and last use.
+    List {
+        #[arg(long, env = "SCIMD_TENANT", default_value = "default")]
+        tenant: String,
+    },
+    /// Revoke the live tokens of a name.
+    Revoke {
+        name: String,
+        #[arg(long, env = "SCIMD_TENANT", default_value = "default")]
+        tenant: String,
+    },
+}
 
 #[allow(clippy::print_stdout)] // the secret and the listing are the commands' output
 pub(super) async fn execute(

@@ -2,12 +2,13 @@
 //! same rules as the SCIM API; every change is recorded with the admin as actor.
 
 use crate::AppProvisioner;
-use crate::config::{ActivityArgs, OutcomeArg, OutputFormat, ReportCommand, StateArg, UserCommand};
+use crate::config::{OutputFormat, TenantArg, parse_duration_millis};
 use crate::listing::{Listing, printable};
 use crate::reports::{
     ACCOUNT_DETAIL, PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing, events_listing,
 };
 use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{EventQuery, Origin, Outcome};
 use scimd_core::provisioner::{AccountFilter, AccountView, ManualUser, MoveSelection, MoveTarget};
@@ -15,6 +16,152 @@ use scimd_core::store::StateFilter;
 use scimd_core::tenant::Tenant;
 use std::io::Write;
 use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateArg {
+    Active,
+    Preserved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutcomeArg {
+    Success,
+    Failure,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a manual account (an IdP creating the same email later adopts it).
+    Create {
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        storage: String,
+        /// Mail the user its activation email (needs --smtp-url and --mail-from).
+        #[arg(long)]
+        send_activation_email: bool,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// List accounts, active and preserved, manual and SCIM-managed.
+    List {
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Show one account: state, who preserved or manages it, placement, SCIM id, timestamps.
+    Show {
+        email: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Preserve an account; the IdP cannot reactivate it until an admin activates it.
+    Preserve {
+        email: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Activate a preserved account, whoever preserved it.
+    Activate {
+        email: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Delete an account and its data for good: the only way an account is ever destroyed.
+    Delete {
+        email: String,
+        /// Why; kept in the activity log.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Move accounts to another profile (and storage, quota), all or none: the emails
+    /// given, or every account of `--from-profile` or `--from-mapping`. SCIM ids and states stay;
+    /// the accounts read `moved by admin` afterwards.
+    #[command(group(clap::ArgGroup::new("who").required(true).args(["emails", "from_profile", "from_mapping"])))]
+    Move {
+        emails: Vec<String>,
+        /// Every account now in this profile.
+        #[arg(long)]
+        from_profile: Option<String>,
+        /// Every account this mapping placed (and no admin moved since).
+        #[arg(long)]
+        from_mapping: Option<String>,
+        /// The profile they move to.
+        #[arg(long)]
+        profile: String,
+        /// The storage they move to (default: each keeps its own).
+        #[arg(long)]
+        storage: Option<String>,
+        /// Their quota in bytes (default: each keeps its own).
+        #[arg(long)]
+        quota: Option<u64>,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Create manual accounts from a CSV file with the header `email,name,profile,storage`:
+    /// all of them, or none when any line is wrong.
+    Import {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// User Provisioning Report: user, email, profile, storage, state, mapping, managed by,
+    /// created.
+    Provisioning {
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Preserved Users: who preserved each account and when.
+    Preserved {
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ActivityArgs {
+    /// Only events this recent, e.g. 30m, 24h, 7d.
+    #[arg(long, value_parser = parse_duration_millis)]
+    pub since: Option<i64>,
+    #[arg(long, value_enum)]
+    pub outcome: Option<OutcomeArg>,
+    /// Only events about this email.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only events from this client: "Entra ID", Okta, JumpCloud, OneLogin, other, cli, console.
+    #[arg(long)]
+    pub idp: Option<String>,
+    /// Only this operation (create, update, preserve, activate, delete, destroy, ...).
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub tenant: TenantArg,
+}
 
 fn origin(command: &str) -> Origin {
     super::admin_origin(&format!("user {command}"))
