@@ -8,6 +8,7 @@
 //! - [`provisioner`]: the use cases.
 //! - [`store`]: the storage port, one trait per aggregate, and its error and query types.
 //! - [`tenant`], [`token`], [`user`]: the entities and their newtypes.
+//! - [`user_id`]: SCIM ids (UUIDv7).
 //! - [`etag`]: `If-Match` comparison.
 //! - [`mapping`]: mapping criteria and their evaluation at creation (SPEC §5).
 //! - [`lifecycle`]: the account state machine as decisions (SPEC §4).
@@ -36,6 +37,7 @@ pub mod store;
 pub mod tenant;
 pub mod token;
 pub mod user;
+pub mod user_id;
 
 pub use error::{Error, Result};
 pub use provisioner::{Principal, Provisioner};

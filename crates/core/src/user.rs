@@ -2,16 +2,14 @@
 
 use crate::account;
 use crate::activity::{Actor, Client, Origin};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lifecycle::{AccountState, ManagedBy};
-use crate::secret::hex;
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
-use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
-use serde::ser::{Serialize, SerializeStruct, Serializer};
+use scim::render::{Meta, splice, user_location, weak_etag};
+use serde::de::Error as _;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 /// A product account and the SCIM user it shows as: the normalised SCIM document (no `id`, no
 /// `meta`) plus what the server owns. The account outlives its SCIM id (SPEC §4).
@@ -183,7 +181,7 @@ impl User {
     }
 
     pub fn location(&self, base_url: &str) -> String {
-        location(base_url, self.id())
+        user_location(base_url, self.id())
     }
 
     /// The full SCIM resource: `schemas`, `id`, the attributes, then `meta`. Consumes the
@@ -206,44 +204,6 @@ impl User {
         out.extend(resource);
         out.insert("meta".into(), meta);
         out
-    }
-}
-
-/// The weak ETag of a user's version, the same in `meta.version` and the `ETag` header.
-fn weak_etag(version: i64) -> String {
-    format!("W/\"{version}\"")
-}
-
-/// Where a user lives: `meta.location` and a create's `Location` header.
-fn location(base_url: &str, scim_id: &str) -> String {
-    [base_url, "/Users/", scim_id].concat()
-}
-
-/// `meta` (RFC 7643 §3.1) as every rendering of a user shows it. Serialised field by field,
-/// so a rendered read writes it straight out instead of building a map first.
-struct Meta<'a> {
-    created: Timestamp,
-    modified: Timestamp,
-    location: &'a str,
-    etag: &'a str,
-}
-
-impl Meta<'_> {
-    fn to_value(&self) -> Value {
-        // Cannot fail: every field serialises as a string.
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-}
-
-impl Serialize for Meta<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut meta = serializer.serialize_struct("meta", 5)?;
-        meta.serialize_field("resourceType", "User")?;
-        meta.serialize_field("created", &self.created.to_rfc3339())?;
-        meta.serialize_field("lastModified", &self.modified.to_rfc3339())?;
-        meta.serialize_field("location", self.location)?;
-        meta.serialize_field("version", self.etag)?;
-        meta.end()
     }
 }
 
@@ -286,34 +246,13 @@ impl StoredUser {
     /// `schemas`, `id`, the stored members in their order, then `meta`: the layout of
     /// [`User::into_scim`], as JSON text. Fails only when the stored text is not a JSON object.
     pub fn render(&self, base_url: &str) -> serde_json::Result<Vec<u8>> {
-        let members: Members<'_> = serde_json::from_str(&self.document)?;
-        let mut out = Vec::with_capacity(self.document.len() + 64 + 2 * base_url.len());
-        out.push(b'{');
-        let schemas = members.0.iter().find(|(key, _)| key.0 == "schemas");
-        if let Some((key, value)) = schemas {
-            serde_json::to_writer(&mut out, &key.0)?;
-            out.push(b':');
-            out.extend_from_slice(value.get().as_bytes());
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\"id\":");
-        serde_json::to_writer(&mut out, &self.scim_id)?;
-        for (key, value) in members.0.iter().filter(|(key, _)| key.0 != "schemas") {
-            out.push(b',');
-            serde_json::to_writer(&mut out, &key.0)?;
-            out.push(b':');
-            out.extend_from_slice(value.get().as_bytes());
-        }
-        out.extend_from_slice(b",\"meta\":");
         let meta = Meta {
             created: self.created_at,
             modified: self.updated_at,
-            location: &location(base_url, &self.scim_id),
+            location: &user_location(base_url, &self.scim_id),
             etag: &self.etag(),
         };
-        serde_json::to_writer(&mut out, &meta)?;
-        out.push(b'}');
-        Ok(out)
+        splice(&self.document, &self.scim_id, &meta)
     }
 
     /// [`Self::render`] as a value to place inside another document (a list response).
@@ -322,81 +261,6 @@ impl StoredUser {
         let text = String::from_utf8(self.render(base_url)?).map_err(serde_json::Error::custom)?;
         RawValue::from_string(text)
     }
-}
-
-/// A JSON object's members in document order, values left as text.
-struct Members<'a>(Vec<(Key<'a>, &'a RawValue)>);
-
-/// A member's name, borrowed from the document unless it is written with escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> Visitor<'de> for Visit {
-            type Value = Key<'de>;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                formatter.write_str("a member name")
-            }
-
-            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(name)))
-            }
-
-            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(name.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(Visit)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> Visitor<'de> for Visit {
-            type Value = Members<'de>;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                formatter.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(member) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-/// A new SCIM id: a UUID version 7 (RFC 9562), the creation time in milliseconds followed by 74
-/// random bits. Ids made later sort after earlier ones, so each new account is added at the end
-/// of the id index instead of on a random page of it: one page written per group of creates
-/// rather than one per create, once the index outgrows memory. `now` is the creation time.
-pub fn new_user_id(now: Timestamp) -> Result<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|error| Error::Internal(format!("no random source: {error}")))?;
-    bytes[..6].copy_from_slice(&now.as_millis().to_be_bytes()[2..]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x70;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let text = hex(&bytes);
-    let mut id = String::with_capacity(36);
-    for (at, group) in [0..8, 8..12, 12..16, 16..20, 20..32]
-        .into_iter()
-        .enumerate()
-    {
-        if at > 0 {
-            id.push('-');
-        }
-        id.push_str(&text[group]);
-    }
-    Ok(id)
 }
 
 /// SPEC R-32: the userName is the account's email address. A deliberately plain check (one
@@ -427,30 +291,6 @@ pub fn check_user_name_is_email(user_name: &str) -> Result<(), scim::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_ids_are_uuid_v7_in_creation_order() {
-        let at = Timestamp::from_millis(1_764_000_000_000);
-        let a = new_user_id(at).expect("random");
-        assert_eq!(a.len(), 36);
-        for (position, c) in a.char_indices() {
-            if [8, 13, 18, 23].contains(&position) {
-                assert_eq!(c, '-', "{a}");
-            } else {
-                assert!(matches!(c, '0'..='9' | 'a'..='f'), "{a}");
-            }
-        }
-        assert_eq!(
-            &a[..13],
-            "019ab697-e800",
-            "the time in milliseconds, big-endian"
-        );
-        assert_eq!(&a[14..15], "7");
-        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
-        assert_ne!(a, new_user_id(at).expect("random"));
-        let later = Timestamp::from_millis(1_764_000_000_001);
-        assert!(new_user_id(later).expect("random") > a);
-    }
 
     /// Bodies IdPs send (the replayed fixtures) and hand-made ones with what JSON text can
     /// vary in: escapes, non-ASCII, numbers, nesting, extensions, values IdPs send oddly.

@@ -12,6 +12,8 @@
 //! - [`patch`]: PATCH operations applied in order, all or nothing.
 //! - [`normalise`]: POST/PUT bodies checked and brought to canonical form, IdP quirks absorbed.
 //! - [`projection`]: `attributes` / `excludedAttributes` with `returned` semantics.
+//! - [`render`]: a User's `meta`, ETag and location, and a stored document spliced into a
+//!   response.
 //! - [`list`]: ListResponse, index paging and RFC 9865 cursor paging types.
 //! - [`fold`]: the case-folded search copy databases compare against.
 //! - [`datetime`]: xsd:dateTime parsing and formatting.
@@ -27,6 +29,7 @@ pub mod normalise;
 pub mod patch;
 pub mod path;
 pub mod projection;
+pub mod render;
 pub mod schema;
 pub mod text;
 

@@ -11,9 +11,8 @@ use crate::mail::{Mail, activation};
 use crate::mapping::{MatchInput, evaluate, no_match_detail};
 use crate::store::{Store, StoreError};
 use crate::tenant::TenantId;
-use crate::user::{
-    AccountProfile, Connection, Placement, User, check_user_name_is_email, new_user_id,
-};
+use crate::user::{AccountProfile, Connection, Placement, User, check_user_name_is_email};
+use crate::user_id::new_user_id;
 use scim::normalise::{Normalised, normalise_resource};
 use scim::schema::USER;
 use serde_json::{Map, Value};
