@@ -8,8 +8,8 @@
 //!
 //! # Layout
 //! - [`sql_store`]: the store over a backend, and the read and write helpers every module uses.
-//! - `tenants`, `tokens`, `accounts`, `catalog`, `activity`, `admins`, `mail`: one aggregate's
-//!   store trait each.
+//! - `tenants`, `tokens`, `accounts` (reads and writes), `catalog`, `activity`, `admins`, `mail`:
+//!   one aggregate's store traits each.
 //! - `sql`: shared statements, the filter-to-SQL lowering, the dialect differences.
 //! - `backend`: SQLite (WAL, one writer, read-only readers) and PostgreSQL pools.
 //! - `cursor_seal`: list cursors sealed with the database's key.

@@ -124,7 +124,7 @@ mod tests {
     use super::*;
     use crate::{Durability, connect};
     use scimd_core::lifecycle::{AccountState, PreservedBy};
-    use scimd_core::store::{AccountStore, CatalogStore};
+    use scimd_core::store::{AccountReads, CatalogStore};
     use scimd_core::tenant::TenantId;
 
     /// Users as the 0003 schema held them: one live, one deleted, and one email deleted then

@@ -11,8 +11,8 @@ use scim::{AttrPath, Filter};
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::store::{
-    AccountMove, AccountQuery, AccountStore, ActivityStore, CatalogStore, Database, StateFilter,
-    StoreError, TenantStore, TokenStore, UserQuery,
+    AccountMove, AccountQuery, AccountReads, AccountWrites, ActivityStore, CatalogStore, Database,
+    StateFilter, StoreError, TenantStore, TokenStore, UserQuery,
 };
 use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, TokenName, TokenSecret};

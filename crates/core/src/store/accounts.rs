@@ -85,8 +85,53 @@ impl<U> Default for UserPage<U> {
     }
 }
 
-/// Accounts. Every write records its activity event in the same transaction.
-pub trait AccountStore {
+/// Account reads: SCIM's by id and by query, admins' by email and by listing.
+pub trait AccountReads {
+    /// The account SCIM knows under this live id.
+    fn get_user(
+        &self,
+        tenant: TenantId,
+        scim_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// [`Self::get_user`], as stored, for a read that renders it as it is.
+    fn stored_user(
+        &self,
+        tenant: TenantId,
+        scim_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<StoredUser>>> + Send;
+    /// The account holding this email, in any state, compared case-insensitively.
+    fn user_by_email(
+        &self,
+        tenant: TenantId,
+        email: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// A `/Users` query: only accounts with a live SCIM id.
+    fn query_users(
+        &self,
+        tenant: TenantId,
+        query: &UserQuery,
+    ) -> impl Future<Output = StoreResult<UserPage>> + Send;
+    /// [`Self::query_users`], the users as stored, for a page that renders them as they are.
+    fn query_stored_users(
+        &self,
+        tenant: TenantId,
+        query: &UserQuery,
+    ) -> impl Future<Output = StoreResult<UserPage<StoredUser>>> + Send;
+    /// Every account, for admins and reports, in key order.
+    fn list_accounts(
+        &self,
+        tenant: TenantId,
+        query: &AccountQuery,
+    ) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    /// How many accounts are active and how many preserved.
+    fn count_accounts(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = StoreResult<AccountCounts>> + Send;
+}
+
+/// Account writes. Every write records its activity event in the same transaction.
+pub trait AccountWrites {
     /// Inserts a new account and returns its key; an email the tenant already holds (in any
     /// state) is `Conflict`.
     fn insert_user(
@@ -106,24 +151,6 @@ pub trait AccountStore {
         &self,
         accounts: &[(User, Event)],
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// The account SCIM knows under this live id.
-    fn get_user(
-        &self,
-        tenant: TenantId,
-        scim_id: &str,
-    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    /// [`Self::get_user`], as stored, for a read that renders it as it is.
-    fn stored_user(
-        &self,
-        tenant: TenantId,
-        scim_id: &str,
-    ) -> impl Future<Output = StoreResult<Option<StoredUser>>> + Send;
-    /// The account holding this email, in any state, compared case-insensitively.
-    fn user_by_email(
-        &self,
-        tenant: TenantId,
-        email: &str,
-    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Writes `next` over `current`, the account as the caller read it (found by its key), if
     /// the stored version is still `current`'s.
     fn update_user(
@@ -148,28 +175,4 @@ pub trait AccountStore {
         user: &User,
         event: &Event,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// A `/Users` query: only accounts with a live SCIM id.
-    fn query_users(
-        &self,
-        tenant: TenantId,
-        query: &UserQuery,
-    ) -> impl Future<Output = StoreResult<UserPage>> + Send;
-    /// [`Self::query_users`], the users as stored, for a page that renders them as they are.
-    fn query_stored_users(
-        &self,
-        tenant: TenantId,
-        query: &UserQuery,
-    ) -> impl Future<Output = StoreResult<UserPage<StoredUser>>> + Send;
-    /// Every account, for admins and reports, in key order.
-    fn list_accounts(
-        &self,
-        tenant: TenantId,
-        query: &AccountQuery,
-    ) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
-
-    /// How many accounts are active and how many preserved.
-    fn count_accounts(
-        &self,
-        tenant: TenantId,
-    ) -> impl Future<Output = StoreResult<AccountCounts>> + Send;
 }

@@ -13,7 +13,8 @@ mod tenants;
 mod tokens;
 
 pub use accounts::{
-    AccountCounts, AccountMove, AccountQuery, AccountStore, StateFilter, UserPage, UserQuery,
+    AccountCounts, AccountMove, AccountQuery, AccountReads, AccountWrites, StateFilter, UserPage,
+    UserQuery,
 };
 pub use activity::ActivityStore;
 pub use admins::AdminStore;
@@ -29,7 +30,8 @@ pub use tokens::TokenStore;
 pub trait Store:
     TenantStore
     + TokenStore
-    + AccountStore
+    + AccountReads
+    + AccountWrites
     + CatalogStore
     + ActivityStore
     + AdminStore
@@ -45,7 +47,8 @@ pub trait Store:
 impl<S> Store for S where
     S: TenantStore
         + TokenStore
-        + AccountStore
+        + AccountReads
+        + AccountWrites
         + CatalogStore
         + ActivityStore
         + AdminStore

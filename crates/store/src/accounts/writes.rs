@@ -1,124 +1,16 @@
-//! Accounts (the users table) on either backend: every write is one transaction that also
-//! records its activity event.
+//! Account writes: insert, update, move, destroy; each with its event, in one transaction.
 
 use crate::activity::event_step;
-use crate::backend::{Cell, Column, Row, Step, Written};
+use crate::backend::{Column, Step, Written};
 use crate::mail::mail_step;
-use crate::sql::users::{
-    PlannedQuery, USER_COLUMNS, UserColumns, emails_ci, next_cursor, plan_query,
-};
-use crate::sql::{SqlValue, Statement};
+use crate::sql::SqlValue;
+use crate::sql::users::{UserColumns, emails_ci};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
-use scim::filter::fold_case;
 use scimd_core::activity::Event;
-use scimd_core::lifecycle::{AccountState, ManagedBy};
 use scimd_core::mail::Mail;
-use scimd_core::store::{
-    AccountCounts, AccountMove, AccountQuery, AccountStore, StateFilter, StoreError, StoreResult,
-    UserPage, UserQuery,
-};
-use scimd_core::tenant::TenantId;
-use scimd_core::user::{AccountProfile, Connection, Placement, StoredUser, User};
-use serde_json::{Map, Value};
-
-const USER_TYPES: &[Column] = &[
-    Column::Int,
-    Column::OptText,
-    Column::Text,
-    Column::Int,
-    Column::Int,
-    Column::Int,
-    Column::OptText,
-    Column::OptInt,
-    Column::OptInt,
-    Column::OptInt,
-    Column::Text,
-    Column::OptText,
-    Column::OptInt,
-    Column::Text,
-    Column::Text,
-    Column::Text,
-    Column::OptText,
-    Column::OptText,
-    Column::OptText,
-];
-
-/// What a read of users selects, and how its rows decode: whole accounts, or stored
-/// documents for a response that shows them as they are. Both select `u.pk` first.
-struct Shape<U> {
-    columns: &'static str,
-    types: &'static [Column],
-    decode: fn(TenantId, Row) -> StoreResult<U>,
-}
-
-const ACCOUNTS: Shape<User> = Shape {
-    columns: USER_COLUMNS,
-    types: USER_TYPES,
-    decode: user_from,
-};
-
-/// The first six of [`USER_COLUMNS`]: what a rendering needs.
-const STORED: Shape<StoredUser> = Shape {
-    columns: "u.pk, u.scim_id, u.resource, u.version, u.created_at, u.updated_at",
-    types: USER_TYPES.split_at(6).0,
-    decode: stored_from,
-};
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("a stored account has an invalid {what}").into())
-}
-
-fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<User> {
-    let resource: Map<String, Value> = serde_json::from_str(&row[2].take_text())
-        .map_err(|error| StoreError::Backend(Box::new(error)))?;
-    let placement = match (row[7].opt_int(), row[8].opt_int()) {
-        (Some(profile_id), Some(storage_id)) => Some(Placement {
-            mapping: row[6].opt_text(),
-            moved_by: row[16].opt_text(),
-            profile_id,
-            storage_id,
-            quota_bytes: row[9].opt_int().and_then(|quota| u64::try_from(quota).ok()),
-        }),
-        _ => None,
-    };
-    let preserved_by = row[11].opt_text();
-    let state = AccountState::from_columns(&row[10].take_text(), preserved_by.as_deref())
-        .ok_or_else(|| corrupt("state"))?;
-    let managed_by = ManagedBy::parse(&row[13].take_text()).ok_or_else(|| corrupt("manager"))?;
-    Ok(User {
-        tenant_id: tenant,
-        key: row[0].int(),
-        scim_id: row[1].opt_text(),
-        resource,
-        version: row[3].int(),
-        created_at: Timestamp::from_millis(row[4].int()),
-        updated_at: Timestamp::from_millis(row[5].int()),
-        state,
-        preserved_at: row[12].opt_int().map(Timestamp::from_millis),
-        managed_by,
-        profile: AccountProfile {
-            display_name: row[14].take_text(),
-            upn: row[15].take_text(),
-        },
-        placement,
-        connection: match (row[17].opt_text(), row[18].opt_text()) {
-            (Some(token), Some(idp)) => Some(Connection { token, idp }),
-            _ => None,
-        },
-    })
-}
-
-fn stored_from(_tenant: TenantId, mut row: Row) -> StoreResult<StoredUser> {
-    Ok(StoredUser {
-        key: row[0].int(),
-        scim_id: row[1].take_text(),
-        document: row[2].take_text(),
-        version: row[3].int(),
-        created_at: Timestamp::from_millis(row[4].int()),
-        updated_at: Timestamp::from_millis(row[5].int()),
-    })
-}
+use scimd_core::store::{AccountMove, AccountWrites, StoreError, StoreResult};
+use scimd_core::user::{Placement, User};
 
 /// The values both the insert and the update bind, as `$1` to `$18`. The serialised
 /// documents move into them (they are the bulk of a write); the rest of `columns` stays.
@@ -226,96 +118,7 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
     Ok(steps)
 }
 
-async fn one_user<U>(
-    store: &SqlStore,
-    tenant: TenantId,
-    shape: &Shape<U>,
-    condition: &str,
-    value: String,
-) -> StoreResult<Option<U>> {
-    let statement = Statement::new(
-        format!(
-            "SELECT {} FROM users u WHERE u.tenant_id = $1 AND {condition}",
-            shape.columns
-        ),
-        vec![SqlValue::Int(tenant.0), SqlValue::Text(value)],
-    );
-    let row = store
-        .lookup(statement, shape.types)
-        .await?
-        .into_iter()
-        .next();
-    row.map(|row| (shape.decode)(tenant, row)).transpose()
-}
-
-async fn query_page<U>(
-    store: &SqlStore,
-    tenant: TenantId,
-    query: &UserQuery,
-    shape: &Shape<U>,
-) -> StoreResult<UserPage<U>> {
-    let PlannedQuery {
-        point_read,
-        count,
-        rows,
-        page_size,
-        continuation,
-    } = plan_query(
-        store.backend.dialect(),
-        &store.cursors,
-        tenant,
-        query,
-        shape.columns,
-    )?;
-    let mut reads: Vec<(&Statement, &[Column])> = Vec::new();
-    reads.extend(count.as_ref().map(|count| (count, &[Column::Int][..])));
-    reads.extend(rows.as_ref().map(|rows| (rows, shape.types)));
-    let results = if point_read {
-        store.lookup_many(&reads).await?
-    } else {
-        store.query_many_for(tenant, &reads).await?
-    };
-    let mut results = results.into_iter();
-    let counted = count.is_some().then(|| {
-        let total = results
-            .next()
-            .and_then(|rows| rows.into_iter().next())
-            .and_then(|row| row.first().map(Cell::int))
-            .unwrap_or(0);
-        u64::try_from(total).unwrap_or(0)
-    });
-    let Some(mut rows) = results.next() else {
-        return Ok(UserPage {
-            total: counted.unwrap_or(0),
-            ..UserPage::default()
-        });
-    };
-    let fetched_count = rows.len();
-    // No count statement: the page holds every match (`PlannedQuery::count`).
-    let total = counted.unwrap_or(fetched_count as u64);
-    rows.truncate(page_size as usize);
-    // The key of the page's last row (`u.pk`, first in every shape) continues a keyset cursor.
-    let last_key = rows.last().and_then(|row| row.first()).map(Cell::int);
-    let users = rows
-        .into_iter()
-        .map(|row| (shape.decode)(tenant, row))
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(UserPage {
-        total,
-        users,
-        next_cursor: next_cursor(
-            &store.cursors,
-            tenant,
-            &continuation,
-            page_size,
-            fetched_count,
-            last_key,
-        )?,
-        start_index: None,
-    })
-}
-
-impl AccountStore for SqlStore {
+impl AccountWrites for SqlStore {
     async fn insert_user(&self, user: &User, event: &Event) -> StoreResult<i64> {
         self.insert_user_mailing(user, event, &[]).await
     }
@@ -348,30 +151,6 @@ impl AccountStore for SqlStore {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::ProfileFull),
         }
-    }
-
-    async fn get_user(&self, tenant: TenantId, scim_id: &str) -> StoreResult<Option<User>> {
-        one_user(
-            self,
-            tenant,
-            &ACCOUNTS,
-            "u.scim_id = $2",
-            scim_id.to_owned(),
-        )
-        .await
-    }
-
-    async fn stored_user(
-        &self,
-        tenant: TenantId,
-        scim_id: &str,
-    ) -> StoreResult<Option<StoredUser>> {
-        one_user(self, tenant, &STORED, "u.scim_id = $2", scim_id.to_owned()).await
-    }
-
-    async fn user_by_email(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>> {
-        let email = fold_case(email);
-        one_user(self, tenant, &ACCOUNTS, "u.user_name_ci = $2", email).await
     }
 
     async fn update_user(&self, current: &User, user: &User, event: &Event) -> StoreResult<()> {
@@ -498,109 +277,5 @@ impl AccountStore for SqlStore {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
         }
-    }
-
-    async fn query_users(&self, tenant: TenantId, query: &UserQuery) -> StoreResult<UserPage> {
-        query_page(self, tenant, query, &ACCOUNTS).await
-    }
-
-    async fn query_stored_users(
-        &self,
-        tenant: TenantId,
-        query: &UserQuery,
-    ) -> StoreResult<UserPage<StoredUser>> {
-        query_page(self, tenant, query, &STORED).await
-    }
-
-    async fn list_accounts(
-        &self,
-        tenant: TenantId,
-        query: &AccountQuery,
-    ) -> StoreResult<Vec<User>> {
-        let dialect = self.backend.dialect();
-        let mut sql =
-            format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.pk > $2");
-        let mut values = vec![
-            SqlValue::Int(tenant.0),
-            SqlValue::Int(query.after_key.unwrap_or(0)),
-        ];
-        let mut and = |condition: &dyn Fn(&str) -> String, value: SqlValue| {
-            values.push(value);
-            sql.push_str(&format!(
-                " AND {}",
-                condition(&format!("${}", values.len()))
-            ));
-        };
-        if let Some(state) = query.state {
-            let name = match state {
-                StateFilter::Active => "active",
-                StateFilter::Preserved => "preserved",
-            };
-            and(&|p| format!("u.state = {p}"), SqlValue::Text(name.into()));
-        }
-        if let Some(profile_id) = query.profile_id {
-            and(
-                &|p| format!("u.profile_id = {p}"),
-                SqlValue::Int(profile_id),
-            );
-        }
-        if let Some(storage_id) = query.storage_id {
-            and(
-                &|p| format!("u.storage_id = {p}"),
-                SqlValue::Int(storage_id),
-            );
-        }
-        if let Some(managed_by) = query.managed_by {
-            let name = SqlValue::Text(managed_by.as_str().into());
-            and(&|p| format!("u.managed_by = {p}"), name);
-        }
-        if let Some(search) = query.search.as_deref().filter(|text| !text.is_empty()) {
-            let display_name = dialect.json_scalar("u.resource_ci", &["displayName"]);
-            let condition = |p: &str| {
-                format!(
-                    "({} OR COALESCE({}, FALSE))",
-                    dialect.contains("u.user_name_ci", p),
-                    dialect.contains(&display_name, p)
-                )
-            };
-            and(&condition, SqlValue::Text(fold_case(search)));
-        }
-        sql.push_str(&format!(
-            " ORDER BY u.pk {}",
-            crate::sql::limit(query.limit)
-        ));
-        self.query(Statement::new(sql, values), USER_TYPES)
-            .await?
-            .into_iter()
-            .map(|row| user_from(tenant, row))
-            .collect()
-    }
-
-    async fn count_accounts(&self, tenant: TenantId) -> StoreResult<AccountCounts> {
-        let statement = Statement::new(
-            "SELECT state, COUNT(*) FROM users WHERE tenant_id = $1 GROUP BY state",
-            vec![SqlValue::Int(tenant.0)],
-        );
-        let mut counts = AccountCounts::default();
-        for mut row in self.query(statement, &[Column::Text, Column::Int]).await? {
-            let count = u64::try_from(row[1].int()).unwrap_or(0);
-            match row[0].take_text().as_str() {
-                "active" => counts.active = count,
-                _ => counts.preserved += count,
-            }
-        }
-        Ok(counts)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stored_user_reads_the_first_columns_of_an_account() {
-        assert!(USER_COLUMNS.starts_with("u.pk, "));
-        assert!(USER_COLUMNS.starts_with(STORED.columns));
-        assert_eq!(STORED.columns.split(", ").count(), STORED.types.len());
     }
 }
