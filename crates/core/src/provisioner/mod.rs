@@ -8,6 +8,7 @@ mod catalog;
 mod create;
 mod dashboard;
 mod mail;
+mod manual;
 mod moves;
 mod retention;
 mod users;
@@ -22,10 +23,11 @@ use crate::token::{
 };
 use scim::datetime::Timestamp;
 
-pub use accounts::{AccountFilter, AccountSearch, AccountView, ManualUser};
+pub use accounts::{AccountFilter, AccountSearch, AccountView};
 pub use catalog::{MappingEdit, MappingPreview, MappingSpec};
 pub use dashboard::Dashboard;
 pub use mail::MailRound;
+pub use manual::ManualUser;
 pub use moves::{MoveSelection, MoveTarget};
 pub use retention::DEFAULT_ACTIVITY_RETENTION_DAYS;
 pub use users::ListRequest;
