@@ -10,7 +10,7 @@
 //! - [`cli`]: the commands (`serve`, `tenant`, `token`, `profile`, `storage`, `mapping`,
 //!   `user`, `report`, `activity`, `admin`, `migrate`, `healthcheck`).
 //! - [`config`]: the global flags and the commands (each command's arguments are in [`cli`]).
-//! - [`server`]: the accept loop and its connection limits.
+//! - [`server`]: the accept loop, its connection limits, and the request-line repair IdPs need.
 //! - [`mail`]: email notifications over SMTP and the mail worker.
 //! - `housekeeping`: the activity log's retention, applied hourly.
 //! - `reports`, `listing`: reports and listings as columns, and their table, CSV and JSON forms.

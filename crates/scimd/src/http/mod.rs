@@ -9,7 +9,6 @@ mod discovery;
 pub(crate) mod extract;
 mod frame;
 pub mod hosts;
-pub mod lenient;
 pub(crate) mod limits;
 mod ops;
 pub(crate) mod response;

@@ -4,13 +4,15 @@
 //! size and count (431), caps on open connections overall and per client address, the client
 //! address for throttling, and a graceful shutdown that finishes the requests in flight.
 
-use crate::http::lenient::LenientStream;
+mod lenient;
+
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use lenient::LenientStream;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};

@@ -1,10 +1,11 @@
 //! Raw quotes in request URLs. Entra's validator and some IdPs send
 //! `GET /Users?filter=userName eq "a@b.c"` with `"` (and sometimes spaces) unencoded; the HTTP
-//! parser refuses such a request line before any handler runs. This listener wrapper rewrites
-//! each request line on the way in, percent-encoding in the request target exactly the bytes the
-//! parser would refuse, and leaves everything else alone ([`crate::server`] wraps every connection). It follows HTTP/1 framing (headers,
-//! `Content-Length` bodies) to find the next request line of a keep-alive connection, and stops
-//! rewriting for good on anything it does not fully understand (chunked bodies, oversized lines).
+//! parser refuses such a request line before any handler runs. This wrapper of every accepted
+//! connection rewrites each request line on the way in, percent-encoding in the request target
+//! exactly the bytes the parser would refuse, and leaves everything else alone. It follows
+//! HTTP/1 framing (headers, `Content-Length` bodies) to find the next request line of a
+//! keep-alive connection, and stops rewriting for good on anything it does not fully understand
+//! (chunked bodies, oversized lines).
 
 use std::io;
 use std::pin::Pin;
