@@ -5,52 +5,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod common;
 
-struct Cli {
-    dir: tempfile::TempDir,
-    database_url: String,
-}
-
-impl Cli {
-    fn new() -> Self {
-        Self::on(String::new())
-    }
-
-    /// On `database_url`, or on a temp SQLite file (in a directory yet to be made) when empty.
-    fn on(database_url: String) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database_url = if database_url.is_empty() {
-            format!("sqlite://{}", dir.path().join("data/scimd.db").display())
-        } else {
-            database_url
-        };
-        Self { dir, database_url }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_scimd"));
-        command
-            .env("SCIMD_DATABASE_URL", &self.database_url)
-            .env_remove("SCIMD_TENANT")
-            .env("SCIMD_LOG", "info");
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
-    /// A new token's secret, as `token create` prints it.
-    fn token(&self, name: &str) -> String {
-        text(&self.run(&["token", "create", "--name", name]).stdout)
-            .trim()
-            .to_owned()
-    }
-}
+use common::cli::Cli;
 
 /// A `scimd serve` process, killed if a failed assertion unwinds past it: a server left running
 /// would hold the test run's output open.

@@ -6,67 +6,15 @@
 
 mod common;
 
+use common::cli::Cli;
+
 use serde_json::{Value, json};
-use std::process::{Command, Output};
-
-struct Cli {
-    database_url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new(database_url: String) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database_url = if database_url.is_empty() {
-            format!("sqlite://{}", dir.path().join("scimd.db").display())
-        } else {
-            database_url
-        };
-        Self { database_url, dir }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_scimd"))
-            .env("SCIMD_DATABASE_URL", &self.database_url)
-            .env("SCIMD_ADMIN", "carol")
-            .env_remove("SCIMD_TENANT")
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    /// The command fails; its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(!output.status.success(), "{args:?} should fail");
-        String::from_utf8(output.stderr).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).unwrap()
-    }
-
-    fn file(&self, name: &str, content: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, content).unwrap();
-        path.to_str().unwrap().to_owned()
-    }
-}
+use std::process::Command;
 
 #[tokio::test]
 async fn manual_users_import_preserve_activate_delete_reports_and_activity() {
     for (backend, url) in common::database_urls().await {
-        let cli = Cli::new(url);
+        let cli = Cli::on(url);
         cli.ok(&["profile", "create", "Small", "--max-users", "2"]);
         cli.ok(&[
             "user",
@@ -230,7 +178,7 @@ async fn manual_users_import_preserve_activate_delete_reports_and_activity() {
 #[tokio::test]
 async fn r46_profiles_and_storages_are_edited_and_a_limit_below_the_users_held_is_refused() {
     for (backend, url) in common::database_urls().await {
-        let cli = Cli::new(url);
+        let cli = Cli::on(url);
         cli.ok(&["profile", "create", "Gold", "--max-users", "5"]);
         cli.ok(&["storage", "create", "EU", "--region", "eu-west-1"]);
         for n in 0..3 {
@@ -385,7 +333,7 @@ async fn r46_profiles_and_storages_are_edited_and_a_limit_below_the_users_held_i
 #[tokio::test]
 async fn r45_users_move_by_email_or_profile_all_or_none() {
     for (backend, url) in common::database_urls().await {
-        let cli = Cli::new(url);
+        let cli = Cli::on(url);
         cli.ok(&["profile", "create", "Gold", "--max-users", "2"]);
         cli.ok(&["profile", "create", "Bulk"]);
         cli.ok(&["storage", "create", "EU", "--region", "eu-west-1"]);
@@ -562,7 +510,7 @@ async fn r45_users_move_by_email_or_profile_all_or_none() {
 #[tokio::test]
 async fn admin_create_takes_the_password_from_the_environment_or_refuses() {
     for (backend, url) in common::database_urls().await {
-        let cli = Cli::new(url);
+        let cli = Cli::on(url);
         let with_password = |args: &[&str]| {
             Command::new(env!("CARGO_BIN_EXE_scimd"))
                 .env("SCIMD_DATABASE_URL", &cli.database_url)
@@ -629,7 +577,7 @@ async fn admin_create_takes_the_password_from_the_environment_or_refuses() {
 /// Every CSV the CLI writes quotes a cell a spreadsheet would run as a formula.
 #[test]
 fn every_csv_export_of_the_cli_quotes_cells_a_spreadsheet_would_run_as_formulas() {
-    let cli = Cli::new(String::new());
+    let cli = Cli::new();
     let formula = "=HYPERLINK(\"http://evil.test\",\"open\")";
     for email in ["+kept@example.com", "=gone@example.com"] {
         cli.ok(&[
@@ -667,7 +615,7 @@ fn every_csv_export_of_the_cli_quotes_cells_a_spreadsheet_would_run_as_formulas(
 #[tokio::test]
 async fn r47_the_provisioning_method_is_shown_switched_and_logged() {
     for (backend, url) in common::database_urls().await {
-        let cli = Cli::new(url);
+        let cli = Cli::on(url);
         assert_eq!(cli.ok(&["tenant", "provisioning"]), "scim\n", "{backend}");
         let refused = cli.fails(&["tenant", "provisioning", "sometimes"]);
         assert!(

@@ -10,6 +10,7 @@ use scimd::{ServeConfig, application, open_provisioner};
 use serde_json::Value;
 use tower::ServiceExt;
 
+pub mod cli;
 pub mod live;
 pub mod smtp;
 
