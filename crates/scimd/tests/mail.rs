@@ -12,11 +12,9 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::smtp::TestSmtp;
 use common::{TestApp, admin_origin};
-use scimd::AppProvisioner;
 use scimd::mail::{MailConfig, SmtpMailer};
-use scimd_core::activity::{Event, Origin, Outcome};
 use scimd_core::admin::Role;
-use scimd_core::clock::{Clock, ManualClock, SharedClock, SystemClock};
+use scimd_core::clock::{ManualClock, SharedClock};
 use scimd_core::mail::MailCounts;
 use scimd_core::mapping::Criteria;
 use scimd_core::provisioner::{MailRound, MappingSpec, Provisioner};
@@ -37,9 +35,12 @@ fn mail_config(smtp: &TestSmtp) -> MailConfig {
 /// The app with mail on, sending to `smtp`; tenant `default` with one admin, one viewer, and a
 /// mapping that sends activation emails to the R&D department (into a profile whose name
 /// shows the escaping).
-async fn app_mailing_to(database_url: String, smtp: &TestSmtp) -> TestApp {
+/// Its clock is the test's: it starts on 2027-01-15 and moves only when the test moves it.
+async fn app_mailing_to(database_url: String, smtp: &TestSmtp) -> (TestApp, ManualClock) {
     let config = mail_config(smtp);
-    let app = TestApp::configured(database_url, |c| c.mail = Some(config)).await;
+    let clock = ManualClock::at_millis(1_800_000_000_000);
+    let shared: SharedClock = Arc::new(clock.clone());
+    let app = TestApp::configured_at(database_url, shared, |c| c.mail = Some(config)).await;
     common::add_admin(
         &app.config.database_url,
         "ann@example.com",
@@ -73,28 +74,7 @@ async fn app_mailing_to(database_url: String, smtp: &TestSmtp) -> TestApp {
         .create_mapping(&admin_origin(), &tenant, welcome)
         .await
         .unwrap();
-    app
-}
-
-/// The app's store with a clock the test moves, mail on.
-async fn at_manual_time(app: &TestApp) -> (AppProvisioner, ManualClock) {
-    let provisioner = app.provisioner().await;
-    let clock = ManualClock::at_millis(provisioner.now().as_millis());
-    let timed = Provisioner::new(
-        provisioner.store().clone(),
-        Arc::new(clock.clone()) as SharedClock,
-    )
-    .with_mail(true);
-    (timed, clock)
-}
-
-/// Moves `clock` just past the wall clock, so that what the app just did (stamped by the
-/// wall clock) lies in the manual clock's past.
-fn catch_up(clock: &ManualClock) {
-    let behind = SystemClock.now().as_millis() + 1 - clock.now().as_millis();
-    if behind > 0 {
-        clock.advance_millis(behind);
-    }
+    (app, clock)
 }
 
 async fn counts(app: &TestApp) -> MailCounts {
@@ -117,7 +97,7 @@ fn user(user_name: &str, department: &str) -> serde_json::Value {
 async fn r48_activation_emails_are_queued_with_the_user_and_sent_once() {
     for (backend, url) in common::database_urls().await {
         let smtp = TestSmtp::start().await;
-        let app = app_mailing_to(url, &smtp).await;
+        let (app, _clock) = app_mailing_to(url, &smtp).await;
         let sender = SmtpMailer::new(&mail_config(&smtp)).unwrap();
         let provisioner = app.provisioner().await.with_mail(true);
 
@@ -170,8 +150,8 @@ async fn r48_activation_emails_are_queued_with_the_user_and_sent_once() {
 async fn r48_mail_waits_out_an_smtp_server_that_is_down_and_gives_up_on_a_refusal() {
     for (backend, url) in common::database_urls().await {
         let smtp = TestSmtp::start().await;
-        let app = app_mailing_to(url, &smtp).await;
-        let (provisioner, clock) = at_manual_time(&app).await;
+        let (app, clock) = app_mailing_to(url, &smtp).await;
+        let provisioner = app.provisioner().await.with_mail(true);
         // Nothing listens on a port just released.
         let down = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -190,7 +170,7 @@ async fn r48_mail_waits_out_an_smtp_server_that_is_down_and_gives_up_on_a_refusa
             Some(user("a@example.com", "R&D")),
         )
         .await;
-        catch_up(&clock);
+        clock.advance_millis(1);
 
         let round = provisioner.deliver_mail(&down).await.unwrap();
         assert_eq!((round.sent, round.retried), (0, 1), "{backend}");
@@ -216,7 +196,7 @@ async fn r48_mail_waits_out_an_smtp_server_that_is_down_and_gives_up_on_a_refusa
             Some(user("b@example.com", "R&D")),
         )
         .await;
-        catch_up(&clock);
+        clock.advance_millis(1);
         let round = provisioner.deliver_mail(&up).await.unwrap();
         assert_eq!((round.sent, round.given_up), (0, 1), "{backend}");
         smtp.refuse_with(Some("451 4.3.0 try again later"));
@@ -226,7 +206,7 @@ async fn r48_mail_waits_out_an_smtp_server_that_is_down_and_gives_up_on_a_refusa
             Some(user("c@example.com", "R&D")),
         )
         .await;
-        catch_up(&clock);
+        clock.advance_millis(1);
         let round = provisioner.deliver_mail(&up).await.unwrap();
         assert_eq!((round.sent, round.retried), (0, 1), "{backend}");
         assert_eq!(
@@ -252,7 +232,7 @@ async fn r48_mail_waits_out_an_smtp_server_that_is_down_and_gives_up_on_a_refusa
 async fn r48_two_workers_send_each_mail_once() {
     for (backend, url) in common::database_urls().await {
         let smtp = TestSmtp::start().await;
-        let app = app_mailing_to(url, &smtp).await;
+        let (app, _clock) = app_mailing_to(url, &smtp).await;
         for n in 0..12 {
             let body = user(&format!("u{n}@example.com"), "R&D");
             app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
@@ -282,8 +262,8 @@ async fn r48_two_workers_send_each_mail_once() {
 async fn r48_token_expiry_reminders_go_to_the_admins_at_30_7_and_1_days_once() {
     for (backend, url) in common::database_urls().await {
         let smtp = TestSmtp::start().await;
-        let app = app_mailing_to(url, &smtp).await;
-        let (provisioner, clock) = at_manual_time(&app).await;
+        let (app, clock) = app_mailing_to(url, &smtp).await;
+        let provisioner = app.provisioner().await.with_mail(true);
         let sender = SmtpMailer::new(&mail_config(&smtp)).unwrap();
         let tenant = provisioner.tenant("default").await.unwrap();
         // TestApp's `entra` token lives a year: no reminder yet.
@@ -374,8 +354,8 @@ async fn r48_token_expiry_reminders_go_to_the_admins_at_30_7_and_1_days_once() {
 async fn r48_failed_calls_are_digested_at_most_once_an_hour() {
     for (backend, url) in common::database_urls().await {
         let smtp = TestSmtp::start().await;
-        let app = app_mailing_to(url, &smtp).await;
-        let (provisioner, clock) = at_manual_time(&app).await;
+        let (app, clock) = app_mailing_to(url, &smtp).await;
+        let provisioner = app.provisioner().await.with_mail(true);
         let sender = SmtpMailer::new(&mail_config(&smtp)).unwrap();
         assert_eq!(
             provisioner.queue_failure_digests().await.unwrap(),
@@ -392,7 +372,7 @@ async fn r48_failed_calls_are_digested_at_most_once_an_hour() {
                 .await;
             assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{backend}");
         }
-        catch_up(&clock);
+        clock.advance_millis(1);
         // Two instances at once: one digest.
         let other = Provisioner::new(
             provisioner.store().clone(),
@@ -404,21 +384,14 @@ async fn r48_failed_calls_are_digested_at_most_once_an_hour() {
             other.queue_failure_digests()
         );
         assert_eq!(a.unwrap() + b.unwrap(), 1, "{backend}");
-        // A failure after that digest, stamped by the test's clock.
+        // A failure after that digest.
         clock.advance_millis(1);
-        let tenant = provisioner.tenant("default").await.unwrap();
-        let origin = Origin::system("test");
-        let mut again = Event::new(
-            &origin,
-            tenant.id,
-            clock.now(),
-            "POST /Users",
-            Outcome::Failure,
-            400,
-        );
-        again.target_user_name = Some("again".into());
-        again.detail = Some("userName must be an email address".into());
-        provisioner.record_failure(&again).await.unwrap();
+        app.call(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"userName": "again"})),
+        )
+        .await;
         clock.advance_millis(30 * 60_000);
         assert_eq!(
             provisioner.queue_failure_digests().await.unwrap(),

@@ -7,7 +7,10 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use scimd::{ServeConfig, application, open_provisioner};
+use scimd_core::Provisioner;
+use scimd_core::clock::{SharedClock, SystemClock};
 use serde_json::Value;
+use std::sync::Arc;
 use tower::ServiceExt;
 
 pub mod cli;
@@ -19,6 +22,7 @@ pub struct TestApp {
     pub token: String,
     pub other_tenant_token: String,
     pub config: ServeConfig,
+    clock: SharedClock,
     _dir: tempfile::TempDir,
 }
 
@@ -63,15 +67,25 @@ impl TestApp {
     /// An app on `database_url` (as [`Self::with_database`]) with `adjust` applied to its
     /// configuration.
     pub async fn configured(database_url: String, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        Self::configured_at(database_url, Arc::new(SystemClock), adjust).await
+    }
+
+    /// [`Self::configured`] on `clock`: the app and [`Self::provisioner`] read the time from it.
+    pub async fn configured_at(
+        database_url: String,
+        clock: SharedClock,
+        adjust: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database_url = database_or_temp(&dir, database_url);
         let mut config = ServeConfig::new(database_url);
         // The name every test request is sent to.
         config.allowed_hosts.push("scim.test".into());
         adjust(&mut config);
-        let provisioner = open_provisioner(&config.database_url, config.durability)
+        let opened = open_provisioner(&config.database_url, config.durability)
             .await
             .unwrap();
+        let provisioner = Provisioner::new(opened.store().clone(), Arc::clone(&clock));
         let default = provisioner.tenant("default").await.unwrap();
         let (_, secret) = provisioner
             .create_token(&admin_origin(), &default, "entra", None, None)
@@ -88,6 +102,7 @@ impl TestApp {
         let router = application(provisioner, &config);
         Self {
             router,
+            clock,
             token: secret.expose().to_owned(),
             other_tenant_token: other_secret.expose().to_owned(),
             config,
@@ -97,9 +112,10 @@ impl TestApp {
 
     /// The admin side of this app's database, as the CLI and console reach it.
     pub async fn provisioner(&self) -> scimd::AppProvisioner {
-        open_provisioner(&self.config.database_url, self.config.durability)
+        let opened = open_provisioner(&self.config.database_url, self.config.durability)
             .await
-            .unwrap()
+            .unwrap();
+        Provisioner::new(opened.store().clone(), Arc::clone(&self.clock))
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
