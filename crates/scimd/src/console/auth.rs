@@ -7,7 +7,7 @@ use crate::http::AppState;
 use crate::http::limits::{ClientAddress, TooMany, off_the_workers};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, FromRequestParts, Request, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -98,6 +98,31 @@ impl Signed {
         } else {
             Err(Refused("a viewer can look, not change"))
         }
+    }
+}
+
+/// A submitted console form that changes something: the signed-in admin, the form's fields,
+/// and the checks every change needs already made (the form's CSRF token, the console's own
+/// origin, a role that may change things). A handler that takes it cannot forget them.
+pub(super) struct ChangeForm {
+    pub signed: Signed,
+    pub form: Value,
+}
+
+impl FromRequest<AppState> for ChangeForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let Form(form) = Form::<Value>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        signed
+            .check_form_change(&headers, &form)
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self { signed, form })
     }
 }
 

@@ -1,13 +1,13 @@
 //! Profiles and storages (SPEC §2): what mappings point new users at.
 
+use super::ChangeForm;
 use super::Signed;
-use super::mappings::{allowed, field};
+use super::mappings::field;
 use super::pages::{Chrome, failure, render};
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use scimd_core::catalog::{Profile, Storage};
@@ -50,13 +50,8 @@ async fn catalog(State(state): State<AppState>, signed: Signed) -> Response {
 
 async fn create_profile(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
     let max_users = match max_users_of(&form) {
         Ok(max_users) => max_users.unwrap_or(0),
         Err(error) => return failure(error),
@@ -94,13 +89,8 @@ fn renamed(form: &Value) -> Option<String> {
 /// a row's form: the name and the limit, either changed.
 async fn edit_profile(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
     let max_users = match max_users_of(&form) {
         Ok(max_users) => max_users,
         Err(error) => return failure(error),
@@ -125,13 +115,8 @@ async fn edit_profile(
 
 async fn delete_profile(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
     let origin = signed.origin("POST", "/admin/catalog/profiles/delete");
     match state
         .provisioner
@@ -145,13 +130,8 @@ async fn delete_profile(
 
 async fn create_storage(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
     let origin = signed.origin("POST", "/admin/catalog/storages");
     match state
         .provisioner
@@ -171,13 +151,8 @@ async fn create_storage(
 /// a row's form: the name and the region, either changed.
 async fn edit_storage(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
     let origin = signed.origin("POST", "/admin/catalog/storages/edit");
     let new_name = renamed(&form);
     let region = Some(field(&form, "region")).filter(|region| !region.is_empty());

@@ -2,8 +2,8 @@
 //! (criteria, then configuration, as Druva's), editing of name and configuration only,
 //! deletion, and the preview of a sample user.
 
+use super::ChangeForm;
 use super::Signed;
-use super::auth::Refused;
 use super::notices::Notice;
 use super::pages::{Chrome, failure, render};
 use crate::http::AppState;
@@ -31,11 +31,6 @@ pub(super) fn router() -> Router<AppState> {
 
 pub(super) fn field(form: &Value, name: &str) -> String {
     super::form_text(form, name).to_owned()
-}
-
-/// Refuses the request unless it carries the CSRF token and the admin may change things.
-pub(super) fn allowed(signed: &Signed, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
-    signed.check_form_change(headers, form)
 }
 
 /// A mapping as the page lists it, with the any-user mapping that shadows it.
@@ -264,13 +259,8 @@ async fn new_step_one(State(state): State<AppState>, signed: Signed) -> Response
 /// submitted: create the mapping directly above the first any-user mapping.
 async fn new_submitted(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
     let fields = MappingFields::from(&form);
     let criteria = match fields.criteria() {
         Ok(criteria) => criteria,
@@ -346,15 +336,7 @@ async fn edit_page(
     MappingForm::show(&state, &signed, 3, fields, None).await
 }
 
-async fn edit(
-    State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
-) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
+async fn edit(State(state): State<AppState>, ChangeForm { signed, form }: ChangeForm) -> Response {
     let fields = MappingFields::from(&form);
     let new_name = field(&form, "new_name");
     let quota_bytes = match fields.quota() {
@@ -381,13 +363,8 @@ async fn edit(
 
 async fn reorder(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
     let name = field(&form, "name");
     let priority = field(&form, "priority").parse().unwrap_or(u32::MAX);
     let origin = signed.origin("POST", "/admin/mappings/reorder");
@@ -403,13 +380,8 @@ async fn reorder(
 
 async fn delete(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = allowed(&signed, &headers, &form) {
-        return refused.into_response();
-    }
     let name = field(&form, "name");
     let origin = signed.origin("POST", "/admin/mappings/delete");
     match state

@@ -20,6 +20,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
+use auth::ChangeForm;
 pub(crate) use auth::{Signed, session_cookie, tenant_of};
 
 /// A submitted form field, trimmed; "" when absent.

@@ -1,20 +1,19 @@
 //! The Provisioning page (SPEC §7, R-10–R-13): the SCIM base URL and the tenant's tokens, with
 //! creation (the secret shown once), rotation with an optional grace period, and revocation.
 
+use super::ChangeForm;
 use super::pages::{Chrome, failure, render};
 use super::{Signed, form_text};
 use crate::http::AppState;
 use crate::http::extract::BaseUrl;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use scim::datetime::Timestamp;
 use scimd_core::tenant::ProvisioningMethod;
 use scimd_core::token::TokenStatus;
-use serde_json::Value;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -95,14 +94,9 @@ async fn page(State(state): State<AppState>, signed: Signed, base: BaseUrl) -> R
 
 async fn create(
     State(state): State<AppState>,
-    signed: Signed,
     base: BaseUrl,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = signed.check_form_change(&headers, &form) {
-        return refused.into_response();
-    }
     let name = form_text(&form, "name");
     let days = form_text(&form, "days").parse().ok();
     let keep = form_text(&form, "keep").parse().ok();
@@ -124,13 +118,8 @@ async fn create(
 /// checked here too).
 async fn switch_method(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = signed.check_form_change(&headers, &form) {
-        return refused.into_response();
-    }
     if form_text(&form, "confirm") != "yes" {
         return failure(scimd_core::Error::Invalid(
             "confirm the switch: tick the box that says what it does".into(),
@@ -153,14 +142,9 @@ async fn switch_method(
 
 async fn revoke(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
     Path(name): Path<String>,
-    Form(form): Form<Value>,
+    ChangeForm { signed, .. }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = signed.check_form_change(&headers, &form) {
-        return refused.into_response();
-    }
     let origin = signed.origin("POST", "/admin/provisioning/tokens/revoke");
     match state
         .provisioner

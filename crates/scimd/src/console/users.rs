@@ -1,14 +1,14 @@
 //! The Users page (SPEC §7): search and filter every account, page through them, and open one
 //! to preserve, activate or delete it, with its activity.
 
+use super::ChangeForm;
 use super::notices::Notice;
 use super::pages::{Chrome, failure, render};
 use super::{Signed, form_text};
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use scim::datetime::Timestamp;
@@ -287,13 +287,8 @@ fn back_to(email: &str, notice: Notice) -> Response {
 
 async fn preserve(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = signed.check_form_change(&headers, &form) {
-        return refused.into_response();
-    }
     let email = form_text(&form, "email");
     let origin = signed.origin("POST", "/admin/user/preserve");
     match state
@@ -308,13 +303,8 @@ async fn preserve(
 
 async fn activate(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = signed.check_form_change(&headers, &form) {
-        return refused.into_response();
-    }
     let email = form_text(&form, "email");
     let origin = signed.origin("POST", "/admin/user/activate");
     match state
@@ -329,13 +319,8 @@ async fn activate(
 
 async fn delete(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = signed.check_form_change(&headers, &form) {
-        return refused.into_response();
-    }
     let origin = signed.origin("POST", "/admin/user/delete");
     match state
         .provisioner
@@ -389,13 +374,8 @@ async fn move_as_form_says(
 /// R-45 from a user's page.
 async fn move_one(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = signed.check_form_change(&headers, &form) {
-        return refused.into_response();
-    }
     let email = form_text(&form, "email");
     let emails = [email.to_owned()];
     let selection = MoveSelection::Emails(&emails);
@@ -409,13 +389,8 @@ async fn move_one(
 /// confirmed (a checkbox the browser requires; checked here too).
 async fn move_matching(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = signed.check_form_change(&headers, &form) {
-        return refused.into_response();
-    }
     if form_text(&form, "confirm") != "yes" {
         return failure(scimd_core::Error::Invalid(
             "confirm the move: tick the box that says every user the search finds moves".into(),
