@@ -123,16 +123,13 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     .count();
                 Err(Error::Invalid(format!(
                     "profile '{}' holds {used} of {} users: moving {arriving} more accounts into \
-                     it does not fit; nothing was moved (raise its limit with `scimd profile \
-                     edit`)",
+                     it does not fit (raise its limit with `scimd profile edit`)",
                     profile.map_or(target.profile, |p| p.name.as_str()),
                     profile.map_or(0, |p| p.max_users),
                 )))
             }
             Err(StoreError::VersionMismatch) => Err(Error::Conflict(
-                "an account was moved or deleted by someone else meanwhile; nothing was moved, \
-                 try again"
-                    .into(),
+                "an account was moved or deleted by someone else meanwhile; try again".into(),
             )),
             Err(other) => Err(other.into()),
         }
