@@ -245,29 +245,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     pub(super) async fn profile_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
-        self.list_profiles(tenant)
-            .await?
-            .into_iter()
-            .find(|profile| profile.name.eq_ignore_ascii_case(name.trim()))
-            .map(|profile| profile.id)
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "no profile '{name}'; `scimd profile list` shows them"
-                ))
-            })
+        Ok(profile_named(&self.list_profiles(tenant).await?, name)?.id)
     }
 
     pub(super) async fn storage_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
-        self.list_storages(tenant)
-            .await?
-            .into_iter()
-            .find(|storage| storage.name.eq_ignore_ascii_case(name.trim()))
-            .map(|storage| storage.id)
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "no storage '{name}'; `scimd storage list` shows them"
-                ))
-            })
+        Ok(storage_named(&self.list_storages(tenant).await?, name)?.id)
     }
 
     /// a new mapping goes where the spec says, else directly above the first any-user
@@ -474,4 +456,28 @@ fn describe_edit(edit: &MappingEdit<'_>) -> String {
     } else {
         changes.join(", ")
     }
+}
+
+/// The profile of `profiles` called `name` (any case), or the error that says there is none.
+pub(super) fn profile_named<'a>(profiles: &'a [Profile], name: &str) -> Result<&'a Profile> {
+    profiles
+        .iter()
+        .find(|profile| profile.name.eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no profile '{name}'; `scimd profile list` shows them"
+            ))
+        })
+}
+
+/// The storage of `storages` called `name` (any case), or the error that says there is none.
+pub(super) fn storage_named<'a>(storages: &'a [Storage], name: &str) -> Result<&'a Storage> {
+    storages
+        .iter()
+        .find(|storage| storage.name.eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no storage '{name}'; `scimd storage list` shows them"
+            ))
+        })
 }

@@ -1,6 +1,7 @@
 //! Moving accounts to another profile, storage or quota (R-45): named accounts, or every
 //! account of a profile or of a mapping, all or none.
 
+use super::catalog::{profile_named, storage_named};
 use super::{AccountSearch, Provisioner};
 use crate::activity::{Event, Origin};
 use crate::clock::Clock;
@@ -50,9 +51,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             profiles.iter().map(|p| (p.id, p.name.as_str())).collect();
         let storage_names: HashMap<i64, &str> =
             storages.iter().map(|s| (s.id, s.name.as_str())).collect();
-        let to_profile = self.profile_id(tenant, target.profile).await?;
+        let to_profile = profile_named(&profiles, target.profile)?;
         let to_storage = match target.storage {
-            Some(name) => Some(self.storage_id(tenant, name).await?),
+            Some(name) => Some(storage_named(&storages, name)?.id),
             None => None,
         };
         let accounts = self.selected(tenant, selection, progress).await?;
@@ -74,7 +75,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             let to = Placement {
                 mapping: from.and_then(|p| p.mapping.clone()),
                 moved_by: Some(admin.clone()),
-                profile_id: to_profile,
+                profile_id: to_profile.id,
                 storage_id,
                 quota_bytes: target.quota_bytes.or(from.and_then(|p| p.quota_bytes)),
             };
@@ -107,25 +108,18 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         if moves.is_empty() {
             return Ok(0);
         }
-        match self.store.move_users(to_profile, &moves).await {
+        match self.store.move_users(to_profile.id, &moves).await {
             Ok(()) => Ok(moves.len()),
             Err(StoreError::ProfileFull) => {
-                let profile = profiles.iter().find(|p| p.id == to_profile);
                 let used = self
                     .store
-                    .count_profile_users(tenant.id, to_profile)
+                    .count_profile_users(tenant.id, to_profile.id)
                     .await?;
-                let arriving = moves
-                    .iter()
-                    .filter(|m| {
-                        m.current.placement.as_ref().map(|p| p.profile_id) != Some(to_profile)
-                    })
-                    .count();
+                let arriving = moves.iter().filter(|m| m.arrives()).count();
                 Err(Error::Invalid(format!(
                     "profile '{}' holds {used} of {} users: moving {arriving} more accounts into \
                      it does not fit (raise its limit with `scimd profile edit`)",
-                    profile.map_or(target.profile, |p| p.name.as_str()),
-                    profile.map_or(0, |p| p.max_users),
+                    to_profile.name, to_profile.max_users,
                 )))
             }
             Err(StoreError::VersionMismatch) => Err(Error::Conflict(

@@ -10,7 +10,7 @@ use scim::datetime::Timestamp;
 use scimd_core::activity::Event;
 use scimd_core::mail::Mail;
 use scimd_core::store::{AccountMove, AccountWrites, StoreError, StoreResult};
-use scimd_core::user::{Placement, User};
+use scimd_core::user::User;
 
 /// The values both the insert and the update bind, as `$1` to `$18`. The serialised
 /// documents move into them (they are the bulk of a write); the rest of `columns` stays.
@@ -70,11 +70,7 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
         SqlValue::OptText(placement.and_then(|p| p.mapping.clone())),
         SqlValue::OptInt(placement.map(|p| p.profile_id)),
         SqlValue::OptInt(placement.map(|p| p.storage_id)),
-        SqlValue::OptInt(
-            placement
-                .and_then(|p| p.quota_bytes)
-                .map(|q| i64::try_from(q).unwrap_or(i64::MAX)),
-        ),
+        quota_value(placement.and_then(|p| p.quota_bytes)),
         SqlValue::OptText(placement.and_then(|p| p.moved_by.clone())),
     ]);
     // The profile's capacity is checked in the insert itself, after locking the profile row:
@@ -116,6 +112,11 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
     steps.extend(email_steps(by_email, &columns).into_iter().skip(1));
     steps.push(event_step(event));
     Ok(steps)
+}
+
+/// A placement's quota as stored (a quota past `i64::MAX` bytes is stored as that).
+fn quota_value(quota_bytes: Option<u64>) -> SqlValue {
+    SqlValue::OptInt(quota_bytes.map(|q| i64::try_from(q).unwrap_or(i64::MAX)))
 }
 
 impl AccountWrites for SqlStore {
@@ -216,14 +217,10 @@ impl AccountWrites for SqlStore {
         .must_affect();
         let mut steps = vec![room];
         for AccountMove { current, to, event } in moves {
-            let quota = |placement: Option<&Placement>| {
-                let quota = placement.and_then(|p| p.quota_bytes);
-                SqlValue::OptInt(quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX)))
-            };
             let mut values = vec![
                 SqlValue::Int(to.profile_id),
                 SqlValue::Int(to.storage_id),
-                quota(Some(to)),
+                quota_value(to.quota_bytes),
                 SqlValue::OptText(to.moved_by.clone()),
                 SqlValue::Int(current.tenant_id.0),
                 SqlValue::Int(current.key),
@@ -234,7 +231,7 @@ impl AccountWrites for SqlStore {
                     values.extend([
                         SqlValue::Int(placement.profile_id),
                         SqlValue::Int(placement.storage_id),
-                        quota(Some(placement)),
+                        quota_value(placement.quota_bytes),
                     ]);
                     "profile_id = $7 AND storage_id = $8 AND COALESCE(quota_bytes, -1) = COALESCE($9, -1)"
                 }
