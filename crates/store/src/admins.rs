@@ -88,6 +88,19 @@ fn end_sessions_step(admin_id: i64) -> Step {
     )
 }
 
+/// Revokes the admin's live API keys of that name at `now`.
+fn revoke_key_step(admin_id: i64, name: &str, now: Timestamp) -> Step {
+    Step::run(
+        "UPDATE admin_api_keys SET revoked_at = $3 \
+         WHERE admin_id = $1 AND name = $2 AND revoked_at IS NULL",
+        vec![
+            SqlValue::Int(admin_id),
+            SqlValue::Text(name.to_owned()),
+            SqlValue::Int(now.as_millis()),
+        ],
+    )
+}
+
 impl AdminStore for SqlStore {
     async fn create_admin(&self, admin: &NewAdmin) -> StoreResult<AdminAccount> {
         let step = Step::run(
@@ -213,15 +226,7 @@ impl AdminStore for SqlStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
-        let retire = Step::run(
-            "UPDATE admin_api_keys SET revoked_at = $3 \
-             WHERE admin_id = $1 AND name = $2 AND revoked_at IS NULL",
-            vec![
-                SqlValue::Int(admin_id),
-                SqlValue::Text(name.to_owned()),
-                SqlValue::Int(now.as_millis()),
-            ],
-        );
+        let retire = revoke_key_step(admin_id, name, now);
         let insert = Step::run(
             "INSERT INTO admin_api_keys (admin_id, name, key_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -366,16 +371,7 @@ impl AdminStore for SqlStore {
     }
 
     async fn revoke_api_key(&self, admin_id: i64, name: &str, now: Timestamp) -> StoreResult<bool> {
-        let step = Step::run(
-            "UPDATE admin_api_keys SET revoked_at = $3 \
-             WHERE admin_id = $1 AND name = $2 AND revoked_at IS NULL",
-            vec![
-                SqlValue::Int(admin_id),
-                SqlValue::Text(name.to_owned()),
-                SqlValue::Int(now.as_millis()),
-            ],
-        )
-        .must_affect();
+        let step = revoke_key_step(admin_id, name, now).must_affect();
         Ok(matches!(
             self.write(vec![step]).await?,
             crate::backend::Written::Committed(_)

@@ -49,17 +49,23 @@ fn token_from(mut row: Row) -> StoreResult<(Token, TokenHash)> {
     Ok((token, SecretHash(hash)))
 }
 
+/// Makes the tokens of that name stop working at `at`: the live ones, and those a rotation
+/// left working until later.
+fn revoke_step(tenant: TenantId, name: &TokenName, at: Timestamp) -> Step {
+    Step::run(
+        "UPDATE tokens SET revoked_at = $3 \
+         WHERE tenant_id = $1 AND name = $2 AND (revoked_at IS NULL OR revoked_at > $3)",
+        vec![
+            SqlValue::Int(tenant.0),
+            SqlValue::Text(name.as_str().into()),
+            SqlValue::Int(at.as_millis()),
+        ],
+    )
+}
+
 impl TokenStore for SqlStore {
     async fn insert_token(&self, token: &NewToken) -> StoreResult<Token> {
-        let retire = Step::run(
-            "UPDATE tokens SET revoked_at = $3 \
-             WHERE tenant_id = $1 AND name = $2 AND (revoked_at IS NULL OR revoked_at > $3)",
-            vec![
-                SqlValue::Int(token.tenant_id.0),
-                SqlValue::Text(token.name.as_str().into()),
-                SqlValue::Int(token.previous_revoked_at.as_millis()),
-            ],
-        );
+        let retire = revoke_step(token.tenant_id, &token.name, token.previous_revoked_at);
         let insert = Step::run(
             format!(
                 "INSERT INTO tokens (tenant_id, name, secret_hash, created_at, expires_at) \
@@ -128,16 +134,7 @@ impl TokenStore for SqlStore {
         name: &TokenName,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let step = Step::run(
-            "UPDATE tokens SET revoked_at = $3 \
-             WHERE tenant_id = $1 AND name = $2 AND (revoked_at IS NULL OR revoked_at > $3)",
-            vec![
-                SqlValue::Int(tenant.0),
-                SqlValue::Text(name.as_str().into()),
-                SqlValue::Int(now.as_millis()),
-            ],
-        )
-        .must_affect();
+        let step = revoke_step(tenant, name, now).must_affect();
         Ok(matches!(
             self.write(vec![step]).await?,
             Written::Committed(_)
