@@ -13,6 +13,9 @@ pub enum Error {
     /// Missing, malformed, unknown, expired or revoked credentials: one outcome, no oracle.
     #[error("authentication required")]
     Unauthorized,
+    /// An authenticated admin asked for what its role or tenant does not allow (SPEC §7).
+    #[error("{0}")]
+    Forbidden(String),
     /// `If-Match` named a version that is not the current one.
     #[error("{0}")]
     PreconditionFailed(String),

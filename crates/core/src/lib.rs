@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //! - [`provisioner`]: the use cases.
+//! - [`access`]: the grant every admin operation takes: a role's rights in one tenant.
 //! - [`store`]: the storage port, one trait per aggregate, and its error and query types.
 //! - [`tenant`], [`token`], [`user`]: the entities and their newtypes.
 //! - [`user_id`]: SCIM ids (UUIDv7).
@@ -21,6 +22,7 @@
 //! - [`clock`]: the only source of "now".
 //! - [`error`]: domain outcomes, rendered once by the binary.
 
+pub mod access;
 pub mod account;
 pub mod activity;
 pub mod admin;

@@ -9,6 +9,7 @@ mod common;
 use common::{admin_origin, database_or_temp, database_urls};
 use scim::datetime::Timestamp;
 use scimd::open_provisioner;
+use scimd_core::access::Grant;
 use scimd_core::activity::{Event, EventQuery, Outcome};
 use scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS;
 
@@ -23,7 +24,11 @@ async fn events_older_than_the_retention_are_deleted_in_every_tenant_and_newer_o
             .unwrap();
         let default = provisioner.tenant("default").await.unwrap();
         let other = provisioner
-            .create_tenant(&admin_origin(), "other", None)
+            .create_tenant(
+                &Grant::command_line(default.clone(), admin_origin()),
+                "other",
+                None,
+            )
             .await
             .unwrap();
         let now = provisioner.now().as_millis();
@@ -65,7 +70,13 @@ async fn events_older_than_the_retention_are_deleted_in_every_tenant_and_newer_o
             limit: 10_000,
             ..Default::default()
         };
-        let kept = provisioner.activity(&default, &failures).await.unwrap();
+        let kept = provisioner
+            .activity(
+                &Grant::command_line(default.clone(), admin_origin()),
+                &failures,
+            )
+            .await
+            .unwrap();
         assert_eq!(kept.len(), 3, "{backend}");
         assert!(
             kept.iter()
@@ -73,7 +84,10 @@ async fn events_older_than_the_retention_are_deleted_in_every_tenant_and_newer_o
         );
         assert!(
             provisioner
-                .activity(&other, &failures)
+                .activity(
+                    &Grant::command_line(other.clone(), admin_origin()),
+                    &failures
+                )
                 .await
                 .unwrap()
                 .is_empty()

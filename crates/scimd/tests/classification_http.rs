@@ -10,6 +10,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use scimd::AppProvisioner;
+use scimd_core::access::Grant;
 use scimd_core::mapping::Criteria;
 use scimd_core::provisioner::MappingSpec;
 use serde_json::json;
@@ -22,11 +23,19 @@ async fn admin(app: &TestApp) -> AppProvisioner {
     let provisioner = app.provisioner().await;
     let tenant = provisioner.tenant("default").await.unwrap();
     provisioner
-        .create_profile(&admin_origin(), &tenant, "Engineers", 1)
+        .create_profile(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            "Engineers",
+            1,
+        )
         .await
         .unwrap();
     provisioner
-        .create_storage(&admin_origin(), &tenant, "EU", "eu-west-1")
+        .create_storage(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            "EU",
+            "eu-west-1",
+        )
         .await
         .unwrap();
     for (name, attribute, values) in [
@@ -43,12 +52,15 @@ async fn admin(app: &TestApp) -> AppProvisioner {
             priority: None,
         };
         provisioner
-            .create_mapping(&admin_origin(), &tenant, spec)
+            .create_mapping(&Grant::command_line(tenant.clone(), admin_origin()), spec)
             .await
             .unwrap();
     }
     provisioner
-        .delete_mapping(&admin_origin(), &tenant, "Default")
+        .delete_mapping(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            "Default",
+        )
         .await
         .unwrap();
     provisioner
@@ -109,7 +121,7 @@ async fn r26_the_first_matching_mapping_places_the_user_and_r44_custom_attribute
             (Some("Pune"), Some(1_000))
         );
         let engineers = provisioner
-            .list_profiles(&tenant)
+            .list_profiles(&Grant::command_line(tenant.clone(), admin_origin()))
             .await
             .unwrap()
             .into_iter()
@@ -212,7 +224,12 @@ async fn a_limit_change_racing_with_creates_never_leaves_a_profile_over_its_limi
         let provisioner = admin(&app).await;
         let tenant = provisioner.tenant("default").await.unwrap();
         provisioner
-            .edit_profile(&admin_origin(), &tenant, "Engineers", None, Some(0))
+            .edit_profile(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "Engineers",
+                None,
+                Some(0),
+            )
             .await
             .unwrap();
         let body = |n: usize| json!({"userName": format!("u{n}@example.com"), "department": "R&D"});
@@ -233,7 +250,12 @@ async fn a_limit_change_racing_with_creates_never_leaves_a_profile_over_its_limi
             })
             .collect();
         let limited = provisioner
-            .edit_profile(&admin_origin(), &tenant, "Engineers", None, Some(3))
+            .edit_profile(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "Engineers",
+                None,
+                Some(3),
+            )
             .await;
         let mut created = 0;
         for create in creates {
@@ -244,7 +266,7 @@ async fn a_limit_change_racing_with_creates_never_leaves_a_profile_over_its_limi
             }
         }
         let engineers = provisioner
-            .list_profiles(&tenant)
+            .list_profiles(&Grant::command_line(tenant.clone(), admin_origin()))
             .await
             .unwrap()
             .into_iter()

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{TestApp, admin_origin};
 use http_body_util::BodyExt;
+use scimd_core::access::Grant;
 use scimd_core::admin::Role;
 use tower::ServiceExt;
 
@@ -931,7 +932,7 @@ async fn the_activity_log_is_paged_and_its_export_holds_every_event() {
     }
     let all = provisioner
         .activity(
-            &tenant,
+            &Grant::command_line(tenant.clone(), admin_origin()),
             &scimd_core::activity::EventQuery {
                 limit: 100_000,
                 ..Default::default()
@@ -1143,11 +1144,19 @@ async fn users_are_moved_from_their_page_and_from_a_filtered_list() {
     let tenant = provisioner.tenant("default").await.unwrap();
     let origin = admin_origin();
     provisioner
-        .create_profile(&origin, &tenant, "Gold", 2)
+        .create_profile(
+            &Grant::command_line(tenant.clone(), origin.clone()),
+            "Gold",
+            2,
+        )
         .await
         .unwrap();
     provisioner
-        .create_storage(&origin, &tenant, "EU", "eu-west-1")
+        .create_storage(
+            &Grant::command_line(tenant.clone(), origin.clone()),
+            "EU",
+            "eu-west-1",
+        )
         .await
         .unwrap();
     for n in 0..3 {
@@ -1175,7 +1184,10 @@ async fn users_are_moved_from_their_page_and_from_a_filtered_list() {
         let provisioner = &provisioner;
         let tenant = &tenant;
         async move {
-            let view = provisioner.account_view(tenant, email).await.unwrap();
+            let view = provisioner
+                .account_view(&Grant::command_line(tenant.clone(), admin_origin()), email)
+                .await
+                .unwrap();
             (view.profile.unwrap(), view.storage.unwrap(), view.mapping)
         }
     };

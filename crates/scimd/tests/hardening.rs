@@ -12,6 +12,7 @@ use axum::http::{Method, StatusCode};
 use common::live::{LiveServer, Reply, exchange, http_request};
 use common::{TestApp, assert_scim_error, database_urls};
 use scimd::open_provisioner;
+use scimd_core::access::Grant;
 use scimd_core::admin::Role;
 use serde_json::json;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -317,7 +318,13 @@ async fn a_body_repeating_a_key_is_refused_and_filed_under_no_one_else() {
         limit: 100,
         ..Default::default()
     };
-    let filed = provisioner.activity(&tenant, &query).await.unwrap();
+    let filed = provisioner
+        .activity(
+            &Grant::command_line(tenant.clone(), common::admin_origin()),
+            &query,
+        )
+        .await
+        .unwrap();
     assert!(filed.is_empty(), "filed under the CEO: {filed:?}");
     let listed = app.call(Method::GET, "/scim/v2/Users", None).await;
     assert_eq!(listed.body["totalResults"], 0);
@@ -393,7 +400,13 @@ async fn a_failed_call_with_a_huge_value_is_logged_cut_to_a_few_kilobytes() {
             limit: 10,
             ..Default::default()
         };
-        let events = provisioner.activity(&tenant, &query).await.unwrap();
+        let events = provisioner
+            .activity(
+                &Grant::command_line(tenant.clone(), common::admin_origin()),
+                &query,
+            )
+            .await
+            .unwrap();
         assert_eq!(events.len(), 1, "{backend}");
         let event = &events[0];
         for text in [

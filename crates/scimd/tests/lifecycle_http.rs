@@ -12,6 +12,7 @@ use common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use http_body_util::BodyExt;
 use scim::datetime::Timestamp;
 use scimd::AppProvisioner;
+use scimd_core::access::Grant;
 use scimd_core::activity::{EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::mapping::Criteria;
@@ -57,7 +58,14 @@ fn active_patch(active: bool) -> Value {
 
 impl Setup {
     async fn state(&self, email: &str) -> AccountState {
-        self.admin.account(&self.tenant, email).await.unwrap().state
+        self.admin
+            .account(
+                &Grant::command_line(self.tenant.clone(), admin_origin()),
+                email,
+            )
+            .await
+            .unwrap()
+            .state
     }
 
     async fn operations(&self, email: &str) -> Vec<String> {
@@ -66,7 +74,14 @@ impl Setup {
             limit: 50,
             ..EventQuery::default()
         };
-        let mut events = self.admin.activity(&self.tenant, &query).await.unwrap();
+        let mut events = self
+            .admin
+            .activity(
+                &Grant::command_line(self.tenant.clone(), admin_origin()),
+                &query,
+            )
+            .await
+            .unwrap();
         events.reverse();
         events
             .into_iter()
@@ -98,7 +113,10 @@ async fn r34_delete_preserves_the_account_and_r30_reactivates_it_under_a_new_id(
         assert_eq!(listed.body["totalResults"], 0, "{backend}: gone from lists");
         let account = setup
             .admin
-            .account(&setup.tenant, "leaver@example.com")
+            .account(
+                &Grant::command_line(setup.tenant.clone(), admin_origin()),
+                "leaver@example.com",
+            )
             .await
             .unwrap();
         assert_eq!(account.state, AccountState::Preserved(PreservedBy::Idp));
@@ -112,7 +130,10 @@ async fn r34_delete_preserves_the_account_and_r30_reactivates_it_under_a_new_id(
         assert_scim_error(&app.call(Method::GET, &uri, None).await, 404, None);
         let back = setup
             .admin
-            .account(&setup.tenant, "leaver@example.com")
+            .account(
+                &Grant::command_line(setup.tenant.clone(), admin_origin()),
+                "leaver@example.com",
+            )
             .await
             .unwrap();
         assert_eq!(back.key, account.key, "{backend}: the same account");
@@ -199,7 +220,10 @@ async fn r36_an_account_an_admin_preserved_refuses_the_idp() {
             .to_owned();
         let uri = format!("/scim/v2/Users/{id}");
         admin
-            .preserve_user(&origin(), tenant, "held@example.com")
+            .preserve_user(
+                &Grant::command_line(tenant.clone(), origin()),
+                "held@example.com",
+            )
             .await
             .unwrap();
         let read = app.call(Method::GET, &uri, None).await;
@@ -238,14 +262,17 @@ async fn r36_an_account_an_admin_preserved_refuses_the_idp() {
         );
 
         admin
-            .activate_user(&origin(), tenant, "held@example.com")
+            .activate_user(
+                &Grant::command_line(tenant.clone(), origin()),
+                "held@example.com",
+            )
             .await
             .unwrap();
         let back = app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
         assert_eq!(back.status, StatusCode::CREATED, "{backend}: {}", back.body);
         let events = admin
             .activity(
-                tenant,
+                &Grant::command_line(tenant.clone(), admin_origin()),
                 &EventQuery {
                     user_name: Some("held@example.com".into()),
                     limit: 50,
@@ -275,11 +302,19 @@ async fn r30_a_manual_account_is_adopted_with_its_profile_and_storage() {
             tenant,
         } = &setup;
         admin
-            .create_profile(&admin_origin(), tenant, "Executives", 0)
+            .create_profile(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "Executives",
+                0,
+            )
             .await
             .unwrap();
         admin
-            .create_storage(&admin_origin(), tenant, "Vault", "eu")
+            .create_storage(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "Vault",
+                "eu",
+            )
             .await
             .unwrap();
         let manual = ManualUser {
@@ -290,7 +325,7 @@ async fn r30_a_manual_account_is_adopted_with_its_profile_and_storage() {
             send_activation_email: false,
         };
         let before = admin
-            .create_manual_user(&origin(), tenant, &manual)
+            .create_manual_user(&Grant::command_line(tenant.clone(), origin()), &manual)
             .await
             .unwrap();
         assert_eq!(before.scim_id, None, "{backend}: SCIM cannot see it yet");
@@ -298,7 +333,13 @@ async fn r30_a_manual_account_is_adopted_with_its_profile_and_storage() {
         assert_eq!(listed.body["totalResults"], 0, "{backend}");
 
         let adopted = app.create("BOSS@example.com").await;
-        let after = admin.account(tenant, "boss@example.com").await.unwrap();
+        let after = admin
+            .account(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "boss@example.com",
+            )
+            .await
+            .unwrap();
         assert_eq!(after.key, before.key, "{backend}");
         assert_eq!(after.managed_by, ManagedBy::Scim, "{backend}");
         assert_eq!(before.manager(), "manual", "{backend}");
@@ -363,7 +404,10 @@ async fn r32_r41_r43_the_account_names_are_derived_and_the_resource_keeps_what_w
         assert_eq!(created.body["name"]["familyName"], "A/B?");
         let account = setup
             .admin
-            .account(&setup.tenant, "odd@example.com")
+            .account(
+                &Grant::command_line(setup.tenant.clone(), admin_origin()),
+                "odd@example.com",
+            )
             .await
             .unwrap();
         assert_eq!(account.profile.display_name, "R&D _Lead_ A_B_", "{backend}");
@@ -374,7 +418,10 @@ async fn r32_r41_r43_the_account_names_are_derived_and_the_resource_keeps_what_w
         app.call(Method::POST, "/scim/v2/Users", Some(body)).await;
         let account = setup
             .admin
-            .account(&setup.tenant, "upn@example.com")
+            .account(
+                &Grant::command_line(setup.tenant.clone(), admin_origin()),
+                "upn@example.com",
+            )
             .await
             .unwrap();
         assert_eq!(account.profile.display_name, "U_", "{backend}");
@@ -388,7 +435,10 @@ async fn r32_r41_r43_the_account_names_are_derived_and_the_resource_keeps_what_w
             .await;
         let account = setup
             .admin
-            .account(&setup.tenant, "plain.name@example.com")
+            .account(
+                &Grant::command_line(setup.tenant.clone(), admin_origin()),
+                "plain.name@example.com",
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -505,7 +555,7 @@ async fn failures_are_recorded_with_the_exact_error_body() {
         assert_scim_error(&reply, 400, Some("invalidValue"));
         let failures = admin
             .activity(
-                tenant,
+                &Grant::command_line(tenant.clone(), admin_origin()),
                 &EventQuery {
                     since: Some(Timestamp::from_millis(since.as_millis() - 1)),
                     outcome: Some(Outcome::Failure),
@@ -539,7 +589,7 @@ async fn failures_are_recorded_with_the_exact_error_body() {
         assert_scim_error(&reply, 400, Some("invalidSyntax"));
         let failures = admin
             .activity(
-                tenant,
+                &Grant::command_line(tenant.clone(), admin_origin()),
                 &EventQuery {
                     outcome: Some(Outcome::Failure),
                     limit: 10,
@@ -564,7 +614,11 @@ async fn r30_racing_creates_never_overfill_a_profile() {
             tenant,
         } = &setup;
         admin
-            .create_profile(&admin_origin(), tenant, "One", 1)
+            .create_profile(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "One",
+                1,
+            )
             .await
             .unwrap();
         let spec = MappingSpec {
@@ -577,11 +631,15 @@ async fn r30_racing_creates_never_overfill_a_profile() {
             priority: None,
         };
         admin
-            .create_mapping(&admin_origin(), tenant, spec)
+            .create_mapping(&Grant::command_line(tenant.clone(), admin_origin()), spec)
             .await
             .unwrap();
         admin
-            .reorder_mapping(&admin_origin(), tenant, "Everyone", 1)
+            .reorder_mapping(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "Everyone",
+                1,
+            )
             .await
             .unwrap();
         let bodies = (0..8).map(|index| json!({"userName": format!("p{index}@example.com")}));
@@ -615,7 +673,10 @@ async fn the_lifecycle_error_catalogue() {
         } = &setup;
         let held = app.create("held@example.com").await;
         admin
-            .preserve_user(&origin(), tenant, "held@example.com")
+            .preserve_user(
+                &Grant::command_line(tenant.clone(), origin()),
+                "held@example.com",
+            )
             .await
             .unwrap();
         let active = app.create("active@example.com").await;
@@ -738,7 +799,10 @@ async fn r47_manual_provisioning_refuses_every_scim_call_and_changes_nothing() {
             "new tenants start in scim"
         );
         provisioner
-            .set_provisioning(&admin_origin(), &tenant, ProvisioningMethod::Manual)
+            .set_provisioning(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                ProvisioningMethod::Manual,
+            )
             .await
             .unwrap();
 
@@ -819,12 +883,21 @@ async fn r47_manual_provisioning_refuses_every_scim_call_and_changes_nothing() {
             limit: 100,
             ..EventQuery::default()
         };
-        let logged = provisioner.activity(&tenant, &failures).await.unwrap();
+        let logged = provisioner
+            .activity(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                &failures,
+            )
+            .await
+            .unwrap();
         assert_eq!(logged.len(), calls.len(), "{backend}: each refusal logged");
         assert!(logged.iter().all(|event| event.status == 403), "{backend}");
 
         provisioner
-            .set_provisioning(&admin_origin(), &tenant, ProvisioningMethod::Scim)
+            .set_provisioning(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                ProvisioningMethod::Scim,
+            )
             .await
             .unwrap();
         let after = app.call(Method::GET, &uri, None).await;
@@ -852,7 +925,10 @@ async fn reports_say_manual_adopted_and_deleted_mappings() {
         };
         for email in ["kept@example.com", "taken@example.com"] {
             provisioner
-                .create_manual_user(&admin_origin(), &tenant, &manual(email))
+                .create_manual_user(
+                    &Grant::command_line(tenant.clone(), admin_origin()),
+                    &manual(email),
+                )
                 .await
                 .unwrap();
         }
@@ -869,7 +945,10 @@ async fn reports_say_manual_adopted_and_deleted_mappings() {
                 .unwrap()
         };
         let all = scimd_core::provisioner::AccountFilter::default();
-        let views = provisioner.list_accounts(&tenant, &all).await.unwrap();
+        let views = provisioner
+            .list_accounts(&Grant::command_line(tenant.clone(), admin_origin()), &all)
+            .await
+            .unwrap();
         assert_eq!(
             mapping_of(&views, "kept@example.com"),
             "manual",
@@ -887,10 +966,16 @@ async fn reports_say_manual_adopted_and_deleted_mappings() {
         );
 
         provisioner
-            .delete_mapping(&admin_origin(), &tenant, "Default")
+            .delete_mapping(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "Default",
+            )
             .await
             .unwrap();
-        let views = provisioner.list_accounts(&tenant, &all).await.unwrap();
+        let views = provisioner
+            .list_accounts(&Grant::command_line(tenant.clone(), admin_origin()), &all)
+            .await
+            .unwrap();
         assert_eq!(
             mapping_of(&views, "idp@example.com"),
             "Default (deleted)",
@@ -912,20 +997,25 @@ async fn r47_a_switch_while_an_idp_is_mid_sync_leaves_no_half_writes() {
         let tenant = provisioner.tenant("default").await.unwrap();
 
         let bodies = (0..40).map(|n| json!({"userName": format!("sync{n}@example.com")}));
-        let admin = admin_origin();
+        let admin = Grant::command_line(tenant.clone(), admin_origin());
         let (replies, switched) = tokio::join!(
             concurrent_creates(&app, bodies),
-            provisioner.set_provisioning(&admin, &tenant, ProvisioningMethod::Manual)
+            provisioner.set_provisioning(&admin, ProvisioningMethod::Manual)
         );
         switched.unwrap();
         provisioner
-            .set_provisioning(&admin_origin(), &tenant, ProvisioningMethod::Scim)
+            .set_provisioning(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                ProvisioningMethod::Scim,
+            )
             .await
             .unwrap();
         let mut created = 0;
         for (n, (status, body)) in replies.iter().enumerate() {
             let email = format!("sync{n}@example.com");
-            let account = provisioner.account(&tenant, &email).await;
+            let account = provisioner
+                .account(&Grant::command_line(tenant.clone(), admin_origin()), &email)
+                .await;
             match status.as_u16() {
                 201 => {
                     created += 1;

@@ -13,6 +13,7 @@ use axum::http::{Method, StatusCode};
 use common::smtp::TestSmtp;
 use common::{TestApp, admin_origin};
 use scimd::mail::{MailConfig, SmtpMailer};
+use scimd_core::access::Grant;
 use scimd_core::admin::Role;
 use scimd_core::clock::{ManualClock, SharedClock};
 use scimd_core::mail::MailCounts;
@@ -58,7 +59,11 @@ async fn app_mailing_to(database_url: String, smtp: &TestSmtp) -> (TestApp, Manu
     let provisioner = app.provisioner().await;
     let tenant = provisioner.tenant("default").await.unwrap();
     provisioner
-        .create_profile(&admin_origin(), &tenant, "R&D <Lab>", 0)
+        .create_profile(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            "R&D <Lab>",
+            0,
+        )
         .await
         .unwrap();
     let welcome = MappingSpec {
@@ -71,7 +76,10 @@ async fn app_mailing_to(database_url: String, smtp: &TestSmtp) -> (TestApp, Manu
         priority: None,
     };
     provisioner
-        .create_mapping(&admin_origin(), &tenant, welcome)
+        .create_mapping(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            welcome,
+        )
         .await
         .unwrap();
     (app, clock)
@@ -80,7 +88,10 @@ async fn app_mailing_to(database_url: String, smtp: &TestSmtp) -> (TestApp, Manu
 async fn counts(app: &TestApp) -> MailCounts {
     let provisioner = app.provisioner().await;
     let tenant = provisioner.tenant("default").await.unwrap();
-    provisioner.mail_counts(&tenant).await.unwrap()
+    provisioner
+        .mail_counts(&Grant::command_line(tenant.clone(), admin_origin()))
+        .await
+        .unwrap()
 }
 
 fn user(user_name: &str, department: &str) -> serde_json::Value {
@@ -273,7 +284,12 @@ async fn r48_token_expiry_reminders_go_to_the_admins_at_30_7_and_1_days_once() {
             "{backend}"
         );
         provisioner
-            .create_token(&admin_origin(), &tenant, "okta", Some(10), None)
+            .create_token(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "okta",
+                Some(10),
+                None,
+            )
             .await
             .unwrap();
         // Ten days left: the 30-day reminder, to the one admin (not the viewer), once.
@@ -448,14 +464,25 @@ async fn r48_without_smtp_nothing_is_queued_and_asking_to_mail_is_refused() {
         send_activation_email: true,
     };
     let refused = provisioner
-        .create_manual_user(&admin_origin(), &tenant, &spec)
+        .create_manual_user(&Grant::command_line(tenant.clone(), admin_origin()), &spec)
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("--smtp-url"), "{refused}");
-    assert!(provisioner.account(&tenant, "m@example.com").await.is_err());
+    assert!(
+        provisioner
+            .account(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "m@example.com"
+            )
+            .await
+            .is_err()
+    );
     assert_eq!(provisioner.queue_expiry_reminders().await.unwrap(), 0);
     assert_eq!(
-        provisioner.mail_counts(&tenant).await.unwrap(),
+        provisioner
+            .mail_counts(&Grant::command_line(tenant.clone(), admin_origin()))
+            .await
+            .unwrap(),
         MailCounts::default()
     );
 }

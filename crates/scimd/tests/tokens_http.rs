@@ -11,6 +11,7 @@ use scim::discovery::Capabilities;
 use scimd::http::hosts::AllowedHosts;
 use scimd::http::{AppState, HttpSettings, RequestLimits, app};
 use scimd_core::Provisioner;
+use scimd_core::access::Grant;
 use scimd_core::clock::{ManualClock, SharedClock};
 use scimd_store::{Durability, SqlStore};
 use std::sync::Arc;
@@ -66,22 +67,42 @@ async fn expired_revoked_and_rotated_tokens_get_the_same_401() {
     ));
 
     let (_, short) = provisioner
-        .create_token(&admin_origin(), &tenant, "short", Some(1), None)
+        .create_token(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            "short",
+            Some(1),
+            None,
+        )
         .await
         .unwrap();
     let (_, entra_old) = provisioner
-        .create_token(&admin_origin(), &tenant, "entra", None, None)
+        .create_token(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            "entra",
+            None,
+            None,
+        )
         .await
         .unwrap();
     let (_, okta) = provisioner
-        .create_token(&admin_origin(), &tenant, "okta", None, None)
+        .create_token(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            "okta",
+            None,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(status_with(&router, short.expose()).await.0, StatusCode::OK);
 
     // Rotation with a one-hour grace: both secrets work for the hour, then only the new one.
     let (_, entra_new) = provisioner
-        .create_token(&admin_origin(), &tenant, "entra", None, Some(3_600_000))
+        .create_token(
+            &Grant::command_line(tenant.clone(), admin_origin()),
+            "entra",
+            None,
+            Some(3_600_000),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -93,7 +114,7 @@ async fn expired_revoked_and_rotated_tokens_get_the_same_401() {
         StatusCode::OK
     );
     provisioner
-        .revoke_token(&admin_origin(), &tenant, "okta")
+        .revoke_token(&Grant::command_line(tenant.clone(), admin_origin()), "okta")
         .await
         .unwrap();
 
@@ -122,7 +143,10 @@ async fn expired_revoked_and_rotated_tokens_get_the_same_401() {
         StatusCode::OK
     );
 
-    let used = provisioner.list_tokens(&tenant).await.unwrap();
+    let used = provisioner
+        .list_tokens(&Grant::command_line(tenant.clone(), admin_origin()))
+        .await
+        .unwrap();
     assert!(
         used.iter()
             .any(|t| t.name.as_str() == "entra" && t.last_used_at.is_some())

@@ -12,6 +12,7 @@ mod common;
 use common::live::{LiveServer, Reply, exchange, http_request};
 use common::{add_admin, admin_origin, database_urls};
 use scimd::open_provisioner;
+use scimd_core::access::Grant;
 use scimd_store::Durability;
 use serde_json::json;
 
@@ -180,7 +181,7 @@ async fn two_instances_on(database_url: String) {
         .unwrap();
     let tenant = provisioner.tenant("default").await.unwrap();
     provisioner
-        .revoke_token(&admin_origin(), &tenant, "idp")
+        .revoke_token(&Grant::command_line(tenant.clone(), admin_origin()), "idp")
         .await
         .unwrap();
     for server in servers {

@@ -8,6 +8,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use common::{TestApp, assert_scim_error, database_urls};
+use scimd_core::access::Grant;
 use scimd_core::activity::{EventQuery, Outcome};
 use serde_json::{Value, json};
 
@@ -200,7 +201,10 @@ async fn a_patch_whose_third_operation_fails_changes_nothing() {
             ..EventQuery::default()
         };
         let changes = provisioner
-            .activity(&tenant, &events(Outcome::Success))
+            .activity(
+                &Grant::command_line(tenant.clone(), common::admin_origin()),
+                &events(Outcome::Success),
+            )
             .await
             .unwrap();
 
@@ -236,14 +240,20 @@ async fn a_patch_whose_third_operation_fails_changes_nothing() {
         );
         assert_eq!(
             provisioner
-                .activity(&tenant, &events(Outcome::Success))
+                .activity(
+                    &Grant::command_line(tenant.clone(), common::admin_origin()),
+                    &events(Outcome::Success)
+                )
                 .await
                 .unwrap(),
             changes,
             "{backend}: no change logged"
         );
         let failures = provisioner
-            .activity(&tenant, &events(Outcome::Failure))
+            .activity(
+                &Grant::command_line(tenant.clone(), common::admin_origin()),
+                &events(Outcome::Failure),
+            )
             .await
             .unwrap();
         assert_eq!(

@@ -2,6 +2,7 @@
 //! show them, preserve, activate, destroy; the activity log. The same rules as the SCIM face.
 
 use super::Provisioner;
+use crate::access::Grant;
 use crate::activity::{Event, EventQuery, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -47,7 +48,11 @@ pub struct AccountFilter<'a> {
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
     /// The account holding `email`, in any state.
-    pub async fn account(&self, tenant: &Tenant, email: &str) -> Result<User> {
+    pub async fn account(&self, grant: &Grant, email: &str) -> Result<User> {
+        self.account_in(grant.tenant(), email).await
+    }
+
+    pub(super) async fn account_in(&self, tenant: &Tenant, email: &str) -> Result<User> {
         self.store
             .user_by_email(tenant.id, email.trim())
             .await?
@@ -60,17 +65,19 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             })
     }
 
-    pub async fn account_view(&self, tenant: &Tenant, email: &str) -> Result<AccountView> {
-        let user = self.account(tenant, email).await?;
+    pub async fn account_view(&self, grant: &Grant, email: &str) -> Result<AccountView> {
+        let tenant = grant.tenant();
+        let user = self.account(grant, email).await?;
         Ok(self.views(tenant, vec![user]).await?.remove(0))
     }
 
     /// Every account that passes `filter`, in creation order.
     pub async fn list_accounts(
         &self,
-        tenant: &Tenant,
+        grant: &Grant,
         filter: &AccountFilter<'_>,
     ) -> Result<Vec<AccountView>> {
+        let tenant = grant.tenant();
         let profile_id = match filter.profile {
             Some(name) => Some(self.profile_id(tenant, name).await?),
             None => None,
@@ -106,9 +113,10 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// A page of accounts matching `search`, and the key to continue after when there are more.
     pub async fn search_accounts(
         &self,
-        tenant: &Tenant,
+        grant: &Grant,
         search: &AccountSearch<'_>,
     ) -> Result<(Vec<AccountView>, Option<i64>)> {
+        let tenant = grant.tenant();
         let limit = search.limit.clamp(1, LIST_PAGE);
         let query = AccountQuery {
             // One more than asked, to know whether there is a next page.
@@ -150,19 +158,22 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     async fn views(&self, tenant: &Tenant, users: Vec<User>) -> Result<Vec<AccountView>> {
         let profiles: HashMap<i64, String> = self
-            .list_profiles(tenant)
+            .store
+            .list_profiles(tenant.id)
             .await?
             .into_iter()
             .map(|profile| (profile.id, profile.name))
             .collect();
         let storages: HashMap<i64, String> = self
-            .list_storages(tenant)
+            .store
+            .list_storages(tenant.id)
             .await?
             .into_iter()
             .map(|storage| (storage.id, storage.name))
             .collect();
         let mappings: Vec<String> = self
-            .list_mappings(tenant)
+            .store
+            .list_mappings(tenant.id)
             .await?
             .into_iter()
             .map(|mapping| mapping.name)
@@ -183,24 +194,16 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     /// An admin preserves an account: the IdP can no longer reactivate it. `false` when
     /// it already was preserved by an admin.
-    pub async fn preserve_user(
-        &self,
-        origin: &Origin,
-        tenant: &Tenant,
-        email: &str,
-    ) -> Result<(User, bool)> {
+    pub async fn preserve_user(&self, grant: &Grant, email: &str) -> Result<(User, bool)> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         self.admin_transition(origin, tenant, email, decide_admin_preserve, "preserve")
             .await
     }
 
     /// An admin activates a preserved account, whoever preserved it. `false` when it already was
     /// active.
-    pub async fn activate_user(
-        &self,
-        origin: &Origin,
-        tenant: &Tenant,
-        email: &str,
-    ) -> Result<(User, bool)> {
+    pub async fn activate_user(&self, grant: &Grant, email: &str) -> Result<(User, bool)> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         self.admin_transition(origin, tenant, email, decide_admin_activate, "activate")
             .await
     }
@@ -214,7 +217,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         operation: &str,
     ) -> Result<(User, bool)> {
         for _ in 0..super::users::WRITE_ATTEMPTS {
-            let current = self.account(tenant, email).await?;
+            let current = self.account_in(tenant, email).await?;
             let Some(state) = decide(current.state) else {
                 return Ok((current, false));
             };
@@ -248,13 +251,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     /// Destroys an account and its data for good: the only way one ever goes, and only by an
     /// admin with a stated reason (recorded in the activity log).
-    pub async fn destroy_user(
-        &self,
-        origin: &Origin,
-        tenant: &Tenant,
-        email: &str,
-        reason: &str,
-    ) -> Result<User> {
+    pub async fn destroy_user(&self, grant: &Grant, email: &str, reason: &str) -> Result<User> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::Invalid(
@@ -262,7 +260,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     .into(),
             ));
         }
-        let current = self.account(tenant, email).await?;
+        let current = self.account_in(tenant, email).await?;
         let event = Event::success(
             origin,
             tenant.id,
@@ -282,7 +280,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// The activity log, newest first.
-    pub async fn activity(&self, tenant: &Tenant, query: &EventQuery) -> Result<Vec<Event>> {
+    pub async fn activity(&self, grant: &Grant, query: &EventQuery) -> Result<Vec<Event>> {
+        let tenant = grant.tenant();
         Ok(self.store.list_events(tenant.id, query).await?)
     }
 

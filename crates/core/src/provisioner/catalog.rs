@@ -1,7 +1,7 @@
 //! Profiles, storages and mappings: the admin use cases (SPEC §5), shared by CLI, API and console.
 
 use super::Provisioner;
-use crate::activity::Origin;
+use crate::access::Grant;
 use crate::catalog::{
     Mapping, MappingChange, NewMapping, Profile, ProfileChange, Shadowed, Storage, StorageChange,
     check_name, priority_for_new, renumbered, reordered, shadowed,
@@ -57,10 +57,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// SPEC §8: a new tenant starts with profile, storage and mapping `Default` (AllowAnyUser),
     /// so provisioning works before an admin writes any mapping.
     pub(super) async fn seed_catalog(&self, tenant: &Tenant) -> Result<()> {
-        let origin = Origin::system("seed the default catalog");
-        self.create_profile(&origin, tenant, "Default", 0).await?;
-        self.create_storage(&origin, tenant, "Default", "default")
-            .await?;
+        let grant = self.system_grant(tenant, "seed the default catalog");
+        self.create_profile(&grant, "Default", 0).await?;
+        self.create_storage(&grant, "Default", "default").await?;
         let spec = MappingSpec {
             name: "Default",
             criteria: Criteria::AllowAnyUser,
@@ -70,16 +69,16 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             send_activation_email: false,
             priority: None,
         };
-        self.create_mapping(&origin, tenant, spec).await.map(drop)
+        self.create_mapping(&grant, spec).await.map(drop)
     }
 
     pub async fn create_profile(
         &self,
-        origin: &Origin,
-        tenant: &Tenant,
+        grant: &Grant,
         name: &str,
         max_users: u32,
     ) -> Result<Profile> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let name = check_name("profile", name)?;
         let profile = self
             .store
@@ -101,7 +100,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Ok(profile)
     }
 
-    pub async fn list_profiles(&self, tenant: &Tenant) -> Result<Vec<Profile>> {
+    pub async fn list_profiles(&self, grant: &Grant) -> Result<Vec<Profile>> {
+        let tenant = grant.tenant();
         Ok(self.store.list_profiles(tenant.id).await?)
     }
 
@@ -109,12 +109,12 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// refused, saying how many it holds; the users and mappings follow a rename.
     pub async fn edit_profile(
         &self,
-        origin: &Origin,
-        tenant: &Tenant,
+        grant: &Grant,
         name: &str,
         new_name: Option<&str>,
         max_users: Option<u32>,
     ) -> Result<()> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let change = ProfileChange {
             new_name: new_name
                 .map(|new_name| check_name("profile", new_name))
@@ -156,7 +156,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             .await
     }
 
-    pub async fn delete_profile(&self, origin: &Origin, tenant: &Tenant, name: &str) -> Result<()> {
+    pub async fn delete_profile(&self, grant: &Grant, name: &str) -> Result<()> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         match self.store.delete_profile(tenant.id, name).await {
             Ok(true) => {
                 let detail = format!("profile '{name}' deleted");
@@ -171,13 +172,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         }
     }
 
-    pub async fn create_storage(
-        &self,
-        origin: &Origin,
-        tenant: &Tenant,
-        name: &str,
-        region: &str,
-    ) -> Result<Storage> {
+    pub async fn create_storage(&self, grant: &Grant, name: &str, region: &str) -> Result<Storage> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let name = check_name("storage", name)?;
         let region = check_name("region", region)?;
         let storage = self
@@ -196,19 +192,20 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Ok(storage)
     }
 
-    pub async fn list_storages(&self, tenant: &Tenant) -> Result<Vec<Storage>> {
+    pub async fn list_storages(&self, grant: &Grant) -> Result<Vec<Storage>> {
+        let tenant = grant.tenant();
         Ok(self.store.list_storages(tenant.id).await?)
     }
 
     /// a new name, a new region, or both; users and mappings follow a rename.
     pub async fn edit_storage(
         &self,
-        origin: &Origin,
-        tenant: &Tenant,
+        grant: &Grant,
         name: &str,
         new_name: Option<&str>,
         region: Option<&str>,
     ) -> Result<()> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let change = StorageChange {
             new_name: new_name
                 .map(|new_name| check_name("storage", new_name))
@@ -245,25 +242,21 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     pub(super) async fn profile_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
-        Ok(profile_named(&self.list_profiles(tenant).await?, name)?.id)
+        Ok(profile_named(&self.store.list_profiles(tenant.id).await?, name)?.id)
     }
 
     pub(super) async fn storage_id(&self, tenant: &Tenant, name: &str) -> Result<i64> {
-        Ok(storage_named(&self.list_storages(tenant).await?, name)?.id)
+        Ok(storage_named(&self.store.list_storages(tenant.id).await?, name)?.id)
     }
 
     /// a new mapping goes where the spec says, else directly above the first any-user
     /// mapping (the bottom when there is none).
-    pub async fn create_mapping(
-        &self,
-        origin: &Origin,
-        tenant: &Tenant,
-        spec: MappingSpec<'_>,
-    ) -> Result<Mapping> {
+    pub async fn create_mapping(&self, grant: &Grant, spec: MappingSpec<'_>) -> Result<Mapping> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let name = check_name("mapping", spec.name)?;
         let priority = match spec.priority {
             Some(priority) => priority.max(1),
-            None => priority_for_new(&self.list_mappings(tenant).await?),
+            None => priority_for_new(&self.store.list_mappings(tenant.id).await?),
         };
         let mapping = NewMapping {
             tenant_id: tenant.id,
@@ -292,18 +285,19 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// In priority order.
-    pub async fn list_mappings(&self, tenant: &Tenant) -> Result<Vec<Mapping>> {
+    pub async fn list_mappings(&self, grant: &Grant) -> Result<Vec<Mapping>> {
+        let tenant = grant.tenant();
         Ok(self.store.list_mappings(tenant.id).await?)
     }
 
     /// the name and the configuration change; the criteria never do.
     pub async fn edit_mapping(
         &self,
-        origin: &Origin,
-        tenant: &Tenant,
+        grant: &Grant,
         name: &str,
         edit: MappingEdit<'_>,
     ) -> Result<()> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let new_name = edit
             .new_name
             .map(|new_name| check_name("mapping", new_name))
@@ -340,15 +334,10 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// moves a mapping to `priority` (clamped to 1..n); the others keep their order.
-    pub async fn reorder_mapping(
-        &self,
-        origin: &Origin,
-        tenant: &Tenant,
-        name: &str,
-        priority: u32,
-    ) -> Result<()> {
+    pub async fn reorder_mapping(&self, grant: &Grant, name: &str, priority: u32) -> Result<()> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         for _ in 0..REORDER_ATTEMPTS {
-            let mappings = self.list_mappings(tenant).await?;
+            let mappings = self.store.list_mappings(tenant.id).await?;
             let moves = reordered(&mappings, name, priority)
                 .ok_or_else(|| Error::NotFound(format!("no mapping '{name}'")))?;
             match self.store.set_mapping_priorities(tenant.id, &moves).await {
@@ -366,8 +355,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// the mapping goes; the users it classified keep their profile and storage.
-    pub async fn delete_mapping(&self, origin: &Origin, tenant: &Tenant, name: &str) -> Result<()> {
-        let mappings = self.list_mappings(tenant).await?;
+    pub async fn delete_mapping(&self, grant: &Grant, name: &str) -> Result<()> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
+        let mappings = self.store.list_mappings(tenant.id).await?;
         let rest: Vec<&Mapping> = mappings
             .iter()
             .filter(|mapping| !mapping.name.eq_ignore_ascii_case(name))
@@ -392,9 +382,10 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
 
     /// The preview (SPEC §5): which mapping a sample SCIM user would get, and why the others
     /// would not match.
-    pub async fn preview_mapping(&self, tenant: &Tenant, body: &Value) -> Result<MappingPreview> {
+    pub async fn preview_mapping(&self, grant: &Grant, body: &Value) -> Result<MappingPreview> {
+        let tenant = grant.tenant();
         let normalised = normalise_resource(body, &USER)?;
-        let mappings = self.list_mappings(tenant).await?;
+        let mappings = self.store.list_mappings(tenant.id).await?;
         let input = MatchInput {
             resource: &normalised.resource,
             custom: &normalised.custom,
@@ -413,8 +404,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// the tenant's mappings that can never match.
-    pub async fn shadowed_mappings(&self, tenant: &Tenant) -> Result<Vec<Shadowed>> {
-        Ok(shadowed(&self.list_mappings(tenant).await?))
+    pub async fn shadowed_mappings(&self, grant: &Grant) -> Result<Vec<Shadowed>> {
+        let tenant = grant.tenant();
+        Ok(shadowed(&self.store.list_mappings(tenant.id).await?))
     }
 }
 

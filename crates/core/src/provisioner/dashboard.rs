@@ -2,11 +2,11 @@
 //! need attention.
 
 use super::Provisioner;
+use crate::access::Grant;
 use crate::activity::{EventQuery, Outcome};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::store::Store;
-use crate::tenant::Tenant;
 use crate::token::{Token, TokenStatus};
 use scim::datetime::Timestamp;
 
@@ -22,7 +22,8 @@ pub struct Dashboard {
 }
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
-    pub async fn dashboard(&self, tenant: &Tenant) -> Result<Dashboard> {
+    pub async fn dashboard(&self, grant: &Grant) -> Result<Dashboard> {
+        let tenant = grant.tenant();
         let now = self.now();
         let counts = self.store.count_accounts(tenant.id).await?;
         let failures = EventQuery {
@@ -32,7 +33,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         };
         let failures_last_day = self.store.count_events(tenant.id, &failures).await?;
         let tokens_needing_attention = self
-            .list_tokens(tenant)
+            .list_tokens(grant)
             .await?
             .into_iter()
             .map(|token| {

@@ -2,6 +2,7 @@
 //! the delivery of every queued mail. Activation emails are queued by the creates themselves.
 
 use super::Provisioner;
+use crate::access::Grant;
 use crate::activity::{EventQuery, Outcome};
 use crate::clock::Clock;
 use crate::error::Result;
@@ -148,7 +149,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         }
     }
 
-    pub async fn mail_counts(&self, tenant: &Tenant) -> Result<MailCounts> {
+    pub async fn mail_counts(&self, grant: &Grant) -> Result<MailCounts> {
+        let tenant = grant.tenant();
         Ok(self.store.mail_counts(tenant.id).await?)
     }
 }

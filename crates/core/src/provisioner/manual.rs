@@ -2,6 +2,7 @@
 //! none, until an IdP creates the same email and adopts them.
 
 use super::Provisioner;
+use crate::access::Grant;
 use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -27,12 +28,8 @@ pub struct ManualUser {
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
     /// A manual account (managed by admins until an IdP creates the same email and adopts it).
-    pub async fn create_manual_user(
-        &self,
-        origin: &Origin,
-        tenant: &Tenant,
-        spec: &ManualUser,
-    ) -> Result<User> {
+    pub async fn create_manual_user(&self, grant: &Grant, spec: &ManualUser) -> Result<User> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let (mut user, event) = self.manual_user(origin, tenant, spec).await?;
         let mails = match (spec.send_activation_email, self.mail) {
             (false, _) => Vec::new(),
@@ -124,11 +121,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// many lines have been checked. Errors name the 1-based line (after the header).
     pub async fn import_manual_users(
         &self,
-        origin: &Origin,
-        tenant: &Tenant,
+        grant: &Grant,
         lines: &[(usize, ManualUser)],
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<usize> {
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut accounts = Vec::with_capacity(lines.len());
         let mut per_profile: HashMap<i64, u64> = HashMap::new();
@@ -162,7 +159,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             accounts.push((user, event));
             progress(checked as u64 + 1);
         }
-        for profile in self.list_profiles(tenant).await? {
+        for profile in self.list_profiles(grant).await? {
             let adding = per_profile.get(&profile.id).copied().unwrap_or(0);
             if profile.max_users == 0 || adding == 0 {
                 continue;

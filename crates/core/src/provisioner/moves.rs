@@ -3,7 +3,8 @@
 
 use super::catalog::{profile_named, storage_named};
 use super::{AccountSearch, Provisioner};
-use crate::activity::{Event, Origin};
+use crate::access::Grant;
+use crate::activity::Event;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::store::{AccountMove, AccountQuery, Store, StoreError};
@@ -39,14 +40,14 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// told how many accounts of how many were checked.
     pub async fn move_users(
         &self,
-        origin: &Origin,
-        tenant: &Tenant,
+        grant: &Grant,
         selection: MoveSelection<'_>,
         target: MoveTarget<'_>,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<usize> {
-        let profiles = self.list_profiles(tenant).await?;
-        let storages = self.list_storages(tenant).await?;
+        let (origin, tenant) = (grant.origin(), grant.to_change()?);
+        let profiles = self.list_profiles(grant).await?;
+        let storages = self.list_storages(grant).await?;
         let profile_names: HashMap<i64, &str> =
             profiles.iter().map(|p| (p.id, p.name.as_str())).collect();
         let storage_names: HashMap<i64, &str> =
@@ -142,7 +143,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 let mut seen = HashSet::new();
                 let mut accounts = Vec::with_capacity(emails.len());
                 for (checked, email) in emails.iter().enumerate() {
-                    let account = self.account(tenant, email).await?;
+                    let account = self.account_in(tenant, email).await?;
                     if seen.insert(account.key) {
                         accounts.push(account);
                     }
@@ -181,7 +182,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 let mut accounts = self.all_accounts(tenant, AccountQuery::default()).await?;
                 accounts.retain(placed_by);
                 let known = self
-                    .list_mappings(tenant)
+                    .store
+                    .list_mappings(tenant.id)
                     .await?
                     .iter()
                     .any(|m| m.name.eq_ignore_ascii_case(name.trim()));

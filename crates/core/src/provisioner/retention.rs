@@ -19,7 +19,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     pub async fn purge_activity(&self, retention_days: u32) -> Result<u64> {
         let before = days_after(self.now(), -i64::from(retention_days));
         let mut deleted = 0;
-        for tenant in self.list_tenants().await? {
+        for tenant in self.store.list_tenants().await? {
             loop {
                 let batch = self
                     .store

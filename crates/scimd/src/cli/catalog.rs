@@ -4,6 +4,7 @@ use crate::AppProvisioner;
 use crate::config::TenantArg;
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use scimd_core::access::Grant;
 use scimd_core::catalog::{shadowed, shadower_of};
 use scimd_core::mapping::{Criteria, format_values};
 use scimd_core::provisioner::{MappingEdit, MappingSpec};
@@ -175,24 +176,22 @@ pub(super) async fn profile(
             max_users,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            let profile = provisioner
-                .create_profile(
-                    &super::admin_origin("profile create"),
-                    &tenant,
-                    &name,
-                    max_users,
-                )
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("profile create"))
                 .await?;
+            let profile = provisioner.create_profile(&grant, &name, max_users).await?;
             eprintln!(
                 "created profile '{}' in tenant '{}'",
-                profile.name, tenant.slug
+                profile.name,
+                grant.tenant().slug
             );
         }
         ProfileCommand::List { tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("profile list"))
+                .await?;
             println!("{:<32} MAX USERS", "NAME");
-            for profile in provisioner.list_profiles(&tenant).await? {
+            for profile in provisioner.list_profiles(&grant).await? {
                 let limit = if profile.max_users == 0 {
                     "unlimited".to_owned()
                 } else {
@@ -207,23 +206,19 @@ pub(super) async fn profile(
             max_users,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("profile edit"))
+                .await?;
             provisioner
-                .edit_profile(
-                    &super::admin_origin("profile edit"),
-                    &tenant,
-                    &name,
-                    rename.as_deref(),
-                    max_users,
-                )
+                .edit_profile(&grant, &name, rename.as_deref(), max_users)
                 .await?;
             eprintln!("updated profile '{}'", rename.as_deref().unwrap_or(&name));
         }
         ProfileCommand::Delete { name, tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            provisioner
-                .delete_profile(&super::admin_origin("profile delete"), &tenant, &name)
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("profile delete"))
                 .await?;
+            provisioner.delete_profile(&grant, &name).await?;
             eprintln!("deleted profile '{name}'");
         }
     }
@@ -241,24 +236,23 @@ pub(super) async fn storage(
             region,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            let storage = provisioner
-                .create_storage(
-                    &super::admin_origin("storage create"),
-                    &tenant,
-                    &name,
-                    &region,
-                )
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("storage create"))
                 .await?;
+            let storage = provisioner.create_storage(&grant, &name, &region).await?;
             eprintln!(
                 "created storage '{}' ({}) in tenant '{}'",
-                storage.name, storage.region, tenant.slug
+                storage.name,
+                storage.region,
+                grant.tenant().slug
             );
         }
         StorageCommand::List { tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("storage list"))
+                .await?;
             println!("{:<32} REGION", "NAME");
-            for storage in provisioner.list_storages(&tenant).await? {
+            for storage in provisioner.list_storages(&grant).await? {
                 println!("{:<32} {}", storage.name, storage.region);
             }
         }
@@ -268,15 +262,11 @@ pub(super) async fn storage(
             region,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("storage edit"))
+                .await?;
             provisioner
-                .edit_storage(
-                    &super::admin_origin("storage edit"),
-                    &tenant,
-                    &name,
-                    rename.as_deref(),
-                    region.as_deref(),
-                )
+                .edit_storage(&grant, &name, rename.as_deref(), region.as_deref())
                 .await?;
             eprintln!("updated storage '{}'", rename.as_deref().unwrap_or(&name));
         }
@@ -302,7 +292,9 @@ pub(super) async fn mapping(
             priority,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("mapping create"))
+                .await?;
             let criteria = match (any_user, attribute, values) {
                 (true, None, None) => Criteria::AllowAnyUser,
                 (false, Some(attribute), Some(values)) => Criteria::attribute(&attribute, &values)?,
@@ -317,22 +309,22 @@ pub(super) async fn mapping(
                 send_activation_email: activation_email,
                 priority,
             };
-            let mapping = provisioner
-                .create_mapping(&super::admin_origin("mapping create"), &tenant, spec)
-                .await?;
+            let mapping = provisioner.create_mapping(&grant, spec).await?;
             eprintln!(
                 "created mapping '{}' at priority {} ({})",
                 mapping.name, mapping.priority, mapping.criteria
             );
-            warn_of_shadowed(provisioner, &tenant).await?;
+            warn_of_shadowed(provisioner, &grant).await?;
         }
         MappingCommand::List { tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("mapping list"))
+                .await?;
             println!(
                 "{:<9} {:<24} {:<40} {:<16} {:<16} {:<14} NOTE",
                 "PRIORITY", "NAME", "CRITERIA", "PROFILE", "STORAGE", "QUOTA"
             );
-            let mappings = provisioner.list_mappings(&tenant).await?;
+            let mappings = provisioner.list_mappings(&grant).await?;
             let shadowed = shadowed(&mappings);
             for mapping in &mappings {
                 let criteria = match &mapping.criteria {
@@ -371,7 +363,9 @@ pub(super) async fn mapping(
                      criteria you want, reorder it, then delete '{name}'"
                 );
             }
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("mapping edit"))
+                .await?;
             let edit = MappingEdit {
                 new_name: new_name.as_deref(),
                 profile: profile.as_deref(),
@@ -383,9 +377,7 @@ pub(super) async fn mapping(
                 },
                 send_activation_email: activation_email,
             };
-            provisioner
-                .edit_mapping(&super::admin_origin("mapping edit"), &tenant, &name, edit)
-                .await?;
+            provisioner.edit_mapping(&grant, &name, edit).await?;
             eprintln!("updated mapping '{}'", new_name.as_deref().unwrap_or(&name));
         }
         MappingCommand::Reorder {
@@ -393,29 +385,26 @@ pub(super) async fn mapping(
             priority,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            provisioner
-                .reorder_mapping(
-                    &super::admin_origin("mapping reorder"),
-                    &tenant,
-                    &name,
-                    priority,
-                )
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("mapping reorder"))
                 .await?;
+            provisioner.reorder_mapping(&grant, &name, priority).await?;
             eprintln!("moved mapping '{name}' to priority {}", priority.max(1));
-            warn_of_shadowed(provisioner, &tenant).await?;
+            warn_of_shadowed(provisioner, &grant).await?;
         }
         MappingCommand::Delete { name, tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            provisioner
-                .delete_mapping(&super::admin_origin("mapping delete"), &tenant, &name)
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("mapping delete"))
                 .await?;
+            provisioner.delete_mapping(&grant, &name).await?;
             eprintln!(
                 "deleted mapping '{name}'; the users it classified keep their profile and storage"
             );
         }
         MappingCommand::Preview { file, tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("mapping preview"))
+                .await?;
             let mut text = String::new();
             if file.as_os_str() == "-" {
                 std::io::stdin()
@@ -427,7 +416,7 @@ pub(super) async fn mapping(
             }
             let body: serde_json::Value =
                 serde_json::from_str(&text).context("the sample user is not valid JSON")?;
-            let preview = provisioner.preview_mapping(&tenant, &body).await?;
+            let preview = provisioner.preview_mapping(&grant, &body).await?;
             for explanation in &preview.explanations {
                 println!("{explanation}");
             }
@@ -448,11 +437,8 @@ pub(super) async fn mapping(
 
 /// R-29: a warning on stderr for each mapping of the tenant that can never match, naming the
 /// mapping that shadows it, and how to fix it.
-async fn warn_of_shadowed(
-    provisioner: &AppProvisioner,
-    tenant: &scimd_core::tenant::Tenant,
-) -> anyhow::Result<()> {
-    for shadowed in provisioner.shadowed_mappings(tenant).await? {
+async fn warn_of_shadowed(provisioner: &AppProvisioner, grant: &Grant) -> anyhow::Result<()> {
+    for shadowed in provisioner.shadowed_mappings(grant).await? {
         eprintln!(
             "warning: {shadowed}; move it above with `scimd mapping reorder '{}' --priority N`",
             shadowed.mapping

@@ -13,6 +13,7 @@ use crate::open_provisioner;
 use clap::Subcommand;
 use scimd_core::activity::Origin;
 use scimd_core::tenant::ProvisioningMethod;
+use scimd_core::tenant::TenantSlug;
 use scimd_store::{Durability, redact_password};
 use serve::HealthcheckArgs;
 use std::process::ExitCode;
@@ -109,8 +110,11 @@ async fn tenant(
 ) -> anyhow::Result<ExitCode> {
     match command {
         TenantCommand::Create { slug, name } => {
+            let grant = provisioner
+                .command_line_grant(TenantSlug::DEFAULT, admin_origin("tenant create"))
+                .await?;
             let tenant = provisioner
-                .create_tenant(&admin_origin("tenant create"), &slug, name.as_deref())
+                .create_tenant(&grant, &slug, name.as_deref())
                 .await?;
             eprintln!("created tenant '{}' ({})", tenant.slug, tenant.name);
             eprintln!(
@@ -123,7 +127,10 @@ async fn tenant(
                 "{:<24} {:<32} {:<13} CREATED",
                 "SLUG", "NAME", "PROVISIONING"
             );
-            for tenant in provisioner.list_tenants().await? {
+            let grant = provisioner
+                .command_line_grant(TenantSlug::DEFAULT, admin_origin("tenant list"))
+                .await?;
+            for tenant in provisioner.list_tenants(&grant).await? {
                 println!(
                     "{:<24} {:<32} {:<13} {}",
                     tenant.slug,
@@ -134,24 +141,24 @@ async fn tenant(
             }
         }
         TenantCommand::Provisioning { method, tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, admin_origin("tenant provisioning"))
+                .await?;
             let Some(method) = method else {
-                println!("{}", tenant.provisioning);
+                println!("{}", grant.tenant().provisioning);
                 return Ok(ExitCode::SUCCESS);
             };
             let method = ProvisioningMethod::parse(&method)?;
-            provisioner
-                .set_provisioning(&admin_origin("tenant provisioning"), &tenant, method)
-                .await?;
+            provisioner.set_provisioning(&grant, method).await?;
             match method {
                 ProvisioningMethod::Scim => eprintln!(
                     "tenant '{}' is provisioned over SCIM: IdP calls are served again",
-                    tenant.slug
+                    grant.tenant().slug
                 ),
                 ProvisioningMethod::Manual => eprintln!(
                     "tenant '{}' is provisioned manually: every SCIM call gets 403 until \
                      `scimd tenant provisioning scim`; users are unchanged",
-                    tenant.slug
+                    grant.tenant().slug
                 ),
             }
         }

@@ -48,22 +48,18 @@ pub(super) async fn execute(
             expires_in_days,
             keep_previous,
         } => {
-            let tenant = provisioner.tenant(&tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant, super::admin_origin("token create"))
+                .await?;
             let (token, secret) = provisioner
-                .create_token(
-                    &super::admin_origin("token create"),
-                    &tenant,
-                    &name,
-                    Some(expires_in_days),
-                    keep_previous,
-                )
+                .create_token(&grant, &name, Some(expires_in_days), keep_previous)
                 .await?;
             // The secret alone on stdout, so `TOKEN=$(scimd token create ...)` works.
             println!("{}", secret.expose());
             eprintln!(
                 "created token '{}' for tenant '{}', valid until {}",
                 token.name,
-                tenant.slug,
+                grant.tenant().slug,
                 token.expires_at.to_rfc3339()
             );
             eprintln!(
@@ -79,13 +75,15 @@ pub(super) async fn execute(
             }
         }
         TokenCommand::List { tenant } => {
-            let tenant = provisioner.tenant(&tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant, super::admin_origin("token list"))
+                .await?;
             let now = provisioner.now();
             println!(
                 "{:<20} {:<9} {:<25} {:<25} LAST USED",
                 "NAME", "STATUS", "CREATED", "EXPIRES"
             );
-            for token in provisioner.list_tokens(&tenant).await? {
+            for token in provisioner.list_tokens(&grant).await? {
                 println!(
                     "{:<20} {:<9} {:<25} {:<25} {}",
                     token.name.as_str(),
@@ -99,11 +97,11 @@ pub(super) async fn execute(
             }
         }
         TokenCommand::Revoke { name, tenant } => {
-            let tenant = provisioner.tenant(&tenant).await?;
-            provisioner
-                .revoke_token(&super::admin_origin("token revoke"), &tenant, &name)
+            let grant = provisioner
+                .command_line_grant(&tenant, super::admin_origin("token revoke"))
                 .await?;
-            eprintln!("revoked token '{name}' of tenant '{}'", tenant.slug);
+            provisioner.revoke_token(&grant, &name).await?;
+            eprintln!("revoked token '{name}' of tenant '{}'", grant.tenant().slug);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -10,10 +10,10 @@ use crate::reports::{
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use scim::datetime::Timestamp;
-use scimd_core::activity::{EventQuery, Origin, Outcome};
+use scimd_core::access::Grant;
+use scimd_core::activity::{EventQuery, Outcome};
 use scimd_core::provisioner::{AccountFilter, AccountView, ManualUser, MoveSelection, MoveTarget};
 use scimd_core::store::StateFilter;
-use scimd_core::tenant::Tenant;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -163,10 +163,6 @@ pub struct ActivityArgs {
     pub tenant: TenantArg,
 }
 
-fn origin(command: &str) -> Origin {
-    super::admin_origin(&format!("user {command}"))
-}
-
 pub(super) async fn user(
     provisioner: &AppProvisioner,
     command: UserCommand,
@@ -180,7 +176,9 @@ pub(super) async fn user(
             send_activation_email,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("user create"))
+                .await?;
             let spec = ManualUser {
                 email,
                 name,
@@ -188,9 +186,7 @@ pub(super) async fn user(
                 storage,
                 send_activation_email,
             };
-            let user = provisioner
-                .create_manual_user(&origin("create"), &tenant, &spec)
-                .await?;
+            let user = provisioner.create_manual_user(&grant, &spec).await?;
             eprintln!(
                 "created manual account '{}' in profile '{}', storage '{}'",
                 user.user_name(),
@@ -204,7 +200,9 @@ pub(super) async fn user(
             format,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("user list"))
+                .await?;
             let filter = AccountFilter {
                 state: state.map(|state| match state {
                     StateArg::Active => StateFilter::Active,
@@ -212,7 +210,7 @@ pub(super) async fn user(
                 }),
                 profile: profile.as_deref(),
             };
-            let accounts = provisioner.list_accounts(&tenant, &filter).await?;
+            let accounts = provisioner.list_accounts(&grant, &filter).await?;
             print(&accounts_listing(&accounts, PROVISIONING_REPORT), format)?;
         }
         UserCommand::Show {
@@ -220,15 +218,17 @@ pub(super) async fn user(
             format,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            let view = provisioner.account_view(&tenant, &email).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("user show"))
+                .await?;
+            let view = provisioner.account_view(&grant, &email).await?;
             show(&view, format)?;
         }
         UserCommand::Preserve { email, tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            let (user, changed) = provisioner
-                .preserve_user(&origin("preserve"), &tenant, &email)
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("user preserve"))
                 .await?;
+            let (user, changed) = provisioner.preserve_user(&grant, &email).await?;
             if changed {
                 eprintln!(
                     "preserved '{}'; the IdP cannot reactivate it until an admin runs \
@@ -241,10 +241,10 @@ pub(super) async fn user(
             }
         }
         UserCommand::Activate { email, tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            let (user, changed) = provisioner
-                .activate_user(&origin("activate"), &tenant, &email)
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("user activate"))
                 .await?;
+            let (user, changed) = provisioner.activate_user(&grant, &email).await?;
             if changed {
                 eprintln!("activated '{}'", user.user_name());
             } else {
@@ -256,10 +256,10 @@ pub(super) async fn user(
             reason,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            let user = provisioner
-                .destroy_user(&origin("delete"), &tenant, &email, &reason)
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("user delete"))
                 .await?;
+            let user = provisioner.destroy_user(&grant, &email, &reason).await?;
             eprintln!(
                 "deleted the account of '{}' and its data for good",
                 user.user_name()
@@ -274,7 +274,9 @@ pub(super) async fn user(
             quota,
             tenant,
         } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("user move"))
+                .await?;
             let selection = match (&from_profile, &from_mapping) {
                 (Some(profile), _) => MoveSelection::Profile(profile),
                 (None, Some(mapping)) => MoveSelection::Mapping(mapping),
@@ -285,11 +287,13 @@ pub(super) async fn user(
                 storage: storage.as_deref(),
                 quota_bytes: quota,
             };
-            move_users(provisioner, &tenant, selection, target).await?;
+            move_users(provisioner, &grant, selection, target).await?;
         }
         UserCommand::Import { file, tenant } => {
-            let tenant = provisioner.tenant(&tenant.tenant).await?;
-            import(provisioner, &tenant, &file).await?;
+            let grant = provisioner
+                .command_line_grant(&tenant.tenant, super::admin_origin("user import"))
+                .await?;
+            import(provisioner, &grant, &file).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -353,7 +357,7 @@ fn read_import(path: &std::path::Path) -> anyhow::Result<Vec<(usize, ManualUser)
 
 async fn import(
     provisioner: &AppProvisioner,
-    tenant: &Tenant,
+    grant: &Grant,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
     let lines = read_import(path)?;
@@ -366,14 +370,14 @@ async fn import(
     );
     let progress = |checked: u64| bar.set_position(checked);
     let result = provisioner
-        .import_manual_users(&origin("import"), tenant, &lines, &progress)
+        .import_manual_users(grant, &lines, &progress)
         .await;
     bar.finish_and_clear();
     let created = result
         .with_context(|| format!("{}: nothing was imported (all or nothing)", path.display()))?;
     eprintln!(
         "imported {created} manual accounts into tenant '{}'",
-        tenant.slug
+        grant.tenant().slug
     );
     Ok(())
 }
@@ -381,7 +385,7 @@ async fn import(
 /// A move with a progress bar once it checks more than 1,000 accounts.
 async fn move_users(
     provisioner: &AppProvisioner,
-    tenant: &Tenant,
+    grant: &Grant,
     selection: MoveSelection<'_>,
     target: MoveTarget<'_>,
 ) -> anyhow::Result<()> {
@@ -400,7 +404,7 @@ async fn move_users(
         bar.set_position(checked);
     };
     let result = provisioner
-        .move_users(&origin("move"), tenant, selection, target, &progress)
+        .move_users(grant, selection, target, &progress)
         .await;
     bar.finish_and_clear();
     let moved = result.context("nothing was moved (all or none)")?;
@@ -449,12 +453,14 @@ pub(super) async fn report(
         ReportCommand::Provisioning { format, tenant } => (tenant, format, false),
         ReportCommand::Preserved { format, tenant } => (tenant, format, true),
     };
-    let tenant = provisioner.tenant(&tenant.tenant).await?;
+    let grant = provisioner
+        .command_line_grant(&tenant.tenant, super::admin_origin("report"))
+        .await?;
     let filter = AccountFilter {
         state: preserved.then_some(StateFilter::Preserved),
         profile: None,
     };
-    let accounts = provisioner.list_accounts(&tenant, &filter).await?;
+    let accounts = provisioner.list_accounts(&grant, &filter).await?;
     let columns = if preserved {
         PRESERVED_REPORT
     } else {
@@ -468,7 +474,9 @@ pub(super) async fn activity(
     provisioner: &AppProvisioner,
     args: ActivityArgs,
 ) -> anyhow::Result<ExitCode> {
-    let tenant = provisioner.tenant(&args.tenant.tenant).await?;
+    let grant = provisioner
+        .command_line_grant(&args.tenant.tenant, super::admin_origin("activity"))
+        .await?;
     let now = provisioner.now().as_millis();
     let query = EventQuery {
         since: args
@@ -484,7 +492,7 @@ pub(super) async fn activity(
         limit: args.limit.clamp(1, 100_000),
         ..EventQuery::default()
     };
-    let events = provisioner.activity(&tenant, &query).await?;
+    let events = provisioner.activity(&grant, &query).await?;
     let mut listing = events_listing(events);
     if args.format == OutputFormat::Table {
         // The exact response body is for CSV and JSON; a table shows the detail.

@@ -13,8 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use scimd_core::access::Grant;
 use scimd_core::activity::{Actor, Client, Origin};
-use scimd_core::admin::{AdminAccount, AdminSession, Role, SESSION_ABSOLUTE_MILLIS, SessionSecret};
+use scimd_core::admin::{AdminAccount, AdminSession, SESSION_ABSOLUTE_MILLIS, SessionSecret};
 use scimd_core::tenant::Tenant;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
@@ -35,23 +36,18 @@ pub(super) fn router() -> Router<AppState> {
 pub(crate) struct Signed {
     pub admin: AdminAccount,
     pub session: AdminSession,
-    pub tenant: Tenant,
+    /// What the admin may do in the tenant the page is about (the operations check it).
+    pub grant: Grant,
 }
 
 impl Signed {
-    pub fn can_change(&self) -> bool {
-        self.admin.role.can_change()
+    pub fn tenant(&self) -> &Tenant {
+        self.grant.tenant()
     }
 
-    /// This admin, at the console, as the actor of what the request changes.
-    pub fn origin(&self, method: &str, path: &str) -> Origin {
-        Origin {
-            actor: Actor::Admin(self.admin.email.clone()),
-            client: Client::Console,
-            method: method.to_owned(),
-            path: path.to_owned(),
-            received: std::time::Instant::now(),
-        }
+    /// Whether the page offers changes.
+    pub fn can_change(&self) -> bool {
+        self.grant.can_change()
     }
 
     /// The request carries this session's CSRF token (form field or htmx's `X-CSRF-Token`
@@ -79,31 +75,12 @@ impl Signed {
         let token = Some(super::form_text(form, "csrf")).filter(|token| !token.is_empty());
         self.check_csrf(headers, token)
     }
-
-    /// [`Self::check_change`] with the token a submitted form carries in its `csrf` field.
-    pub fn check_form_change(&self, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
-        let token = Some(super::form_text(form, "csrf")).filter(|token| !token.is_empty());
-        self.check_change(headers, token)
-    }
-
-    /// [`Self::check_csrf`], and the admin may change things (a viewer may not).
-    pub fn check_change(
-        &self,
-        headers: &HeaderMap,
-        form_token: Option<&str>,
-    ) -> Result<(), Refused> {
-        self.check_csrf(headers, form_token)?;
-        if self.can_change() {
-            Ok(())
-        } else {
-            Err(Refused("a viewer can look, not change"))
-        }
-    }
 }
 
 /// A submitted console form that changes something: the signed-in admin, the form's fields,
 /// and the checks every change needs already made (the form's CSRF token, the console's own
-/// origin, a role that may change things). A handler that takes it cannot forget them.
+/// origin). A handler that takes it cannot forget them; the operation it calls checks the
+/// admin's role itself.
 pub(super) struct ChangeForm {
     pub signed: Signed,
     pub form: Value,
@@ -120,7 +97,7 @@ impl FromRequest<AppState> for ChangeForm {
             .await
             .map_err(IntoResponse::into_response)?;
         signed
-            .check_form_change(&headers, &form)
+            .check_form(&headers, &form)
             .map_err(IntoResponse::into_response)?;
         Ok(Self { signed, form })
     }
@@ -173,54 +150,36 @@ impl FromRequestParts<AppState> for Signed {
         let chosen = parts.uri.query().map(str::to_owned).or_else(|| {
             named_cookie(&parts.headers, TENANT_COOKIE).map(|slug| format!("tenant={slug}"))
         });
-        let tenant =
-            tenant_of(state, &admin, chosen.as_deref())
-                .await
-                .map_err(|error| match error {
-                    scimd_core::Error::Unauthorized => forbidden("this tenant is not yours"),
-                    other => (StatusCode::NOT_FOUND, other.to_string()).into_response(),
-                })?;
+        let origin = Origin {
+            actor: Actor::Admin(admin.email.clone()),
+            client: Client::Console,
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            received: std::time::Instant::now(),
+        };
+        let named = named_tenant(chosen.as_deref());
+        let grant = state
+            .provisioner
+            .grant(&admin, named.as_deref(), origin)
+            .await
+            .map_err(|error| match error {
+                scimd_core::Error::Forbidden(reason) => forbidden(&reason),
+                other => (StatusCode::NOT_FOUND, other.to_string()).into_response(),
+            })?;
         Ok(Self {
             admin,
             session,
-            tenant,
+            grant,
         })
     }
 }
 
-/// The tenant a request of `admin` is about: its own, or for an operator the one named by
-/// `?tenant=` (`default` unless told). `Unauthorized` when the admin may not act there.
-pub(crate) async fn tenant_of(
-    state: &AppState,
-    admin: &AdminAccount,
-    query: Option<&str>,
-) -> scimd_core::Result<Tenant> {
-    let tenant = match (admin.role, admin.tenant_id) {
-        (Role::Operator, _) => {
-            let slug = query
-                .and_then(|query| {
-                    query
-                        .split('&')
-                        .find_map(|pair| pair.strip_prefix("tenant="))
-                        .map(str::to_owned)
-                })
-                .unwrap_or_else(|| "default".into());
-            state.provisioner.tenant(&slug).await?
-        }
-        (_, Some(tenant_id)) => state
-            .provisioner
-            .list_tenants()
-            .await?
-            .into_iter()
-            .find(|tenant| tenant.id == tenant_id)
-            .ok_or(scimd_core::Error::Unauthorized)?,
-        (_, None) => return Err(scimd_core::Error::Unauthorized),
-    };
-    if admin.can_access(tenant.id) {
-        Ok(tenant)
-    } else {
-        Err(scimd_core::Error::Unauthorized)
-    }
+/// The tenant a request names with `?tenant=` (an operator's choice; others act in their own).
+pub(crate) fn named_tenant(query: Option<&str>) -> Option<String> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("tenant="))
+        .map(str::to_owned)
 }
 
 /// Every POST to the console must come from a page of this console: a browser's `Origin` (or,

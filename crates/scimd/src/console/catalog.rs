@@ -35,8 +35,8 @@ struct CatalogPage {
 async fn catalog(State(state): State<AppState>, signed: Signed) -> Response {
     let provisioner = &state.provisioner;
     match (
-        provisioner.list_profiles(&signed.tenant).await,
-        provisioner.list_storages(&signed.tenant).await,
+        provisioner.list_profiles(&signed.grant).await,
+        provisioner.list_storages(&signed.grant).await,
     ) {
         (Ok(profiles), Ok(storages)) => render(&CatalogPage {
             chrome: Chrome::of(&signed, "catalog"),
@@ -56,10 +56,9 @@ async fn create_profile(
         Ok(max_users) => max_users.unwrap_or(0),
         Err(error) => return failure(error),
     };
-    let origin = signed.origin("POST", "/admin/catalog/profiles");
     match state
         .provisioner
-        .create_profile(&origin, &signed.tenant, &field(&form, "name"), max_users)
+        .create_profile(&signed.grant, &field(&form, "name"), max_users)
         .await
     {
         Ok(_) => Redirect::to("/admin/catalog").into_response(),
@@ -95,13 +94,11 @@ async fn edit_profile(
         Ok(max_users) => max_users,
         Err(error) => return failure(error),
     };
-    let origin = signed.origin("POST", "/admin/catalog/profiles/edit");
     let new_name = renamed(&form);
     match state
         .provisioner
         .edit_profile(
-            &origin,
-            &signed.tenant,
+            &signed.grant,
             &field(&form, "name"),
             new_name.as_deref(),
             max_users,
@@ -117,10 +114,9 @@ async fn delete_profile(
     State(state): State<AppState>,
     ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    let origin = signed.origin("POST", "/admin/catalog/profiles/delete");
     match state
         .provisioner
-        .delete_profile(&origin, &signed.tenant, &field(&form, "name"))
+        .delete_profile(&signed.grant, &field(&form, "name"))
         .await
     {
         Ok(()) => Redirect::to("/admin/catalog").into_response(),
@@ -132,12 +128,10 @@ async fn create_storage(
     State(state): State<AppState>,
     ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    let origin = signed.origin("POST", "/admin/catalog/storages");
     match state
         .provisioner
         .create_storage(
-            &origin,
-            &signed.tenant,
+            &signed.grant,
             &field(&form, "name"),
             &field(&form, "region"),
         )
@@ -153,14 +147,12 @@ async fn edit_storage(
     State(state): State<AppState>,
     ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    let origin = signed.origin("POST", "/admin/catalog/storages/edit");
     let new_name = renamed(&form);
     let region = Some(field(&form, "region")).filter(|region| !region.is_empty());
     match state
         .provisioner
         .edit_storage(
-            &origin,
-            &signed.tenant,
+            &signed.grant,
             &field(&form, "name"),
             new_name.as_deref(),
             region.as_deref(),

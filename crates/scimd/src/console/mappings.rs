@@ -58,7 +58,7 @@ async fn show(
     preview: Vec<String>,
     notice: Option<&'static str>,
 ) -> Response {
-    match state.provisioner.list_mappings(&signed.tenant).await {
+    match state.provisioner.list_mappings(&signed.grant).await {
         Ok(mappings) => render(&MappingsPage {
             chrome: Chrome::of(signed, "mappings"),
             rows: rows(mappings),
@@ -115,7 +115,7 @@ async fn preview(
         Err(error) => vec![format!("The sample is not JSON: {error}")],
         Ok(body) => match state
             .provisioner
-            .preview_mapping(&signed.tenant, &body)
+            .preview_mapping(&signed.grant, &body)
             .await
         {
             Ok(preview) => {
@@ -220,8 +220,8 @@ impl MappingForm {
     ) -> Response {
         let provisioner = &state.provisioner;
         let (profiles, storages) = match (
-            provisioner.list_profiles(&signed.tenant).await,
-            provisioner.list_storages(&signed.tenant).await,
+            provisioner.list_profiles(&signed.grant).await,
+            provisioner.list_storages(&signed.grant).await,
         ) {
             (Ok(profiles), Ok(storages)) => (profiles, storages),
             (Err(error), _) | (_, Err(error)) => return failure(error),
@@ -288,12 +288,7 @@ async fn new_submitted(
         send_activation_email: fields.activation_email,
         priority: None,
     };
-    let origin = signed.origin("POST", "/admin/mappings/new");
-    match state
-        .provisioner
-        .create_mapping(&origin, &signed.tenant, spec)
-        .await
-    {
+    match state.provisioner.create_mapping(&signed.grant, spec).await {
         Ok(_) => Notice::MappingCreated.redirect("/admin/mappings"),
         Err(error) => MappingForm::show(&state, &signed, 2, fields, Some(error.to_string())).await,
     }
@@ -308,7 +303,7 @@ async fn edit_page(
         return super::auth::forbidden("a viewer can look, not change");
     }
     let name = query.get("name").cloned().unwrap_or_default();
-    let mappings = match state.provisioner.list_mappings(&signed.tenant).await {
+    let mappings = match state.provisioner.list_mappings(&signed.grant).await {
         Ok(mappings) => mappings,
         Err(error) => return failure(error),
     };
@@ -350,10 +345,9 @@ async fn edit(State(state): State<AppState>, ChangeForm { signed, form }: Change
         quota_bytes: Some(quota_bytes),
         send_activation_email: Some(fields.activation_email),
     };
-    let origin = signed.origin("POST", "/admin/mappings/edit");
     match state
         .provisioner
-        .edit_mapping(&origin, &signed.tenant, &fields.name, edit)
+        .edit_mapping(&signed.grant, &fields.name, edit)
         .await
     {
         Ok(()) => Notice::MappingSaved.redirect("/admin/mappings"),
@@ -367,10 +361,9 @@ async fn reorder(
 ) -> Response {
     let name = field(&form, "name");
     let priority = field(&form, "priority").parse().unwrap_or(u32::MAX);
-    let origin = signed.origin("POST", "/admin/mappings/reorder");
     match state
         .provisioner
-        .reorder_mapping(&origin, &signed.tenant, &name, priority)
+        .reorder_mapping(&signed.grant, &name, priority)
         .await
     {
         Ok(()) => Notice::MappingMoved.redirect("/admin/mappings"),
@@ -383,12 +376,7 @@ async fn delete(
     ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
     let name = field(&form, "name");
-    let origin = signed.origin("POST", "/admin/mappings/delete");
-    match state
-        .provisioner
-        .delete_mapping(&origin, &signed.tenant, &name)
-        .await
-    {
+    match state.provisioner.delete_mapping(&signed.grant, &name).await {
         Ok(()) => Notice::MappingDeleted.redirect("/admin/mappings"),
         Err(error) => failure(error),
     }

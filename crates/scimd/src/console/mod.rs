@@ -21,7 +21,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 
 use auth::ChangeForm;
-pub(crate) use auth::{Signed, session_cookie, tenant_of};
+pub(crate) use auth::{Signed, named_tenant, session_cookie};
 
 /// A submitted form field, trimmed; "" when absent.
 fn form_text<'a>(form: &'a serde_json::Value, name: &str) -> &'a str {

@@ -32,6 +32,9 @@ pub(super) fn render(page: &impl Template) -> Response {
 }
 
 pub(super) fn failure(error: scimd_core::Error) -> Response {
+    if let scimd_core::Error::Forbidden(reason) = &error {
+        return super::auth::forbidden(reason);
+    }
     match admin_status(&error) {
         Some(status) => (status, error.to_string()).into_response(),
         None => {
@@ -61,7 +64,7 @@ impl Chrome {
             operator: signed.admin.role.can_manage_tenants(),
             email: signed.admin.email.clone(),
             role: signed.admin.role.as_str(),
-            tenant: signed.tenant.slug.to_string(),
+            tenant: signed.tenant().slug.to_string(),
             csrf: signed.session.csrf_token.clone(),
             section,
         }
@@ -96,13 +99,13 @@ struct DashboardPage {
 
 async fn dashboard(State(state): State<AppState>, signed: Signed) -> Response {
     let provisioner = &state.provisioner;
-    let figures = match provisioner.dashboard(&signed.tenant).await {
+    let figures = match provisioner.dashboard(&signed.grant).await {
         Ok(figures) => figures,
         Err(error) => return failure(error),
     };
     let mail = match provisioner.mail_enabled() {
         false => None,
-        true => match provisioner.mail_counts(&signed.tenant).await {
+        true => match provisioner.mail_counts(&signed.grant).await {
             Ok(counts) => Some(counts),
             Err(error) => return failure(error),
         },

@@ -54,7 +54,7 @@ async fn show(
     created: Option<(String, String)>,
     notice: Option<String>,
 ) -> Response {
-    let tokens = match state.provisioner.list_tokens(&signed.tenant).await {
+    let tokens = match state.provisioner.list_tokens(&signed.grant).await {
         Ok(tokens) => tokens,
         Err(error) => return failure(error),
     };
@@ -81,7 +81,7 @@ async fn show(
         scim_url: format!("{}/scim/v2", base.0),
         insync_url: format!("{}/insync/scim", base.0),
         tokens,
-        scim_on: signed.tenant.provisioning == ProvisioningMethod::Scim,
+        scim_on: signed.tenant().provisioning == ProvisioningMethod::Scim,
         can_change: signed.can_change(),
         created,
         notice,
@@ -100,10 +100,9 @@ async fn create(
     let name = form_text(&form, "name");
     let days = form_text(&form, "days").parse().ok();
     let keep = form_text(&form, "keep").parse().ok();
-    let origin = signed.origin("POST", "/admin/provisioning/tokens");
     match state
         .provisioner
-        .create_token(&origin, &signed.tenant, name, days, keep)
+        .create_token(&signed.grant, name, days, keep)
         .await
     {
         Ok((token, secret)) => {
@@ -129,10 +128,9 @@ async fn switch_method(
         Ok(method) => method,
         Err(error) => return failure(error),
     };
-    let origin = signed.origin("POST", "/admin/provisioning/method");
     match state
         .provisioner
-        .set_provisioning(&origin, &signed.tenant, method)
+        .set_provisioning(&signed.grant, method)
         .await
     {
         Ok(()) => Redirect::to("/admin/provisioning").into_response(),
@@ -145,12 +143,7 @@ async fn revoke(
     Path(name): Path<String>,
     ChangeForm { signed, .. }: ChangeForm,
 ) -> Response {
-    let origin = signed.origin("POST", "/admin/provisioning/tokens/revoke");
-    match state
-        .provisioner
-        .revoke_token(&origin, &signed.tenant, &name)
-        .await
-    {
+    match state.provisioner.revoke_token(&signed.grant, &name).await {
         Ok(()) => Redirect::to("/admin/provisioning").into_response(),
         Err(error) => failure(error),
     }

@@ -50,7 +50,7 @@ async fn report(state: &AppState, signed: &Signed, preserved: bool) -> Result<Li
     };
     let accounts = state
         .provisioner
-        .list_accounts(&signed.tenant, &filter)
+        .list_accounts(&signed.grant, &filter)
         .await
         .map_err(failure)?;
     let columns = if preserved {
@@ -133,7 +133,7 @@ fn report_csv(state: AppState, signed: Signed, preserved: bool, file: &str) -> R
     };
     // The position is the key the chunk starts after (`None` for the first).
     csv_download(file, None, move |after_key: Option<i64>| {
-        let (state, tenant) = (state.clone(), signed.tenant.clone());
+        let (state, grant) = (state.clone(), signed.grant.clone());
         async move {
             let search = AccountSearch {
                 state: preserved.then_some(StateFilter::Preserved),
@@ -141,7 +141,7 @@ fn report_csv(state: AppState, signed: Signed, preserved: bool, file: &str) -> R
                 limit: EXPORT_CHUNK,
                 ..AccountSearch::default()
             };
-            let (accounts, more) = state.provisioner.search_accounts(&tenant, &search).await?;
+            let (accounts, more) = state.provisioner.search_accounts(&grant, &search).await?;
             Ok((accounts_listing(&accounts, columns), more.map(Some)))
         }
     })
@@ -252,7 +252,7 @@ async fn activity(
     // One more than shown tells whether there is an older page.
     match state
         .provisioner
-        .activity(&signed.tenant, &filters.query(PAGE_EVENTS + 1, offset))
+        .activity(&signed.grant, &filters.query(PAGE_EVENTS + 1, offset))
         .await
     {
         Ok(mut events) => {
@@ -283,9 +283,9 @@ async fn activity_csv(
     let began = Timestamp::from_millis(state.provisioner.now().as_millis() + 1);
     first.until = Some(first.until.map_or(began, |until| until.min(began)));
     csv_download("scimd-activity.csv", first, move |query: EventQuery| {
-        let (state, tenant) = (state.clone(), signed.tenant.clone());
+        let (state, grant) = (state.clone(), signed.grant.clone());
         async move {
-            let events = state.provisioner.activity(&tenant, &query).await?;
+            let events = state.provisioner.activity(&grant, &query).await?;
             let following = (events.len() == EXPORT_CHUNK as usize).then(|| EventQuery {
                 offset: query.offset + EXPORT_CHUNK,
                 ..query

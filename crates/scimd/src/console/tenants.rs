@@ -1,17 +1,16 @@
 //! Tenants, for operators (SPEC §7): list, create, and choose the tenant the console works in.
 
-use super::auth::{Refused, TENANT_COOKIE};
+use super::auth::TENANT_COOKIE;
 use super::pages::{Chrome, failure, render};
-use super::{Signed, form_text};
+use super::{ChangeForm, Signed, form_text};
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use scimd_core::tenant::Tenant;
-use serde_json::Value;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -26,22 +25,9 @@ struct TenantsPage {
     tenants: Vec<Tenant>,
 }
 
-/// Only operators manage tenants; the CSRF token too for changes.
-fn operator(signed: &Signed, headers: Option<(&HeaderMap, &Value)>) -> Result<(), Refused> {
-    if !signed.admin.role.can_manage_tenants() {
-        return Err(Refused("only an operator manages tenants"));
-    }
-    match headers {
-        Some((headers, form)) => signed.check_form(headers, form),
-        None => Ok(()),
-    }
-}
-
+/// Listing and creating tenants are operators' (the provisioner refuses anyone else).
 async fn list(State(state): State<AppState>, signed: Signed) -> Response {
-    if let Err(refused) = operator(&signed, None) {
-        return refused.into_response();
-    }
-    match state.provisioner.list_tenants().await {
+    match state.provisioner.list_tenants(&signed.grant).await {
         Ok(tenants) => render(&TenantsPage {
             chrome: Chrome::of(&signed, "tenants"),
             tenants,
@@ -52,18 +38,12 @@ async fn list(State(state): State<AppState>, signed: Signed) -> Response {
 
 async fn create(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = operator(&signed, Some((&headers, &form))) {
-        return refused.into_response();
-    }
     let name = Some(form_text(&form, "name")).filter(|name| !name.is_empty());
-    let origin = signed.origin("POST", "/admin/tenants");
     match state
         .provisioner
-        .create_tenant(&origin, form_text(&form, "slug"), name)
+        .create_tenant(&signed.grant, form_text(&form, "slug"), name)
         .await
     {
         Ok(_) => Redirect::to("/admin/tenants").into_response(),
@@ -74,16 +54,17 @@ async fn create(
 /// Remembers the operator's tenant in a cookie, so that every page and form applies to it.
 async fn select(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
+    ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    if let Err(refused) = operator(&signed, Some((&headers, &form))) {
-        return refused.into_response();
-    }
-    let tenant = match state.provisioner.tenant(form_text(&form, "slug")).await {
-        Ok(tenant) => tenant,
+    let slug = form_text(&form, "slug");
+    let tenant = match state.provisioner.list_tenants(&signed.grant).await {
+        Ok(tenants) => tenants
+            .into_iter()
+            .find(|tenant| tenant.slug.as_str() == slug),
         Err(error) => return failure(error),
+    };
+    let Some(tenant) = tenant else {
+        return failure(scimd_core::Error::NotFound(format!("no tenant '{slug}'")));
     };
     let mut response = Redirect::to("/admin").into_response();
     let cookie = format!(

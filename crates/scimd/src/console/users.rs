@@ -137,8 +137,8 @@ async fn catalog_names(
     state: &AppState,
     signed: &Signed,
 ) -> scimd_core::Result<(Vec<String>, Vec<String>)> {
-    let profiles = state.provisioner.list_profiles(&signed.tenant).await?;
-    let storages = state.provisioner.list_storages(&signed.tenant).await?;
+    let profiles = state.provisioner.list_profiles(&signed.grant).await?;
+    let storages = state.provisioner.list_storages(&signed.grant).await?;
     Ok((
         profiles.into_iter().map(|p| p.name).collect(),
         storages.into_iter().map(|s| s.name).collect(),
@@ -182,7 +182,7 @@ async fn list(
     };
     let (views, next) = match state
         .provisioner
-        .search_accounts(&signed.tenant, &search)
+        .search_accounts(&signed.grant, &search)
         .await
     {
         Ok(page) => page,
@@ -236,7 +236,7 @@ async fn detail(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let email = param(&query, "email");
-    let view = match state.provisioner.account_view(&signed.tenant, &email).await {
+    let view = match state.provisioner.account_view(&signed.grant, &email).await {
         Ok(view) => view,
         Err(error) => return failure(error),
     };
@@ -245,7 +245,7 @@ async fn detail(
         limit: 100,
         ..EventQuery::default()
     };
-    let events = match state.provisioner.activity(&signed.tenant, &events).await {
+    let events = match state.provisioner.activity(&signed.grant, &events).await {
         Ok(events) => events,
         Err(error) => return failure(error),
     };
@@ -290,12 +290,7 @@ async fn preserve(
     ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
     let email = form_text(&form, "email");
-    let origin = signed.origin("POST", "/admin/user/preserve");
-    match state
-        .provisioner
-        .preserve_user(&origin, &signed.tenant, email)
-        .await
-    {
+    match state.provisioner.preserve_user(&signed.grant, email).await {
         Ok(_) => back_to(email, Notice::UserPreserved),
         Err(error) => failure(error),
     }
@@ -306,12 +301,7 @@ async fn activate(
     ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
     let email = form_text(&form, "email");
-    let origin = signed.origin("POST", "/admin/user/activate");
-    match state
-        .provisioner
-        .activate_user(&origin, &signed.tenant, email)
-        .await
-    {
+    match state.provisioner.activate_user(&signed.grant, email).await {
         Ok(_) => back_to(email, Notice::UserActivated),
         Err(error) => failure(error),
     }
@@ -321,12 +311,10 @@ async fn delete(
     State(state): State<AppState>,
     ChangeForm { signed, form }: ChangeForm,
 ) -> Response {
-    let origin = signed.origin("POST", "/admin/user/delete");
     match state
         .provisioner
         .destroy_user(
-            &origin,
-            &signed.tenant,
+            &signed.grant,
             form_text(&form, "email"),
             form_text(&form, "reason"),
         )
@@ -361,13 +349,11 @@ async fn move_as_form_says(
     signed: &Signed,
     form: &Value,
     selection: MoveSelection<'_>,
-    path: &str,
 ) -> scimd_core::Result<usize> {
     let target = move_target(form)?;
-    let origin = signed.origin("POST", path);
     state
         .provisioner
-        .move_users(&origin, &signed.tenant, selection, target, &|_, _| {})
+        .move_users(&signed.grant, selection, target, &|_, _| {})
         .await
 }
 
@@ -379,7 +365,7 @@ async fn move_one(
     let email = form_text(&form, "email");
     let emails = [email.to_owned()];
     let selection = MoveSelection::Emails(&emails);
-    match move_as_form_says(&state, &signed, &form, selection, "/admin/user/move").await {
+    match move_as_form_says(&state, &signed, &form, selection).await {
         Ok(_) => back_to(email, Notice::UserMoved),
         Err(error) => failure(error),
     }
@@ -399,7 +385,7 @@ async fn move_matching(
     let filters = Filters::of(&|name| form_text(&form, &format!("filter_{name}")).to_owned());
     let search = filters.search();
     let selection = MoveSelection::Matching(&search);
-    match move_as_form_says(&state, &signed, &form, selection, "/admin/users/move").await {
+    match move_as_form_says(&state, &signed, &form, selection).await {
         Ok(_) => Notice::UsersMoved.redirect(&filters.link(None)),
         Err(error) => failure(error),
     }

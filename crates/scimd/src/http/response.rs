@@ -103,6 +103,7 @@ pub(crate) fn admin_status(error: &Error) -> Option<StatusCode> {
         Error::Conflict(_) => Some(StatusCode::CONFLICT),
         Error::Invalid(_) | Error::Scim(_) => Some(StatusCode::BAD_REQUEST),
         Error::Unauthorized => Some(StatusCode::UNAUTHORIZED),
+        Error::Forbidden(_) => Some(StatusCode::FORBIDDEN),
         Error::PreconditionFailed(_) => Some(StatusCode::PRECONDITION_FAILED),
         Error::Internal(_) | Error::Store(_) => None,
     }
@@ -139,6 +140,7 @@ impl ApiError {
                 "authentication failed: send 'Authorization: Bearer <token>' with a valid token from `scimd token create`",
             ),
             Error::PreconditionFailed(detail) => scim::Error::status(412, detail.clone()),
+            Error::Forbidden(detail) => scim::Error::status(403, detail.clone()),
             Error::Conflict(detail) => scim::Error::status(409, detail.clone()),
             Error::Invalid(detail) => scim::Error::invalid_value(detail.clone()),
             Error::Internal(_) | Error::Store(_) => {

@@ -3,6 +3,7 @@
 
 use super::{admin_origin, database_or_temp};
 use scimd::{ServeConfig, open_provisioner, run};
+use scimd_core::access::Grant;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -40,7 +41,12 @@ impl LiveServer {
             .unwrap();
         let tenant = provisioner.tenant("default").await.unwrap();
         let (_, secret) = provisioner
-            .create_token(&admin_origin(), &tenant, "idp", None, None)
+            .create_token(
+                &Grant::command_line(tenant.clone(), admin_origin()),
+                "idp",
+                None,
+                None,
+            )
             .await
             .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

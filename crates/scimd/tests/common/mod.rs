@@ -8,6 +8,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use scimd::{ServeConfig, application, open_provisioner};
 use scimd_core::Provisioner;
+use scimd_core::access::Grant;
 use scimd_core::clock::{SharedClock, SystemClock};
 use serde_json::Value;
 use std::sync::Arc;
@@ -88,15 +89,29 @@ impl TestApp {
         let provisioner = Provisioner::new(opened.store().clone(), Arc::clone(&clock));
         let default = provisioner.tenant("default").await.unwrap();
         let (_, secret) = provisioner
-            .create_token(&admin_origin(), &default, "entra", None, None)
+            .create_token(
+                &Grant::command_line(default.clone(), admin_origin()),
+                "entra",
+                None,
+                None,
+            )
             .await
             .unwrap();
         let other = provisioner
-            .create_tenant(&admin_origin(), "other", None)
+            .create_tenant(
+                &Grant::command_line(default.clone(), admin_origin()),
+                "other",
+                None,
+            )
             .await
             .unwrap();
         let (_, other_secret) = provisioner
-            .create_token(&admin_origin(), &other, "okta", None, None)
+            .create_token(
+                &Grant::command_line(other.clone(), admin_origin()),
+                "okta",
+                None,
+                None,
+            )
             .await
             .unwrap();
         let router = application(provisioner, &config);

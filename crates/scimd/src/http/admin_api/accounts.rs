@@ -23,7 +23,7 @@ pub(super) async fn openapi() -> Response {
 }
 
 pub(super) async fn dashboard(State(state): State<AppState>, caller: Caller) -> ApiResult {
-    let figures = state.provisioner.dashboard(&caller.tenant).await?;
+    let figures = state.provisioner.dashboard(&caller.grant).await?;
     let tokens: Vec<Value> = figures
         .tokens_needing_attention
         .iter()
@@ -35,7 +35,7 @@ pub(super) async fn dashboard(State(state): State<AppState>, caller: Caller) -> 
     let mail = match state.provisioner.mail_enabled() {
         false => json!({"on": false}),
         true => {
-            let counts = state.provisioner.mail_counts(&caller.tenant).await?;
+            let counts = state.provisioner.mail_counts(&caller.grant).await?;
             json!({"on": true, "queued": counts.queued, "sent": counts.sent, "failed": counts.failed})
         }
     };
@@ -79,7 +79,7 @@ pub(super) async fn list_users(
     };
     let (views, next) = state
         .provisioner
-        .search_accounts(&caller.tenant, &search)
+        .search_accounts(&caller.grant, &search)
         .await?;
     ok(json!({"users": views.iter().map(user_json).collect::<Vec<_>>(), "next_after": next}))
 }
@@ -89,7 +89,6 @@ pub(super) async fn create_user(
     caller: Caller,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let spec = ManualUser {
         email: required(&body, "email")?.to_owned(),
         name: required(&body, "name")?.to_owned(),
@@ -108,11 +107,11 @@ pub(super) async fn create_user(
     };
     state
         .provisioner
-        .create_manual_user(&caller.origin(), &caller.tenant, &spec)
+        .create_manual_user(&caller.grant, &spec)
         .await?;
     let view = state
         .provisioner
-        .account_view(&caller.tenant, &spec.email)
+        .account_view(&caller.grant, &spec.email)
         .await?;
     created(user_json(&view))
 }
@@ -124,7 +123,7 @@ pub(super) async fn show_user(
 ) -> ApiResult {
     let view = state
         .provisioner
-        .account_view(&caller.tenant, &email)
+        .account_view(&caller.grant, &email)
         .await?;
     ok(user_json(&view))
 }
@@ -136,7 +135,6 @@ pub(super) async fn move_users(
     caller: Caller,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let refused = |detail: &str| ApiFailure::new(StatusCode::BAD_REQUEST, detail);
     let emails: Option<Vec<String>> = match body.get("emails") {
         None => None,
@@ -176,13 +174,7 @@ pub(super) async fn move_users(
     };
     let moved = state
         .provisioner
-        .move_users(
-            &caller.origin(),
-            &caller.tenant,
-            selection,
-            target,
-            &|_, _| {},
-        )
+        .move_users(&caller.grant, selection, target, &|_, _| {})
         .await?;
     ok(json!({"moved": moved}))
 }
@@ -192,15 +184,14 @@ pub(super) async fn preserve_user(
     caller: Caller,
     Path(email): Path<String>,
 ) -> ApiResult {
-    caller.may_change()?;
     state
         .provisioner
-        .preserve_user(&caller.origin(), &caller.tenant, &email)
+        .preserve_user(&caller.grant, &email)
         .await?;
     ok(user_json(
         &state
             .provisioner
-            .account_view(&caller.tenant, &email)
+            .account_view(&caller.grant, &email)
             .await?,
     ))
 }
@@ -210,15 +201,14 @@ pub(super) async fn activate_user(
     caller: Caller,
     Path(email): Path<String>,
 ) -> ApiResult {
-    caller.may_change()?;
     state
         .provisioner
-        .activate_user(&caller.origin(), &caller.tenant, &email)
+        .activate_user(&caller.grant, &email)
         .await?;
     ok(user_json(
         &state
             .provisioner
-            .account_view(&caller.tenant, &email)
+            .account_view(&caller.grant, &email)
             .await?,
     ))
 }
@@ -229,11 +219,10 @@ pub(super) async fn delete_user(
     Path(email): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    caller.may_change()?;
     let reason = query.get("reason").map(String::as_str).unwrap_or_default();
     state
         .provisioner
-        .destroy_user(&caller.origin(), &caller.tenant, &email, reason)
+        .destroy_user(&caller.grant, &email, reason)
         .await?;
     no_content()
 }
@@ -259,7 +248,7 @@ pub(super) async fn report(
     };
     let accounts = state
         .provisioner
-        .list_accounts(&caller.tenant, &filter)
+        .list_accounts(&caller.grant, &filter)
         .await?;
     let listing = accounts_listing(&accounts, columns);
     let rows: Vec<Value> = listing.rows.iter().map(|row| listing.object(row)).collect();
@@ -301,6 +290,6 @@ pub(super) async fn activity(
             .and_then(|offset| offset.parse().ok())
             .unwrap_or(0),
     };
-    let events = state.provisioner.activity(&caller.tenant, &events).await?;
+    let events = state.provisioner.activity(&caller.grant, &events).await?;
     ok(json!({"events": events.iter().map(event_json).collect::<Vec<_>>()}))
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 /// the tenant's provisioning method.
 pub(super) async fn provisioning(caller: Caller) -> ApiResult {
-    ok(json!({"method": caller.tenant.provisioning.as_str()}))
+    ok(json!({"method": caller.tenant().provisioning.as_str()}))
 }
 
 /// `{"method": "scim" | "manual"}`; users are never touched.
@@ -22,11 +22,10 @@ pub(super) async fn set_provisioning(
     caller: Caller,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let method = ProvisioningMethod::parse(required(&body, "method")?)?;
     state
         .provisioner
-        .set_provisioning(&caller.origin(), &caller.tenant, method)
+        .set_provisioning(&caller.grant, method)
         .await?;
     ok(json!({"method": method.as_str()}))
 }
@@ -35,7 +34,7 @@ pub(super) async fn list_tokens(State(state): State<AppState>, caller: Caller) -
     let now = state.provisioner.now();
     let tokens: Vec<Value> = state
         .provisioner
-        .list_tokens(&caller.tenant)
+        .list_tokens(&caller.grant)
         .await?
         .into_iter()
         .map(|token| {
@@ -53,7 +52,6 @@ pub(super) async fn create_token(
     caller: Caller,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let days = body.get("expires_in_days").and_then(Value::as_i64);
     let keep = body
         .get("keep_previous_seconds")
@@ -61,13 +59,7 @@ pub(super) async fn create_token(
         .map(|seconds| seconds.saturating_mul(1000));
     let (token, secret) = state
         .provisioner
-        .create_token(
-            &caller.origin(),
-            &caller.tenant,
-            required(&body, "name")?,
-            days,
-            keep,
-        )
+        .create_token(&caller.grant, required(&body, "name")?, days, keep)
         .await?;
     created(
         json!({"name": token.name.as_str(), "secret": secret.expose(),
@@ -80,18 +72,14 @@ pub(super) async fn revoke_token(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult {
-    caller.may_change()?;
-    state
-        .provisioner
-        .revoke_token(&caller.origin(), &caller.tenant, &name)
-        .await?;
+    state.provisioner.revoke_token(&caller.grant, &name).await?;
     no_content()
 }
 
 pub(super) async fn list_profiles(State(state): State<AppState>, caller: Caller) -> ApiResult {
     let profiles: Vec<Value> = state
         .provisioner
-        .list_profiles(&caller.tenant)
+        .list_profiles(&caller.grant)
         .await?
         .into_iter()
         .map(|p| json!({"name": p.name, "max_users": p.max_users}))
@@ -104,16 +92,10 @@ pub(super) async fn create_profile(
     caller: Caller,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let max_users = max_users_of(&body)?.unwrap_or(0);
     let profile = state
         .provisioner
-        .create_profile(
-            &caller.origin(),
-            &caller.tenant,
-            required(&body, "name")?,
-            max_users,
-        )
+        .create_profile(&caller.grant, required(&body, "name")?, max_users)
         .await?;
     created(json!({"name": profile.name, "max_users": profile.max_users}))
 }
@@ -147,17 +129,10 @@ pub(super) async fn edit_profile(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let max_users = max_users_of(&body)?;
     state
         .provisioner
-        .edit_profile(
-            &caller.origin(),
-            &caller.tenant,
-            &name,
-            text(&body, "new_name"),
-            max_users,
-        )
+        .edit_profile(&caller.grant, &name, text(&body, "new_name"), max_users)
         .await?;
     no_content()
 }
@@ -167,10 +142,9 @@ pub(super) async fn delete_profile(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult {
-    caller.may_change()?;
     state
         .provisioner
-        .delete_profile(&caller.origin(), &caller.tenant, &name)
+        .delete_profile(&caller.grant, &name)
         .await?;
     no_content()
 }
@@ -178,7 +152,7 @@ pub(super) async fn delete_profile(
 pub(super) async fn list_storages(State(state): State<AppState>, caller: Caller) -> ApiResult {
     let storages: Vec<Value> = state
         .provisioner
-        .list_storages(&caller.tenant)
+        .list_storages(&caller.grant)
         .await?
         .into_iter()
         .map(|s| json!({"name": s.name, "region": s.region}))
@@ -191,12 +165,10 @@ pub(super) async fn create_storage(
     caller: Caller,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let storage = state
         .provisioner
         .create_storage(
-            &caller.origin(),
-            &caller.tenant,
+            &caller.grant,
             required(&body, "name")?,
             required(&body, "region")?,
         )
@@ -211,12 +183,10 @@ pub(super) async fn edit_storage(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     state
         .provisioner
         .edit_storage(
-            &caller.origin(),
-            &caller.tenant,
+            &caller.grant,
             &name,
             text(&body, "new_name"),
             text(&body, "region"),
@@ -240,7 +210,7 @@ fn mapping_json(mapping: &Mapping, shadowed: &[Shadowed]) -> Value {
 }
 
 pub(super) async fn list_mappings(State(state): State<AppState>, caller: Caller) -> ApiResult {
-    let mappings = state.provisioner.list_mappings(&caller.tenant).await?;
+    let mappings = state.provisioner.list_mappings(&caller.grant).await?;
     let shadowed = shadowed(&mappings);
     let listed: Vec<Value> = mappings
         .iter()
@@ -277,7 +247,6 @@ pub(super) async fn create_mapping(
     caller: Caller,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let spec = MappingSpec {
         name: required(&body, "name")?,
         criteria: criteria_of(&body)?,
@@ -295,9 +264,9 @@ pub(super) async fn create_mapping(
     };
     let mapping = state
         .provisioner
-        .create_mapping(&caller.origin(), &caller.tenant, spec)
+        .create_mapping(&caller.grant, spec)
         .await?;
-    let shadowed = state.provisioner.shadowed_mappings(&caller.tenant).await?;
+    let shadowed = state.provisioner.shadowed_mappings(&caller.grant).await?;
     created(mapping_json(&mapping, &shadowed))
 }
 
@@ -316,7 +285,6 @@ pub(super) async fn edit_mapping(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     if body.get("criteria").is_some() {
         return Err(ApiFailure::new(
             StatusCode::BAD_REQUEST,
@@ -332,7 +300,7 @@ pub(super) async fn edit_mapping(
     };
     state
         .provisioner
-        .edit_mapping(&caller.origin(), &caller.tenant, &name, edit)
+        .edit_mapping(&caller.grant, &name, edit)
         .await?;
     no_content()
 }
@@ -343,11 +311,10 @@ pub(super) async fn move_mapping(
     Path(name): Path<String>,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_change()?;
     let priority = priority_of(body.get("priority").unwrap_or(&Value::Null))?;
     state
         .provisioner
-        .reorder_mapping(&caller.origin(), &caller.tenant, &name, priority)
+        .reorder_mapping(&caller.grant, &name, priority)
         .await?;
     no_content()
 }
@@ -357,10 +324,9 @@ pub(super) async fn delete_mapping(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult {
-    caller.may_change()?;
     state
         .provisioner
-        .delete_mapping(&caller.origin(), &caller.tenant, &name)
+        .delete_mapping(&caller.grant, &name)
         .await?;
     no_content()
 }
@@ -373,7 +339,7 @@ pub(super) async fn preview_mapping(
     let user = body.get("user").cloned().unwrap_or(Value::Null);
     let preview = state
         .provisioner
-        .preview_mapping(&caller.tenant, &user)
+        .preview_mapping(&caller.grant, &user)
         .await?;
     let explanations: Vec<String> = preview
         .explanations
@@ -390,10 +356,9 @@ pub(super) async fn preview_mapping(
 
 /// Operators only: every tenant.
 pub(super) async fn list_tenants(State(state): State<AppState>, caller: Caller) -> ApiResult {
-    caller.may_manage_tenants()?;
     let tenants: Vec<Value> = state
         .provisioner
-        .list_tenants()
+        .list_tenants(&caller.grant)
         .await?
         .into_iter()
         .map(|t| json!({"slug": t.slug.as_str(), "name": t.name, "created_at": t.created_at.to_rfc3339()}))
@@ -407,14 +372,9 @@ pub(super) async fn create_tenant(
     caller: Caller,
     Body(body): Body,
 ) -> ApiResult {
-    caller.may_manage_tenants()?;
     let tenant = state
         .provisioner
-        .create_tenant(
-            &caller.origin(),
-            required(&body, "slug")?,
-            text(&body, "name"),
-        )
+        .create_tenant(&caller.grant, required(&body, "slug")?, text(&body, "name"))
         .await?;
     created(json!({"slug": tenant.slug.as_str(), "name": tenant.name}))
 }

@@ -9,7 +9,7 @@ mod catalog;
 mod routes;
 
 use super::AppState;
-use crate::console::{session_cookie, tenant_of};
+use crate::console::{named_tenant, session_cookie};
 use crate::http::extract::read_limited;
 use crate::http::limits::{TooMany, address_in};
 use axum::Router;
@@ -19,8 +19,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim::datetime::Timestamp;
 use scimd_core::Error;
+use scimd_core::access::Grant;
 use scimd_core::activity::{Actor, Client, Origin};
-use scimd_core::admin::AdminAccount;
 use scimd_core::tenant::Tenant;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -93,49 +93,16 @@ impl IntoResponse for ApiFailure {
 
 pub(crate) type ApiResult = Result<Response, ApiFailure>;
 
-/// The admin calling the API, the tenant the call is about, and whether it may change things.
+/// What the admin calling the API was granted in the tenant the call is about (the
+/// operations check its role themselves).
 #[derive(Debug)]
 pub(crate) struct Caller {
-    pub admin: AdminAccount,
-    pub tenant: Tenant,
-    method: Method,
-    path: String,
+    pub grant: Grant,
 }
 
 impl Caller {
-    /// This admin, through the API, as the actor of a change.
-    pub fn origin(&self) -> Origin {
-        Origin {
-            actor: Actor::Admin(self.admin.email.clone()),
-            client: Client::Console,
-            method: self.method.to_string(),
-            path: self.path.clone(),
-            received: std::time::Instant::now(),
-        }
-    }
-
-    /// Refuses everyone but operators.
-    pub fn may_manage_tenants(&self) -> Result<(), ApiFailure> {
-        if self.admin.role.can_manage_tenants() {
-            Ok(())
-        } else {
-            Err(ApiFailure::new(
-                StatusCode::FORBIDDEN,
-                "only an operator manages tenants",
-            ))
-        }
-    }
-
-    /// Refuses viewers.
-    pub fn may_change(&self) -> Result<(), ApiFailure> {
-        if self.admin.role.can_change() {
-            Ok(())
-        } else {
-            Err(ApiFailure::new(
-                StatusCode::FORBIDDEN,
-                "a viewer can look, not change",
-            ))
-        }
+    pub fn tenant(&self) -> &Tenant {
+        self.grant.tenant()
     }
 }
 
@@ -191,21 +158,19 @@ impl FromRequestParts<AppState> for Caller {
                 admin
             }
         };
-        let tenant =
-            tenant_of(state, &admin, parts.uri.query())
-                .await
-                .map_err(|error| match error {
-                    Error::Unauthorized => {
-                        ApiFailure::new(StatusCode::FORBIDDEN, "this tenant is not yours")
-                    }
-                    other => other.into(),
-                })?;
-        Ok(Self {
-            admin,
-            tenant,
-            method: parts.method.clone(),
+        let origin = Origin {
+            actor: Actor::Admin(admin.email.clone()),
+            client: Client::Console,
+            method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
-        })
+            received: std::time::Instant::now(),
+        };
+        let named = named_tenant(parts.uri.query());
+        let grant = state
+            .provisioner
+            .grant(&admin, named.as_deref(), origin)
+            .await?;
+        Ok(Self { grant })
     }
 }
 
