@@ -87,7 +87,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     }
 
     /// The rights of a signed-in admin (console, admin API) for one request: an operator's in
-    /// the tenant it names (`default` when none), any other admin's in its own tenant only.
+    /// the tenant it names (`default` when none), any other admin's in its own tenant whatever
+    /// it names (so a tenant admin's request can never reach another tenant).
     pub async fn grant(
         &self,
         admin: &AdminAccount,

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use scimd_core::access::Grant;
 use scimd_core::activity::{Actor, Client, Origin};
-use scimd_core::admin::{AdminAccount, AdminSession, SESSION_ABSOLUTE_MILLIS, SessionSecret};
+use scimd_core::admin::{AdminAccount, AdminSession, Role, SESSION_ABSOLUTE_MILLIS, SessionSecret};
 use scimd_core::tenant::Tenant;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
@@ -146,9 +146,12 @@ impl FromRequestParts<AppState> for Signed {
             .session(&cookie)
             .await
             .map_err(|_| to_sign_in())?;
-        // An operator's choice of tenant: `?tenant=` on this request, else the one it selected.
-        let chosen = parts.uri.query().map(str::to_owned).or_else(|| {
-            named_cookie(&parts.headers, TENANT_COOKIE).map(|slug| format!("tenant={slug}"))
+        // The tenant named by `?tenant=` on this request, else the one an operator selected
+        // (the cookie of an account no longer an operator is ignored, not refused).
+        let named = named_tenant(parts.uri.query()).or_else(|| {
+            (admin.role == Role::Operator)
+                .then(|| named_cookie(&parts.headers, TENANT_COOKIE))
+                .flatten()
         });
         let origin = Origin {
             actor: Actor::Admin(admin.email.clone()),
@@ -157,7 +160,6 @@ impl FromRequestParts<AppState> for Signed {
             path: parts.uri.path().to_owned(),
             received: std::time::Instant::now(),
         };
-        let named = named_tenant(chosen.as_deref());
         let grant = state
             .provisioner
             .grant(&admin, named.as_deref(), origin)
