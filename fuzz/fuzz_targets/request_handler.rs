@@ -40,9 +40,12 @@ fn app() -> &'static App {
             let provisioner = open_provisioner(&config.database_url, config.durability)
                 .await
                 .expect("database");
-            let tenant = provisioner.tenant("default").await.expect("tenant");
+            let grant = provisioner
+                .command_line_grant("default", Origin::cli("fuzz", "fuzz"))
+                .await
+                .expect("tenant");
             let (_, secret) = provisioner
-                .create_token(&Origin::cli("fuzz", "fuzz"), &tenant, "fuzz", None, None)
+                .create_token(&grant, "fuzz", None, None)
                 .await
                 .expect("token");
             let token = secret.expose().to_owned();

@@ -7,7 +7,8 @@
 //! - [`error`]: RFC 7644 §3.12 errors (`status`, `scimType`, `detail`).
 //! - [`schema`]: attribute characteristics, the User schemas, case-insensitive resolution.
 //! - [`discovery`]: `/Schemas`, `/ResourceTypes`, `/ServiceProviderConfig` documents.
-//! - [`filter`]: filter parser, canonical printer, schema checks, in-memory evaluator.
+//! - [`filter`]: filter parser, canonical printer, resolution against the schema into the
+//!   executed form (`ResolvedFilter`), in-memory evaluator.
 //! - [`path`]: attribute paths and PATCH paths (sharing the filter grammar).
 //! - [`patch`]: PATCH operations applied in order, all or nothing.
 //! - [`normalise`]: POST/PUT bodies checked and brought to canonical form, IdP quirks absorbed.

@@ -1,6 +1,8 @@
 //! ListResponse (RFC 7644 §3.4.2), index paging (§3.4.2.4) and cursor paging (RFC 9865).
 
 use crate::error::{Error, Result, ScimType};
+use crate::path::AttrPath;
+use crate::schema::{Resolved, ResourceType};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
@@ -161,6 +163,27 @@ impl Cursor {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `sortBy` (RFC 7644 §3.4.2.3) resolved against the resource type: a single-valued simple
+/// attribute, or a multi-valued one with a `value` (sorted by its first value).
+pub fn sort_by(text: &str, resource_type: &ResourceType) -> Result<Resolved> {
+    let unknown = || {
+        Error::invalid_value(format!(
+            "'sortBy' names no attribute of {}: {text:?}",
+            resource_type.name
+        ))
+    };
+    let path = AttrPath::parse(text.trim()).map_err(|_| unknown())?;
+    let resolved = resource_type.resolve(&path).ok_or_else(unknown)?;
+    if resolved.target().is_complex()
+        || resolved.is_multi_valued() && resolved.target().sub_attribute("value").is_none()
+    {
+        return Err(Error::invalid_value(format!(
+            "'sortBy' needs a simple attribute; {text:?} is not one"
+        )));
+    }
+    Ok(resolved)
 }
 
 /// `sortOrder` (RFC 7644 §3.4.2.3).

@@ -15,7 +15,7 @@ fn bjensen() -> Map<String, Value> {
 
 fn eval(text: &str) -> bool {
     let filter = Filter::parse_for(text, &USER).unwrap_or_else(|e| panic!("{text}: {e}"));
-    filter.matches(&bjensen(), &USER)
+    filter.matches(&bjensen())
 }
 
 fn error(text: &str) -> scim::Error {

@@ -4,10 +4,10 @@
 // Test helpers fail loudly: a panic is how a test reports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use scim::Filter;
 use scim::datetime::Timestamp;
-use scim::list::{Page, SortOrder};
+use scim::list::{self, Page, SortOrder};
 use scim::schema::USER;
-use scim::{AttrPath, Filter};
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::store::{
@@ -787,7 +787,7 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
             let filter = Filter::parse_for(text, &USER).unwrap_or_else(|e| panic!("{text}: {e}"));
             let mut expected: Vec<&str> = users
                 .iter()
-                .filter(|u| filter.matches(&(*u).clone().into_scim("https://x/scim/v2"), &USER))
+                .filter(|u| filter.matches(&(*u).clone().into_scim("https://x/scim/v2")))
                 .map(|u| u.id())
                 .collect();
             expected.sort_unstable();
@@ -919,12 +919,12 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
         }
 
         // Cursor paging walks every user exactly once, in both the default and a sorted order.
-        for sort_by in [None, Some(AttrPath::new("userName"))] {
+        for sort_by in [None, Some(list::sort_by("userName", &USER).unwrap())] {
             let mut seen = Vec::new();
             let mut cursor = None;
             loop {
                 let query = UserQuery {
-                    sort_by: sort_by.clone(),
+                    sort_by,
                     sort_order: SortOrder::Descending,
                     page: Some(Page::Cursor {
                         cursor: cursor.clone(),
@@ -961,7 +961,7 @@ async fn sorting_puts_unassigned_values_last() {
         }
         for order in [SortOrder::Ascending, SortOrder::Descending] {
             let query = UserQuery {
-                sort_by: Some(AttrPath::new("title")),
+                sort_by: Some(list::sort_by("title", &USER).unwrap()),
                 sort_order: order,
                 ..UserQuery::default()
             };
@@ -1230,7 +1230,7 @@ async fn stored_reads_agree_with_decoded_reads() {
                 ..UserQuery::default()
             },
             UserQuery {
-                sort_by: Some(AttrPath::parse("userName").unwrap()),
+                sort_by: Some(list::sort_by("userName", &USER).unwrap()),
                 sort_order: SortOrder::Descending,
                 page: Some(Page::Index {
                     start_index: 2,

@@ -10,7 +10,6 @@ use crate::lifecycle::{PreservedBy, Refusal, decide_active, state_after_delete};
 use crate::store::{Store, StoreError, UserPage, UserQuery};
 use crate::tenant::TenantId;
 use crate::user::{StoredUser, User, check_user_name_is_email};
-use scim::AttrPath;
 use scim::filter::Filter;
 use scim::list::{Page, PageLimits, SortOrder};
 use scim::normalise::normalise_resource;
@@ -243,7 +242,10 @@ fn user_query(request: &ListRequest<'_>, limits: PageLimits) -> Result<(UserQuer
         .filter
         .map(|text| Filter::parse_for(text, &USER))
         .transpose()?;
-    let sort_by = request.sort_by.map(sort_key).transpose()?;
+    let sort_by = request
+        .sort_by
+        .map(|text| scim::list::sort_by(text, &USER))
+        .transpose()?;
     let sort_order = SortOrder::parse(request.sort_order)?;
     let page = Page::from_params(request.start_index, request.count, request.cursor, limits)?;
     let start_index = match page {
@@ -257,22 +259,6 @@ fn user_query(request: &ListRequest<'_>, limits: PageLimits) -> Result<(UserQuer
         page: Some(page),
     };
     Ok((query, start_index))
-}
-
-fn sort_key(text: &str) -> Result<AttrPath> {
-    let unknown =
-        || scim::Error::invalid_value(format!("'sortBy' names no attribute of User: {text:?}"));
-    let path = AttrPath::parse(text.trim()).map_err(|_| unknown())?;
-    let resolved = USER.resolve(&path).ok_or_else(unknown)?;
-    if resolved.target().is_complex()
-        || resolved.is_multi_valued() && resolved.target().sub_attribute("value").is_none()
-    {
-        return Err(scim::Error::invalid_value(format!(
-            "'sortBy' needs a simple attribute; {text:?} is not one"
-        ))
-        .into());
-    }
-    Ok(resolved.canonical_path())
 }
 
 fn check_if_match(current: &User, if_match: Option<&str>) -> Result<()> {

@@ -6,17 +6,17 @@ use crate::lifecycle::ManagedBy;
 use crate::mail::Mail;
 use crate::tenant::TenantId;
 use crate::user::{Placement, StoredUser, User};
+use scim::filter::ResolvedFilter;
 use scim::list::{Cursor, Page, SortOrder};
-use scim::{AttrPath, Filter};
+use scim::schema::Resolved;
 use std::future::Future;
 
 /// A `/Users` query: a resolved filter, an order and a page.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
-    /// Already resolved against the User schema (canonical names, checked types).
-    pub filter: Option<Filter>,
-    /// A resolved attribute path; `None` keeps creation order.
-    pub sort_by: Option<AttrPath>,
+    pub filter: Option<ResolvedFilter>,
+    /// `None` keeps creation order.
+    pub sort_by: Option<Resolved>,
     pub sort_order: SortOrder,
     pub page: Option<Page>,
 }

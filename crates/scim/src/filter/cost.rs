@@ -3,18 +3,18 @@
 //! value of a multi-valued attribute (`emails co "x"`, `emails[type eq "work"]`) costs
 //! [`MAX_VALUES`], the most values an attribute may hold.
 
-use super::ast::Filter;
+use super::resolved::{ElementFilter, ResolvedFilter};
 use crate::error::{Error, Result};
 use crate::normalise::MAX_VALUES;
-use crate::schema::ResourceType;
+use crate::schema::Resolved;
 
 /// The most a filter may cost per user: ten terms over multi-valued attributes, or a thousand
 /// over single values. IdPs send one or two terms.
 pub const MAX_COST: usize = 1_000;
 
 /// Refuses a resolved filter whose cost is over [`MAX_COST`] with 400 `invalidFilter`.
-pub(crate) fn check(filter: &Filter, resource_type: &ResourceType) -> Result<()> {
-    let cost = cost(filter, resource_type);
+pub(crate) fn check(filter: &ResolvedFilter) -> Result<()> {
+    let cost = cost(filter);
     if cost > MAX_COST {
         return Err(Error::invalid_filter(format!(
             "the filter would compare up to {cost} values per user; the limit is {MAX_COST} \
@@ -24,41 +24,43 @@ pub(crate) fn check(filter: &Filter, resource_type: &ResourceType) -> Result<()>
     Ok(())
 }
 
-fn cost(filter: &Filter, resource_type: &ResourceType) -> usize {
-    let fan_out = |path| {
-        resource_type
-            .resolve(path)
-            .filter(|resolved| resolved.attribute.multi_valued)
-            .map_or(1, |_| MAX_VALUES)
+fn cost(filter: &ResolvedFilter) -> usize {
+    let fan_out = |path: &Resolved| {
+        if path.attribute.multi_valued {
+            MAX_VALUES
+        } else {
+            1
+        }
     };
     match filter {
-        Filter::Present(path) | Filter::Compare(path, _, _) => fan_out(path),
+        ResolvedFilter::Present(path) | ResolvedFilter::Compare(path, _, _) => fan_out(path),
         // The inner terms are tested on each element: one per element.
-        Filter::ValuePath(path, inner) => fan_out(path).saturating_mul(terms(inner)),
-        Filter::Not(inner) => cost(inner, resource_type),
-        Filter::And(operands) | Filter::Or(operands) => operands
-            .iter()
-            .map(|operand| cost(operand, resource_type))
-            .fold(0, usize::saturating_add),
+        ResolvedFilter::ValuePath(path, inner) => fan_out(path).saturating_mul(terms(inner)),
+        ResolvedFilter::Not(inner) => cost(inner),
+        ResolvedFilter::And(operands) | ResolvedFilter::Or(operands) => {
+            operands.iter().map(cost).fold(0, usize::saturating_add)
+        }
     }
 }
 
-fn terms(filter: &Filter) -> usize {
+fn terms(filter: &ElementFilter) -> usize {
     match filter {
-        Filter::Present(_) | Filter::Compare(..) => 1,
-        Filter::ValuePath(_, inner) | Filter::Not(inner) => terms(inner),
-        Filter::And(operands) | Filter::Or(operands) => operands.iter().map(terms).sum(),
+        ElementFilter::Present(_) | ElementFilter::Compare(..) => 1,
+        ElementFilter::Not(inner) => terms(inner),
+        ElementFilter::And(operands) | ElementFilter::Or(operands) => {
+            operands.iter().map(terms).sum()
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::Filter;
     use crate::schema::USER;
 
     fn cost_of(text: &str) -> usize {
-        let filter = Filter::parse(text).and_then(|f| f.resolve(&USER)).unwrap();
-        cost(&filter, &USER)
+        cost(&Filter::parse_for(text, &USER).unwrap())
     }
 
     #[test]

@@ -4,89 +4,59 @@
 //! Semantics: a comparison on a multi-valued attribute holds when any value satisfies it; `ne`
 //! is the negation of `eq` (so it holds for an absent attribute); `eq null` means absent.
 
-use super::ast::{CompValue, CompareOp, Filter};
+use super::ast::{CompValue, CompareOp};
+use super::resolved::{ElementFilter, ResolvedFilter};
 use crate::datetime;
-use crate::path::AttrPath;
-use crate::schema::{AttrType, Attribute, Container, ResourceType};
+use crate::schema::{AttrType, Attribute, Container, Resolved};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
-/// Whether `resource` matches `filter` (which should come from [`super::Filter::parse_for`];
-/// an attribute the registry does not know simply matches nothing).
-pub fn matches(
-    filter: &Filter,
-    resource: &Map<String, Value>,
-    resource_type: &ResourceType,
-) -> bool {
-    Scope::Resource(resource, resource_type).test(filter)
-}
-
-/// Whether one element of a complex attribute (for example one email) matches a value filter
-/// whose names are sub-attributes of `parent`.
-pub fn element_matches(filter: &Filter, element: &Value, parent: &'static Attribute) -> bool {
-    Scope::Element(element, parent).test(filter)
-}
-
-#[derive(Clone, Copy)]
-enum Scope<'a> {
-    Resource(&'a Map<String, Value>, &'a ResourceType),
-    Element(&'a Value, &'static Attribute),
-}
-
-impl<'a> Scope<'a> {
-    fn test(self, filter: &Filter) -> bool {
-        match filter {
-            Filter::Present(path) => self
-                .values(path)
-                .is_some_and(|(values, _)| values.iter().any(|v| is_present(v))),
-            Filter::Compare(path, op, value) => match self.values(path) {
-                Some((values, attribute)) => compare_any(&values, attribute, *op, value),
-                None => false,
-            },
-            Filter::ValuePath(path, inner) => self.value_path(path, inner),
-            Filter::Not(inner) => !self.test(inner),
-            Filter::And(operands) => operands.iter().all(|operand| self.test(operand)),
-            Filter::Or(operands) => operands.iter().any(|operand| self.test(operand)),
+/// Whether `resource` matches `filter`.
+pub fn matches(filter: &ResolvedFilter, resource: &Map<String, Value>) -> bool {
+    match filter {
+        ResolvedFilter::Present(path) => values(resource, path).iter().any(|v| is_present(v)),
+        ResolvedFilter::Compare(path, op, value) => {
+            compare_any(&values(resource, path), path.target(), *op, value)
         }
-    }
-
-    /// The values a path designates, flattened over multi-valued attributes, with the definition
-    /// they are compared by. `None` when the path is unknown.
-    fn values(self, path: &AttrPath) -> Option<(Vec<&'a Value>, &'static Attribute)> {
-        match self {
-            Scope::Element(element, parent) => {
-                let sub = parent.sub_attribute(&path.name)?;
-                Some((element.get(sub.name).into_iter().collect(), sub))
-            }
-            Scope::Resource(resource, resource_type) => {
-                let resolved = resource_type.resolve(path)?;
-                let top = container(resource, resolved.container)
-                    .and_then(|c| c.get(resolved.attribute.name));
-                let mut values = Vec::new();
-                for item in top.into_iter().flat_map(elements) {
-                    match resolved.sub_attribute {
-                        Some(sub) => values.extend(item.get(sub.name)),
-                        None => values.push(item),
-                    }
-                }
-                Some((values, resolved.target()))
-            }
-        }
-    }
-
-    fn value_path(self, path: &AttrPath, inner: &Filter) -> bool {
-        let Scope::Resource(resource, resource_type) = self else {
-            return false;
-        };
-        let Some(resolved) = resource_type.resolve(path) else {
-            return false;
-        };
-        container(resource, resolved.container)
-            .and_then(|c| c.get(resolved.attribute.name))
+        ResolvedFilter::ValuePath(path, inner) => container(resource, path.container)
+            .and_then(|c| c.get(path.attribute.name))
             .into_iter()
             .flat_map(elements)
-            .any(|element| element_matches(inner, element, resolved.attribute))
+            .any(|element| element_matches(inner, element)),
+        ResolvedFilter::Not(inner) => !matches(inner, resource),
+        ResolvedFilter::And(operands) => operands.iter().all(|operand| matches(operand, resource)),
+        ResolvedFilter::Or(operands) => operands.iter().any(|operand| matches(operand, resource)),
     }
+}
+
+/// Whether one element of a complex attribute (for example one email) matches a value filter.
+pub fn element_matches(filter: &ElementFilter, element: &Value) -> bool {
+    let value = |sub: &Attribute| element.get(sub.name);
+    match filter {
+        ElementFilter::Present(sub) => value(sub).is_some_and(is_present),
+        ElementFilter::Compare(sub, op, expected) => compare_any(
+            &value(sub).into_iter().collect::<Vec<_>>(),
+            sub,
+            *op,
+            expected,
+        ),
+        ElementFilter::Not(inner) => !element_matches(inner, element),
+        ElementFilter::And(operands) => operands.iter().all(|o| element_matches(o, element)),
+        ElementFilter::Or(operands) => operands.iter().any(|o| element_matches(o, element)),
+    }
+}
+
+/// The values a path designates, flattened over multi-valued attributes.
+fn values<'a>(resource: &'a Map<String, Value>, path: &Resolved) -> Vec<&'a Value> {
+    let top = container(resource, path.container).and_then(|c| c.get(path.attribute.name));
+    let mut values = Vec::new();
+    for item in top.into_iter().flat_map(elements) {
+        match path.sub_attribute {
+            Some(sub) => values.extend(item.get(sub.name)),
+            None => values.push(item),
+        }
+    }
+    values
 }
 
 /// The object holding an attribute: the resource itself or its extension object.

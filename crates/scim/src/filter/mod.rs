@@ -1,5 +1,5 @@
-//! SCIM filters (RFC 7644 §3.4.2.2): parse to a typed AST, check it against the schema, print it
-//! back, and evaluate it in memory.
+//! SCIM filters (RFC 7644 §3.4.2.2): parse to a typed AST, resolve it against the schema into
+//! the form that is executed ([`ResolvedFilter`]), print it back, and evaluate it in memory.
 
 pub mod ast;
 mod cost;
@@ -7,11 +7,13 @@ pub mod eval;
 mod lexer;
 pub(crate) mod parser;
 mod resolve;
+mod resolved;
 
 pub use ast::{CompValue, CompareOp, Filter};
 pub use cost::MAX_COST;
 pub use eval::fold_case;
 pub use parser::{MAX_DEPTH, MAX_LENGTH};
+pub use resolved::{ElementFilter, ResolvedFilter};
 
 use crate::error::Result;
 use crate::schema::ResourceType;
@@ -24,20 +26,22 @@ impl Filter {
     }
 
     /// Parses and resolves against a resource type: the form to execute.
-    pub fn parse_for(text: &str, resource_type: &ResourceType) -> Result<Self> {
+    pub fn parse_for(text: &str, resource_type: &ResourceType) -> Result<ResolvedFilter> {
         Self::parse(text)?.resolve(resource_type)
     }
 
-    /// Checks names, operators and value types against the schema and canonicalises names,
-    /// and refuses a filter that costs more than [`MAX_COST`] per user.
-    pub fn resolve(self, resource_type: &ResourceType) -> Result<Self> {
+    /// Checks names, operators and value types against the schema, and refuses a filter that
+    /// costs more than [`MAX_COST`] per user.
+    pub fn resolve(self, resource_type: &ResourceType) -> Result<ResolvedFilter> {
         let resolved = resolve::resolve(self, resource_type)?;
-        cost::check(&resolved, resource_type)?;
+        cost::check(&resolved)?;
         Ok(resolved)
     }
+}
 
-    /// Evaluates a resolved filter against a resource document.
-    pub fn matches(&self, resource: &Map<String, Value>, resource_type: &ResourceType) -> bool {
-        eval::matches(self, resource, resource_type)
+impl ResolvedFilter {
+    /// Evaluates the filter against a resource document.
+    pub fn matches(&self, resource: &Map<String, Value>) -> bool {
+        eval::matches(self, resource)
     }
 }

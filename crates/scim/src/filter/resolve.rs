@@ -3,95 +3,61 @@
 //! 400 `invalidFilter` here, so evaluators and SQL lowering only see sound filters.
 
 use super::ast::{CompValue, CompareOp, Filter};
+use super::resolved::{ElementFilter, ResolvedFilter};
 use crate::datetime;
 use crate::error::{Error, Result};
 use crate::path::AttrPath;
 use crate::schema::{AttrType, Attribute, Mutability, Resolved, ResourceType, Returned};
 
-pub(crate) fn resolve(filter: Filter, resource_type: &ResourceType) -> Result<Filter> {
-    Resolver {
-        resource_type,
-        parent: None,
-    }
-    .filter(filter)
+pub(crate) fn resolve(filter: Filter, resource_type: &ResourceType) -> Result<ResolvedFilter> {
+    Resolver { resource_type }.filter(filter)
 }
 
 struct Resolver<'a> {
     resource_type: &'a ResourceType,
-    /// Inside `attr[...]`: the complex attribute whose sub-attributes the names refer to.
-    parent: Option<&'static Attribute>,
 }
 
 impl Resolver<'_> {
-    fn filter(&self, filter: Filter) -> Result<Filter> {
+    fn filter(&self, filter: Filter) -> Result<ResolvedFilter> {
         Ok(match filter {
-            Filter::Present(path) => {
-                let (path, _) = self.attribute(path, Use::Presence)?;
-                Filter::Present(path)
-            }
+            Filter::Present(path) => ResolvedFilter::Present(self.attribute(&path, Use::Presence)?),
             Filter::Compare(path, op, value) => {
-                let (path, target) = self.attribute(path, Use::Comparison)?;
-                let value = check_comparison(&path, target, op, value)?;
-                Filter::Compare(path, op, value)
+                let resolved = self.attribute(&path, Use::Comparison)?;
+                let value = check_comparison(&path, resolved.target(), op, value)?;
+                ResolvedFilter::Compare(resolved, op, value)
             }
-            Filter::ValuePath(path, inner) => self.value_path(path, *inner)?,
-            Filter::Not(inner) => Filter::Not(Box::new(self.filter(*inner)?)),
-            Filter::And(operands) => Filter::And(self.all(operands)?),
-            Filter::Or(operands) => Filter::Or(self.all(operands)?),
+            Filter::ValuePath(path, inner) => self.value_path(&path, *inner)?,
+            Filter::Not(inner) => ResolvedFilter::Not(Box::new(self.filter(*inner)?)),
+            Filter::And(operands) => ResolvedFilter::And(self.all(operands)?),
+            Filter::Or(operands) => ResolvedFilter::Or(self.all(operands)?),
         })
     }
 
-    fn all(&self, operands: Vec<Filter>) -> Result<Vec<Filter>> {
+    fn all(&self, operands: Vec<Filter>) -> Result<Vec<ResolvedFilter>> {
         operands
             .into_iter()
             .map(|operand| self.filter(operand))
             .collect()
     }
 
-    fn value_path(&self, path: AttrPath, inner: Filter) -> Result<Filter> {
-        if self.parent.is_some() {
-            return Err(Error::invalid_filter(format!(
-                "value filters cannot be nested: '{path}[...]' appears inside another '[...]'"
-            )));
-        }
-        let resolved = self.lookup(&path)?;
+    fn value_path(&self, path: &AttrPath, inner: Filter) -> Result<ResolvedFilter> {
+        let resolved = self.lookup(path)?;
         if !resolved.attribute.is_complex() {
             return Err(Error::invalid_filter(format!(
                 "'{path}' is not a complex attribute, so it cannot take a '[...]' value filter"
             )));
         }
-        check_filterable(&path, resolved.attribute)?;
-        let inner = Resolver {
-            resource_type: self.resource_type,
-            parent: Some(resolved.attribute),
-        }
-        .filter(inner)?;
-        Ok(Filter::ValuePath(
-            resolved.canonical_path(),
-            Box::new(inner),
-        ))
+        check_filterable(path, resolved.attribute)?;
+        let inner = element(resolved.attribute, inner)?;
+        Ok(ResolvedFilter::ValuePath(resolved, Box::new(inner)))
     }
 
     /// Resolves a compared or tested path to its canonical form and the definition compared.
     /// `pr` applies to a complex attribute as a whole ("a non-empty node"); in a comparison a
     /// complex attribute without a sub-attribute stands for its `value` (RFC 7644's
     /// `emails co "example.com"`, and Entra's reference check `manager eq "<id>"`).
-    fn attribute(&self, path: AttrPath, usage: Use) -> Result<(AttrPath, &'static Attribute)> {
-        if let Some(parent) = self.parent {
-            let sub = match (&path.urn, &path.sub_attr) {
-                (None, None) => parent.sub_attribute(&path.name),
-                _ => None,
-            };
-            let Some(sub) = sub else {
-                return Err(Error::invalid_filter(format!(
-                    "'{path}' is not a sub-attribute of '{}'",
-                    parent.name
-                )));
-            };
-            check_filterable(&path, sub)?;
-            return Ok((AttrPath::new(sub.name), sub));
-        }
-        let mut resolved = self.lookup(&path)?;
+    fn attribute(&self, path: &AttrPath, usage: Use) -> Result<Resolved> {
+        let mut resolved = self.lookup(path)?;
         if resolved.sub_attribute.is_none()
             && resolved.attribute.is_complex()
             && usage == Use::Comparison
@@ -105,9 +71,9 @@ impl Resolver<'_> {
                 }
             }
         }
-        check_filterable(&path, resolved.attribute)?;
-        check_filterable(&path, resolved.target())?;
-        Ok((resolved.canonical_path(), resolved.target()))
+        check_filterable(path, resolved.attribute)?;
+        check_filterable(path, resolved.target())?;
+        Ok(resolved)
     }
 
     fn lookup(&self, path: &AttrPath) -> Result<Resolved> {
@@ -118,6 +84,47 @@ impl Resolver<'_> {
             ))
         })
     }
+}
+
+/// The inside of `parent[...]`: names are `parent`'s sub-attributes, and value filters do not
+/// nest.
+fn element(parent: &'static Attribute, filter: Filter) -> Result<ElementFilter> {
+    let all = |operands: Vec<Filter>| -> Result<Vec<ElementFilter>> {
+        operands
+            .into_iter()
+            .map(|operand| element(parent, operand))
+            .collect()
+    };
+    let sub = |path: &AttrPath| -> Result<&'static Attribute> {
+        let sub = match (&path.urn, &path.sub_attr) {
+            (None, None) => parent.sub_attribute(&path.name),
+            _ => None,
+        };
+        let Some(sub) = sub else {
+            return Err(Error::invalid_filter(format!(
+                "'{path}' is not a sub-attribute of '{}'",
+                parent.name
+            )));
+        };
+        check_filterable(path, sub)?;
+        Ok(sub)
+    };
+    Ok(match filter {
+        Filter::Present(path) => ElementFilter::Present(sub(&path)?),
+        Filter::Compare(path, op, value) => {
+            let sub = sub(&path)?;
+            let value = check_comparison(&path, sub, op, value)?;
+            ElementFilter::Compare(sub, op, value)
+        }
+        Filter::ValuePath(path, _) => {
+            return Err(Error::invalid_filter(format!(
+                "value filters cannot be nested: '{path}[...]' appears inside another '[...]'"
+            )));
+        }
+        Filter::Not(inner) => ElementFilter::Not(Box::new(element(parent, *inner)?)),
+        Filter::And(operands) => ElementFilter::And(all(operands)?),
+        Filter::Or(operands) => ElementFilter::Or(all(operands)?),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -199,7 +199,7 @@ impl Patcher<'_> {
                 let slot = container.entry(attribute.name).or_insert(Value::Null);
                 let mut matched = Vec::new();
                 for_each_element(slot, attribute, |index, element| {
-                    if element_matches(filter, element, attribute) {
+                    if element_matches(filter, element) {
                         match sub {
                             Some(sub) => set_member(element, sub.name, new.clone()),
                             None if replace => *element = new.clone().unwrap_or(Value::Null),
@@ -272,7 +272,7 @@ impl Patcher<'_> {
             },
             (filter, sub) => {
                 if let Some(slot) = container.get_mut(attribute.name) {
-                    remove_within(slot, attribute, filter.as_ref(), sub);
+                    remove_within(slot, filter.as_ref(), sub);
                 }
             }
         }

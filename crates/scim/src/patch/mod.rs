@@ -10,7 +10,7 @@ mod apply;
 mod slots;
 
 use crate::error::{Error, Result};
-use crate::filter::{CompValue, CompareOp, Filter};
+use crate::filter::{CompValue, CompareOp, ElementFilter, Filter, ResolvedFilter};
 use crate::normalise::{Normalised, check_value_count, normalise_resource};
 use crate::path::{AttrPath, PatchPath};
 use crate::schema::{Attribute, Container, Mutability, ResourceType};
@@ -248,7 +248,7 @@ pub(crate) struct Located {
     pub attribute: &'static Attribute,
     pub sub_attribute: Option<&'static Attribute>,
     /// The value filter, resolved relative to `attribute`.
-    pub filter: Option<Filter>,
+    pub filter: Option<ElementFilter>,
     pub label: String,
 }
 
@@ -277,7 +277,7 @@ pub(crate) fn locate(path: &PatchPath, resource_type: &ResourceType) -> Result<O
                 )));
             }
             match Filter::ValuePath(top, Box::new(filter.clone())).resolve(resource_type) {
-                Ok(Filter::ValuePath(_, inner)) => Some(*inner),
+                Ok(ResolvedFilter::ValuePath(_, inner)) => Some(*inner),
                 Ok(_) => None,
                 Err(error) => {
                     return Err(Error::invalid_path(format!("'{path}': {}", error.detail)));
@@ -296,25 +296,24 @@ pub(crate) fn locate(path: &PatchPath, resource_type: &ResourceType) -> Result<O
 
 /// The sub-attribute values a filter pins with `eq` (`type eq "work"`), used to build the
 /// element an `add` or `replace` creates when nothing matches.
-pub(crate) fn seed_from_filter(filter: &Filter, seed: &mut Map<String, Value>) {
+pub(crate) fn seed_from_filter(filter: &ElementFilter, seed: &mut Map<String, Value>) {
     match filter {
-        Filter::Compare(path, CompareOp::Eq, value) => {
+        ElementFilter::Compare(sub, CompareOp::Eq, value) => {
             let json = match value {
                 CompValue::String(text) => Value::String(text.clone()),
                 CompValue::Bool(b) => Value::Bool(*b),
                 CompValue::Number(n) => Value::Number(n.clone()),
                 CompValue::Null => return,
             };
-            seed.insert(path.name.clone(), json);
+            seed.insert(sub.name.to_owned(), json);
         }
-        Filter::And(operands) => operands
+        ElementFilter::And(operands) => operands
             .iter()
             .for_each(|operand| seed_from_filter(operand, seed)),
-        Filter::Compare(..)
-        | Filter::Present(_)
-        | Filter::ValuePath(..)
-        | Filter::Not(_)
-        | Filter::Or(_) => {}
+        ElementFilter::Compare(..)
+        | ElementFilter::Present(_)
+        | ElementFilter::Not(_)
+        | ElementFilter::Or(_) => {}
     }
 }
 

@@ -1,6 +1,6 @@
 //! Edits of JSON values in place: the slots PATCH operations read and write.
 
-use crate::filter::Filter;
+use crate::filter::ElementFilter;
 use crate::filter::eval::{element_matches, fold_case};
 use crate::schema::{Attribute, Container};
 use serde_json::{Map, Value};
@@ -110,12 +110,10 @@ pub(super) fn for_each_element(
 
 pub(super) fn remove_within(
     slot: &mut Value,
-    attribute: &'static Attribute,
-    filter: Option<&Filter>,
+    filter: Option<&ElementFilter>,
     sub: Option<&'static Attribute>,
 ) {
-    let matches =
-        |element: &Value| filter.is_none_or(|filter| element_matches(filter, element, attribute));
+    let matches = |element: &Value| filter.is_none_or(|filter| element_matches(filter, element));
     match (slot, sub) {
         (Value::Array(items), None) => items.retain(|item| !matches(item)),
         (Value::Array(items), Some(sub)) => items

@@ -6,10 +6,9 @@
 //! `not` and `ne` mean exactly what the in-memory evaluator means.
 
 use super::{Dialect, Params, SqlValue};
-use scim::AttrPath;
 use scim::datetime;
-use scim::filter::{CompValue, CompareOp, Filter, fold_case};
-use scim::schema::{AttrType, Attribute, Container, Resolved, USER};
+use scim::filter::{CompValue, CompareOp, ElementFilter, ResolvedFilter, fold_case};
+use scim::schema::{AttrType, Attribute, Container, Resolved};
 
 pub(crate) struct Lowering<'p> {
     pub dialect: Dialect,
@@ -42,18 +41,25 @@ enum ColumnKind {
 const SEARCH_DOCUMENT: &str = "u.resource_ci";
 
 impl Lowering<'_> {
-    pub fn condition(&mut self, filter: &Filter) -> Result<String, scim::Error> {
+    pub fn condition(&mut self, filter: &ResolvedFilter) -> Result<String, scim::Error> {
         Ok(match filter {
-            Filter::And(operands) => joined(operands, " AND ", |operand| self.condition(operand))?,
-            Filter::Or(operands) => joined(operands, " OR ", |operand| self.condition(operand))?,
-            Filter::Not(inner) => not(&self.condition(inner)?),
-            Filter::Present(path) => self.present(&resolve(path)?)?,
-            Filter::Compare(path, CompareOp::Ne, value) => {
-                not(&self.compare(&resolve(path)?, CompareOp::Eq, value)?)
+            ResolvedFilter::And(operands) => joined(self.all(operands)?, " AND "),
+            ResolvedFilter::Or(operands) => joined(self.all(operands)?, " OR "),
+            ResolvedFilter::Not(inner) => not(&self.condition(inner)?),
+            ResolvedFilter::Present(path) => self.present(path)?,
+            ResolvedFilter::Compare(path, CompareOp::Ne, value) => {
+                not(&self.compare(path, CompareOp::Eq, value)?)
             }
-            Filter::Compare(path, op, value) => self.compare(&resolve(path)?, *op, value)?,
-            Filter::ValuePath(path, inner) => self.value_path(&resolve(path)?, inner)?,
+            ResolvedFilter::Compare(path, op, value) => self.compare(path, *op, value)?,
+            ResolvedFilter::ValuePath(path, inner) => self.value_path(path, inner),
         })
+    }
+
+    fn all(&mut self, operands: &[ResolvedFilter]) -> Result<Vec<String>, scim::Error> {
+        operands
+            .iter()
+            .map(|operand| self.condition(operand))
+            .collect()
     }
 
     fn present(&mut self, resolved: &Resolved) -> Result<String, scim::Error> {
@@ -160,20 +166,19 @@ impl Lowering<'_> {
 
     /// `attr[inner]`: some element of a multi-valued attribute (or the single complex value)
     /// satisfies `inner`, whose names are sub-attributes.
-    fn value_path(&mut self, resolved: &Resolved, inner: &Filter) -> Result<String, scim::Error> {
+    fn value_path(&mut self, resolved: &Resolved, inner: &ElementFilter) -> String {
         let path = json_path(resolved.container, resolved.attribute, None);
         let dialect = self.dialect;
         let mut scoped = ElementScope {
             lowering: self,
-            parent: resolved.attribute,
             base: None,
         };
         if resolved.attribute.multi_valued {
-            let test = scoped.condition(inner)?;
-            Ok(format!(
+            let test = scoped.condition(inner);
+            format!(
                 "EXISTS (SELECT 1 FROM {} WHERE {test})",
                 dialect.json_elements(SEARCH_DOCUMENT, &path)
-            ))
+            )
         } else {
             scoped.base = Some(path);
             scoped.condition(inner)
@@ -243,26 +248,34 @@ impl Lowering<'_> {
     }
 }
 
-/// Lowers the inside of `attr[...]`: names are sub-attributes of `parent`, read from the
-/// current array element (`base` is `None`) or from the single complex value at `base`.
+/// Lowers the inside of `attr[...]`: sub-attributes read from the current array element
+/// (`base` is `None`) or from the single complex value at `base`.
 struct ElementScope<'l, 'p> {
     lowering: &'l mut Lowering<'p>,
-    parent: &'static Attribute,
     base: Option<Vec<&'static str>>,
 }
 
 impl ElementScope<'_, '_> {
-    fn condition(&mut self, filter: &Filter) -> Result<String, scim::Error> {
-        Ok(match filter {
-            Filter::And(operands) => joined(operands, " AND ", |operand| self.condition(operand))?,
-            Filter::Or(operands) => joined(operands, " OR ", |operand| self.condition(operand))?,
-            Filter::Not(inner) => not(&self.condition(inner)?),
-            Filter::Present(path) => {
-                let (expression, _) = self.field(path)?;
-                format!("{expression} <> ''")
-            }
-            Filter::Compare(path, op, value) => {
-                let (expression, sub) = self.field(path)?;
+    fn condition(&mut self, filter: &ElementFilter) -> String {
+        match filter {
+            ElementFilter::And(operands) => joined(
+                operands
+                    .iter()
+                    .map(|o| self.condition(o))
+                    .collect::<Vec<_>>(),
+                " AND ",
+            ),
+            ElementFilter::Or(operands) => joined(
+                operands
+                    .iter()
+                    .map(|o| self.condition(o))
+                    .collect::<Vec<_>>(),
+                " OR ",
+            ),
+            ElementFilter::Not(inner) => not(&self.condition(inner)),
+            ElementFilter::Present(sub) => format!("{} <> ''", self.field(sub)),
+            ElementFilter::Compare(sub, op, value) => {
+                let expression = self.field(sub);
                 match (op, value) {
                     (_, CompValue::Null) => {
                         let present = format!("{expression} <> ''");
@@ -278,49 +291,30 @@ impl ElementScope<'_, '_> {
                     _ => self.lowering.typed(&expression, sub, *op, value),
                 }
             }
-            Filter::ValuePath(path, _) => {
-                return Err(scim::Error::invalid_filter(format!(
-                    "value filters cannot be nested: '{path}[...]'"
-                )));
-            }
-        })
+        }
     }
 
-    fn field(&self, path: &AttrPath) -> Result<(String, &'static Attribute), scim::Error> {
-        let sub = self.parent.sub_attribute(&path.name).ok_or_else(|| {
-            scim::Error::invalid_filter(format!(
-                "'{path}' is not a sub-attribute of '{}'",
-                self.parent.name
-            ))
-        })?;
+    fn field(&self, sub: &'static Attribute) -> String {
         let dialect = self.lowering.dialect;
-        let expression = match &self.base {
+        match &self.base {
             None => dialect.element_field(sub.name),
             Some(base) => {
                 let mut path = base.clone();
                 path.push(sub.name);
                 dialect.json_scalar(SEARCH_DOCUMENT, &path)
             }
-        };
-        Ok((expression, sub))
+        }
     }
 }
 
 /// Whether the filter pins at most one user through a unique index: `userName eq "…"` or
 /// `id eq "…"` alone, the lookup IdPs make before every create. Its count and page are point
 /// reads.
-pub(crate) fn pins_one_user(filter: &Filter) -> bool {
-    let Filter::Compare(path, CompareOp::Eq, CompValue::String(_)) = filter else {
+pub(crate) fn pins_one_user(filter: &ResolvedFilter) -> bool {
+    let ResolvedFilter::Compare(path, CompareOp::Eq, CompValue::String(_)) = filter else {
         return false;
     };
-    resolve(path)
-        .and_then(|resolved| source(&resolved))
-        .is_ok_and(|source| matches!(source, Source::Column("user_name_ci" | "scim_id", _)))
-}
-
-fn resolve(path: &AttrPath) -> Result<Resolved, scim::Error> {
-    USER.resolve(path)
-        .ok_or_else(|| scim::Error::invalid_filter(format!("'{path}' is not an attribute of User")))
+    source(path).is_ok_and(|source| matches!(source, Source::Column("user_name_ci" | "scim_id", _)))
 }
 
 /// The column or JSON location of a resolved path.
@@ -366,18 +360,10 @@ fn json_path(
     path
 }
 
-/// Operands lowered one by one, bracketed and joined by `AND` or `OR`; shared by the resource
-/// scope and the `[...]` element scope.
-fn joined(
-    operands: &[Filter],
-    separator: &str,
-    mut lower: impl FnMut(&Filter) -> Result<String, scim::Error>,
-) -> Result<String, scim::Error> {
-    let parts = operands
-        .iter()
-        .map(|operand| lower(operand).map(|sql| format!("({sql})")))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(parts.join(separator))
+/// Lowered operands, bracketed and joined by `AND` or `OR`.
+fn joined(parts: impl IntoIterator<Item = String>, separator: &str) -> String {
+    let bracketed: Vec<String> = parts.into_iter().map(|sql| format!("({sql})")).collect();
+    bracketed.join(separator)
 }
 
 /// Two-valued negation: NULL (unknown because a value is absent) is "not matched", so its
@@ -398,9 +384,11 @@ fn ordering_operator(op: CompareOp) -> &'static str {
 }
 
 /// The `ORDER BY` expression for a resolved `sortBy` path (multi-valued: the first value).
-pub(crate) fn sort_expression(dialect: Dialect, path: &AttrPath) -> Result<String, scim::Error> {
-    let resolved = resolve(path)?;
-    Ok(match source(&resolved)? {
+pub(crate) fn sort_expression(
+    dialect: Dialect,
+    resolved: &Resolved,
+) -> Result<String, scim::Error> {
+    Ok(match source(resolved)? {
         Source::Column(column, ColumnKind::Text) => dialect.ordered_text(&format!("u.{column}")),
         Source::Column(column, ColumnKind::Bool | ColumnKind::Millis) => format!("u.{column}"),
         Source::Emails => {
@@ -419,6 +407,8 @@ pub(crate) fn sort_expression(dialect: Dialect, path: &AttrPath) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scim::Filter;
+    use scim::schema::USER;
 
     fn pins(text: &str) -> bool {
         pins_one_user(&Filter::parse_for(text, &USER).unwrap())
