@@ -6,9 +6,7 @@ use crate::error::Result;
 use crate::lifecycle::{AccountState, ManagedBy};
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
-use scim::render::{Meta, splice, user_location, weak_etag};
-use serde::de::Error as _;
-use serde_json::value::RawValue;
+use scim::render::{Meta, layout, splice, user_location, weak_etag};
 use serde_json::{Map, Value};
 
 /// A product account and the SCIM user it shows as: the normalised SCIM document (no `id`, no
@@ -192,24 +190,17 @@ impl User {
             modified: self.updated_at,
             location: &self.location(base_url),
             etag: &self.etag(),
-        }
-        .to_value();
-        let mut resource = self.resource;
-        let mut out = Map::with_capacity(resource.len() + 2);
-        // shift_remove keeps the members' order (remove would move the last one up).
-        if let Some(schemas) = resource.shift_remove("schemas") {
-            out.insert("schemas".into(), schemas);
-        }
-        out.insert("id".into(), self.scim_id.unwrap_or_default().into());
-        out.extend(resource);
-        out.insert("meta".into(), meta);
-        out
+        };
+        let id = self.scim_id.unwrap_or_default();
+        layout(self.resource, &id, &meta)
     }
 }
 
-/// A SCIM-visible account as a read with the default projection needs it: the stored document
-/// stays text and is spliced into the response instead of being parsed into values, rearranged
-/// and printed again (most of the cost of a GET and of a list page).
+/// A SCIM-visible account as a read returns it: its SCIM document as stored, with what `meta`
+/// shows. With the default projection the document stays text and is spliced into the response
+/// ([`Self::render`]) instead of being parsed into values, rearranged and printed again (most
+/// of the cost of a GET and of a list page); any other projection picks from
+/// [`Self::resource`].
 ///
 /// Only for documents written by scimd: every stored document was normalised
 /// ([`scim::normalise`]), so it holds no attribute the default projection removes (nothing
@@ -246,20 +237,29 @@ impl StoredUser {
     /// `schemas`, `id`, the stored members in their order, then `meta`: the layout of
     /// [`User::into_scim`], as JSON text. Fails only when the stored text is not a JSON object.
     pub fn render(&self, base_url: &str) -> serde_json::Result<Vec<u8>> {
-        let meta = Meta {
-            created: self.created_at,
-            modified: self.updated_at,
-            location: &user_location(base_url, &self.scim_id),
-            etag: &self.etag(),
-        };
-        splice(&self.document, &self.scim_id, &meta)
+        let (location, etag) = (user_location(base_url, &self.scim_id), self.etag());
+        splice(&self.document, &self.scim_id, &self.meta(&location, &etag))
     }
 
-    /// [`Self::render`] as a value to place inside another document (a list response).
-    pub fn render_raw(&self, base_url: &str) -> serde_json::Result<Box<RawValue>> {
-        // Valid UTF-8 by construction: JSON text and JSON-escaped strings, spliced.
-        let text = String::from_utf8(self.render(base_url)?).map_err(serde_json::Error::custom)?;
-        RawValue::from_string(text)
+    /// The resource as values, laid out as [`Self::render`] prints it, for a projection to pick
+    /// from. Fails only when the stored text is not a JSON object.
+    pub fn resource(&self, base_url: &str) -> serde_json::Result<Map<String, Value>> {
+        let document = serde_json::from_str(&self.document)?;
+        let (location, etag) = (user_location(base_url, &self.scim_id), self.etag());
+        Ok(layout(
+            document,
+            &self.scim_id,
+            &self.meta(&location, &etag),
+        ))
+    }
+
+    fn meta<'a>(&self, location: &'a str, etag: &'a str) -> Meta<'a> {
+        Meta {
+            created: self.created_at,
+            modified: self.updated_at,
+            location,
+            etag,
+        }
     }
 }
 
@@ -347,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn stored_users_render_as_the_default_projection_of_the_full_resource() {
+    fn stored_users_render_as_the_default_projection_and_read_as_the_full_resource() {
         let base = "https://scim.example.com/scim/v2";
         let mut checked = 0;
         for body in bodies() {
@@ -372,10 +372,11 @@ mod tests {
                 connection: None,
             };
             let stored = StoredUser::of(&user).unwrap();
-            let projected = scim::projection::Projection::default()
-                .apply(user.into_scim(base), &scim::schema::USER);
+            let full = user.into_scim(base);
+            assert_eq!(stored.resource(base).unwrap(), full);
+            let projected =
+                scim::projection::Projection::default().apply(full, &scim::schema::USER);
             let expected = serde_json::to_string(&Value::Object(projected)).unwrap();
-            assert_eq!(stored.render_raw(base).unwrap().get(), expected);
             assert_eq!(stored.render(base).unwrap(), expected.as_bytes());
             checked += 1;
         }

@@ -4,8 +4,8 @@
 use crate::datetime::Timestamp;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// The weak ETag of a user's version, the same in `meta.version` and the `ETag` header.
@@ -47,9 +47,27 @@ impl Serialize for Meta<'_> {
     }
 }
 
-/// `schemas`, `id`, the document's other members in their order, then `meta`, as JSON text:
-/// the members are copied as they are written, never parsed into values. Fails only when
-/// `document` is not a JSON object.
+/// `schemas`, `id`, the document's other members in their order, then `meta`: the layout of
+/// every rendering of a user, as values (a projection then picks from it).
+pub fn layout(
+    mut document: Map<String, Value>,
+    scim_id: &str,
+    meta: &Meta<'_>,
+) -> Map<String, Value> {
+    let mut out = Map::with_capacity(document.len() + 2);
+    // shift_remove keeps the members' order (remove would move the last one up).
+    if let Some(schemas) = document.shift_remove("schemas") {
+        out.insert("schemas".into(), schemas);
+    }
+    out.insert("id".into(), scim_id.into());
+    out.extend(document);
+    out.insert("meta".into(), meta.to_value());
+    out
+}
+
+/// [`layout`] as JSON text: the document's members are copied as they are written, never
+/// parsed into values.
+/// Fails only when `document` is not a JSON object.
 pub fn splice(document: &str, scim_id: &str, meta: &Meta<'_>) -> serde_json::Result<Vec<u8>> {
     let members: Members<'_> = serde_json::from_str(document)?;
     let mut out = Vec::with_capacity(document.len() + 64 + 2 * meta.location.len());

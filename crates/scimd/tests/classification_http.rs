@@ -13,6 +13,7 @@ use scimd::AppProvisioner;
 use scimd_core::access::Grant;
 use scimd_core::mapping::Criteria;
 use scimd_core::provisioner::MappingSpec;
+use scimd_core::store::AccountReads;
 use serde_json::json;
 
 const INSYNC: &str = "urn:ietf:params:scim:schemas:extension:Druva:2.0:User";
@@ -112,8 +113,10 @@ async fn r26_the_first_matching_mapping_places_the_user_and_r44_custom_attribute
 
         let tenant = provisioner.tenant("default").await.unwrap();
         let user = provisioner
-            .get_user(tenant.id, reply.body["id"].as_str().unwrap())
+            .store()
+            .user_by_scim_id(tenant.id, reply.body["id"].as_str().unwrap())
             .await
+            .unwrap()
             .unwrap();
         let placement = user.placement.expect("placed");
         assert_eq!(

@@ -144,7 +144,11 @@ mod tests {
     async fn check_upgraded(url: &str) {
         let store = connect(url, Durability::default()).await.expect("upgraded");
         let tenant = TenantId(1);
-        let a = store.get_user(tenant, "id-a").await.unwrap().expect("a");
+        let a = store
+            .user_by_scim_id(tenant, "id-a")
+            .await
+            .unwrap()
+            .expect("a");
         assert_eq!(a.state, AccountState::Active);
         assert_eq!(a.profile.display_name, "A_B");
         let b = store
@@ -156,14 +160,20 @@ mod tests {
             (b.scim_id, b.state),
             (None, AccountState::Preserved(PreservedBy::Idp))
         );
-        assert!(store.get_user(tenant, "id-c1").await.unwrap().is_none());
+        assert!(
+            store
+                .user_by_scim_id(tenant, "id-c1")
+                .await
+                .unwrap()
+                .is_none()
+        );
         let c = store
             .user_by_email(tenant, "c@x.com")
             .await
             .unwrap()
             .expect("c");
         assert_eq!(c.scim_id.as_deref(), Some("id-c2"));
-        let by_email = scimd_core::store::UserQuery {
+        let by_email = scim::list::ListQuery {
             filter: Some(
                 scim::Filter::parse_for(r#"emails.value eq "a@x.com""#, &scim::schema::USER)
                     .unwrap(),

@@ -6,9 +6,9 @@ use crate::sql::Statement;
 use crate::sql::users::{USER_COLUMNS, plan_query};
 use crate::{Durability, SqlStore, connect};
 use scim::Filter;
+use scim::list::ListQuery;
 use scim::list::Page;
 use scim::schema::USER;
-use scimd_core::store::UserQuery;
 use scimd_core::tenant::TenantId;
 
 /// Each lookup and the index that must serve it (SQLite name, PostgreSQL name).
@@ -140,13 +140,13 @@ async fn indexed_lookups_never_scan_the_users_table() {
         for (text, indexes) in LOOKUPS {
             let index = indexes[usize::from(postgres)];
             let filter = Filter::parse_for(text, &USER).expect("valid filter");
-            let query = UserQuery {
+            let query = ListQuery {
                 filter: Some(filter),
-                page: Some(Page::Index {
+                page: Page::Index {
                     start_index: 1,
                     count: 10,
-                }),
-                ..UserQuery::default()
+                },
+                ..ListQuery::default()
             };
             let planned = planned(&store, &query);
             let statements = [planned.count.as_ref(), planned.rows.as_ref()];
@@ -164,7 +164,7 @@ async fn indexed_lookups_never_scan_the_users_table() {
 }
 
 /// The statements of a listing of tenant 1.
-fn planned(store: &SqlStore, query: &UserQuery) -> crate::sql::users::PlannedQuery {
+fn planned(store: &SqlStore, query: &ListQuery) -> crate::sql::users::PlannedQuery {
     plan_query(
         store.backend.dialect(),
         &store.cursors,
@@ -182,12 +182,12 @@ fn planned(store: &SqlStore, query: &UserQuery) -> crate::sql::users::PlannedQue
 async fn listings_judge_visibility_from_the_tenant_index() {
     for (store, _dir) in stores().await {
         let sqlite = store.backend.dialect() == crate::sql::Dialect::Sqlite;
-        let query = UserQuery {
-            page: Some(Page::Index {
+        let query = ListQuery {
+            page: Page::Index {
                 start_index: 5001,
                 count: 100,
-            }),
-            ..UserQuery::default()
+            },
+            ..ListQuery::default()
         };
         let planned = planned(&store, &query);
         let count = plan(&store, planned.count.as_ref().expect("a count"))

@@ -6,13 +6,13 @@
 
 use scim::Filter;
 use scim::datetime::Timestamp;
-use scim::list::{self, Page, SortOrder};
+use scim::list::{self, ListQuery, Page, SortOrder};
 use scim::schema::USER;
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::store::{
     AccountMove, AccountQuery, AccountReads, AccountWrites, ActivityStore, CatalogStore, Database,
-    StateFilter, StoreError, TenantStore, TokenStore, UserQuery,
+    StateFilter, StoreError, TenantStore, TokenStore,
 };
 use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, TokenName, TokenSecret};
@@ -132,7 +132,11 @@ async fn a_change_whose_event_cannot_be_written_is_not_made() {
             .insert_user(&first, &unwritable(&first, "create"))
             .await;
         assert!(refused.is_err(), "{name}: {refused:?}");
-        assert_eq!(store.get_user(acme.id, "u1").await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.user_by_scim_id(acme.id, "u1").await.unwrap(),
+            None,
+            "{name}"
+        );
         let all = EventQuery {
             limit: 100,
             ..EventQuery::default()
@@ -149,7 +153,7 @@ async fn a_change_whose_event_cannot_be_written_is_not_made() {
             .await;
         assert!(refused.is_err(), "{name}: {refused:?}");
         assert_eq!(
-            store.get_user(acme.id, "u1").await.unwrap().as_ref(),
+            store.user_by_scim_id(acme.id, "u1").await.unwrap().as_ref(),
             Some(&first),
             "{name}"
         );
@@ -327,11 +331,15 @@ async fn users_are_unique_per_tenant_case_insensitively_and_isolated() {
         let mut other = user(&beta, "u3", json!({"userName": "bjensen@example.com"}));
         insert(&store, &mut other).await.unwrap();
         assert!(
-            store.get_user(beta.id, "u1").await.unwrap().is_none(),
+            store
+                .user_by_scim_id(beta.id, "u1")
+                .await
+                .unwrap()
+                .is_none(),
             "{name}"
         );
         assert_eq!(
-            store.get_user(acme.id, "u1").await.unwrap(),
+            store.user_by_scim_id(acme.id, "u1").await.unwrap(),
             Some(bjensen.clone()),
             "{name}"
         );
@@ -378,13 +386,13 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
             "{name}"
         );
         assert_eq!(
-            store.get_user(acme.id, "u1").await.unwrap(),
+            store.user_by_scim_id(acme.id, "u1").await.unwrap(),
             Some(changed.clone()),
             "{name}"
         );
-        let by_email = UserQuery {
+        let by_email = ListQuery {
             filter: Some(Filter::parse_for(r#"emails.value eq "NEW@example.com""#, &USER).unwrap()),
-            ..UserQuery::default()
+            ..ListQuery::default()
         };
         assert_eq!(
             store.query_users(acme.id, &by_email).await.unwrap().total,
@@ -403,7 +411,11 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
             .await
             .unwrap();
         assert!(
-            store.get_user(acme.id, "u1").await.unwrap().is_none(),
+            store
+                .user_by_scim_id(acme.id, "u1")
+                .await
+                .unwrap()
+                .is_none(),
             "{name}"
         );
         assert_eq!(
@@ -437,12 +449,16 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
             .await
             .unwrap();
         assert_eq!(
-            store.get_user(acme.id, "u9").await.unwrap(),
+            store.user_by_scim_id(acme.id, "u9").await.unwrap(),
             Some(back),
             "{name}"
         );
         assert!(
-            store.get_user(acme.id, "u1").await.unwrap().is_none(),
+            store
+                .user_by_scim_id(acme.id, "u1")
+                .await
+                .unwrap()
+                .is_none(),
             "{name}"
         );
         // Two updates that left the addresses alone kept their rows.
@@ -451,7 +467,7 @@ async fn updates_check_the_version_and_retired_ids_disappear_from_scim() {
             1,
             "{name}: email rows survive updates that do not change them"
         );
-        let mut renamed = store.get_user(acme.id, "u9").await.unwrap().unwrap();
+        let mut renamed = store.user_by_scim_id(acme.id, "u9").await.unwrap().unwrap();
         let before_rename = renamed.clone();
         renamed.resource.remove("emails");
         renamed.version = 5;
@@ -475,9 +491,9 @@ async fn updates_move_the_indexed_columns_only_when_they_change() {
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
         let count = |filter: &str| {
-            let query = UserQuery {
+            let query = ListQuery {
                 filter: Some(Filter::parse_for(filter, &USER).unwrap()),
-                ..UserQuery::default()
+                ..ListQuery::default()
             };
             let store = &store;
             async move { store.query_users(acme.id, &query).await.unwrap().total }
@@ -522,7 +538,7 @@ async fn updates_move_the_indexed_columns_only_when_they_change() {
         );
         assert_eq!(count(r#"externalId eq "X2""#).await, 1, "{name}");
         assert_eq!(
-            store.get_user(acme.id, "u1").await.unwrap(),
+            store.user_by_scim_id(acme.id, "u1").await.unwrap(),
             Some(kept),
             "{name}"
         );
@@ -792,15 +808,15 @@ async fn database_filters_agree_with_the_in_memory_evaluator() {
                 .collect();
             expected.sort_unstable();
             assert_eq!(expected, finds, "the evaluator: {text}");
-            let query = UserQuery {
+            let query = ListQuery {
                 filter: Some(filter),
-                ..UserQuery::default()
+                ..ListQuery::default()
             };
             let page = store
                 .query_users(acme.id, &query)
                 .await
                 .unwrap_or_else(|e| panic!("{name} {text}: {e}"));
-            let mut actual: Vec<&str> = page.users.iter().map(|u| u.id()).collect();
+            let mut actual: Vec<&str> = page.users.iter().map(|u| u.scim_id.as_str()).collect();
             actual.sort_unstable();
             assert_eq!(actual, expected, "{name}: {text}");
             assert_eq!(page.total, expected.len() as u64, "{name}: {text}");
@@ -820,9 +836,9 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
             );
             insert(&store, &mut account).await.unwrap();
         }
-        let page = |page: Page| UserQuery {
-            page: Some(page),
-            ..UserQuery::default()
+        let page = |page: Page| ListQuery {
+            page,
+            ..ListQuery::default()
         };
         let first = store
             .query_users(
@@ -835,7 +851,7 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
             .await
             .unwrap();
         assert_eq!((first.total, first.users.len()), (25, 10), "{name}");
-        assert_eq!(first.users[0].id(), "id-00", "{name}");
+        assert_eq!(first.users[0].scim_id, "id-00", "{name}");
         let last = store
             .query_users(
                 acme.id,
@@ -872,10 +888,10 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
 
         // A userName lookup's first page is its total; past it, or with count=0, the total is
         // still counted.
-        let by_name = |page: Page| UserQuery {
+        let by_name = |page: Page| ListQuery {
             filter: Some(Filter::parse_for(r#"userName eq "U07@example.com""#, &USER).unwrap()),
-            page: Some(page),
-            ..UserQuery::default()
+            page,
+            ..ListQuery::default()
         };
         for (page, expected) in [
             (
@@ -923,18 +939,18 @@ async fn paging_by_index_and_by_cursor_is_stable_and_exact() {
             let mut seen = Vec::new();
             let mut cursor = None;
             loop {
-                let query = UserQuery {
+                let query = ListQuery {
                     sort_by,
                     sort_order: SortOrder::Descending,
-                    page: Some(Page::Cursor {
+                    page: Page::Cursor {
                         cursor: cursor.clone(),
                         count: 7,
-                    }),
-                    ..UserQuery::default()
+                    },
+                    ..ListQuery::default()
                 };
                 let result = store.query_users(acme.id, &query).await.unwrap();
                 assert_eq!(result.total, 25, "{name}");
-                seen.extend(result.users.into_iter().map(|u| u.id().to_owned()));
+                seen.extend(result.users.into_iter().map(|u| u.scim_id));
                 match result.next_cursor {
                     Some(next) => cursor = Some(next),
                     None => break,
@@ -960,10 +976,10 @@ async fn sorting_puts_unassigned_values_last() {
             insert(&store, &mut user).await.unwrap();
         }
         for order in [SortOrder::Ascending, SortOrder::Descending] {
-            let query = UserQuery {
+            let query = ListQuery {
                 sort_by: Some(list::sort_by("title", &USER).unwrap()),
                 sort_order: order,
-                ..UserQuery::default()
+                ..ListQuery::default()
             };
             let ids: Vec<String> = store
                 .query_users(acme.id, &query)
@@ -971,7 +987,7 @@ async fn sorting_puts_unassigned_values_last() {
                 .unwrap()
                 .users
                 .into_iter()
-                .map(|u| u.id().to_owned())
+                .map(|u| u.scim_id.clone())
                 .collect();
             let expected = match order {
                 SortOrder::Ascending => ["id-4", "id-1", "id-2", "id-3"],
@@ -1169,7 +1185,7 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
         });
         insert(&store, &mut placed).await.unwrap();
         assert_eq!(
-            store.get_user(acme.id, "placed").await.unwrap(),
+            store.user_by_scim_id(acme.id, "placed").await.unwrap(),
             Some(placed.clone()),
             "{name}"
         );
@@ -1206,10 +1222,10 @@ async fn catalog_names_are_unique_and_mapping_priorities_stay_one_to_n() {
     }
 }
 
-/// The stored reads (for responses rendered without decoding) find the same users, in the same
-/// order and pages, as the decoding reads, with each document as it was written.
+/// What a SCIM read returns (the resource as stored, rendered without decoding) is the
+/// account as written: by query, page after page, and by id; other tenants see none of it.
 #[tokio::test]
-async fn stored_reads_agree_with_decoded_reads() {
+async fn scim_reads_return_the_documents_as_written() {
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
         let mut users = population(&acme);
@@ -1217,68 +1233,57 @@ async fn stored_reads_agree_with_decoded_reads() {
             insert(&store, user).await.unwrap();
         }
         let queries = [
-            UserQuery::default(),
-            UserQuery {
-                filter: Some(Filter::parse_for(r#"userName eq "B@example.com""#, &USER).unwrap()),
-                ..UserQuery::default()
+            ListQuery::default(),
+            ListQuery {
+                filter: Some(
+                    Filter::parse_for(r#"userName eq "BJENSEN@example.com""#, &USER).unwrap(),
+                ),
+                ..ListQuery::default()
             },
-            UserQuery {
-                page: Some(Page::Cursor {
+            ListQuery {
+                page: Page::Cursor {
                     cursor: None,
                     count: 2,
-                }),
-                ..UserQuery::default()
+                },
+                ..ListQuery::default()
             },
-            UserQuery {
+            ListQuery {
                 sort_by: Some(list::sort_by("userName", &USER).unwrap()),
                 sort_order: SortOrder::Descending,
-                page: Some(Page::Index {
+                page: Page::Index {
                     start_index: 2,
                     count: 3,
-                }),
-                ..UserQuery::default()
+                },
+                ..ListQuery::default()
             },
         ];
         for query in &queries {
-            let decoded = store.query_users(acme.id, query).await.unwrap();
-            let stored = store.query_stored_users(acme.id, query).await.unwrap();
-            assert_eq!(stored.total, decoded.total, "{name} {query:?}");
-            // Cursors are sealed with a fresh nonce each time: compare where they lead.
-            assert_eq!(
-                stored.next_cursor.is_some(),
-                decoded.next_cursor.is_some(),
-                "{name} {query:?}"
-            );
-            if let (Some(stored_next), Some(decoded_next)) =
-                (&stored.next_cursor, &decoded.next_cursor)
-            {
-                let after = |cursor: &scim::list::Cursor| UserQuery {
-                    page: Some(Page::Cursor {
-                        cursor: Some(cursor.clone()),
+            let page = store.query_users(acme.id, query).await.unwrap();
+            assert!(!page.users.is_empty(), "{name} {query:?}");
+            if let Some(next) = &page.next_cursor {
+                let after = ListQuery {
+                    page: Page::Cursor {
+                        cursor: Some(next.clone()),
                         count: 2,
-                    }),
+                    },
                     ..query.clone()
                 };
-                let ids = |page: &scimd_core::store::UserPage<User>| {
-                    page.users
+                let following = store.query_users(acme.id, &after).await.unwrap();
+                assert!(!following.users.is_empty(), "{name} {query:?}");
+                assert!(
+                    following
+                        .users
                         .iter()
-                        .map(|user| user.id().to_owned())
-                        .collect::<Vec<_>>()
-                };
-                let via_stored = store
-                    .query_users(acme.id, &after(stored_next))
-                    .await
-                    .unwrap();
-                let via_decoded = store
-                    .query_users(acme.id, &after(decoded_next))
-                    .await
-                    .unwrap();
-                assert_eq!(ids(&via_stored), ids(&via_decoded), "{name} {query:?}");
-                assert!(!ids(&via_stored).is_empty(), "{name} {query:?}");
+                        .all(|user| page.users.iter().all(|seen| seen.key != user.key)),
+                    "{name} {query:?}: the next page repeats none"
+                );
             }
-            assert_eq!(stored.users.len(), decoded.users.len(), "{name} {query:?}");
-            for (stored, user) in stored.users.iter().zip(&decoded.users) {
-                assert_eq!(stored.scim_id, user.id(), "{name}");
+            for stored in &page.users {
+                let account = store
+                    .user_by_scim_id(acme.id, &stored.scim_id)
+                    .await
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(
                     (
                         stored.key,
@@ -1286,15 +1291,20 @@ async fn stored_reads_agree_with_decoded_reads() {
                         stored.created_at,
                         stored.updated_at
                     ),
-                    (user.key, user.version, user.created_at, user.updated_at),
+                    (
+                        account.key,
+                        account.version,
+                        account.created_at,
+                        account.updated_at
+                    ),
                     "{name}"
                 );
                 let document: serde_json::Map<String, Value> =
                     serde_json::from_str(&stored.document).unwrap();
-                assert_eq!(document, user.resource, "{name}");
+                assert_eq!(document, account.resource, "{name}");
                 assert_eq!(
                     store
-                        .stored_user(acme.id, user.id())
+                        .scim_resource(acme.id, &stored.scim_id)
                         .await
                         .unwrap()
                         .as_ref(),
@@ -1305,7 +1315,7 @@ async fn stored_reads_agree_with_decoded_reads() {
         }
         assert!(
             store
-                .stored_user(acme.id, "no-such-id")
+                .scim_resource(acme.id, "no-such-id")
                 .await
                 .unwrap()
                 .is_none()
@@ -1314,7 +1324,7 @@ async fn stored_reads_agree_with_decoded_reads() {
         let someone = users[0].id();
         assert!(
             store
-                .stored_user(other.id, someone)
+                .scim_resource(other.id, someone)
                 .await
                 .unwrap()
                 .is_none(),
@@ -1344,12 +1354,12 @@ async fn read_scopes_see_their_own_writes_and_leave_no_snapshot_behind() {
         let second = renamed(&first, "Two");
         let seen = store
             .read_scope(async {
-                let before = store.get_user(acme.id, "u1").await.unwrap();
+                let before = store.user_by_scim_id(acme.id, "u1").await.unwrap();
                 store
                     .update_user(&first, &second, &event(&second, "update"))
                     .await
                     .unwrap();
-                (before, store.get_user(acme.id, "u1").await.unwrap())
+                (before, store.user_by_scim_id(acme.id, "u1").await.unwrap())
             })
             .await;
         assert_eq!(seen, (Some(first.clone()), Some(second.clone())), "{name}");
@@ -1357,7 +1367,7 @@ async fn read_scopes_see_their_own_writes_and_leave_no_snapshot_behind() {
         // Dropped half-way: after its read, never finished.
         let (has_read, read) = tokio::sync::oneshot::channel();
         let abandoned = store.read_scope(async {
-            store.get_user(acme.id, "u1").await.unwrap();
+            store.user_by_scim_id(acme.id, "u1").await.unwrap();
             has_read.send(()).unwrap();
             std::future::pending::<()>().await;
         });
@@ -1366,7 +1376,7 @@ async fn read_scopes_see_their_own_writes_and_leave_no_snapshot_behind() {
             answer = read => answer.unwrap(),
         }
         store
-            .read_scope(async { store.get_user(acme.id, "u1").await.unwrap() })
+            .read_scope(async { store.user_by_scim_id(acme.id, "u1").await.unwrap() })
             .await;
 
         let third = renamed(&second, "Three");
@@ -1376,9 +1386,9 @@ async fn read_scopes_see_their_own_writes_and_leave_no_snapshot_behind() {
             .unwrap();
         // Lookups take whichever connection is idle: ask often enough to meet each of them.
         for _ in 0..4 {
-            let outside = store.get_user(acme.id, "u1").await.unwrap();
+            let outside = store.user_by_scim_id(acme.id, "u1").await.unwrap();
             let inside = store
-                .read_scope(async { store.get_user(acme.id, "u1").await.unwrap() })
+                .read_scope(async { store.user_by_scim_id(acme.id, "u1").await.unwrap() })
                 .await;
             assert_eq!(outside.as_ref(), Some(&third), "{name}");
             assert_eq!(inside.as_ref(), Some(&third), "{name}");
@@ -1399,7 +1409,7 @@ async fn a_scope_inside_another_reads_in_the_outer_snapshot() {
 
         let (outer, nested) = store
             .read_scope(async {
-                let outer = store.get_user(acme.id, "u1").await.unwrap();
+                let outer = store.user_by_scim_id(acme.id, "u1").await.unwrap();
                 // Another request's write, from a task outside this scope.
                 let (writer, from, to) = (store.clone(), first.clone(), second.clone());
                 tokio::spawn(async move {
@@ -1411,7 +1421,7 @@ async fn a_scope_inside_another_reads_in_the_outer_snapshot() {
                 .await
                 .unwrap();
                 let nested = store
-                    .read_scope(async { store.get_user(acme.id, "u1").await.unwrap() })
+                    .read_scope(async { store.user_by_scim_id(acme.id, "u1").await.unwrap() })
                     .await;
                 (outer, nested)
             })
@@ -1420,7 +1430,7 @@ async fn a_scope_inside_another_reads_in_the_outer_snapshot() {
         let expected = if name == "sqlite" { &first } else { &second };
         assert_eq!(nested.as_ref(), Some(expected), "{name}");
         assert_eq!(
-            store.get_user(acme.id, "u1").await.unwrap().as_ref(),
+            store.user_by_scim_id(acme.id, "u1").await.unwrap().as_ref(),
             Some(&second),
             "{name}: after the scope"
         );
@@ -1470,7 +1480,11 @@ async fn r45_moves_are_all_or_none_and_fit_the_target_profile() {
             users.push(placed);
         }
         assert_eq!(
-            store.get_user(acme.id, "id0").await.unwrap().as_ref(),
+            store
+                .user_by_scim_id(acme.id, "id0")
+                .await
+                .unwrap()
+                .as_ref(),
             Some(&users[0])
         );
         let move_to = |user: &User, profile: i64| AccountMove {
@@ -1520,7 +1534,11 @@ async fn r45_moves_are_all_or_none_and_fit_the_target_profile() {
         );
 
         store.move_users(small.id, &moves_of(2)).await.unwrap();
-        let moved = store.get_user(acme.id, "id0").await.unwrap().unwrap();
+        let moved = store
+            .user_by_scim_id(acme.id, "id0")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             moved.placement,
             Some(move_to(&users[0], small.id).to),
@@ -1566,7 +1584,11 @@ async fn r45_moves_are_all_or_none_and_fit_the_target_profile() {
 
         // Two admins moving different users into the last place at once: one wins.
         let first = [move_to(&users[2], last.id)];
-        let moved_back = store.get_user(acme.id, "id1").await.unwrap().unwrap();
+        let moved_back = store
+            .user_by_scim_id(acme.id, "id1")
+            .await
+            .unwrap()
+            .unwrap();
         let second = [move_to(&moved_back, last.id)];
         let (a, b) = tokio::join!(
             store.move_users(last.id, &first),

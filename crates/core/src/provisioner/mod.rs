@@ -30,7 +30,6 @@ pub use manual::ManualUser;
 pub use moves::{MoveSelection, MoveTarget};
 pub use retention::DEFAULT_ACTIVITY_RETENTION_DAYS;
 pub use tokens::Principal;
-pub use users::ListRequest;
 
 #[derive(Debug, Clone)]
 pub struct Provisioner<S, C = SystemClock> {

@@ -7,11 +7,10 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::etag;
 use crate::lifecycle::{PreservedBy, Refusal, decide_active, state_after_delete};
-use crate::store::{Store, StoreError, UserPage, UserQuery};
+use crate::store::{Store, StoreError, UserPage};
 use crate::tenant::TenantId;
 use crate::user::{StoredUser, User, check_user_name_is_email};
-use scim::filter::Filter;
-use scim::list::{Page, PageLimits, SortOrder};
+use scim::list::{ListQuery, Page};
 use scim::normalise::normalise_resource;
 use scim::patch::{PatchRequest, apply};
 use scim::schema::USER;
@@ -20,29 +19,19 @@ use serde_json::{Map, Value};
 /// Attempts at a read-modify-write before a concurrent writer wins (without `If-Match`).
 pub(super) const WRITE_ATTEMPTS: usize = 5;
 
-/// A list or `/.search` request as it arrives, before checking.
-#[derive(Debug, Clone, Default)]
-pub struct ListRequest<'a> {
-    pub filter: Option<&'a str>,
-    pub sort_by: Option<&'a str>,
-    pub sort_order: Option<&'a str>,
-    pub start_index: Option<&'a str>,
-    pub count: Option<&'a str>,
-    pub cursor: Option<&'a str>,
-}
-
 impl<S: Store, C: Clock> Provisioner<S, C> {
-    pub async fn get_user(&self, tenant: TenantId, id: &str) -> Result<User> {
+    /// GET (RFC 7644 §3.4.1): the resource, to render with any projection.
+    pub async fn get_user(&self, tenant: TenantId, id: &str) -> Result<StoredUser> {
         self.store
-            .get_user(tenant, id)
+            .scim_resource(tenant, id)
             .await?
             .ok_or_else(|| not_found(id))
     }
 
-    /// [`Self::get_user`] as stored, for a response with the default projection.
-    pub async fn get_stored_user(&self, tenant: TenantId, id: &str) -> Result<StoredUser> {
+    /// The account behind a live SCIM id, whole, as a change starts from it.
+    async fn current(&self, tenant: TenantId, id: &str) -> Result<User> {
         self.store
-            .stored_user(tenant, id)
+            .user_by_scim_id(tenant, id)
             .await?
             .ok_or_else(|| not_found(id))
     }
@@ -101,7 +90,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         if_match: Option<&str>,
     ) -> Result<()> {
         for _ in 0..WRITE_ATTEMPTS {
-            let current = self.get_user(tenant, id).await?;
+            let current = self.current(tenant, id).await?;
             check_if_match(&current, if_match)?;
             let state = state_after_delete(current.state);
             let now = self.now();
@@ -131,30 +120,14 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Err(busy(id))
     }
 
-    pub async fn list_users(
-        &self,
-        tenant: TenantId,
-        request: &ListRequest<'_>,
-        limits: PageLimits,
-    ) -> Result<UserPage> {
-        let (query, start_index) = user_query(request, limits)?;
-        let page = self.store.query_users(tenant, &query).await?;
-        Ok(UserPage {
-            start_index,
-            ..page
-        })
-    }
-
-    /// [`Self::list_users`] with the users as stored, for a response that shows them with the
-    /// default projection (see [`StoredUser`]).
-    pub async fn list_stored_users(
-        &self,
-        tenant: TenantId,
-        request: &ListRequest<'_>,
-        limits: PageLimits,
-    ) -> Result<UserPage<StoredUser>> {
-        let (query, start_index) = user_query(request, limits)?;
-        let page = self.store.query_stored_users(tenant, &query).await?;
+    /// A list or search (RFC 7644 §3.4.2, §3.4.3), checked by [`scim::list::SearchRequest`]:
+    /// one page of resources, to render with any projection.
+    pub async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<UserPage> {
+        let start_index = match query.page {
+            Page::Index { start_index, .. } => Some(start_index),
+            Page::Cursor { .. } => None,
+        };
+        let page = self.store.query_users(tenant, query).await?;
         Ok(UserPage {
             start_index,
             ..page
@@ -174,7 +147,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         next: impl Fn(&User) -> Result<Option<Map<String, Value>>>,
     ) -> Result<User> {
         for _ in 0..WRITE_ATTEMPTS {
-            let current = self.get_user(tenant, id).await?;
+            let current = self.current(tenant, id).await?;
             check_if_match(&current, if_match)?;
             let Some(resource) = next(&current)? else {
                 return Ok(current);
@@ -234,31 +207,6 @@ pub(super) fn user_name_of(resource: &Map<String, Value>) -> &str {
         .get("userName")
         .and_then(Value::as_str)
         .unwrap_or_default()
-}
-
-/// The store query a list request asks for, and the `startIndex` to echo (index paging).
-fn user_query(request: &ListRequest<'_>, limits: PageLimits) -> Result<(UserQuery, Option<u64>)> {
-    let filter = request
-        .filter
-        .map(|text| Filter::parse_for(text, &USER))
-        .transpose()?;
-    let sort_by = request
-        .sort_by
-        .map(|text| scim::list::sort_by(text, &USER))
-        .transpose()?;
-    let sort_order = SortOrder::parse(request.sort_order)?;
-    let page = Page::from_params(request.start_index, request.count, request.cursor, limits)?;
-    let start_index = match page {
-        Page::Index { start_index, .. } => Some(start_index),
-        Page::Cursor { .. } => None,
-    };
-    let query = UserQuery {
-        filter,
-        sort_by,
-        sort_order,
-        page: Some(page),
-    };
-    Ok((query, start_index))
 }
 
 fn check_if_match(current: &User, if_match: Option<&str>) -> Result<()> {

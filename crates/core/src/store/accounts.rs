@@ -6,20 +6,8 @@ use crate::lifecycle::ManagedBy;
 use crate::mail::Mail;
 use crate::tenant::TenantId;
 use crate::user::{Placement, StoredUser, User};
-use scim::filter::ResolvedFilter;
-use scim::list::{Cursor, Page, SortOrder};
-use scim::schema::Resolved;
+use scim::list::{Cursor, ListQuery};
 use std::future::Future;
-
-/// A `/Users` query: a resolved filter, an order and a page.
-#[derive(Debug, Clone, Default)]
-pub struct UserQuery {
-    pub filter: Option<ResolvedFilter>,
-    /// `None` keeps creation order.
-    pub sort_by: Option<Resolved>,
-    pub sort_order: SortOrder,
-    pub page: Option<Page>,
-}
 
 /// Which accounts an admin listing returns: a page in key order, optionally narrowed.
 #[derive(Debug, Clone, Default)]
@@ -63,38 +51,27 @@ pub enum StateFilter {
     Preserved,
 }
 
-/// One page of users (decoded [`User`]s, or [`StoredUser`]s to render) and the total count of
-/// matches.
-#[derive(Debug, Clone)]
-pub struct UserPage<U = User> {
+/// One page of a `/Users` query, and the total count of matches.
+#[derive(Debug, Clone, Default)]
+pub struct UserPage {
     pub total: u64,
-    pub users: Vec<U>,
+    pub users: Vec<StoredUser>,
     pub next_cursor: Option<Cursor>,
     /// The 1-based index of the first user, for index paging (set by the provisioner).
     pub start_index: Option<u64>,
 }
 
-impl<U> Default for UserPage<U> {
-    fn default() -> Self {
-        Self {
-            total: 0,
-            users: Vec::new(),
-            next_cursor: None,
-            start_index: None,
-        }
-    }
-}
-
 /// Account reads: SCIM's by id and by query, admins' by email and by listing.
 pub trait AccountReads {
-    /// The account SCIM knows under this live id.
-    fn get_user(
+    /// The account SCIM knows under this live id, decoded whole, as a change reads it.
+    fn user_by_scim_id(
         &self,
         tenant: TenantId,
         scim_id: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    /// [`Self::get_user`], as stored, for a read that renders it as it is.
-    fn stored_user(
+    /// The SCIM resource under this live id, as a read returns it (rendered either way, see
+    /// [`StoredUser`]).
+    fn scim_resource(
         &self,
         tenant: TenantId,
         scim_id: &str,
@@ -105,18 +82,12 @@ pub trait AccountReads {
         tenant: TenantId,
         email: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    /// A `/Users` query: only accounts with a live SCIM id.
+    /// A `/Users` query: only accounts with a live SCIM id, as a read returns them.
     fn query_users(
         &self,
         tenant: TenantId,
-        query: &UserQuery,
+        query: &ListQuery,
     ) -> impl Future<Output = StoreResult<UserPage>> + Send;
-    /// [`Self::query_users`], the users as stored, for a page that renders them as they are.
-    fn query_stored_users(
-        &self,
-        tenant: TenantId,
-        query: &UserQuery,
-    ) -> impl Future<Output = StoreResult<UserPage<StoredUser>>> + Send;
     /// Every account, for admins and reports, in key order.
     fn list_accounts(
         &self,

@@ -14,7 +14,6 @@ mod tokens;
 
 pub use accounts::{
     AccountCounts, AccountMove, AccountQuery, AccountReads, AccountWrites, StateFilter, UserPage,
-    UserQuery,
 };
 pub use activity::ActivityStore;
 pub use admins::AdminStore;

@@ -11,15 +11,15 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
-use scim::list::ListResponse;
+use scim::list::{ListResponse, SearchRequest};
 use scim::projection::Projection;
 use scim::schema::USER;
 use scimd_core::activity::Origin;
-use scimd_core::provisioner::ListRequest;
 use scimd_core::store::UserPage;
 use scimd_core::tenant::TenantId;
 use scimd_core::user::{StoredUser, User};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 pub(crate) fn router() -> Router<AppState> {
     let by_id = get(read).put(replace).patch(patch).delete(delete);
@@ -41,20 +41,21 @@ async fn method_not_allowed(method: axum::http::Method) -> ApiError {
     )
 }
 
-/// The resource as the client asked to see it.
-fn rendered(user: User, base: &BaseUrl, projection: &Projection) -> Value {
-    Value::Object(projection.apply(user.into_scim(&base.0), &USER))
-}
-
-/// A stored user with the default projection, spliced from its stored text (see
-/// [`StoredUser`]), as a response body (`render`) or a list member (`render_raw`). A stored
-/// document that is not a JSON object is a server fault.
-fn stored_rendering<T>(
+/// A resource as a read (GET, list) shows it: with the default projection its stored text is
+/// spliced (see [`StoredUser`]); any other projection picks from its values. A stored document
+/// that is not a JSON object is a server fault.
+fn read_text(
     user: &StoredUser,
     base: &BaseUrl,
-    render: fn(&StoredUser, &str) -> serde_json::Result<T>,
-) -> Result<T, ApiError> {
-    render(user, &base.0).map_err(|error| {
+    projection: &Projection,
+) -> Result<Vec<u8>, ApiError> {
+    let text = if projection.is_default() {
+        user.render(&base.0)
+    } else {
+        user.resource(&base.0)
+            .and_then(|resource| serde_json::to_vec(&projection.apply(resource, &USER)))
+    };
+    text.map_err(|error| {
         ApiError(scimd_core::Error::Internal(format!(
             "the stored document of user {} is not a JSON object: {error}",
             user.scim_id
@@ -62,7 +63,7 @@ fn stored_rendering<T>(
     })
 }
 
-fn list_response<R, U>(resources: Vec<R>, page: UserPage<U>) -> ListResponse<R> {
+fn list_response<R>(resources: Vec<R>, page: UserPage) -> ListResponse<R> {
     ListResponse {
         total_results: page.total,
         resources,
@@ -72,7 +73,7 @@ fn list_response<R, U>(resources: Vec<R>, page: UserPage<U>) -> ListResponse<R> 
     }
 }
 
-/// The resource and its ETag, for a read, replace or patch (`200 OK`) or a create. With the
+/// The resource and its ETag after a replace or patch (`200 OK`) or a create. With the
 /// default projection, the user's document is printed once and spliced (see [`StoredUser`]).
 fn rendered_with_etag(
     status: StatusCode,
@@ -88,9 +89,10 @@ fn rendered_with_etag(
                 user.id()
             )))
         })?;
-        Scim::with_json_text(status, stored_rendering(&stored, base, StoredUser::render)?)
+        Scim::with_json_text(status, read_text(&stored, base, projection)?)
     } else {
-        Scim::with_body(status, rendered(user, base, projection))
+        let resource = projection.apply(user.into_scim(&base.0), &USER);
+        Scim::with_body(status, Value::Object(resource))
     };
     Ok(scim.with_etag(etag))
 }
@@ -133,25 +135,15 @@ async fn read(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Scim, ApiError> {
-    let projection = projection(&query);
-    let unchanged = |etag: &str| {
-        header(&headers, header::IF_NONE_MATCH)
-            .is_some_and(|tags| scimd_core::etag::header_lists(tags, etag))
-    };
-    if projection.is_default() {
-        let user = Box::pin(state.provisioner.get_stored_user(caller.tenant_id, &id)).await?;
-        let etag = user.etag();
-        if unchanged(&etag) {
-            return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(etag));
-        }
-        let body = stored_rendering(&user, &base, StoredUser::render)?;
-        return Ok(Scim::with_json_text(StatusCode::OK, body).with_etag(etag));
-    }
     let user = Box::pin(state.provisioner.get_user(caller.tenant_id, &id)).await?;
-    if unchanged(&user.etag()) {
-        return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(user.etag()));
+    let etag = user.etag();
+    let unchanged = header(&headers, header::IF_NONE_MATCH)
+        .is_some_and(|tags| scimd_core::etag::header_lists(tags, &etag));
+    if unchanged {
+        return Ok(Scim::status(StatusCode::NOT_MODIFIED).with_etag(etag));
     }
-    rendered_with_etag(StatusCode::OK, user, &base, &projection)
+    let body = read_text(&user, &base, &projection(&query))?;
+    Ok(Scim::with_json_text(StatusCode::OK, body).with_etag(etag))
 }
 
 async fn replace(
@@ -256,15 +248,8 @@ async fn list(
     base: BaseUrl,
     query: ScimQuery,
 ) -> Result<Scim, ApiError> {
-    let request = ListRequest {
-        filter: query.get("filter"),
-        sort_by: query.get("sortBy"),
-        sort_order: query.get("sortOrder"),
-        start_index: query.get("startIndex"),
-        count: query.get("count"),
-        cursor: query.get("cursor"),
-    };
-    respond_with_page(&state, caller, &base, &request, &projection(&query)).await
+    let request = SearchRequest::from_query(|name| query.get(name));
+    respond_with_page(&state, caller, &base, &request).await
 }
 
 /// `POST /Users/.search` (RFC 7644 §3.4.3): the query parameters in a SearchRequest body.
@@ -274,82 +259,28 @@ async fn search(
     base: BaseUrl,
     ScimJson(body): ScimJson,
 ) -> Result<Scim, ApiError> {
-    let Value::Object(body) = body else {
-        return Err(scim::Error::invalid_syntax("a SearchRequest must be a JSON object").into());
-    };
-    let member = |name: &str| {
-        body.iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
-    };
-    let text = |name: &str| -> Result<Option<String>, ApiError> {
-        match member(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(Value::Number(number)) => Ok(Some(number.to_string())),
-            Some(other) => Err(scim::Error::invalid_value(format!(
-                "'{name}' must be a string or number, not {other}"
-            ))
-            .into()),
-        }
-    };
-    let list = |name: &str| -> Result<Vec<String>, ApiError> {
-        match member(name) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::String(text)) => Ok(text.split(',').map(str::to_owned).collect()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| {
-                    item.as_str().map(str::to_owned).ok_or_else(|| {
-                        scim::Error::invalid_value(format!("'{name}' must list attribute names"))
-                            .into()
-                    })
-                })
-                .collect(),
-            Some(other) => Err(scim::Error::invalid_value(format!(
-                "'{name}' must be an array of names, not {other}"
-            ))
-            .into()),
-        }
-    };
-    let (filter, sort_by, sort_order) = (text("filter")?, text("sortBy")?, text("sortOrder")?);
-    let (start_index, count, cursor) = (text("startIndex")?, text("count")?, text("cursor")?);
-    let projection =
-        Projection::from_lists(&list("attributes")?, &list("excludedAttributes")?, &USER);
-    let request = ListRequest {
-        filter: filter.as_deref(),
-        sort_by: sort_by.as_deref(),
-        sort_order: sort_order.as_deref(),
-        start_index: start_index.as_deref(),
-        count: count.as_deref(),
-        cursor: cursor.as_deref(),
-    };
-    respond_with_page(&state, caller, &base, &request, &projection).await
+    let request = SearchRequest::from_body(&body)?;
+    respond_with_page(&state, caller, &base, &request).await
 }
 
 async fn respond_with_page(
     state: &AppState,
     caller: scimd_core::Principal,
     base: &BaseUrl,
-    request: &ListRequest<'_>,
-    projection: &Projection,
+    request: &SearchRequest,
 ) -> Result<Scim, ApiError> {
-    let limits = state.settings.capabilities.page_limits;
-    let provisioner = &state.provisioner;
-    if projection.is_default() {
-        let page =
-            Box::pin(provisioner.list_stored_users(caller.tenant_id, request, limits)).await?;
-        let resources = page
-            .users
-            .iter()
-            .map(|user| stored_rendering(user, base, StoredUser::render_raw))
-            .collect::<Result<_, _>>()?;
-        return Ok(Scim::ok(list_response(resources, page)));
-    }
-    let mut page = Box::pin(provisioner.list_users(caller.tenant_id, request, limits)).await?;
-    let resources = std::mem::take(&mut page.users)
-        .into_iter()
-        .map(|user| rendered(user, base, projection))
-        .collect();
+    let query = request.query(&USER, state.settings.capabilities.page_limits)?;
+    let projection = request.projection(&USER);
+    let page = Box::pin(state.provisioner.list_users(caller.tenant_id, &query)).await?;
+    let resources = page
+        .users
+        .iter()
+        .map(|user| {
+            let text = String::from_utf8(read_text(user, base, &projection)?)
+                .map_err(|error| ApiError(scimd_core::Error::Internal(error.to_string())))?;
+            RawValue::from_string(text)
+                .map_err(|error| ApiError(scimd_core::Error::Internal(error.to_string())))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(Scim::ok(list_response(resources, page)))
 }

@@ -6,8 +6,9 @@ use crate::sql::users::{PlannedQuery, USER_COLUMNS, next_cursor, plan_query};
 use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use scim::filter::fold_case;
+use scim::list::ListQuery;
 use scimd_core::store::{
-    AccountCounts, AccountQuery, AccountReads, StateFilter, StoreResult, UserPage, UserQuery,
+    AccountCounts, AccountQuery, AccountReads, StateFilter, StoreResult, UserPage,
 };
 use scimd_core::tenant::TenantId;
 use scimd_core::user::{StoredUser, User};
@@ -34,12 +35,12 @@ async fn one_user<U>(
     row.map(|row| (shape.decode)(tenant, row)).transpose()
 }
 
-async fn query_page<U>(
+async fn query_page(
     store: &SqlStore,
     tenant: TenantId,
-    query: &UserQuery,
-    shape: &Shape<U>,
-) -> StoreResult<UserPage<U>> {
+    query: &ListQuery,
+) -> StoreResult<UserPage> {
+    let shape = &STORED;
     let PlannedQuery {
         point_read,
         count,
@@ -102,7 +103,7 @@ async fn query_page<U>(
 }
 
 impl AccountReads for SqlStore {
-    async fn get_user(&self, tenant: TenantId, scim_id: &str) -> StoreResult<Option<User>> {
+    async fn user_by_scim_id(&self, tenant: TenantId, scim_id: &str) -> StoreResult<Option<User>> {
         one_user(
             self,
             tenant,
@@ -113,7 +114,7 @@ impl AccountReads for SqlStore {
         .await
     }
 
-    async fn stored_user(
+    async fn scim_resource(
         &self,
         tenant: TenantId,
         scim_id: &str,
@@ -126,16 +127,8 @@ impl AccountReads for SqlStore {
         one_user(self, tenant, &ACCOUNTS, "u.user_name_ci = $2", email).await
     }
 
-    async fn query_users(&self, tenant: TenantId, query: &UserQuery) -> StoreResult<UserPage> {
-        query_page(self, tenant, query, &ACCOUNTS).await
-    }
-
-    async fn query_stored_users(
-        &self,
-        tenant: TenantId,
-        query: &UserQuery,
-    ) -> StoreResult<UserPage<StoredUser>> {
-        query_page(self, tenant, query, &STORED).await
+    async fn query_users(&self, tenant: TenantId, query: &ListQuery) -> StoreResult<UserPage> {
+        query_page(self, tenant, query).await
     }
 
     async fn list_accounts(

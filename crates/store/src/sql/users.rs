@@ -5,9 +5,10 @@ use super::{Dialect, Params, Statement};
 use crate::cursor_seal::CursorSeal;
 use scim::filter::fold_case;
 use scim::fold::case_folded;
+use scim::list::ListQuery;
 use scim::list::{Cursor, Page, SortOrder};
 use scim::schema::USER;
-use scimd_core::store::{StoreError, StoreResult, UserQuery};
+use scimd_core::store::{StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
 use scimd_core::user::User;
 use serde_json::{Map, Value};
@@ -87,7 +88,7 @@ pub(crate) fn plan_query(
     dialect: Dialect,
     cursors: &CursorSeal,
     tenant: TenantId,
-    query: &UserQuery,
+    query: &ListQuery,
     columns: &str,
 ) -> StoreResult<PlannedQuery> {
     let condition = |params: &mut Params| -> StoreResult<String> {
@@ -105,10 +106,7 @@ pub(crate) fn plan_query(
         }
         Ok(condition)
     };
-    let page = query.page.clone().unwrap_or(Page::Index {
-        start_index: 1,
-        count: 100,
-    });
+    let page = query.page.clone();
     let point_read = query.filter.as_ref().is_some_and(pins_one_user);
     let first_page = matches!(
         page,

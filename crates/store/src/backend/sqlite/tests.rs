@@ -168,27 +168,27 @@ async fn the_checkpointer_copies_commits_into_the_database_file() {
 async fn planned_user_queries_are_compiled_once() {
     use crate::sql::Dialect;
     use crate::sql::users::{USER_COLUMNS, plan_query};
+    use scim::list::ListQuery;
     use scim::list::Page;
-    use scimd_core::store::UserQuery;
 
     let (dir, _backend) = backend().await;
     let connection = open_connection(&dir.path().join("t.db"), true, "NORMAL").unwrap();
     let filter = scim::Filter::parse_for(r#"userName eq "a@b.co""#, &scim::schema::USER);
     for page in [
-        None,
-        Some(Page::Cursor {
+        ListQuery::default().page,
+        Page::Cursor {
             cursor: None,
             count: 10,
-        }),
-        Some(Page::Index {
+        },
+        Page::Index {
             start_index: 3,
             count: 10,
-        }),
+        },
     ] {
-        let query = UserQuery {
+        let query = ListQuery {
             filter: Some(filter.clone().unwrap()),
             page,
-            ..UserQuery::default()
+            ..ListQuery::default()
         };
         let planned = plan_query(
             Dialect::Sqlite,
