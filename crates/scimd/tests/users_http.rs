@@ -816,3 +816,109 @@ async fn both_base_paths_serve_the_same_api() {
         format!("http://scim.test/insync/scim/Users/{id}")
     );
 }
+
+/// SPEC §2: every failed SCIM call is logged with the operation its route attempts, the SCIM
+/// id or userName it was about, and the exact error body the client received; also when the
+/// request is refused before its handler runs (a body that is not JSON).
+#[tokio::test]
+async fn every_route_logs_its_failures_with_operation_target_and_the_body_sent() {
+    let app = TestApp::new().await;
+    let created = app.create("kept@example.com").await;
+    let id = created["id"].as_str().unwrap();
+    let uri = format!("/scim/v2/Users/{id}");
+    let malformed = |method: Method, uri: &str| {
+        app.request(method, uri)
+            .header(header::CONTENT_TYPE, "application/scim+json")
+            .body(Body::from("{not json"))
+            .unwrap()
+    };
+    let failures = [
+        (
+            app.call(
+                Method::POST,
+                "/scim/v2/Users",
+                Some(json!({"userName": "KEPT@example.com"})),
+            )
+            .await,
+            ("create", None, Some("KEPT@example.com")),
+        ),
+        (
+            app.call(Method::GET, "/scim/v2/Users/no-such-id", None)
+                .await,
+            ("read", Some("no-such-id"), None),
+        ),
+        (
+            app.send(malformed(Method::PUT, &uri)).await,
+            ("replace", Some(id), None),
+        ),
+        (
+            app.call(
+                Method::PATCH,
+                &uri,
+                Some(json!({"Operations": [{"op": "explode"}]})),
+            )
+            .await,
+            ("update", Some(id), None),
+        ),
+        (
+            app.send(
+                app.request(Method::DELETE, &uri)
+                    .header(header::IF_MATCH, "W/\"99\"")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await,
+            ("delete", Some(id), None),
+        ),
+        (
+            app.call(Method::GET, "/scim/v2/Users?filter=nope%20eq%201", None)
+                .await,
+            ("list", None, None),
+        ),
+        (
+            app.call(
+                Method::POST,
+                "/scim/v2/Users/.search",
+                Some(json!({"count": [1]})),
+            )
+            .await,
+            ("search", None, None),
+        ),
+    ];
+    let provisioner = app.provisioner().await;
+    let grant = provisioner
+        .command_line_grant("default", common::admin_origin())
+        .await
+        .unwrap();
+    let query = EventQuery {
+        outcome: Some(Outcome::Failure),
+        limit: 100,
+        ..EventQuery::default()
+    };
+    let mut logged = provisioner.activity(&grant, &query).await.unwrap();
+    logged.reverse();
+    assert_eq!(logged.len(), failures.len(), "{logged:#?}");
+    for ((reply, (operation, target_id, user_name)), event) in failures.iter().zip(&logged) {
+        let what = format!("{operation}: {}", reply.body);
+        assert!(reply.status.is_client_error(), "{what}");
+        assert_eq!(event.operation, *operation, "{what}");
+        assert_eq!(event.status, reply.status.as_u16(), "{what}");
+        assert_eq!(event.target_id.as_deref(), *target_id, "{what}");
+        assert_eq!(event.target_user_name.as_deref(), *user_name, "{what}");
+        assert_eq!(
+            event.response.as_deref().map(str::as_bytes),
+            Some(reply.raw.as_slice()),
+            "{what}: the body the client received"
+        );
+        assert_eq!(
+            event.detail.as_deref(),
+            reply.body["detail"].as_str(),
+            "{what}"
+        );
+        assert_eq!(
+            event.scim_type.as_deref(),
+            reply.body["scimType"].as_str(),
+            "{what}"
+        );
+    }
+}

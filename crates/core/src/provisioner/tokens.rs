@@ -124,6 +124,24 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         }
     }
 
+    /// Runs `work`, a SCIM request's reads (its token check, then its handler's), in one shared
+    /// read scope (see [`Database::read_scope`](crate::store::Database::read_scope)) unless the request's body is still to come: a
+    /// read transaction held over a slow client's upload would keep the database's write-ahead
+    /// log from starting over for as long as the client takes. A request with a body checks
+    /// its token on its own and runs its handler here once the body is in; scopes nest, so a
+    /// bodiless request's handler joins the scope of its token check.
+    pub async fn request_reads<F>(&self, body_pending: bool, work: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        if body_pending {
+            work.await
+        } else {
+            self.store.read_scope(work).await
+        }
+    }
+
     /// Checks an `Authorization` header. Every failure is the same `Unauthorized`, so a
     /// caller learns nothing about which part was wrong.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal> {

@@ -6,39 +6,33 @@
 use super::AppState;
 use super::extract::{ParsedBody, parse_body, read_limited};
 use super::limits::client_address;
-use super::response::ApiError;
+use super::response::{ApiError, Failure};
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{Method, header};
-use axum::middleware::Next;
+use axum::extract::{RawPathParams, Request, State};
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use scimd_core::Principal;
 use scimd_core::activity::{Actor, Client, Event, Origin, Outcome};
-use scimd_core::store::Database;
 use serde_json::Value;
 use std::time::Instant;
 
 /// Every SCIM route needs a valid bearer token; the principal and the request's origin
 /// travel in the request, and a failure is recorded once the response is known.
 ///
-/// A GET reads its token and then its user (or page) back to back, so both reads share one
-/// read transaction (see [`Store::read_scope`]). Any other request reads its token on its own:
-/// the wait for its body comes next, and a transaction held over it would keep the database's
-/// write-ahead log from starting over for as long as a slow client takes. Its handler's reads
-/// (the user to change, the mappings a create is classified by) share a second one, begun by
-/// the first of them, once the body is in, and ended before the write.
+/// A GET has no body to wait for: its token check and its handler share one read scope. Any
+/// other request's handler gets its own once its body is in (see
+/// [`Provisioner::request_reads`](scimd_core::Provisioner::request_reads)).
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let is_get = request.method() == Method::GET;
+    let body_pending = request.method() != Method::GET;
     // Boxed: the request's future is kilobytes, and each layer that moves it copies it all.
     let run = Box::pin(authenticate_and_run(state.clone(), request, next));
-    if is_get {
-        return state.provisioner.store().read_scope(run).await;
-    }
-    run.await
+    state.provisioner.request_reads(body_pending, run).await
 }
 
 async fn authenticate_and_run(
@@ -107,11 +101,10 @@ async fn authenticate_and_run(
     };
     request.extensions_mut().insert(principal.clone());
     request.extensions_mut().insert(origin.clone());
-    // Inside a GET's scope, this one joins it.
+    // The body is in: the handler's reads share a scope (a GET's joins its token check's).
     let response = state
         .provisioner
-        .store()
-        .read_scope(next.run(request))
+        .request_reads(false, next.run(request))
         .await;
     Ok(Box::pin(record_if_failed(
         &state,
@@ -123,6 +116,44 @@ async fn authenticate_and_run(
     .await)
 }
 
+/// The SCIM operation a route performs and the SCIM id its path names, put on the route's
+/// responses (also when a request is refused before its handler runs) for the activity log.
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt {
+    pub operation: &'static str,
+    pub target_id: Option<String>,
+}
+
+/// `handler`, its failed responses marked as an [`Attempt`] at `operation`.
+pub(crate) fn attempting<H, T>(operation: &'static str, handler: H) -> impl Handler<T, AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    handler.layer(middleware::from_fn(
+        move |params: RawPathParams, request: Request, next: Next| async move {
+            let mut response = next.run(request).await;
+            if is_failure(response.status()) {
+                let target_id = params
+                    .iter()
+                    .find(|(name, _)| *name == "id")
+                    .map(|(_, id)| id.to_owned());
+                response.extensions_mut().insert(Attempt {
+                    operation,
+                    target_id,
+                });
+            }
+            response
+        },
+    ))
+}
+
+fn is_failure(status: StatusCode) -> bool {
+    status.is_client_error() || status.is_server_error()
+}
+
+/// Records a failed response with what its route and its error put on it (see [`Attempt`] and
+/// [`Failure`]); a success passes untouched.
 async fn record_if_failed(
     state: &AppState,
     principal: &Principal,
@@ -131,29 +162,25 @@ async fn record_if_failed(
     response: Response,
 ) -> Response {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !is_failure(status) {
         return response;
     }
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    // The log keeps at most a few kilobytes of it (see `activity::stored_text`).
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let (operation, target_id) = operation_of(&origin.method, &origin.path);
+    let (operation, target_id) = response
+        .extensions()
+        .get::<Attempt>()
+        .map_or(("request", None), |attempt| {
+            (attempt.operation, attempt.target_id.clone())
+        });
+    let failure = response.extensions().get::<Failure>();
     let event = Event {
         target_user_name,
         target_id,
-        scim_type: error
-            .get("scimType")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        detail: error
-            .get("detail")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        response: Some(text),
+        scim_type: failure
+            .and_then(|failure| failure.error.scim_type)
+            .map(|scim_type| scim_type.as_str().to_owned()),
+        detail: failure.map(|failure| failure.error.detail.clone()),
+        // The log keeps at most a few kilobytes of it (see `activity::stored_text`).
+        response: failure.map(|failure| String::from_utf8_lossy(&failure.body).into_owned()),
         ..Event::new(
             origin,
             principal.tenant_id,
@@ -166,26 +193,7 @@ async fn record_if_failed(
     if let Err(error) = state.provisioner.record_failure(&event).await {
         tracing::error!(%error, "could not record a failed request in the activity log");
     }
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-/// The attempted operation and the SCIM id in the path, from `.../Users[/{id}]`.
-fn operation_of(method: &str, path: &str) -> (&'static str, Option<String>) {
-    let Some((_, rest)) = path.split_once("/Users") else {
-        return ("request", None);
-    };
-    let id = rest.strip_prefix('/').filter(|id| !id.is_empty());
-    let operation = match (method, id) {
-        ("POST", None) => "create",
-        ("GET", None) => "list",
-        ("POST", Some(".search")) => return ("search", None),
-        ("GET", Some(_)) => "read",
-        ("PUT", Some(_)) => "replace",
-        ("PATCH", Some(_)) => "update",
-        ("DELETE", Some(_)) => "delete",
-        _ => "request",
-    };
-    (operation, id.map(str::to_owned))
+    response
 }
 
 /// The `userName` of a JSON body, when it has one (at most one: a repeated key is refused).
@@ -201,21 +209,6 @@ fn user_name_in(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn operations_are_named_from_method_and_path() {
-        assert_eq!(operation_of("POST", "/scim/v2/Users"), ("create", None));
-        assert_eq!(operation_of("GET", "/insync/scim/Users"), ("list", None));
-        assert_eq!(
-            operation_of("PATCH", "/scim/v2/Users/abc"),
-            ("update", Some("abc".into()))
-        );
-        assert_eq!(
-            operation_of("POST", "/scim/v2/Users/.search"),
-            ("search", None)
-        );
-        assert_eq!(operation_of("GET", "/scim/v2/Groups"), ("request", None));
-    }
 
     #[test]
     fn user_names_are_read_from_bodies_that_have_one() {

@@ -1,6 +1,7 @@
 //! Every SCIM response, success or error, leaves through here with
 //! `Content-Type: application/scim+json`.
 
+use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scimd_core::Error;
@@ -151,18 +152,31 @@ impl ApiError {
     }
 }
 
+/// What a failed response said, carried in its extensions for the activity log: the error,
+/// and the exact body the client receives (shared, not copied).
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub error: scim::Error,
+    pub body: Bytes,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = self.protocol_error();
         let status =
             StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = Scim::with_body(status, error.to_json()).into_response();
+        // Cannot fail: an error's JSON is strings and a number.
+        let body = Bytes::from(serde_json::to_vec(&error.to_json()).unwrap_or_default());
+        let mut response = (status, body.clone()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
+            headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"scimd\""),
             );
         }
+        response.extensions_mut().insert(Failure { error, body });
         response
     }
 }

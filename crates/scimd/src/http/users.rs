@@ -4,6 +4,7 @@
 //! handler's future by value through its layers, a copy each time (it showed in profiles).
 
 use super::AppState;
+use super::activity::attempting;
 use super::extract::{BaseUrl, Caller, ScimJson, ScimQuery};
 use super::limits::off_the_workers;
 use super::response::{ApiError, Scim};
@@ -21,16 +22,23 @@ use scimd_core::user::{StoredUser, User};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+/// Each route names the operation it attempts, for the activity log's record of a failure.
 pub(crate) fn router() -> Router<AppState> {
-    let by_id = get(read).put(replace).patch(patch).delete(delete);
+    let by_id = get(attempting("read", read))
+        .put(attempting("replace", replace))
+        .patch(attempting("update", patch))
+        .delete(attempting("delete", delete));
+    let search = || post(attempting("search", search)).fallback(method_not_allowed);
     Router::new()
         .route(
             "/Users",
-            get(list).post(create).fallback(method_not_allowed),
+            get(attempting("list", list))
+                .post(attempting("create", create))
+                .fallback(method_not_allowed),
         )
-        .route("/Users/.search", post(search).fallback(method_not_allowed))
+        .route("/Users/.search", search())
         // RFC 7644 §3.4.3: a search at the root spans every resource type; User is the only one.
-        .route("/.search", post(search).fallback(method_not_allowed))
+        .route("/.search", search())
         .route("/Users/{id}", by_id.fallback(method_not_allowed))
 }
 
