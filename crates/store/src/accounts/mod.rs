@@ -13,27 +13,88 @@ use serde_json::{Map, Value};
 mod reads;
 mod writes;
 
-const USER_TYPES: &[Column] = &[
-    Column::Int,
-    Column::OptText,
-    Column::Text,
-    Column::Int,
-    Column::Int,
-    Column::Int,
-    Column::OptText,
-    Column::OptInt,
-    Column::OptInt,
-    Column::OptInt,
-    Column::Text,
-    Column::OptText,
-    Column::OptInt,
-    Column::Text,
-    Column::Text,
-    Column::Text,
-    Column::OptText,
-    Column::OptText,
-    Column::OptText,
+/// An account's columns, in the order [`USER_COLUMNS`] selects them: rows are read by these
+/// names (see [`AccountRow`]), never by bare positions.
+#[derive(Debug, Clone, Copy)]
+enum Col {
+    Pk,
+    ScimId,
+    Resource,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+    MappingName,
+    ProfileId,
+    StorageId,
+    QuotaBytes,
+    State,
+    PreservedBy,
+    PreservedAt,
+    ManagedBy,
+    DisplayName,
+    Upn,
+    MovedBy,
+    IdpToken,
+    IdpClient,
+}
+
+/// Each column's name (as [`USER_COLUMNS`] spells it after `u.`) and type, in [`Col`] order.
+const ACCOUNT_COLUMNS: [(&str, Column); 19] = [
+    ("pk", Column::Int),
+    ("scim_id", Column::OptText),
+    ("resource", Column::Text),
+    ("version", Column::Int),
+    ("created_at", Column::Int),
+    ("updated_at", Column::Int),
+    ("mapping_name", Column::OptText),
+    ("profile_id", Column::OptInt),
+    ("storage_id", Column::OptInt),
+    ("quota_bytes", Column::OptInt),
+    ("state", Column::Text),
+    ("preserved_by", Column::OptText),
+    ("preserved_at", Column::OptInt),
+    ("managed_by", Column::Text),
+    ("display_name", Column::Text),
+    ("upn", Column::Text),
+    ("moved_by", Column::OptText),
+    ("idp_token", Column::OptText),
+    ("idp_client", Column::OptText),
 ];
+
+const USER_TYPES: &[Column] = &{
+    let mut types = [Column::Int; ACCOUNT_COLUMNS.len()];
+    let mut index = 0;
+    while index < types.len() {
+        types[index] = ACCOUNT_COLUMNS[index].1;
+        index += 1;
+    }
+    types
+};
+
+/// A row of [`USER_COLUMNS`] (or of its first columns), read by column.
+struct AccountRow(Row);
+
+impl AccountRow {
+    fn int(&self, column: Col) -> i64 {
+        self.0[column as usize].int()
+    }
+
+    fn opt_int(&self, column: Col) -> Option<i64> {
+        self.0[column as usize].opt_int()
+    }
+
+    fn text(&mut self, column: Col) -> String {
+        self.0[column as usize].take_text()
+    }
+
+    fn opt_text(&mut self, column: Col) -> Option<String> {
+        self.0[column as usize].opt_text()
+    }
+
+    fn timestamp(&self, column: Col) -> Timestamp {
+        Timestamp::from_millis(self.int(column))
+    }
+}
 
 /// What a read of users selects, and how its rows decode: whole accounts, or stored
 /// documents for a response that shows them as they are. Both select `u.pk` first.
@@ -60,54 +121,61 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("a stored account has an invalid {what}").into())
 }
 
-fn user_from(tenant: TenantId, mut row: Row) -> StoreResult<User> {
-    let resource: Map<String, Value> = serde_json::from_str(&row[2].take_text())
+fn user_from(tenant: TenantId, row: Row) -> StoreResult<User> {
+    let mut row = AccountRow(row);
+    let resource: Map<String, Value> = serde_json::from_str(&row.text(Col::Resource))
         .map_err(|error| StoreError::Backend(Box::new(error)))?;
-    let placement = match (row[7].opt_int(), row[8].opt_int()) {
+    let placement = match (row.opt_int(Col::ProfileId), row.opt_int(Col::StorageId)) {
         (Some(profile_id), Some(storage_id)) => Some(Placement {
-            mapping: row[6].opt_text(),
-            moved_by: row[16].opt_text(),
+            mapping: row.opt_text(Col::MappingName),
+            moved_by: row.opt_text(Col::MovedBy),
             profile_id,
             storage_id,
-            quota_bytes: row[9].opt_int().and_then(|quota| u64::try_from(quota).ok()),
+            quota_bytes: row
+                .opt_int(Col::QuotaBytes)
+                .and_then(|quota| u64::try_from(quota).ok()),
         }),
         _ => None,
     };
-    let preserved_by = row[11].opt_text();
-    let state = AccountState::from_columns(&row[10].take_text(), preserved_by.as_deref())
+    let preserved_by = row.opt_text(Col::PreservedBy);
+    let state = AccountState::from_columns(&row.text(Col::State), preserved_by.as_deref())
         .ok_or_else(|| corrupt("state"))?;
-    let managed_by = ManagedBy::parse(&row[13].take_text()).ok_or_else(|| corrupt("manager"))?;
+    let managed_by =
+        ManagedBy::parse(&row.text(Col::ManagedBy)).ok_or_else(|| corrupt("manager"))?;
+    let connection = match (row.opt_text(Col::IdpToken), row.opt_text(Col::IdpClient)) {
+        (Some(token), Some(idp)) => Some(Connection { token, idp }),
+        _ => None,
+    };
     Ok(User {
         tenant_id: tenant,
-        key: row[0].int(),
-        scim_id: row[1].opt_text(),
+        key: row.int(Col::Pk),
+        scim_id: row.opt_text(Col::ScimId),
         resource,
-        version: row[3].int(),
-        created_at: Timestamp::from_millis(row[4].int()),
-        updated_at: Timestamp::from_millis(row[5].int()),
+        version: row.int(Col::Version),
+        created_at: row.timestamp(Col::CreatedAt),
+        updated_at: row.timestamp(Col::UpdatedAt),
         state,
-        preserved_at: row[12].opt_int().map(Timestamp::from_millis),
+        preserved_at: row.opt_int(Col::PreservedAt).map(Timestamp::from_millis),
         managed_by,
         profile: AccountProfile {
-            display_name: row[14].take_text(),
-            upn: row[15].take_text(),
+            display_name: row.text(Col::DisplayName),
+            upn: row.text(Col::Upn),
         },
         placement,
-        connection: match (row[17].opt_text(), row[18].opt_text()) {
-            (Some(token), Some(idp)) => Some(Connection { token, idp }),
-            _ => None,
-        },
+        connection,
     })
 }
 
-fn stored_from(_tenant: TenantId, mut row: Row) -> StoreResult<StoredUser> {
+/// A row of the first six columns (see [`STORED`]).
+fn stored_from(_tenant: TenantId, row: Row) -> StoreResult<StoredUser> {
+    let mut row = AccountRow(row);
     Ok(StoredUser {
-        key: row[0].int(),
-        scim_id: row[1].take_text(),
-        document: row[2].take_text(),
-        version: row[3].int(),
-        created_at: Timestamp::from_millis(row[4].int()),
-        updated_at: Timestamp::from_millis(row[5].int()),
+        key: row.int(Col::Pk),
+        scim_id: row.text(Col::ScimId),
+        document: row.text(Col::Resource),
+        version: row.int(Col::Version),
+        created_at: row.timestamp(Col::CreatedAt),
+        updated_at: row.timestamp(Col::UpdatedAt),
     })
 }
 
@@ -116,9 +184,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_stored_user_reads_the_first_columns_of_an_account() {
-        assert!(USER_COLUMNS.starts_with("u.pk, "));
+    fn rows_are_read_in_the_order_the_columns_are_selected() {
+        let selected: Vec<&str> = USER_COLUMNS.split(", ").collect();
+        let named: Vec<String> = ACCOUNT_COLUMNS
+            .iter()
+            .map(|(name, _)| format!("u.{name}"))
+            .collect();
+        assert_eq!(selected, named);
+        assert_eq!(selected[Col::IdpClient as usize], "u.idp_client");
         assert!(USER_COLUMNS.starts_with(STORED.columns));
         assert_eq!(STORED.columns.split(", ").count(), STORED.types.len());
+        assert_eq!(STORED.types.len(), Col::UpdatedAt as usize + 1);
     }
 }
