@@ -2,12 +2,13 @@
 //! a live session (else the sign-in page), the same origin for every POST, and the session's
 //! CSRF token on every state-changing request.
 
+use super::forms::{NoFields, Posted};
 use super::pages::render;
 use crate::http::AppState;
 use crate::http::limits::{ClientAddress, TooMany, off_the_workers};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{Form, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -17,7 +18,6 @@ use scimd_core::access::Grant;
 use scimd_core::activity::{Actor, Client, Origin};
 use scimd_core::admin::{AdminAccount, AdminSession, Role, SESSION_ABSOLUTE_MILLIS, SessionSecret};
 use scimd_core::tenant::Tenant;
-use serde_json::Value;
 use subtle::ConstantTimeEq;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -68,38 +68,6 @@ impl Signed {
                 "the form is stale or was not sent from this console: reload the page and try again",
             ))
         }
-    }
-
-    /// [`Self::check_csrf`] with the token a submitted form carries in its `csrf` field.
-    pub fn check_form(&self, headers: &HeaderMap, form: &Value) -> Result<(), Refused> {
-        let token = Some(super::form_text(form, "csrf")).filter(|token| !token.is_empty());
-        self.check_csrf(headers, token)
-    }
-}
-
-/// A submitted console form that changes something: the signed-in admin, the form's fields,
-/// and the checks every change needs already made (the form's CSRF token, the console's own
-/// origin). A handler that takes it cannot forget them; the operation it calls checks the
-/// admin's role itself.
-pub(super) struct ChangeForm {
-    pub signed: Signed,
-    pub form: Value,
-}
-
-impl FromRequest<AppState> for ChangeForm {
-    type Rejection = Response;
-
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
-        let (mut parts, body) = request.into_parts();
-        let signed = Signed::from_request_parts(&mut parts, state).await?;
-        let headers = parts.headers.clone();
-        let Form(form) = Form::<Value>::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        signed
-            .check_form(&headers, &form)
-            .map_err(IntoResponse::into_response)?;
-        Ok(Self { signed, form })
     }
 }
 
@@ -250,14 +218,21 @@ async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
     })
 }
 
+/// The sign-in form, read as typed: a password is not trimmed.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct SignInForm {
+    email: String,
+    password: String,
+}
+
 async fn sign_in(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
-    Form(form): Form<Value>,
+    Form(form): Form<SignInForm>,
 ) -> Response {
-    let field = |name: &str| form.get(name).and_then(Value::as_str).unwrap_or_default();
-    let (email, password) = (field("email"), field("password"));
+    let (email, password) = (form.email.as_str(), form.password.as_str());
     let failed_page = |error: String| SignInPage {
         insecure: cookie_would_be_refused(&state, &headers),
         error: Some(error),
@@ -318,13 +293,9 @@ async fn check_sign_in(
 
 async fn sign_out(
     State(state): State<AppState>,
-    signed: Signed,
     headers: HeaderMap,
-    Form(form): Form<Value>,
+    Posted { .. }: Posted<NoFields>,
 ) -> Response {
-    if let Err(refused) = signed.check_form(&headers, &form) {
-        return refused.into_response();
-    }
     if let Some(cookie) = session_cookie(&headers)
         && let Err(error) = state.provisioner.sign_out(&cookie).await
     {

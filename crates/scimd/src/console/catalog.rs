@@ -1,17 +1,16 @@
 //! Profiles and storages (SPEC §2): what mappings point new users at.
 
-use super::ChangeForm;
 use super::Signed;
-use super::mappings::field;
-use super::pages::{Chrome, failure, render};
+use super::forms::{Field, Posted};
+use super::pages::{Chrome, PageResult, render};
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use scimd_core::catalog::{Profile, Storage};
-use serde_json::Value;
+use serde::Deserialize;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -32,134 +31,114 @@ struct CatalogPage {
     can_change: bool,
 }
 
-async fn catalog(State(state): State<AppState>, signed: Signed) -> Response {
+async fn catalog(State(state): State<AppState>, signed: Signed) -> PageResult {
     let provisioner = &state.provisioner;
-    match (
-        provisioner.list_profiles(&signed.grant).await,
-        provisioner.list_storages(&signed.grant).await,
-    ) {
-        (Ok(profiles), Ok(storages)) => render(&CatalogPage {
-            chrome: Chrome::of(&signed, "catalog"),
-            profiles,
-            storages,
-            can_change: signed.can_change(),
-        }),
-        (Err(error), _) | (_, Err(error)) => failure(error),
+    Ok(render(&CatalogPage {
+        chrome: Chrome::of(&signed, "catalog"),
+        profiles: provisioner.list_profiles(&signed.grant).await?,
+        storages: provisioner.list_storages(&signed.grant).await?,
+        can_change: signed.can_change(),
+    }))
+}
+
+/// A profile's row (or the new-profile form).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProfileForm {
+    name: Field,
+    new_name: Field,
+    max_users: Field,
+}
+
+impl ProfileForm {
+    /// The limit of users: empty is none given; anything but a whole number is refused.
+    fn max_users(&self) -> scimd_core::Result<Option<u32>> {
+        let Some(text) = self.max_users.non_empty() else {
+            return Ok(None);
+        };
+        text.parse().map(Some).map_err(|_| {
+            scimd_core::Error::Invalid(format!(
+                "the limit of users {text:?} is not a whole number (0: unlimited)"
+            ))
+        })
     }
+}
+
+/// A storage's row (or the new-storage form).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StorageForm {
+    name: Field,
+    new_name: Field,
+    region: Field,
+}
+
+/// The new name of a renaming row, when it differs from the old one.
+fn renamed<'a>(name: &Field, new_name: &'a Field) -> Option<&'a str> {
+    new_name.non_empty().filter(|new_name| *new_name != &**name)
+}
+
+fn back_to_catalog() -> PageResult {
+    Ok(Redirect::to("/admin/catalog").into_response())
 }
 
 async fn create_profile(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let max_users = match max_users_of(&form) {
-        Ok(max_users) => max_users.unwrap_or(0),
-        Err(error) => return failure(error),
-    };
-    match state
+    Posted { signed, form }: Posted<ProfileForm>,
+) -> PageResult {
+    let max_users = form.max_users()?.unwrap_or(0);
+    state
         .provisioner
-        .create_profile(&signed.grant, &field(&form, "name"), max_users)
-        .await
-    {
-        Ok(_) => Redirect::to("/admin/catalog").into_response(),
-        Err(error) => failure(error),
-    }
-}
-
-/// The form's limit of users: empty is none given; anything but a whole number is refused.
-fn max_users_of(form: &Value) -> scimd_core::Result<Option<u32>> {
-    let text = field(form, "max_users");
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse().map(Some).map_err(|_| {
-        scimd_core::Error::Invalid(format!(
-            "the limit of users {text:?} is not a whole number (0: unlimited)"
-        ))
-    })
-}
-
-/// The form's new name, when it differs from the old one.
-fn renamed(form: &Value) -> Option<String> {
-    let new_name = field(form, "new_name");
-    (!new_name.is_empty() && new_name != field(form, "name")).then_some(new_name)
+        .create_profile(&signed.grant, &form.name, max_users)
+        .await?;
+    back_to_catalog()
 }
 
 /// a row's form: the name and the limit, either changed.
 async fn edit_profile(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let max_users = match max_users_of(&form) {
-        Ok(max_users) => max_users,
-        Err(error) => return failure(error),
-    };
-    let new_name = renamed(&form);
-    match state
+    Posted { signed, form }: Posted<ProfileForm>,
+) -> PageResult {
+    let max_users = form.max_users()?;
+    let new_name = renamed(&form.name, &form.new_name);
+    state
         .provisioner
-        .edit_profile(
-            &signed.grant,
-            &field(&form, "name"),
-            new_name.as_deref(),
-            max_users,
-        )
-        .await
-    {
-        Ok(()) => Redirect::to("/admin/catalog").into_response(),
-        Err(error) => failure(error),
-    }
+        .edit_profile(&signed.grant, &form.name, new_name, max_users)
+        .await?;
+    back_to_catalog()
 }
 
 async fn delete_profile(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    match state
+    Posted { signed, form }: Posted<ProfileForm>,
+) -> PageResult {
+    state
         .provisioner
-        .delete_profile(&signed.grant, &field(&form, "name"))
-        .await
-    {
-        Ok(()) => Redirect::to("/admin/catalog").into_response(),
-        Err(error) => failure(error),
-    }
+        .delete_profile(&signed.grant, &form.name)
+        .await?;
+    back_to_catalog()
 }
 
 async fn create_storage(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    match state
+    Posted { signed, form }: Posted<StorageForm>,
+) -> PageResult {
+    state
         .provisioner
-        .create_storage(
-            &signed.grant,
-            &field(&form, "name"),
-            &field(&form, "region"),
-        )
-        .await
-    {
-        Ok(_) => Redirect::to("/admin/catalog").into_response(),
-        Err(error) => failure(error),
-    }
+        .create_storage(&signed.grant, &form.name, &form.region)
+        .await?;
+    back_to_catalog()
 }
 
 /// a row's form: the name and the region, either changed.
 async fn edit_storage(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let new_name = renamed(&form);
-    let region = Some(field(&form, "region")).filter(|region| !region.is_empty());
-    match state
+    Posted { signed, form }: Posted<StorageForm>,
+) -> PageResult {
+    let new_name = renamed(&form.name, &form.new_name);
+    state
         .provisioner
-        .edit_storage(
-            &signed.grant,
-            &field(&form, "name"),
-            new_name.as_deref(),
-            region.as_deref(),
-        )
-        .await
-    {
-        Ok(()) => Redirect::to("/admin/catalog").into_response(),
-        Err(error) => failure(error),
-    }
+        .edit_storage(&signed.grant, &form.name, new_name, form.region.non_empty())
+        .await?;
+    back_to_catalog()
 }

@@ -2,20 +2,20 @@
 //! (criteria, then configuration, as Druva's), editing of name and configuration only,
 //! deletion, and the preview of a sample user.
 
-use super::ChangeForm;
 use super::Signed;
+use super::auth::Refused;
+use super::forms::{Field, Posted};
 use super::notices::Notice;
-use super::pages::{Chrome, failure, render};
+use super::pages::{Chrome, PageResult, catalog_names, render};
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Query, State};
 use axum::routing::{get, post};
-use scimd_core::catalog::{Mapping, Profile, Storage, shadowed, shadower_of};
+use scimd_core::catalog::{Mapping, shadowed, shadower_of};
 use scimd_core::mapping::{Criteria, NO_MAPPING_MATCHED};
 use scimd_core::provisioner::{MappingEdit, MappingSpec};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -27,10 +27,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/mappings/edit", get(edit_page).post(edit))
         .route("/admin/mappings/reorder", post(reorder))
         .route("/admin/mappings/delete", post(delete))
-}
-
-pub(super) fn field(form: &Value, name: &str) -> String {
-    super::form_text(form, name).to_owned()
 }
 
 /// A mapping as the page lists it, with the any-user mapping that shadows it.
@@ -57,18 +53,16 @@ async fn show(
     sample: String,
     preview: Vec<String>,
     notice: Option<&'static str>,
-) -> Response {
-    match state.provisioner.list_mappings(&signed.grant).await {
-        Ok(mappings) => render(&MappingsPage {
-            chrome: Chrome::of(signed, "mappings"),
-            rows: rows(mappings),
-            can_change: signed.can_change(),
-            sample,
-            preview,
-            notice,
-        }),
-        Err(error) => failure(error),
-    }
+) -> PageResult {
+    let mappings = state.provisioner.list_mappings(&signed.grant).await?;
+    Ok(render(&MappingsPage {
+        chrome: Chrome::of(signed, "mappings"),
+        rows: rows(mappings),
+        can_change: signed.can_change(),
+        sample,
+        preview,
+        notice,
+    }))
 }
 
 fn rows(mappings: Vec<Mapping>) -> Vec<MappingRow> {
@@ -89,7 +83,7 @@ async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     show(
         &state,
         &signed,
@@ -100,17 +94,18 @@ async fn list(
     .await
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PreviewForm {
+    sample: Field,
+}
+
 /// Reading only, so viewers may preview too; the CSRF token is still required of a POST.
 async fn preview(
     State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Form(form): Form<Value>,
-) -> Response {
-    if let Err(refused) = signed.check_form(&headers, &form) {
-        return refused.into_response();
-    }
-    let sample = field(&form, "sample");
+    Posted { signed, form }: Posted<PreviewForm>,
+) -> PageResult {
+    let sample = form.sample.into_string();
     let lines = match serde_json::from_str::<Value>(&sample) {
         Err(error) => vec![format!("The sample is not JSON: {error}")],
         Ok(body) => match state
@@ -154,25 +149,42 @@ struct MappingFields {
     activation_email: bool,
 }
 
+/// The wizard's and the edit form's fields as posted.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MappingPost {
+    name: Field,
+    new_name: Field,
+    /// `any` for an any-user mapping; the attribute and values are then ignored.
+    kind: Field,
+    attribute: Field,
+    values: Field,
+    profile: Field,
+    storage: Field,
+    quota: Field,
+    activation_email: Field,
+    /// `2` once the criteria were accepted and the configuration is submitted.
+    step: Field,
+}
+
 impl MappingFields {
-    fn from(form: &Value) -> Self {
-        let any = field(form, "kind") == "any";
+    fn from(form: &MappingPost) -> Self {
+        let any = &*form.kind == "any";
+        let criterion = |field: &Field| {
+            if any {
+                String::new()
+            } else {
+                field.to_string()
+            }
+        };
         Self {
-            name: field(form, "name"),
-            attribute: if any {
-                String::new()
-            } else {
-                field(form, "attribute")
-            },
-            values: if any {
-                String::new()
-            } else {
-                field(form, "values")
-            },
-            profile: field(form, "profile"),
-            storage: field(form, "storage"),
-            quota: field(form, "quota"),
-            activation_email: field(form, "activation_email") == "true",
+            name: form.name.to_string(),
+            attribute: criterion(&form.attribute),
+            values: criterion(&form.values),
+            profile: form.profile.to_string(),
+            storage: form.storage.to_string(),
+            quota: form.quota.to_string(),
+            activation_email: &*form.activation_email == "true",
         }
     }
 
@@ -217,15 +229,8 @@ impl MappingForm {
         step: u8,
         form: MappingFields,
         error: Option<String>,
-    ) -> Response {
-        let provisioner = &state.provisioner;
-        let (profiles, storages) = match (
-            provisioner.list_profiles(&signed.grant).await,
-            provisioner.list_storages(&signed.grant).await,
-        ) {
-            (Ok(profiles), Ok(storages)) => (profiles, storages),
-            (Err(error), _) | (_, Err(error)) => return failure(error),
-        };
+    ) -> PageResult {
+        let (profiles, storages) = catalog_names(state, signed).await?;
         let criteria = form
             .criteria()
             .map(|criteria| criteria.to_string())
@@ -234,24 +239,31 @@ impl MappingForm {
             3 => ("Edit mapping", "/admin/mappings/edit"),
             _ => ("New mapping", "/admin/mappings/new"),
         };
-        render(&MappingForm {
+        Ok(render(&MappingForm {
             chrome: Chrome::of(signed, "mappings"),
             title,
             action,
             step,
             form,
             criteria,
-            profiles: profiles.into_iter().map(|p: Profile| p.name).collect(),
-            storages: storages.into_iter().map(|s: Storage| s.name).collect(),
+            profiles,
+            storages,
             error,
-        })
+        }))
     }
 }
 
-async fn new_step_one(State(state): State<AppState>, signed: Signed) -> Response {
-    if !signed.can_change() {
-        return super::auth::forbidden("a viewer can look, not change");
+/// The form pages are not offered to viewers (the operations would refuse them anyway).
+fn may_change(signed: &Signed) -> Result<(), Refused> {
+    if signed.can_change() {
+        Ok(())
+    } else {
+        Err(Refused("a viewer can look, not change"))
     }
+}
+
+async fn new_step_one(State(state): State<AppState>, signed: Signed) -> PageResult {
+    may_change(&signed)?;
     MappingForm::show(&state, &signed, 1, MappingFields::default(), None).await
 }
 
@@ -259,8 +271,8 @@ async fn new_step_one(State(state): State<AppState>, signed: Signed) -> Response
 /// submitted: create the mapping directly above the first any-user mapping.
 async fn new_submitted(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
+    Posted { signed, form }: Posted<MappingPost>,
+) -> PageResult {
     let fields = MappingFields::from(&form);
     let criteria = match fields.criteria() {
         Ok(criteria) => criteria,
@@ -272,7 +284,7 @@ async fn new_submitted(
         let error = Some("the mapping needs a name".to_owned());
         return MappingForm::show(&state, &signed, 1, fields, error).await;
     }
-    if field(&form, "step") != "2" {
+    if &*form.step != "2" {
         return MappingForm::show(&state, &signed, 2, fields, None).await;
     }
     let quota_bytes = match fields.quota() {
@@ -289,7 +301,7 @@ async fn new_submitted(
         priority: None,
     };
     match state.provisioner.create_mapping(&signed.grant, spec).await {
-        Ok(_) => Notice::MappingCreated.redirect("/admin/mappings"),
+        Ok(_) => Ok(Notice::MappingCreated.redirect("/admin/mappings")),
         Err(error) => MappingForm::show(&state, &signed, 2, fields, Some(error.to_string())).await,
     }
 }
@@ -298,17 +310,12 @@ async fn edit_page(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if !signed.can_change() {
-        return super::auth::forbidden("a viewer can look, not change");
-    }
+) -> PageResult {
+    may_change(&signed)?;
     let name = query.get("name").cloned().unwrap_or_default();
-    let mappings = match state.provisioner.list_mappings(&signed.grant).await {
-        Ok(mappings) => mappings,
-        Err(error) => return failure(error),
-    };
+    let mappings = state.provisioner.list_mappings(&signed.grant).await?;
     let Some(mapping) = mappings.into_iter().find(|m| m.name == name) else {
-        return failure(scimd_core::Error::NotFound(format!("no mapping '{name}'")));
+        return Err(scimd_core::Error::NotFound(format!("no mapping '{name}'")).into());
     };
     let (attribute, values) = match &mapping.criteria {
         Criteria::AllowAnyUser => (String::new(), String::new()),
@@ -331,9 +338,12 @@ async fn edit_page(
     MappingForm::show(&state, &signed, 3, fields, None).await
 }
 
-async fn edit(State(state): State<AppState>, ChangeForm { signed, form }: ChangeForm) -> Response {
+async fn edit(
+    State(state): State<AppState>,
+    Posted { signed, form }: Posted<MappingPost>,
+) -> PageResult {
     let fields = MappingFields::from(&form);
-    let new_name = field(&form, "new_name");
+    let new_name = form.new_name.to_string();
     let quota_bytes = match fields.quota() {
         Ok(quota) => quota,
         Err(error) => return MappingForm::show(&state, &signed, 3, fields, Some(error)).await,
@@ -350,34 +360,38 @@ async fn edit(State(state): State<AppState>, ChangeForm { signed, form }: Change
         .edit_mapping(&signed.grant, &fields.name, edit)
         .await
     {
-        Ok(()) => Notice::MappingSaved.redirect("/admin/mappings"),
+        Ok(()) => Ok(Notice::MappingSaved.redirect("/admin/mappings")),
         Err(error) => MappingForm::show(&state, &signed, 3, fields, Some(error.to_string())).await,
     }
 }
 
+/// A mapping's row: its name, and the priority it is moved to.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RowForm {
+    name: Field,
+    priority: Field,
+}
+
 async fn reorder(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let name = field(&form, "name");
-    let priority = field(&form, "priority").parse().unwrap_or(u32::MAX);
-    match state
+    Posted { signed, form }: Posted<RowForm>,
+) -> PageResult {
+    let priority = form.priority.parse().unwrap_or(u32::MAX);
+    state
         .provisioner
-        .reorder_mapping(&signed.grant, &name, priority)
-        .await
-    {
-        Ok(()) => Notice::MappingMoved.redirect("/admin/mappings"),
-        Err(error) => failure(error),
-    }
+        .reorder_mapping(&signed.grant, &form.name, priority)
+        .await?;
+    Ok(Notice::MappingMoved.redirect("/admin/mappings"))
 }
 
 async fn delete(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let name = field(&form, "name");
-    match state.provisioner.delete_mapping(&signed.grant, &name).await {
-        Ok(()) => Notice::MappingDeleted.redirect("/admin/mappings"),
-        Err(error) => failure(error),
-    }
+    Posted { signed, form }: Posted<RowForm>,
+) -> PageResult {
+    state
+        .provisioner
+        .delete_mapping(&signed.grant, &form.name)
+        .await?;
+    Ok(Notice::MappingDeleted.redirect("/admin/mappings"))
 }

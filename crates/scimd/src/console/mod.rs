@@ -5,6 +5,7 @@
 mod assets;
 mod auth;
 mod catalog;
+mod forms;
 mod mappings;
 mod notices;
 mod pages;
@@ -20,16 +21,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
-use auth::ChangeForm;
 pub(crate) use auth::{Signed, named_tenant, session_cookie};
-
-/// A submitted form field, trimmed; "" when absent.
-fn form_text<'a>(form: &'a serde_json::Value, name: &str) -> &'a str {
-    form.get(name)
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .trim()
-}
 
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()

@@ -1,6 +1,7 @@
 //! The console's pages: each a template and a handler that reads through the provisioner.
 
 use super::Signed;
+use super::auth::Refused;
 use crate::http::AppState;
 use crate::http::response::admin_status;
 use askama::Template;
@@ -31,7 +32,39 @@ pub(super) fn render(page: &impl Template) -> Response {
     }
 }
 
-pub(super) fn failure(error: scimd_core::Error) -> Response {
+/// Why a console request failed, answered as one plain-text page: 403 with the reason for a
+/// refusal, the status of a use case's error, or a logged 500 for a server fault.
+#[derive(Debug)]
+pub(super) enum PageError {
+    Refused(Refused),
+    Failed(scimd_core::Error),
+}
+
+/// A console handler's answer.
+pub(super) type PageResult = Result<Response, PageError>;
+
+impl From<scimd_core::Error> for PageError {
+    fn from(error: scimd_core::Error) -> Self {
+        Self::Failed(error)
+    }
+}
+
+impl From<Refused> for PageError {
+    fn from(refused: Refused) -> Self {
+        Self::Refused(refused)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Refused(refused) => refused.into_response(),
+            Self::Failed(error) => failure(error),
+        }
+    }
+}
+
+fn failure(error: scimd_core::Error) -> Response {
     if let scimd_core::Error::Forbidden(reason) = &error {
         return super::auth::forbidden(reason);
     }
@@ -46,6 +79,19 @@ pub(super) fn failure(error: scimd_core::Error) -> Response {
                 .into_response()
         }
     }
+}
+
+/// The tenant's profile and storage names, for the forms that pick one (mappings, moves).
+pub(super) async fn catalog_names(
+    state: &AppState,
+    signed: &Signed,
+) -> scimd_core::Result<(Vec<String>, Vec<String>)> {
+    let profiles = state.provisioner.list_profiles(&signed.grant).await?;
+    let storages = state.provisioner.list_storages(&signed.grant).await?;
+    Ok((
+        profiles.into_iter().map(|p| p.name).collect(),
+        storages.into_iter().map(|s| s.name).collect(),
+    ))
 }
 
 /// What every page's frame shows: who is signed in, where, and the CSRF token for its forms.
@@ -97,22 +143,16 @@ struct DashboardPage {
     mail: Option<MailCounts>,
 }
 
-async fn dashboard(State(state): State<AppState>, signed: Signed) -> Response {
+async fn dashboard(State(state): State<AppState>, signed: Signed) -> PageResult {
     let provisioner = &state.provisioner;
-    let figures = match provisioner.dashboard(&signed.grant).await {
-        Ok(figures) => figures,
-        Err(error) => return failure(error),
-    };
+    let figures = provisioner.dashboard(&signed.grant).await?;
     let mail = match provisioner.mail_enabled() {
         false => None,
-        true => match provisioner.mail_counts(&signed.grant).await {
-            Ok(counts) => Some(counts),
-            Err(error) => return failure(error),
-        },
+        true => Some(provisioner.mail_counts(&signed.grant).await?),
     };
-    render(&DashboardPage {
+    Ok(render(&DashboardPage {
         chrome: Chrome::of(&signed, "dashboard"),
         figures,
         mail,
-    })
+    }))
 }

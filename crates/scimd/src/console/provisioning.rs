@@ -1,19 +1,20 @@
 //! The Provisioning page (SPEC §7, R-10–R-13): the SCIM base URL and the tenant's tokens, with
 //! creation (the secret shown once), rotation with an optional grace period, and revocation.
 
-use super::ChangeForm;
-use super::pages::{Chrome, failure, render};
-use super::{Signed, form_text};
+use super::Signed;
+use super::forms::{Field, NoFields, Posted};
+use super::pages::{Chrome, PageResult, render};
 use crate::http::AppState;
 use crate::http::extract::BaseUrl;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use scim::datetime::Timestamp;
 use scimd_core::tenant::ProvisioningMethod;
 use scimd_core::token::TokenStatus;
+use serde::Deserialize;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -53,11 +54,8 @@ async fn show(
     base: &BaseUrl,
     created: Option<(String, String)>,
     notice: Option<String>,
-) -> Response {
-    let tokens = match state.provisioner.list_tokens(&signed.grant).await {
-        Ok(tokens) => tokens,
-        Err(error) => return failure(error),
-    };
+) -> PageResult {
+    let tokens = state.provisioner.list_tokens(&signed.grant).await?;
     let now = state.provisioner.now();
     let tokens = tokens
         .into_iter()
@@ -76,7 +74,7 @@ async fn show(
             }
         })
         .collect();
-    render(&ProvisioningPage {
+    Ok(render(&ProvisioningPage {
         chrome: Chrome::of(signed, "provisioning"),
         scim_url: format!("{}/scim/v2", base.0),
         insync_url: format!("{}/insync/scim", base.0),
@@ -85,66 +83,68 @@ async fn show(
         can_change: signed.can_change(),
         created,
         notice,
-    })
+    }))
 }
 
-async fn page(State(state): State<AppState>, signed: Signed, base: BaseUrl) -> Response {
+async fn page(State(state): State<AppState>, signed: Signed, base: BaseUrl) -> PageResult {
     show(&state, &signed, &base, None, None).await
+}
+
+/// A new token: its name, lifetime in days, and how long the one it replaces keeps working.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TokenForm {
+    name: Field,
+    days: Field,
+    keep: Field,
 }
 
 async fn create(
     State(state): State<AppState>,
     base: BaseUrl,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let name = form_text(&form, "name");
-    let days = form_text(&form, "days").parse().ok();
-    let keep = form_text(&form, "keep").parse().ok();
-    match state
+    Posted { signed, form }: Posted<TokenForm>,
+) -> PageResult {
+    let (days, keep) = (form.days.parse().ok(), form.keep.parse().ok());
+    let (token, secret) = state
         .provisioner
-        .create_token(&signed.grant, name, days, keep)
-        .await
-    {
-        Ok((token, secret)) => {
-            let created = Some((token.name.to_string(), secret.expose().to_owned()));
-            show(&state, &signed, &base, created, None).await
-        }
-        Err(error) => failure(error),
-    }
+        .create_token(&signed.grant, &form.name, days, keep)
+        .await?;
+    let created = Some((token.name.to_string(), secret.expose().to_owned()));
+    show(&state, &signed, &base, created, None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MethodForm {
+    method: Field,
+    confirm: Field,
 }
 
 /// the switch, which the form makes the admin confirm (a checkbox the browser requires;
 /// checked here too).
 async fn switch_method(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    if form_text(&form, "confirm") != "yes" {
-        return failure(scimd_core::Error::Invalid(
+    Posted { signed, form }: Posted<MethodForm>,
+) -> PageResult {
+    if &*form.confirm != "yes" {
+        return Err(scimd_core::Error::Invalid(
             "confirm the switch: tick the box that says what it does".into(),
-        ));
+        )
+        .into());
     }
-    let method = match ProvisioningMethod::parse(form_text(&form, "method")) {
-        Ok(method) => method,
-        Err(error) => return failure(error),
-    };
-    match state
+    let method = ProvisioningMethod::parse(&form.method)?;
+    state
         .provisioner
         .set_provisioning(&signed.grant, method)
-        .await
-    {
-        Ok(()) => Redirect::to("/admin/provisioning").into_response(),
-        Err(error) => failure(error),
-    }
+        .await?;
+    Ok(Redirect::to("/admin/provisioning").into_response())
 }
 
 async fn revoke(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    ChangeForm { signed, .. }: ChangeForm,
-) -> Response {
-    match state.provisioner.revoke_token(&signed.grant, &name).await {
-        Ok(()) => Redirect::to("/admin/provisioning").into_response(),
-        Err(error) => failure(error),
-    }
+    Posted { signed, .. }: Posted<NoFields>,
+) -> PageResult {
+    state.provisioner.revoke_token(&signed.grant, &name).await?;
+    Ok(Redirect::to("/admin/provisioning").into_response())
 }

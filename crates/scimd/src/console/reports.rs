@@ -2,7 +2,7 @@
 //! CSV export of the same rows.
 
 use super::Signed;
-use super::pages::{Chrome, failure, render};
+use super::pages::{Chrome, PageResult, render};
 use super::users::encode;
 use crate::http::AppState;
 use crate::listing::Listing;
@@ -43,7 +43,7 @@ struct ReportPage {
     listing: Listing,
 }
 
-async fn report(state: &AppState, signed: &Signed, preserved: bool) -> Result<Listing, Response> {
+async fn report(state: &AppState, signed: &Signed, preserved: bool) -> scimd_core::Result<Listing> {
     let filter = AccountFilter {
         state: preserved.then_some(StateFilter::Preserved),
         profile: None,
@@ -51,8 +51,7 @@ async fn report(state: &AppState, signed: &Signed, preserved: bool) -> Result<Li
     let accounts = state
         .provisioner
         .list_accounts(&signed.grant, &filter)
-        .await
-        .map_err(failure)?;
+        .await?;
     let columns = if preserved {
         PRESERVED_REPORT
     } else {
@@ -61,28 +60,22 @@ async fn report(state: &AppState, signed: &Signed, preserved: bool) -> Result<Li
     Ok(accounts_listing(&accounts, columns))
 }
 
-async fn provisioning(State(state): State<AppState>, signed: Signed) -> Response {
-    match report(&state, &signed, false).await {
-        Ok(listing) => render(&ReportPage {
-            chrome: Chrome::of(&signed, "reports"),
-            title: "User Provisioning Report",
-            csv: "/admin/reports/provisioning.csv",
-            listing,
-        }),
-        Err(response) => response,
-    }
+async fn provisioning(State(state): State<AppState>, signed: Signed) -> PageResult {
+    Ok(render(&ReportPage {
+        chrome: Chrome::of(&signed, "reports"),
+        title: "User Provisioning Report",
+        csv: "/admin/reports/provisioning.csv",
+        listing: report(&state, &signed, false).await?,
+    }))
 }
 
-async fn preserved(State(state): State<AppState>, signed: Signed) -> Response {
-    match report(&state, &signed, true).await {
-        Ok(listing) => render(&ReportPage {
-            chrome: Chrome::of(&signed, "reports"),
-            title: "Preserved Users",
-            csv: "/admin/reports/preserved.csv",
-            listing,
-        }),
-        Err(response) => response,
-    }
+async fn preserved(State(state): State<AppState>, signed: Signed) -> PageResult {
+    Ok(render(&ReportPage {
+        chrome: Chrome::of(&signed, "reports"),
+        title: "Preserved Users",
+        csv: "/admin/reports/preserved.csv",
+        listing: report(&state, &signed, true).await?,
+    }))
 }
 
 /// A CSV download streamed a chunk at a time: `chunk(position)` reads the rows at `position`
@@ -241,7 +234,7 @@ async fn activity(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let filters = ActivityFilters::from(&query);
     let page = query
         .get("page")
@@ -250,25 +243,20 @@ async fn activity(
         .max(1);
     let offset = (page - 1).saturating_mul(PAGE_EVENTS);
     // One more than shown tells whether there is an older page.
-    match state
+    let mut events = state
         .provisioner
         .activity(&signed.grant, &filters.query(PAGE_EVENTS + 1, offset))
-        .await
-    {
-        Ok(mut events) => {
-            let older = events.len() > PAGE_EVENTS as usize;
-            events.truncate(PAGE_EVENTS as usize);
-            render(&ActivityPage {
-                chrome: Chrome::of(&signed, "activity"),
-                query: filters.encoded(),
-                filters,
-                events,
-                page,
-                older,
-            })
-        }
-        Err(error) => failure(error),
-    }
+        .await?;
+    let older = events.len() > PAGE_EVENTS as usize;
+    events.truncate(PAGE_EVENTS as usize);
+    Ok(render(&ActivityPage {
+        chrome: Chrome::of(&signed, "activity"),
+        query: filters.encoded(),
+        filters,
+        events,
+        page,
+        older,
+    }))
 }
 
 /// The log as CSV, streamed a chunk of events at a time: the server holds one chunk, not the

@@ -1,22 +1,22 @@
 //! The Users page (SPEC §7): search and filter every account, page through them, and open one
 //! to preserve, activate or delete it, with its activity.
 
-use super::ChangeForm;
+use super::Signed;
+use super::forms::{Field, Posted};
 use super::notices::Notice;
-use super::pages::{Chrome, failure, render};
-use super::{Signed, form_text};
+use super::pages::{Chrome, PageResult, catalog_names, render};
 use crate::http::AppState;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use scim::datetime::Timestamp;
 use scimd_core::activity::{Event, EventQuery};
 use scimd_core::lifecycle::ManagedBy;
 use scimd_core::provisioner::{AccountSearch, AccountView, MoveSelection, MoveTarget};
 use scimd_core::store::StateFilter;
-use serde_json::Value;
+use serde::Deserialize;
 use std::collections::HashMap;
 
 /// Accounts per page.
@@ -85,7 +85,7 @@ struct Filters {
 }
 
 impl Filters {
-    /// The filter form's fields, read by `field` (from a query string or a posted form).
+    /// The filter form's fields, read by `field` from the query string.
     fn of(field: &dyn Fn(&str) -> String) -> Self {
         Self {
             q: field("q"),
@@ -132,19 +132,6 @@ impl Filters {
     }
 }
 
-/// The tenant's profile and storage names, for the filter and move forms.
-async fn catalog_names(
-    state: &AppState,
-    signed: &Signed,
-) -> scimd_core::Result<(Vec<String>, Vec<String>)> {
-    let profiles = state.provisioner.list_profiles(&signed.grant).await?;
-    let storages = state.provisioner.list_storages(&signed.grant).await?;
-    Ok((
-        profiles.into_iter().map(|p| p.name).collect(),
-        storages.into_iter().map(|s| s.name).collect(),
-    ))
-}
-
 #[derive(Template)]
 #[template(path = "users.html")]
 struct UsersPage {
@@ -173,27 +160,20 @@ async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let filters = Filters::of(&|name| param(&query, name));
     let search = AccountSearch {
         after_key: query.get("after").and_then(|after| after.parse().ok()),
         limit: PAGE,
         ..filters.search()
     };
-    let (views, next) = match state
+    let (views, next) = state
         .provisioner
         .search_accounts(&signed.grant, &search)
-        .await
-    {
-        Ok(page) => page,
-        Err(error) => return failure(error),
-    };
-    let (profiles, storages) = match catalog_names(&state, &signed).await {
-        Ok(names) => names,
-        Err(error) => return failure(error),
-    };
+        .await?;
+    let (profiles, storages) = catalog_names(&state, &signed).await?;
     let next = next.map(|key| filters.link(Some(key)));
-    render(&UsersPage {
+    Ok(render(&UsersPage {
         chrome: Chrome::of(&signed, "users"),
         filters,
         profiles,
@@ -202,7 +182,7 @@ async fn list(
         next,
         can_change: signed.can_change(),
         notice: Notice::of(&query).map(Notice::message),
-    })
+    }))
 }
 
 /// Percent-encoding for a query value.
@@ -234,25 +214,19 @@ async fn detail(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let email = param(&query, "email");
-    let view = match state.provisioner.account_view(&signed.grant, &email).await {
-        Ok(view) => view,
-        Err(error) => return failure(error),
-    };
+    let view = state
+        .provisioner
+        .account_view(&signed.grant, &email)
+        .await?;
     let events = EventQuery {
         user_name: Some(email.clone()),
         limit: 100,
         ..EventQuery::default()
     };
-    let events = match state.provisioner.activity(&signed.grant, &events).await {
-        Ok(events) => events,
-        Err(error) => return failure(error),
-    };
-    let (profiles, storages) = match catalog_names(&state, &signed).await {
-        Ok(names) => names,
-        Err(error) => return failure(error),
-    };
+    let events = state.provisioner.activity(&signed.grant, &events).await?;
+    let (profiles, storages) = catalog_names(&state, &signed).await?;
     let row = Row::of(&view);
     let fields = vec![
         ("Email", row.email.clone()),
@@ -269,7 +243,7 @@ async fn detail(
         ("Created", row.created.clone()),
         ("Updated", row.updated.clone()),
     ];
-    render(&UserPage {
+    Ok(render(&UserPage {
         chrome: Chrome::of(&signed, "users"),
         row,
         fields,
@@ -278,115 +252,140 @@ async fn detail(
         storages,
         events,
         notice: Notice::of(&query).map(Notice::message),
-    })
+    }))
 }
 
-fn back_to(email: &str, notice: Notice) -> Response {
-    notice.redirect(&format!("/admin/user?email={}", encode(email)))
+fn back_to(email: &str, notice: Notice) -> PageResult {
+    Ok(notice.redirect(&format!("/admin/user?email={}", encode(email))))
+}
+
+/// A button on a user's page: the account, and the reason a deletion gives.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AccountForm {
+    email: Field,
+    reason: Field,
 }
 
 async fn preserve(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let email = form_text(&form, "email");
-    match state.provisioner.preserve_user(&signed.grant, email).await {
-        Ok(_) => back_to(email, Notice::UserPreserved),
-        Err(error) => failure(error),
-    }
+    Posted { signed, form }: Posted<AccountForm>,
+) -> PageResult {
+    state
+        .provisioner
+        .preserve_user(&signed.grant, &form.email)
+        .await?;
+    back_to(&form.email, Notice::UserPreserved)
 }
 
 async fn activate(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let email = form_text(&form, "email");
-    match state.provisioner.activate_user(&signed.grant, email).await {
-        Ok(_) => back_to(email, Notice::UserActivated),
-        Err(error) => failure(error),
-    }
+    Posted { signed, form }: Posted<AccountForm>,
+) -> PageResult {
+    state
+        .provisioner
+        .activate_user(&signed.grant, &form.email)
+        .await?;
+    back_to(&form.email, Notice::UserActivated)
 }
 
 async fn delete(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    match state
+    Posted { signed, form }: Posted<AccountForm>,
+) -> PageResult {
+    state
         .provisioner
-        .destroy_user(
-            &signed.grant,
-            form_text(&form, "email"),
-            form_text(&form, "reason"),
-        )
-        .await
-    {
-        Ok(_) => Redirect::to("/admin/users").into_response(),
-        Err(error) => failure(error),
-    }
+        .destroy_user(&signed.grant, &form.email, &form.reason)
+        .await?;
+    Ok(Redirect::to("/admin/users").into_response())
 }
 
-/// A move form's target: a profile, and a storage and quota unless left empty (kept).
-fn move_target(form: &Value) -> scimd_core::Result<MoveTarget<'_>> {
-    let quota = form_text(form, "quota");
-    let quota_bytes = match quota {
-        "" => None,
-        text => Some(text.parse::<u64>().map_err(|_| {
-            scimd_core::Error::Invalid(format!(
-                "quota must be a whole number of bytes, not {text:?}"
-            ))
-        })?),
-    };
-    Ok(MoveTarget {
-        profile: form_text(form, "profile"),
-        storage: non_empty(form_text(form, "storage")),
-        quota_bytes,
-    })
+/// A move form: from a user's page (`email`), or from the Users page (the search's
+/// filters, `filter_*`, and the confirmation); a profile, and a storage and quota unless left
+/// empty (kept).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MoveForm {
+    email: Field,
+    profile: Field,
+    storage: Field,
+    quota: Field,
+    confirm: Field,
+    filter_q: Field,
+    filter_state: Field,
+    filter_profile: Field,
+    filter_storage: Field,
+    filter_managed_by: Field,
+}
+
+impl MoveForm {
+    fn target(&self) -> scimd_core::Result<MoveTarget<'_>> {
+        let quota_bytes = match self.quota.non_empty() {
+            None => None,
+            Some(text) => Some(text.parse::<u64>().map_err(|_| {
+                scimd_core::Error::Invalid(format!(
+                    "quota must be a whole number of bytes, not {text:?}"
+                ))
+            })?),
+        };
+        Ok(MoveTarget {
+            profile: &self.profile,
+            storage: self.storage.non_empty(),
+            quota_bytes,
+        })
+    }
+
+    /// The Users page's filters the move was confirmed for.
+    fn filters(&self) -> Filters {
+        Filters {
+            q: self.filter_q.to_string(),
+            state: self.filter_state.to_string(),
+            profile: self.filter_profile.to_string(),
+            storage: self.filter_storage.to_string(),
+            managed_by: self.filter_managed_by.to_string(),
+        }
+    }
 }
 
 /// Moves `selection` where the form says, as the signed-in admin.
 async fn move_as_form_says(
     state: &AppState,
     signed: &Signed,
-    form: &Value,
+    form: &MoveForm,
     selection: MoveSelection<'_>,
 ) -> scimd_core::Result<usize> {
-    let target = move_target(form)?;
     state
         .provisioner
-        .move_users(&signed.grant, selection, target, &|_, _| {})
+        .move_users(&signed.grant, selection, form.target()?, &|_, _| {})
         .await
 }
 
 /// R-45 from a user's page.
 async fn move_one(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    let email = form_text(&form, "email");
-    let emails = [email.to_owned()];
+    Posted { signed, form }: Posted<MoveForm>,
+) -> PageResult {
+    let emails = [form.email.to_string()];
     let selection = MoveSelection::Emails(&emails);
-    match move_as_form_says(&state, &signed, &form, selection).await {
-        Ok(_) => back_to(email, Notice::UserMoved),
-        Err(error) => failure(error),
-    }
+    move_as_form_says(&state, &signed, &form, selection).await?;
+    back_to(&form.email, Notice::UserMoved)
 }
 
 /// R-45 from the Users page: every account its filters find, all or none, once the admin
 /// confirmed (a checkbox the browser requires; checked here too).
 async fn move_matching(
     State(state): State<AppState>,
-    ChangeForm { signed, form }: ChangeForm,
-) -> Response {
-    if form_text(&form, "confirm") != "yes" {
-        return failure(scimd_core::Error::Invalid(
+    Posted { signed, form }: Posted<MoveForm>,
+) -> PageResult {
+    if &*form.confirm != "yes" {
+        return Err(scimd_core::Error::Invalid(
             "confirm the move: tick the box that says every user the search finds moves".into(),
-        ));
+        )
+        .into());
     }
-    let filters = Filters::of(&|name| form_text(&form, &format!("filter_{name}")).to_owned());
+    let filters = form.filters();
     let search = filters.search();
     let selection = MoveSelection::Matching(&search);
-    match move_as_form_says(&state, &signed, &form, selection).await {
-        Ok(_) => Notice::UsersMoved.redirect(&filters.link(None)),
-        Err(error) => failure(error),
-    }
+    move_as_form_says(&state, &signed, &form, selection).await?;
+    Ok(Notice::UsersMoved.redirect(&filters.link(None)))
 }
