@@ -675,7 +675,7 @@ async fn r45_users_move_through_the_api_all_or_none() {
             (
                 json!({"emails": [7], "profile": "Gold"}),
                 400,
-                "list of strings",
+                "'emails[0]' must be a string",
             ),
             (json!({"emails": ["s0@example.com"]}), 400, "'profile'"),
             (
@@ -829,10 +829,7 @@ async fn activation_emails_are_asked_for_through_the_api() {
     .await;
     assert_eq!(dashboard["mail"], json!({"on": false}));
     for (asked, says) in [
-        (
-            json!("yes"),
-            "'send_activation_email' must be true or false",
-        ),
+        (json!("yes"), "'send_activation_email' must be a boolean"),
         (json!(true), "email notifications are off"),
     ] {
         let body = json!({"email": "m@example.com", "name": "M", "profile": "Default",

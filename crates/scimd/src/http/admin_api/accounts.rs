@@ -1,7 +1,7 @@
 //! Admin API: the dashboard, users, reports and the activity log.
 
 use super::OPENAPI;
-use super::{ApiFailure, ApiResult, Body, Caller, created, no_content, ok, required, text};
+use super::{ApiFailure, ApiResult, Body, Caller, Whole, created, no_content, non_empty, ok};
 use crate::http::AppState;
 use crate::reports::{PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing};
 use axum::extract::Query;
@@ -15,6 +15,7 @@ use scimd_core::provisioner::{
     AccountFilter, AccountSearch, AccountView, ManualUser, MoveSelection, MoveTarget,
 };
 use scimd_core::store::StateFilter;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -84,26 +85,27 @@ pub(super) async fn list_users(
     ok(json!({"users": views.iter().map(user_json).collect::<Vec<_>>(), "next_after": next}))
 }
 
+/// A manual account: where it goes, and whether its activation email is sent.
+#[derive(Deserialize)]
+pub(super) struct NewUser {
+    email: String,
+    name: String,
+    profile: String,
+    storage: String,
+    send_activation_email: Option<bool>,
+}
+
 pub(super) async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<NewUser>,
 ) -> ApiResult {
     let spec = ManualUser {
-        email: required(&body, "email")?.to_owned(),
-        name: required(&body, "name")?.to_owned(),
-        profile: required(&body, "profile")?.to_owned(),
-        storage: required(&body, "storage")?.to_owned(),
-        send_activation_email: match body.get("send_activation_email") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(send)) => *send,
-            Some(_) => {
-                return Err(ApiFailure::new(
-                    StatusCode::BAD_REQUEST,
-                    "'send_activation_email' must be true or false",
-                ));
-            }
-        },
+        email: body.email,
+        name: body.name,
+        profile: body.profile,
+        storage: body.storage,
+        send_activation_email: body.send_activation_email.unwrap_or(false),
     };
     state
         .provisioner
@@ -128,49 +130,39 @@ pub(super) async fn show_user(
     ok(user_json(&view))
 }
 
-/// `{"emails": [...]}`, `{"from_profile": P}` or `{"from_mapping": M}`, with `profile`
-/// and optionally `storage` and `quota_bytes`.
+/// who moves (exactly one of `emails`, `from_profile`, `from_mapping`) and where to:
+/// `profile`, and optionally `storage` and `quota_bytes`.
+#[derive(Deserialize)]
+pub(super) struct MoveBody {
+    #[serde(default, deserialize_with = "non_empty")]
+    emails: Option<Vec<String>>,
+    from_profile: Option<String>,
+    from_mapping: Option<String>,
+    profile: String,
+    storage: Option<String>,
+    quota_bytes: Option<Whole>,
+}
+
 pub(super) async fn move_users(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<MoveBody>,
 ) -> ApiResult {
-    let refused = |detail: &str| ApiFailure::new(StatusCode::BAD_REQUEST, detail);
-    let emails: Option<Vec<String>> = match body.get("emails") {
-        None => None,
-        Some(Value::Array(emails)) if !emails.is_empty() => Some(
-            emails
-                .iter()
-                .map(|email| email.as_str().map(str::to_owned))
-                .collect::<Option<_>>()
-                .ok_or_else(|| refused("'emails' must be a list of strings"))?,
-        ),
-        Some(_) => return Err(refused("'emails' must be a non-empty list of strings")),
-    };
-    let from_profile = text(&body, "from_profile");
-    let from_mapping = text(&body, "from_mapping");
-    let selection = match (&emails, from_profile, from_mapping) {
+    let selection = match (&body.emails, &body.from_profile, &body.from_mapping) {
         (Some(emails), None, None) => MoveSelection::Emails(emails),
         (None, Some(profile), None) => MoveSelection::Profile(profile),
         (None, None, Some(mapping)) => MoveSelection::Mapping(mapping),
         _ => {
-            return Err(refused(
+            return Err(ApiFailure::new(
+                StatusCode::BAD_REQUEST,
                 "say who moves with exactly one of 'emails', 'from_profile' and 'from_mapping'",
             ));
         }
     };
-    let quota_bytes = match body.get("quota_bytes") {
-        None | Some(Value::Null) => None,
-        Some(quota) => Some(
-            quota
-                .as_u64()
-                .ok_or_else(|| refused("'quota_bytes' must be a whole number of bytes"))?,
-        ),
-    };
     let target = MoveTarget {
-        profile: required(&body, "profile")?,
-        storage: text(&body, "storage"),
-        quota_bytes,
+        profile: &body.profile,
+        storage: body.storage.as_deref(),
+        quota_bytes: body.quota_bytes.map(|quota| quota.0),
     };
     let moved = state
         .provisioner

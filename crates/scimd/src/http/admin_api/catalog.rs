@@ -1,7 +1,7 @@
 //! Admin API: tokens, profiles, storages and mappings.
 
 use super::time;
-use super::{ApiFailure, ApiResult, Body, Caller, created, no_content, ok, required, text};
+use super::{ApiFailure, ApiResult, Body, Caller, Whole, created, no_content, nullable, ok};
 use crate::http::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,6 +9,7 @@ use scimd_core::catalog::{Mapping, Shadowed, shadowed, shadower_of};
 use scimd_core::mapping::{Criteria, format_values};
 use scimd_core::provisioner::{MappingEdit, MappingSpec};
 use scimd_core::tenant::ProvisioningMethod;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// the tenant's provisioning method.
@@ -16,13 +17,18 @@ pub(super) async fn provisioning(caller: Caller) -> ApiResult {
     ok(json!({"method": caller.tenant().provisioning.as_str()}))
 }
 
+#[derive(Deserialize)]
+pub(super) struct MethodBody {
+    method: String,
+}
+
 /// `{"method": "scim" | "manual"}`; users are never touched.
 pub(super) async fn set_provisioning(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<MethodBody>,
 ) -> ApiResult {
-    let method = ProvisioningMethod::parse(required(&body, "method")?)?;
+    let method = ProvisioningMethod::parse(&body.method)?;
     state
         .provisioner
         .set_provisioning(&caller.grant, method)
@@ -47,19 +53,29 @@ pub(super) async fn list_tokens(State(state): State<AppState>, caller: Caller) -
     ok(json!({"tokens": tokens}))
 }
 
+#[derive(Deserialize)]
+pub(super) struct TokenBody {
+    name: String,
+    expires_in_days: Option<Whole<1>>,
+    keep_previous_seconds: Option<Whole>,
+}
+
 pub(super) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<TokenBody>,
 ) -> ApiResult {
-    let days = body.get("expires_in_days").and_then(Value::as_i64);
-    let keep = body
-        .get("keep_previous_seconds")
-        .and_then(Value::as_i64)
-        .map(|seconds| seconds.saturating_mul(1000));
+    let days = body
+        .expires_in_days
+        .map(|days| i64::try_from(days.0).unwrap_or(i64::MAX));
+    let keep = body.keep_previous_seconds.map(|seconds| {
+        i64::try_from(seconds.0)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000)
+    });
     let (token, secret) = state
         .provisioner
-        .create_token(&caller.grant, required(&body, "name")?, days, keep)
+        .create_token(&caller.grant, &body.name, days, keep)
         .await?;
     created(
         json!({"name": token.name.as_str(), "secret": secret.expose(),
@@ -87,39 +103,32 @@ pub(super) async fn list_profiles(State(state): State<AppState>, caller: Caller)
     ok(json!({"profiles": profiles}))
 }
 
+/// A profile's limit of users: a whole number, 0 for none.
+type UserLimit = Whole<0, { u32::MAX as u64 }>;
+
+#[derive(Deserialize)]
+pub(super) struct NewProfile {
+    name: String,
+    max_users: Option<UserLimit>,
+}
+
 pub(super) async fn create_profile(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<NewProfile>,
 ) -> ApiResult {
-    let max_users = max_users_of(&body)?.unwrap_or(0);
+    let max_users = body.max_users.map_or(0, Whole::small);
     let profile = state
         .provisioner
-        .create_profile(&caller.grant, required(&body, "name")?, max_users)
+        .create_profile(&caller.grant, &body.name, max_users)
         .await?;
     created(json!({"name": profile.name, "max_users": profile.max_users}))
 }
 
-/// `max_users` when the body has it: a whole number of users, 0 for no limit.
-fn max_users_of(body: &Value) -> Result<Option<u32>, ApiFailure> {
-    match body.get("max_users") {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => whole_number(
-            value,
-            0,
-            "'max_users' is a whole number of users (0 for no limit)",
-        )
-        .map(Some),
-    }
-}
-
-/// `value` as a whole number from `at_least`, or a 400 saying `refusal`.
-fn whole_number(value: &Value, at_least: u32, refusal: &'static str) -> Result<u32, ApiFailure> {
-    value
-        .as_u64()
-        .and_then(|number| u32::try_from(number).ok())
-        .filter(|number| *number >= at_least)
-        .ok_or_else(|| ApiFailure::new(StatusCode::BAD_REQUEST, refusal))
+#[derive(Deserialize)]
+pub(super) struct ProfileEdit {
+    new_name: Option<String>,
+    max_users: Option<UserLimit>,
 }
 
 /// `{"new_name": ..., "max_users": ...}`, either or both.
@@ -127,12 +136,16 @@ pub(super) async fn edit_profile(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Body(body): Body,
+    Body(body): Body<ProfileEdit>,
 ) -> ApiResult {
-    let max_users = max_users_of(&body)?;
     state
         .provisioner
-        .edit_profile(&caller.grant, &name, text(&body, "new_name"), max_users)
+        .edit_profile(
+            &caller.grant,
+            &name,
+            body.new_name.as_deref(),
+            body.max_users.map(Whole::small),
+        )
         .await?;
     no_content()
 }
@@ -160,20 +173,28 @@ pub(super) async fn list_storages(State(state): State<AppState>, caller: Caller)
     ok(json!({"storages": storages}))
 }
 
+#[derive(Deserialize)]
+pub(super) struct NewStorage {
+    name: String,
+    region: String,
+}
+
 pub(super) async fn create_storage(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<NewStorage>,
 ) -> ApiResult {
     let storage = state
         .provisioner
-        .create_storage(
-            &caller.grant,
-            required(&body, "name")?,
-            required(&body, "region")?,
-        )
+        .create_storage(&caller.grant, &body.name, &body.region)
         .await?;
     created(json!({"name": storage.name, "region": storage.region}))
+}
+
+#[derive(Deserialize)]
+pub(super) struct StorageEdit {
+    new_name: Option<String>,
+    region: Option<String>,
 }
 
 /// `{"new_name": ..., "region": ...}`, either or both.
@@ -181,15 +202,15 @@ pub(super) async fn edit_storage(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Body(body): Body,
+    Body(body): Body<StorageEdit>,
 ) -> ApiResult {
     state
         .provisioner
         .edit_storage(
             &caller.grant,
             &name,
-            text(&body, "new_name"),
-            text(&body, "region"),
+            body.new_name.as_deref(),
+            body.region.as_deref(),
         )
         .await?;
     no_content()
@@ -221,46 +242,66 @@ pub(super) async fn list_mappings(State(state): State<AppState>, caller: Caller)
 
 /// `{"any_user": true}` or `{"attribute": "department", "values": "R&D,Engineering"}` (the
 /// values as the console writes them, R-21) or with `values` as an array of strings.
-fn criteria_of(body: &Value) -> Result<Criteria, ApiFailure> {
-    let criteria = body.get("criteria").unwrap_or(&Value::Null);
-    if criteria.get("any_user") == Some(&Value::Bool(true)) {
-        return Ok(Criteria::AllowAnyUser);
-    }
-    let attribute = required(criteria, "attribute")?;
-    let values = match criteria.get("values") {
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(items)) => {
-            let values: Vec<String> = items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect();
-            format_values(&values)
+#[derive(Deserialize)]
+pub(super) struct CriteriaBody {
+    #[serde(default)]
+    any_user: bool,
+    attribute: Option<String>,
+    values: Option<CriteriaValues>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CriteriaValues {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl CriteriaBody {
+    fn criteria(&self) -> Result<Criteria, ApiFailure> {
+        if self.any_user {
+            return Ok(Criteria::AllowAnyUser);
         }
-        _ => String::new(),
-    };
-    Ok(Criteria::attribute(attribute, &values)?)
+        let attribute = self.attribute.as_deref().ok_or_else(|| {
+            ApiFailure::new(StatusCode::BAD_REQUEST, "'criteria.attribute' is required")
+        })?;
+        let values = match &self.values {
+            Some(CriteriaValues::Text(text)) => text.clone(),
+            Some(CriteriaValues::List(values)) => format_values(values),
+            None => String::new(),
+        };
+        Ok(Criteria::attribute(attribute, &values)?)
+    }
+}
+
+/// A priority: 1 is tried first.
+type Priority = Whole<1, { u32::MAX as u64 }>;
+
+#[derive(Deserialize)]
+pub(super) struct NewMapping {
+    name: String,
+    criteria: CriteriaBody,
+    profile: String,
+    storage: String,
+    quota_bytes: Option<Whole>,
+    #[serde(default)]
+    send_activation_email: bool,
+    priority: Option<Priority>,
 }
 
 pub(super) async fn create_mapping(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<NewMapping>,
 ) -> ApiResult {
     let spec = MappingSpec {
-        name: required(&body, "name")?,
-        criteria: criteria_of(&body)?,
-        profile: required(&body, "profile")?,
-        storage: required(&body, "storage")?,
-        quota_bytes: body.get("quota_bytes").and_then(Value::as_u64),
-        send_activation_email: body
-            .get("send_activation_email")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        priority: match body.get("priority") {
-            None | Some(Value::Null) => None,
-            Some(priority) => Some(priority_of(priority)?),
-        },
+        name: &body.name,
+        criteria: body.criteria.criteria()?,
+        profile: &body.profile,
+        storage: &body.storage,
+        quota_bytes: body.quota_bytes.map(|quota| quota.0),
+        send_activation_email: body.send_activation_email,
+        priority: body.priority.map(Whole::small),
     };
     let mapping = state
         .provisioner
@@ -270,33 +311,37 @@ pub(super) async fn create_mapping(
     created(mapping_json(&mapping, &shadowed))
 }
 
-/// A priority: an integer from 1.
-fn priority_of(value: &Value) -> Result<u32, ApiFailure> {
-    whole_number(
-        value,
-        1,
-        "'priority' is an integer from 1 (1 is tried first)",
-    )
+/// the name and the configuration; `quota_bytes: null` clears the quota.
+#[derive(Deserialize)]
+pub(super) struct MappingChange {
+    /// Present only to be refused: criteria never change.
+    criteria: Option<Value>,
+    new_name: Option<String>,
+    profile: Option<String>,
+    storage: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    quota_bytes: Option<Option<Whole>>,
+    send_activation_email: Option<bool>,
 }
 
 pub(super) async fn edit_mapping(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Body(body): Body,
+    Body(body): Body<MappingChange>,
 ) -> ApiResult {
-    if body.get("criteria").is_some() {
+    if body.criteria.is_some() {
         return Err(ApiFailure::new(
             StatusCode::BAD_REQUEST,
             "a mapping's criteria cannot change after creation (R-24): create another mapping",
         ));
     }
     let edit = MappingEdit {
-        new_name: text(&body, "new_name"),
-        profile: text(&body, "profile"),
-        storage: text(&body, "storage"),
-        quota_bytes: body.get("quota_bytes").map(Value::as_u64),
-        send_activation_email: body.get("send_activation_email").and_then(Value::as_bool),
+        new_name: body.new_name.as_deref(),
+        profile: body.profile.as_deref(),
+        storage: body.storage.as_deref(),
+        quota_bytes: body.quota_bytes.map(|quota| quota.map(|quota| quota.0)),
+        send_activation_email: body.send_activation_email,
     };
     state
         .provisioner
@@ -305,16 +350,20 @@ pub(super) async fn edit_mapping(
     no_content()
 }
 
+#[derive(Deserialize)]
+pub(super) struct MappingMove {
+    priority: Priority,
+}
+
 pub(super) async fn move_mapping(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Body(body): Body,
+    Body(body): Body<MappingMove>,
 ) -> ApiResult {
-    let priority = priority_of(body.get("priority").unwrap_or(&Value::Null))?;
     state
         .provisioner
-        .reorder_mapping(&caller.grant, &name, priority)
+        .reorder_mapping(&caller.grant, &name, body.priority.small())
         .await?;
     no_content()
 }
@@ -331,15 +380,21 @@ pub(super) async fn delete_mapping(
     no_content()
 }
 
+/// `{"user": <a SCIM User as an IdP would send it>}`.
+#[derive(Deserialize)]
+pub(super) struct PreviewBody {
+    #[serde(default)]
+    user: Value,
+}
+
 pub(super) async fn preview_mapping(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<PreviewBody>,
 ) -> ApiResult {
-    let user = body.get("user").cloned().unwrap_or(Value::Null);
     let preview = state
         .provisioner
-        .preview_mapping(&caller.grant, &user)
+        .preview_mapping(&caller.grant, &body.user)
         .await?;
     let explanations: Vec<String> = preview
         .explanations
@@ -366,15 +421,21 @@ pub(super) async fn list_tenants(State(state): State<AppState>, caller: Caller) 
     ok(json!({"tenants": tenants}))
 }
 
+#[derive(Deserialize)]
+pub(super) struct NewTenant {
+    slug: String,
+    name: Option<String>,
+}
+
 /// Operators only: a new tenant, with the default catalog.
 pub(super) async fn create_tenant(
     State(state): State<AppState>,
     caller: Caller,
-    Body(body): Body,
+    Body(body): Body<NewTenant>,
 ) -> ApiResult {
     let tenant = state
         .provisioner
-        .create_tenant(&caller.grant, required(&body, "slug")?, text(&body, "name"))
+        .create_tenant(&caller.grant, &body.slug, body.name.as_deref())
         .await?;
     created(json!({"slug": tenant.slug.as_str(), "name": tenant.name}))
 }

@@ -5,15 +5,15 @@
 //! session's `X-CSRF-Token`).
 
 mod accounts;
+mod body;
 mod catalog;
 mod routes;
 
 use super::AppState;
 use crate::console::{named_tenant, session_cookie};
-use crate::http::extract::read_limited;
 use crate::http::limits::{TooMany, address_in};
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +24,8 @@ use scimd_core::activity::{Actor, Client, Origin};
 use scimd_core::tenant::Tenant;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
+
+pub(crate) use body::{Body, Whole, non_empty, nullable};
 
 pub(crate) const OPENAPI: &str = include_str!("openapi.json");
 
@@ -171,49 +173,6 @@ impl FromRequestParts<AppState> for Caller {
             .grant(&admin, named.as_deref(), origin)
             .await?;
         Ok(Self { grant })
-    }
-}
-
-/// A JSON request body's members.
-pub(crate) fn text<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
-    body.get(name).and_then(Value::as_str)
-}
-
-pub(crate) fn required<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiFailure> {
-    text(body, name).ok_or_else(|| {
-        ApiFailure::new(
-            StatusCode::BAD_REQUEST,
-            format!("'{name}' (a string) is required"),
-        )
-    })
-}
-
-/// A JSON request body; anything else is a 400 with a JSON error.
-pub(crate) struct Body(pub Value);
-
-impl FromRequest<AppState> for Body {
-    type Rejection = ApiFailure;
-
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiFailure> {
-        let limit =
-            usize::try_from(state.settings.capabilities.max_payload_size).unwrap_or(usize::MAX);
-        let bytes = read_limited(request.into_body(), limit)
-            .await
-            .map_err(|error| ApiFailure::new(error.status(), error.detail()))?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
-            ApiFailure::new(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not JSON: {error}"),
-            )
-        })?;
-        if value.is_object() {
-            Ok(Self(value))
-        } else {
-            Err(ApiFailure::new(
-                StatusCode::BAD_REQUEST,
-                "the body must be a JSON object",
-            ))
-        }
     }
 }
 
