@@ -5,7 +5,7 @@
 //! CLI all call. No SQL and no HTTP here.
 //!
 //! # Layout
-//! - [`provisioner`]: the use cases.
+//! - [`provisioner`]: the use cases (their own tests run on an in-memory store, `store::memory`).
 //! - [`access`]: the grant every admin operation takes: a role's rights in one tenant.
 //! - [`store`]: the storage port, one trait per aggregate, and its error and query types.
 //! - [`tenant`], [`token`], [`user`]: the entities and their newtypes.

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::lifecycle::{AccountState, CreateDecision, Existing, ManagedBy, decide_create};
 use crate::mail::{Mail, activation};
 use crate::mapping::{MatchInput, evaluate, no_match_detail};
-use crate::store::{Store, StoreError};
+use crate::store::{ScimStore, StoreError};
 use crate::tenant::TenantId;
 use crate::user::{AccountProfile, Connection, Placement, User, check_user_name_is_email};
 use crate::user_id::new_user_id;
@@ -25,7 +25,7 @@ struct Classified {
     activation_profile: Option<String>,
 }
 
-impl<S: Store, C: Clock> Provisioner<S, C> {
+impl<S: ScimStore, C: Clock> Provisioner<S, C> {
     /// a POST names an email; what happens depends on the account that already holds it
     /// (see [`decide_create`]). Racing creates of one email meet at the store's unique index:
     /// the loser decides again and adopts, reactivates or gets 409, never a second account.

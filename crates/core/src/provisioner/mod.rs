@@ -12,6 +12,8 @@ mod manual;
 mod moves;
 mod retention;
 mod tenants;
+#[cfg(test)]
+mod tests;
 mod tokens;
 mod users;
 
@@ -39,7 +41,7 @@ pub struct Provisioner<S, C = SystemClock> {
     mail: bool,
 }
 
-impl<S: Store, C: Clock> Provisioner<S, C> {
+impl<S, C: Clock> Provisioner<S, C> {
     pub fn new(store: S, clock: C) -> Self {
         Self {
             store,
@@ -64,7 +66,9 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
+}
 
+impl<S: Store, C: Clock> Provisioner<S, C> {
     /// Records an admin's change of the catalog, tokens or tenants. Written after the change
     /// in its own transaction: these are rare, and a lost event would not lose the change.
     pub(crate) async fn record_admin(

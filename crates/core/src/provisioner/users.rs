@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::etag;
 use crate::lifecycle::{PreservedBy, Refusal, decide_active, state_after_delete};
-use crate::store::{Store, StoreError, UserPage};
+use crate::store::{ScimStore, StoreError, UserPage};
 use crate::tenant::TenantId;
 use crate::user::{StoredUser, User, check_user_name_is_email};
 use scim::list::{ListQuery, Page};
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 /// Attempts at a read-modify-write before a concurrent writer wins (without `If-Match`).
 pub(super) const WRITE_ATTEMPTS: usize = 5;
 
-impl<S: Store, C: Clock> Provisioner<S, C> {
+impl<S: ScimStore, C: Clock> Provisioner<S, C> {
     /// GET (RFC 7644 §3.4.1): the resource, to render with any projection.
     pub async fn get_user(&self, tenant: TenantId, id: &str) -> Result<StoredUser> {
         self.store

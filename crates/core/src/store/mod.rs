@@ -1,6 +1,7 @@
 //! The port to the database, one trait per aggregate; `scimd-store` implements each on SQLite
-//! and PostgreSQL (one implementation, two SQL dialects), and every implementation runs the
-//! same conformance story. [`Store`] is all of them, as the use cases take it.
+//! and PostgreSQL (one implementation, two SQL dialects), checked by its conformance suite.
+//! [`Store`] is all of them, as most use cases take it; [`ScimStore`] is what the SCIM user use
+//! cases need, which the in-memory store of the core's own tests (`memory`) also implements.
 
 mod accounts;
 mod activity;
@@ -9,6 +10,8 @@ mod catalog;
 mod database;
 mod error;
 mod mail;
+#[cfg(test)]
+pub(crate) mod memory;
 mod tenants;
 mod tokens;
 
@@ -23,6 +26,12 @@ pub use error::{StoreError, StoreResult};
 pub use mail::MailStore;
 pub use tenants::TenantStore;
 pub use tokens::TokenStore;
+
+/// What the SCIM user use cases (create, read, replace, patch, delete, list) need: accounts,
+/// the catalog they are classified by, and the tenant an activation email names.
+pub trait ScimStore: AccountReads + AccountWrites + CatalogStore + TenantStore + Sync {}
+
+impl<S> ScimStore for S where S: AccountReads + AccountWrites + CatalogStore + TenantStore + Sync {}
 
 /// Everything the domain reads and writes: every aggregate's store. Every user operation is
 /// scoped by tenant.
