@@ -5,9 +5,10 @@
 use crate::cli::TenantCommand;
 use crate::cli::admins::AdminCommand;
 use crate::cli::catalog::{MappingCommand, ProfileCommand, StorageCommand};
+use crate::cli::reports::{ActivityArgs, ReportCommand};
 use crate::cli::serve::{HealthcheckArgs, ServeArgs};
 use crate::cli::tokens::TokenCommand;
-use crate::cli::users::{ActivityArgs, ReportCommand, UserCommand};
+use crate::cli::users::UserCommand;
 use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
 

@@ -3,6 +3,7 @@
 
 pub mod admins;
 pub mod catalog;
+pub mod reports;
 pub mod serve;
 pub mod tokens;
 pub mod users;
@@ -95,8 +96,8 @@ async fn on_the_database(
         Command::Storage(command) => catalog::storage(provisioner, command).await,
         Command::Mapping(command) => catalog::mapping(provisioner, command).await,
         Command::User(command) => users::user(provisioner, command).await,
-        Command::Report(command) => users::report(provisioner, command).await,
-        Command::Activity(args) => users::activity(provisioner, args).await,
+        Command::Report(command) => reports::report(provisioner, command).await,
+        Command::Activity(args) => reports::activity(provisioner, args).await,
         Command::Admin(command) => admins::execute(provisioner, command).await,
         // Served above, without opening the database here.
         Command::Serve(_) | Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),
