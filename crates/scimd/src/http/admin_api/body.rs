@@ -98,10 +98,12 @@ impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Whole<MIN, MAX> {
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a whole number")?;
-                match (MIN, MAX) {
-                    (0, u64::MAX) => Ok(()),
-                    (min, u64::MAX) => write!(f, " from {min}"),
-                    (min, max) => write!(f, " from {min} to {max}"),
+                // A bound at the edge of a machine integer says nothing to an admin.
+                let unbounded = MAX >= u64::from(u32::MAX);
+                match (MIN, unbounded) {
+                    (0, true) => Ok(()),
+                    (min, true) => write!(f, " from {min}"),
+                    (min, false) => write!(f, " from {min} to {MAX}"),
                 }
             }
 
