@@ -855,3 +855,146 @@ async fn activation_emails_are_asked_for_through_the_api() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Every route that takes a body refuses one that does not fit its shape with a 400 that names
+/// the member (or says the body is not a JSON object, or not JSON), and changes nothing.
+#[tokio::test]
+async fn malformed_bodies_are_refused_naming_the_member_and_change_nothing() {
+    let app = TestApp::new().await;
+    let key = key_for(&app, "ann@example.com", Role::Operator).await;
+    let api = |method: Method, path: &str, body: Value| {
+        let (app, key, path) = (&app, key.clone(), format!("/admin/api/v1{path}"));
+        async move { call(app, method, &path, Some(&key), Some(body)).await }
+    };
+    let everything = || async {
+        let mut seen = Vec::new();
+        for path in [
+            "/profiles",
+            "/storages",
+            "/mappings",
+            "/tokens",
+            "/users",
+            "/tenants",
+        ] {
+            let (_, body) = api(Method::GET, path, Value::Null).await;
+            seen.push(body);
+        }
+        seen
+    };
+    let before = everything().await;
+    let routes = [
+        (Method::POST, "/tenants"),
+        (Method::POST, "/tokens"),
+        (Method::POST, "/profiles"),
+        (Method::PATCH, "/profiles/Default"),
+        (Method::POST, "/storages"),
+        (Method::PATCH, "/storages/Default"),
+        (Method::POST, "/mappings"),
+        (Method::PATCH, "/mappings/Default"),
+        (Method::PUT, "/mappings/Default/priority"),
+        (Method::POST, "/mappings/preview"),
+        (Method::POST, "/users"),
+        (Method::POST, "/users/move"),
+        (Method::PUT, "/provisioning"),
+    ];
+    for (method, path) in routes {
+        for (body, says) in [
+            (json!(["a list"]), "the body must be a JSON object"),
+            (json!("text"), "the body must be a JSON object"),
+        ] {
+            let (status, answer) = api(method.clone(), path, body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {answer}");
+            assert_eq!(answer["error"], says, "{method} {path}");
+        }
+    }
+    for (method, path, body, says) in [
+        (
+            Method::POST,
+            "/tenants",
+            json!({"slug": 7}),
+            "'slug' must be a string",
+        ),
+        (Method::POST, "/tokens", json!({}), "'name' is required"),
+        (
+            Method::POST,
+            "/tokens",
+            json!({"name": "t", "keep_previous_seconds": -5}),
+            "'keep_previous_seconds' must be a whole number",
+        ),
+        (
+            Method::PATCH,
+            "/profiles/Default",
+            json!({"max_users": [1]}),
+            "'max_users' must be a whole number",
+        ),
+        (
+            Method::PATCH,
+            "/storages/Default",
+            json!({"region": false}),
+            "'region' must be a string",
+        ),
+        (
+            Method::POST,
+            "/mappings",
+            json!({"name": "m", "criteria": {"attribute": "department", "values": 3},
+                   "profile": "Default", "storage": "Default"}),
+            "'criteria.values'",
+        ),
+        (
+            Method::PATCH,
+            "/mappings/Default",
+            json!({"quota_bytes": 1.5}),
+            "'quota_bytes' must be a whole number",
+        ),
+        (
+            Method::PUT,
+            "/mappings/Default/priority",
+            json!({"priority": 0}),
+            "'priority' must be a whole number from 1",
+        ),
+        (
+            Method::POST,
+            "/mappings/preview",
+            json!({}),
+            "'user' is required",
+        ),
+        (
+            Method::POST,
+            "/users/move",
+            json!({"emails": "a@example.com", "profile": "Default"}),
+            "'emails' must be",
+        ),
+        (
+            Method::PUT,
+            "/provisioning",
+            json!({"method": 1}),
+            "'method' must be a string",
+        ),
+    ] {
+        let (status, answer) = api(method.clone(), path, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path} {body}: {answer}"
+        );
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(says), "{method} {path} {body}: {answer}");
+    }
+    let (status, answer) = call(
+        &app,
+        Method::POST,
+        "/admin/api/v1/profiles",
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the body is not JSON"),
+        "{answer}"
+    );
+    assert_eq!(everything().await, before, "nothing changed");
+}

@@ -56,7 +56,8 @@ pub(super) async fn list_tokens(State(state): State<AppState>, caller: Caller) -
 #[derive(Deserialize)]
 pub(super) struct TokenBody {
     name: String,
-    expires_in_days: Option<Whole<1>>,
+    /// The provisioner says which lifetimes it allows.
+    expires_in_days: Option<Whole>,
     keep_previous_seconds: Option<Whole>,
 }
 
@@ -383,7 +384,6 @@ pub(super) async fn delete_mapping(
 /// `{"user": <a SCIM User as an IdP would send it>}`.
 #[derive(Deserialize)]
 pub(super) struct PreviewBody {
-    #[serde(default)]
     user: Value,
 }
 
