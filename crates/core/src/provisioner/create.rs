@@ -2,10 +2,10 @@
 //! account, adopt a manual one, reactivate a preserved one, or refuse.
 
 use super::Provisioner;
-use super::users::{WRITE_ATTEMPTS, busy, user_name_of};
+use super::users::{WRITE_ATTEMPTS, admin_preserved, busy, user_name_of};
 use crate::activity::{Event, Origin};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lifecycle::{AccountState, CreateDecision, Existing, ManagedBy, decide_create};
 use crate::mail::{Mail, activation};
 use crate::mapping::{MatchInput, evaluate, no_match_detail};
@@ -311,13 +311,4 @@ impl Claim {
             new_scim_id,
         }
     }
-}
-
-/// R-30 / R-36: only an admin brings back an account an admin preserved.
-pub(super) fn admin_preserved(user_name: &str) -> Error {
-    scim::Error::mutability(format!(
-        "an admin preserved the account of '{user_name}'; only an admin can activate it \
-         (scimd user activate {user_name})"
-    ))
-    .into()
 }

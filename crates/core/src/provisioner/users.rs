@@ -1,7 +1,6 @@
 //! `/Users` use cases: create, read, replace, patch, delete, query.
 
 use super::Provisioner;
-use super::create::admin_preserved;
 use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -241,4 +240,13 @@ fn taken(error: StoreError, user_name: &str) -> Error {
         ))),
         other => other.into(),
     }
+}
+
+/// R-30 / R-36: only an admin brings back an account an admin preserved.
+pub(super) fn admin_preserved(user_name: &str) -> Error {
+    scim::Error::mutability(format!(
+        "an admin preserved the account of '{user_name}'; only an admin can activate it \
+         (scimd user activate {user_name})"
+    ))
+    .into()
 }

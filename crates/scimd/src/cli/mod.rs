@@ -8,7 +8,8 @@ pub mod serve;
 pub mod tokens;
 pub mod users;
 
-use crate::config::{Cli, Command, TenantArg};
+use crate::config::{Cli, Command, OutputFormat, TenantArg};
+use crate::listing::Listing;
 use crate::mail::MailConfig;
 use crate::open_provisioner;
 use clap::Subcommand;
@@ -17,6 +18,7 @@ use scimd_core::tenant::ProvisioningMethod;
 use scimd_core::tenant::TenantSlug;
 use scimd_store::{Durability, redact_password};
 use serve::HealthcheckArgs;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -200,4 +202,12 @@ async fn healthcheck(args: HealthcheckArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// A listing on stdout, in the format asked for.
+fn print(listing: &Listing, format: OutputFormat) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    listing.write(format, &mut out)?;
+    out.flush()?;
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! `scimd report | activity` (SPEC §7): the reports Druva's console offers, and the activity
 //! log, as a table, CSV or JSON.
 
-use super::users::print;
+use super::print;
 use crate::AppProvisioner;
 use crate::config::{OutputFormat, TenantArg, parse_duration_millis};
 use crate::reports::{PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing, events_listing};

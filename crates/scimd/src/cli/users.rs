@@ -1,9 +1,10 @@
 //! `scimd user` (SPEC §4, §7): accounts as admins handle them, with the same rules as the SCIM
 //! API; every change is recorded with the admin as actor.
 
+use super::print;
 use crate::AppProvisioner;
 use crate::config::{OutputFormat, TenantArg};
-use crate::listing::{Listing, printable};
+use crate::listing::printable;
 use crate::reports::{ACCOUNT_DETAIL, PROVISIONING_REPORT, accounts_listing};
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -381,12 +382,5 @@ fn show(view: &AccountView, format: OutputFormat) -> anyhow::Result<()> {
         }
         OutputFormat::Csv => listing.write(format, &mut out)?,
     }
-    Ok(())
-}
-
-pub(super) fn print(listing: &Listing, format: OutputFormat) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    listing.write(format, &mut out)?;
-    out.flush()?;
     Ok(())
 }
