@@ -677,6 +677,12 @@ async fn r45_users_move_through_the_api_all_or_none() {
                 400,
                 "'emails[0]' must be a string",
             ),
+            (
+                json!({"emails": (0..10_001).map(|n| format!("u{n}@example.com")).collect::<Vec<_>>(),
+                       "profile": "Gold"}),
+                400,
+                "at most 10000 accounts by email, not 10001",
+            ),
             (json!({"emails": ["s0@example.com"]}), 400, "'profile'"),
             (
                 json!({"emails": ["s0@example.com"], "profile": "Gold", "quota_bytes": -1}),

@@ -47,16 +47,11 @@ impl TenantStore for SqlStore {
     }
 
     async fn tenant_by_slug(&self, slug: &TenantSlug) -> StoreResult<Option<Tenant>> {
-        let statement = Statement::new(
-            format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1"),
-            vec![SqlValue::Text(slug.as_str().into())],
-        );
-        self.lookup(statement, TENANT_TYPES)
-            .await?
-            .into_iter()
-            .next()
-            .map(tenant_from)
-            .transpose()
+        one_tenant(self, "slug = $1", SqlValue::Text(slug.as_str().into())).await
+    }
+
+    async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        one_tenant(self, "id = $1", SqlValue::Int(id.0)).await
     }
 
     async fn set_provisioning(
@@ -89,4 +84,22 @@ impl TenantStore for SqlStore {
             .map(tenant_from)
             .collect()
     }
+}
+
+async fn one_tenant(
+    store: &SqlStore,
+    condition: &str,
+    value: SqlValue,
+) -> StoreResult<Option<Tenant>> {
+    let statement = Statement::new(
+        format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE {condition}"),
+        vec![value],
+    );
+    store
+        .lookup(statement, TENANT_TYPES)
+        .await?
+        .into_iter()
+        .next()
+        .map(tenant_from)
+        .transpose()
 }

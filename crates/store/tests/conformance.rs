@@ -195,7 +195,14 @@ async fn tenants_are_unique_by_slug() {
             .tenant_by_slug(&TenantSlug::parse("acme").unwrap())
             .await
             .unwrap();
-        assert_eq!(found, Some(acme), "{name}");
+        assert_eq!(found.as_ref(), Some(&acme), "{name}");
+        let by_id = store.tenant_by_id(acme.id).await.unwrap();
+        assert_eq!(by_id, Some(acme), "{name}");
+        assert_eq!(
+            store.tenant_by_id(TenantId(999_999)).await.unwrap(),
+            None,
+            "{name}"
+        );
         tenant(&store, "beta").await;
         let slugs: Vec<String> = store
             .list_tenants()

@@ -253,11 +253,9 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
         user: &User,
         profile: &str,
     ) -> Result<Vec<Mail>> {
-        let tenants = self.store.list_tenants().await?;
-        Ok(tenants
-            .iter()
-            .find(|t| t.id == tenant)
-            .map(|tenant| activation(tenant, user, profile))
+        let tenant = self.store.tenant_by_id(tenant).await?;
+        Ok(tenant
+            .map(|tenant| activation(&tenant, user, profile))
             .into_iter()
             .collect())
     }

@@ -29,7 +29,7 @@ pub use catalog::{MappingEdit, MappingPreview, MappingSpec};
 pub use dashboard::Dashboard;
 pub use mail::MailRound;
 pub use manual::ManualUser;
-pub use moves::{MoveSelection, MoveTarget};
+pub use moves::{MAX_MOVE_EMAILS, MoveSelection, MoveTarget};
 pub use retention::DEFAULT_ACTIVITY_RETENTION_DAYS;
 pub use tokens::Principal;
 

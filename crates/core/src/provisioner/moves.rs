@@ -34,6 +34,10 @@ pub struct MoveTarget<'a> {
     pub quota_bytes: Option<u64>,
 }
 
+/// The most accounts one move names by email: each is looked up, so the list a request may
+/// send is bounded; bigger moves select a profile or a mapping.
+pub const MAX_MOVE_EMAILS: usize = 10_000;
+
 impl<S: Store, C: Clock> Provisioner<S, C> {
     /// Moves the selected accounts (R-45), all or none; how many moved. SCIM id and state stay;
     /// each account records the admin who placed it and gets an activity event. `progress` is
@@ -46,6 +50,15 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<usize> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
+        if let MoveSelection::Emails(emails) = selection
+            && emails.len() > MAX_MOVE_EMAILS
+        {
+            return Err(Error::Invalid(format!(
+                "a move names at most {MAX_MOVE_EMAILS} accounts by email, not {}; move a whole \
+                 profile or mapping's accounts instead (--from-profile, --from-mapping)",
+                emails.len()
+            )));
+        }
         let profiles = self.list_profiles(grant).await?;
         let storages = self.list_storages(grant).await?;
         let profile_names: HashMap<i64, &str> =

@@ -103,10 +103,8 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             }
             (_, Some(tenant_id)) => self
                 .store
-                .list_tenants()
+                .tenant_by_id(tenant_id)
                 .await?
-                .into_iter()
-                .find(|tenant| tenant.id == tenant_id)
                 .ok_or_else(not_yours)?,
             (_, None) => return Err(not_yours()),
         };

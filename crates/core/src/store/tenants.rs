@@ -17,6 +17,10 @@ pub trait TenantStore {
         &self,
         slug: &TenantSlug,
     ) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
+    fn tenant_by_id(
+        &self,
+        id: TenantId,
+    ) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
     fn list_tenants(&self) -> impl Future<Output = StoreResult<Vec<Tenant>>> + Send;
     /// `false` when there is no such tenant.
     fn set_provisioning(

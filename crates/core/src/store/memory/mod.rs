@@ -165,6 +165,10 @@ impl TenantStore for MemoryStore {
             .cloned())
     }
 
+    async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        Ok(self.state().tenants.iter().find(|t| t.id == id).cloned())
+    }
+
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
         Ok(self.state().tenants.clone())
     }
