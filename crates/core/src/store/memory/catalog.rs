@@ -10,6 +10,90 @@ use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
 use scim::filter::fold_case;
 
+/// A catalog entry: named uniquely per tenant, case-insensitively.
+trait Named {
+    const KIND: &'static str;
+    fn id(&self) -> i64;
+    fn owner(&self) -> TenantId;
+    fn name(&self) -> &str;
+}
+
+impl Named for Profile {
+    const KIND: &'static str = "profile";
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn owner(&self) -> TenantId {
+        self.tenant_id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for Storage {
+    const KIND: &'static str = "storage";
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn owner(&self) -> TenantId {
+        self.tenant_id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for Mapping {
+    const KIND: &'static str = "mapping";
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn owner(&self) -> TenantId {
+        self.tenant_id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The name of the entry `id` refers to.
+fn name_by_id<T: Named>(items: &[T], id: i64) -> Option<String> {
+    items
+        .iter()
+        .find(|item| item.id() == id)
+        .map(|item| item.name().to_owned())
+}
+
+/// Where the tenant's entry of this name is.
+fn position<T: Named>(items: &[T], tenant: TenantId, name: &str) -> Option<usize> {
+    let name = fold_case(name);
+    items
+        .iter()
+        .position(|item| item.owner() == tenant && fold_case(item.name()) == name)
+}
+
+/// `Conflict` when the tenant already has an entry named `name`.
+fn free<T: Named>(items: &[T], tenant: TenantId, name: &str) -> StoreResult<()> {
+    match position(items, tenant, name) {
+        Some(_) => Err(StoreError::Conflict(format!("{} '{name}' exists", T::KIND))),
+        None => Ok(()),
+    }
+}
+
+/// `Conflict` when a rename from `name` lands on another entry's name.
+fn rename_free<T: Named>(
+    items: &[T],
+    tenant: TenantId,
+    name: &str,
+    new_name: Option<&String>,
+) -> StoreResult<()> {
+    match new_name {
+        Some(new_name) if fold_case(new_name) != fold_case(name) => free(items, tenant, new_name),
+        _ => Ok(()),
+    }
+}
+
 impl CatalogStore for MemoryStore {
     async fn create_profile(
         &self,
@@ -19,9 +103,7 @@ impl CatalogStore for MemoryStore {
         now: Timestamp,
     ) -> StoreResult<Profile> {
         self.transaction(|state| {
-            if State::name_taken(&state.profiles, tenant, name, |p| (p.tenant_id, &p.name)) {
-                return Err(StoreError::Conflict(format!("profile '{name}' exists")));
-            }
+            free(&state.profiles, tenant, name)?;
             let profile = Profile {
                 id: state.id(),
                 tenant_id: tenant,
@@ -46,11 +128,7 @@ impl CatalogStore for MemoryStore {
 
     async fn delete_profile(&self, tenant: TenantId, name: &str) -> StoreResult<bool> {
         self.transaction(|state| {
-            let Some(at) = state
-                .profiles
-                .iter()
-                .position(|p| p.tenant_id == tenant && fold_case(&p.name) == fold_case(name))
-            else {
+            let Some(at) = position(&state.profiles, tenant, name) else {
                 return Ok(false);
             };
             let id = state.profiles[at].id;
@@ -69,19 +147,8 @@ impl CatalogStore for MemoryStore {
         change: &ProfileChange,
     ) -> StoreResult<bool> {
         self.transaction(|state| {
-            if let Some(new_name) = &change.new_name
-                && fold_case(new_name) != fold_case(name)
-                && State::name_taken(&state.profiles, tenant, new_name, |p| {
-                    (p.tenant_id, &p.name)
-                })
-            {
-                return Err(StoreError::Conflict(format!("profile '{new_name}' exists")));
-            }
-            let Some(at) = state
-                .profiles
-                .iter()
-                .position(|p| p.tenant_id == tenant && fold_case(&p.name) == fold_case(name))
-            else {
+            rename_free(&state.profiles, tenant, name, change.new_name.as_ref())?;
+            let Some(at) = position(&state.profiles, tenant, name) else {
                 return Ok(false);
             };
             let held = state.placed_in(state.profiles[at].id);
@@ -113,9 +180,7 @@ impl CatalogStore for MemoryStore {
         now: Timestamp,
     ) -> StoreResult<Storage> {
         self.transaction(|state| {
-            if State::name_taken(&state.storages, tenant, name, |s| (s.tenant_id, &s.name)) {
-                return Err(StoreError::Conflict(format!("storage '{name}' exists")));
-            }
+            free(&state.storages, tenant, name)?;
             let storage = Storage {
                 id: state.id(),
                 tenant_id: tenant,
@@ -135,18 +200,9 @@ impl CatalogStore for MemoryStore {
         change: &StorageChange,
     ) -> StoreResult<bool> {
         self.transaction(|state| {
-            if let Some(new_name) = &change.new_name
-                && fold_case(new_name) != fold_case(name)
-                && State::name_taken(&state.storages, tenant, new_name, |s| {
-                    (s.tenant_id, &s.name)
-                })
-            {
-                return Err(StoreError::Conflict(format!("storage '{new_name}' exists")));
-            }
-            let Some(storage) = state
-                .storages
-                .iter_mut()
-                .find(|s| s.tenant_id == tenant && fold_case(&s.name) == fold_case(name))
+            rename_free(&state.storages, tenant, name, change.new_name.as_ref())?;
+            let Some(storage) =
+                position(&state.storages, tenant, name).map(|at| &mut state.storages[at])
             else {
                 return Ok(false);
             };
@@ -179,30 +235,10 @@ impl CatalogStore for MemoryStore {
     async fn create_mapping(&self, new: &NewMapping) -> StoreResult<Mapping> {
         self.transaction(|state| {
             let tenant = new.tenant_id;
-            if State::name_taken(&state.mappings, tenant, &new.name, |m| {
-                (m.tenant_id, &m.name)
-            }) {
-                return Err(StoreError::Conflict(format!(
-                    "mapping '{}' exists",
-                    new.name
-                )));
-            }
-            let name_of = |id: i64, names: &[(i64, String)]| {
-                names.iter().find(|(i, _)| *i == id).map(|(_, n)| n.clone())
-            };
-            let profiles: Vec<(i64, String)> = state
-                .profiles
-                .iter()
-                .map(|p| (p.id, p.name.clone()))
-                .collect();
-            let storages: Vec<(i64, String)> = state
-                .storages
-                .iter()
-                .map(|s| (s.id, s.name.clone()))
-                .collect();
+            free(&state.mappings, tenant, &new.name)?;
             let (Some(profile), Some(storage)) = (
-                name_of(new.profile_id, &profiles),
-                name_of(new.storage_id, &storages),
+                name_by_id(&state.profiles, new.profile_id),
+                name_by_id(&state.storages, new.storage_id),
             ) else {
                 return Err(StoreError::Conflict("no such profile or storage".into()));
             };
@@ -261,26 +297,15 @@ impl CatalogStore for MemoryStore {
         now: Timestamp,
     ) -> StoreResult<bool> {
         self.transaction(|state| {
-            if let Some(new_name) = &change.new_name
-                && fold_case(new_name) != fold_case(name)
-                && State::name_taken(&state.mappings, tenant, new_name, |m| {
-                    (m.tenant_id, &m.name)
-                })
-            {
-                return Err(StoreError::Conflict(format!("mapping '{new_name}' exists")));
-            }
+            rename_free(&state.mappings, tenant, name, change.new_name.as_ref())?;
             let profile = change
                 .profile_id
-                .and_then(|id| state.profiles.iter().find(|p| p.id == id))
-                .map(|p| p.name.clone());
+                .and_then(|id| name_by_id(&state.profiles, id));
             let storage = change
                 .storage_id
-                .and_then(|id| state.storages.iter().find(|s| s.id == id))
-                .map(|s| s.name.clone());
-            let Some(mapping) = state
-                .mappings
-                .iter_mut()
-                .find(|m| m.tenant_id == tenant && fold_case(&m.name) == fold_case(name))
+                .and_then(|id| name_by_id(&state.storages, id));
+            let Some(mapping) =
+                position(&state.mappings, tenant, name).map(|at| &mut state.mappings[at])
             else {
                 return Ok(false);
             };
@@ -317,11 +342,7 @@ impl CatalogStore for MemoryStore {
         moves: &[(i64, u32, u32)],
     ) -> StoreResult<bool> {
         self.transaction(|state| {
-            let Some(at) = state
-                .mappings
-                .iter()
-                .position(|m| m.tenant_id == tenant && fold_case(&m.name) == fold_case(name))
-            else {
+            let Some(at) = position(&state.mappings, tenant, name) else {
                 return Ok(false);
             };
             state.mappings.remove(at);

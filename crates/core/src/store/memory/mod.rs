@@ -91,18 +91,6 @@ impl State {
     fn stored(&self, user_key: i64) -> Option<&User> {
         self.users.iter().find(|user| user.key == user_key)
     }
-
-    fn name_taken<T>(
-        items: &[T],
-        tenant: TenantId,
-        name: &str,
-        of: impl Fn(&T) -> (TenantId, &str),
-    ) -> bool {
-        items.iter().any(|item| {
-            let (owner, taken) = of(item);
-            owner == tenant && fold_case(taken) == fold_case(name)
-        })
-    }
 }
 
 impl MemoryStore {
