@@ -110,6 +110,21 @@ impl Origin {
         }
     }
 
+    /// An admin's request to the console or the admin API.
+    pub fn console(
+        admin: impl Into<String>,
+        method: impl Into<String>,
+        path: impl Into<String>,
+    ) -> Self {
+        Self {
+            actor: Actor::Admin(admin.into()),
+            client: Client::Console,
+            method: method.into(),
+            path: path.into(),
+            received: Instant::now(),
+        }
+    }
+
     /// scimd acting on its own.
     pub fn system(what: impl Into<String>) -> Self {
         Self {

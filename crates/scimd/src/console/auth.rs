@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use scimd_core::access::Grant;
-use scimd_core::activity::{Actor, Client, Origin};
+use scimd_core::activity::Origin;
 use scimd_core::admin::{AdminAccount, AdminSession, Role, SESSION_ABSOLUTE_MILLIS, SessionSecret};
 use scimd_core::tenant::Tenant;
 use subtle::ConstantTimeEq;
@@ -121,13 +121,7 @@ impl FromRequestParts<AppState> for Signed {
                 .then(|| named_cookie(&parts.headers, TENANT_COOKIE))
                 .flatten()
         });
-        let origin = Origin {
-            actor: Actor::Admin(admin.email.clone()),
-            client: Client::Console,
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-            received: std::time::Instant::now(),
-        };
+        let origin = Origin::console(&admin.email, parts.method.as_str(), parts.uri.path());
         let grant = state
             .provisioner
             .grant(&admin, named.as_deref(), origin)

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use scim::datetime::Timestamp;
 use scimd_core::Error;
 use scimd_core::access::Grant;
-use scimd_core::activity::{Actor, Client, Origin};
+use scimd_core::activity::Origin;
 use scimd_core::tenant::Tenant;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -160,13 +160,7 @@ impl FromRequestParts<AppState> for Caller {
                 admin
             }
         };
-        let origin = Origin {
-            actor: Actor::Admin(admin.email.clone()),
-            client: Client::Console,
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-            received: std::time::Instant::now(),
-        };
+        let origin = Origin::console(&admin.email, parts.method.as_str(), parts.uri.path());
         let named = named_tenant(parts.uri.query());
         let grant = state
             .provisioner
