@@ -176,9 +176,7 @@ pub(super) async fn profile(
             max_users,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("profile create"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "profile create").await?;
             let profile = provisioner.create_profile(&grant, &name, max_users).await?;
             eprintln!(
                 "created profile '{}' in tenant '{}'",
@@ -187,9 +185,7 @@ pub(super) async fn profile(
             );
         }
         ProfileCommand::List { tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("profile list"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "profile list").await?;
             println!("{:<32} MAX USERS", "NAME");
             for profile in provisioner.list_profiles(&grant).await? {
                 let limit = if profile.max_users == 0 {
@@ -206,18 +202,14 @@ pub(super) async fn profile(
             max_users,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("profile edit"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "profile edit").await?;
             provisioner
                 .edit_profile(&grant, &name, rename.as_deref(), max_users)
                 .await?;
             eprintln!("updated profile '{}'", rename.as_deref().unwrap_or(&name));
         }
         ProfileCommand::Delete { name, tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("profile delete"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "profile delete").await?;
             provisioner.delete_profile(&grant, &name).await?;
             eprintln!("deleted profile '{name}'");
         }
@@ -236,9 +228,7 @@ pub(super) async fn storage(
             region,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("storage create"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "storage create").await?;
             let storage = provisioner.create_storage(&grant, &name, &region).await?;
             eprintln!(
                 "created storage '{}' ({}) in tenant '{}'",
@@ -248,9 +238,7 @@ pub(super) async fn storage(
             );
         }
         StorageCommand::List { tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("storage list"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "storage list").await?;
             println!("{:<32} REGION", "NAME");
             for storage in provisioner.list_storages(&grant).await? {
                 println!("{:<32} {}", storage.name, storage.region);
@@ -262,9 +250,7 @@ pub(super) async fn storage(
             region,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("storage edit"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "storage edit").await?;
             provisioner
                 .edit_storage(&grant, &name, rename.as_deref(), region.as_deref())
                 .await?;
@@ -292,9 +278,7 @@ pub(super) async fn mapping(
             priority,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("mapping create"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "mapping create").await?;
             let criteria = match (any_user, attribute, values) {
                 (true, None, None) => Criteria::AllowAnyUser,
                 (false, Some(attribute), Some(values)) => Criteria::attribute(&attribute, &values)?,
@@ -317,9 +301,7 @@ pub(super) async fn mapping(
             warn_of_shadowed(provisioner, &grant).await?;
         }
         MappingCommand::List { tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("mapping list"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "mapping list").await?;
             println!(
                 "{:<9} {:<24} {:<40} {:<16} {:<16} {:<14} NOTE",
                 "PRIORITY", "NAME", "CRITERIA", "PROFILE", "STORAGE", "QUOTA"
@@ -363,9 +345,7 @@ pub(super) async fn mapping(
                      criteria you want, reorder it, then delete '{name}'"
                 );
             }
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("mapping edit"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "mapping edit").await?;
             let edit = MappingEdit {
                 new_name: new_name.as_deref(),
                 profile: profile.as_deref(),
@@ -385,26 +365,20 @@ pub(super) async fn mapping(
             priority,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("mapping reorder"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "mapping reorder").await?;
             provisioner.reorder_mapping(&grant, &name, priority).await?;
             eprintln!("moved mapping '{name}' to priority {}", priority.max(1));
             warn_of_shadowed(provisioner, &grant).await?;
         }
         MappingCommand::Delete { name, tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("mapping delete"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "mapping delete").await?;
             provisioner.delete_mapping(&grant, &name).await?;
             eprintln!(
                 "deleted mapping '{name}'; the users it classified keep their profile and storage"
             );
         }
         MappingCommand::Preview { file, tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("mapping preview"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "mapping preview").await?;
             let mut text = String::new();
             if file.as_os_str() == "-" {
                 std::io::stdin()

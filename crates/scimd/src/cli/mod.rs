@@ -11,8 +11,9 @@ pub mod users;
 use crate::config::{Cli, Command, OutputFormat, TenantArg};
 use crate::listing::Listing;
 use crate::mail::MailConfig;
-use crate::open_provisioner;
+use crate::{AppProvisioner, open_provisioner};
 use clap::Subcommand;
+use scimd_core::access::Grant;
 use scimd_core::activity::Origin;
 use scimd_core::tenant::ProvisioningMethod;
 use scimd_core::tenant::TenantSlug;
@@ -45,6 +46,18 @@ pub enum TenantCommand {
         #[command(flatten)]
         tenant: TenantArg,
     },
+}
+
+/// What an admin command may do in the tenant named `tenant` (the command line acts as an
+/// operator), recorded as `admin_origin(command)`.
+async fn grant(
+    provisioner: &AppProvisioner,
+    tenant: &str,
+    command: &str,
+) -> scimd_core::Result<Grant> {
+    provisioner
+        .command_line_grant(tenant, admin_origin(command))
+        .await
 }
 
 /// Who an admin command is recorded as in the activity log: `SCIMD_ADMIN`, else the login name.
@@ -113,9 +126,7 @@ async fn tenant(
 ) -> anyhow::Result<ExitCode> {
     match command {
         TenantCommand::Create { slug, name } => {
-            let grant = provisioner
-                .command_line_grant(TenantSlug::DEFAULT, admin_origin("tenant create"))
-                .await?;
+            let grant = grant(provisioner, TenantSlug::DEFAULT, "tenant create").await?;
             let tenant = provisioner
                 .create_tenant(&grant, &slug, name.as_deref())
                 .await?;
@@ -130,9 +141,7 @@ async fn tenant(
                 "{:<24} {:<32} {:<13} CREATED",
                 "SLUG", "NAME", "PROVISIONING"
             );
-            let grant = provisioner
-                .command_line_grant(TenantSlug::DEFAULT, admin_origin("tenant list"))
-                .await?;
+            let grant = grant(provisioner, TenantSlug::DEFAULT, "tenant list").await?;
             for tenant in provisioner.list_tenants(&grant).await? {
                 println!(
                     "{:<24} {:<32} {:<13} {}",
@@ -144,9 +153,7 @@ async fn tenant(
             }
         }
         TenantCommand::Provisioning { method, tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, admin_origin("tenant provisioning"))
-                .await?;
+            let grant = grant(provisioner, &tenant.tenant, "tenant provisioning").await?;
             let Some(method) = method else {
                 println!("{}", grant.tenant().provisioning);
                 return Ok(ExitCode::SUCCESS);

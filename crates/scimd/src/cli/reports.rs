@@ -70,9 +70,7 @@ pub(super) async fn report(
         ReportCommand::Provisioning { format, tenant } => (tenant, format, false),
         ReportCommand::Preserved { format, tenant } => (tenant, format, true),
     };
-    let grant = provisioner
-        .command_line_grant(&tenant.tenant, super::admin_origin("report"))
-        .await?;
+    let grant = super::grant(provisioner, &tenant.tenant, "report").await?;
     let filter = AccountFilter {
         state: preserved.then_some(StateFilter::Preserved),
         profile: None,
@@ -91,9 +89,7 @@ pub(super) async fn activity(
     provisioner: &AppProvisioner,
     args: ActivityArgs,
 ) -> anyhow::Result<ExitCode> {
-    let grant = provisioner
-        .command_line_grant(&args.tenant.tenant, super::admin_origin("activity"))
-        .await?;
+    let grant = super::grant(provisioner, &args.tenant.tenant, "activity").await?;
     let now = provisioner.now().as_millis();
     let query = EventQuery {
         since: args

@@ -48,9 +48,7 @@ pub(super) async fn execute(
             expires_in_days,
             keep_previous,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant, super::admin_origin("token create"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant, "token create").await?;
             let (token, secret) = provisioner
                 .create_token(&grant, &name, Some(expires_in_days), keep_previous)
                 .await?;
@@ -75,9 +73,7 @@ pub(super) async fn execute(
             }
         }
         TokenCommand::List { tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant, super::admin_origin("token list"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant, "token list").await?;
             let now = provisioner.now();
             println!(
                 "{:<20} {:<9} {:<25} {:<25} LAST USED",
@@ -97,9 +93,7 @@ pub(super) async fn execute(
             }
         }
         TokenCommand::Revoke { name, tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant, super::admin_origin("token revoke"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant, "token revoke").await?;
             provisioner.revoke_token(&grant, &name).await?;
             eprintln!("revoked token '{name}' of tenant '{}'", grant.tenant().slug);
         }

@@ -123,9 +123,7 @@ pub(super) async fn user(
             send_activation_email,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("user create"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "user create").await?;
             let spec = ManualUser {
                 email,
                 name,
@@ -147,9 +145,7 @@ pub(super) async fn user(
             format,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("user list"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "user list").await?;
             let filter = AccountFilter {
                 state: state.map(|state| match state {
                     StateArg::Active => StateFilter::Active,
@@ -165,16 +161,12 @@ pub(super) async fn user(
             format,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("user show"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "user show").await?;
             let view = provisioner.account_view(&grant, &email).await?;
             show(&view, format)?;
         }
         UserCommand::Preserve { email, tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("user preserve"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "user preserve").await?;
             let (user, changed) = provisioner.preserve_user(&grant, &email).await?;
             if changed {
                 eprintln!(
@@ -188,9 +180,7 @@ pub(super) async fn user(
             }
         }
         UserCommand::Activate { email, tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("user activate"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "user activate").await?;
             let (user, changed) = provisioner.activate_user(&grant, &email).await?;
             if changed {
                 eprintln!("activated '{}'", user.user_name());
@@ -203,9 +193,7 @@ pub(super) async fn user(
             reason,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("user delete"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "user delete").await?;
             let user = provisioner.destroy_user(&grant, &email, &reason).await?;
             eprintln!(
                 "deleted the account of '{}' and its data for good",
@@ -221,9 +209,7 @@ pub(super) async fn user(
             quota,
             tenant,
         } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("user move"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "user move").await?;
             let selection = match (&from_profile, &from_mapping) {
                 (Some(profile), _) => MoveSelection::Profile(profile),
                 (None, Some(mapping)) => MoveSelection::Mapping(mapping),
@@ -237,9 +223,7 @@ pub(super) async fn user(
             move_users(provisioner, &grant, selection, target).await?;
         }
         UserCommand::Import { file, tenant } => {
-            let grant = provisioner
-                .command_line_grant(&tenant.tenant, super::admin_origin("user import"))
-                .await?;
+            let grant = super::grant(provisioner, &tenant.tenant, "user import").await?;
             import(provisioner, &grant, &file).await?;
         }
     }
