@@ -16,6 +16,7 @@
 //! - [`account`]: display name, account name and UPN derived from a SCIM user.
 //! - [`catalog`]: profiles, storages and mappings as stored.
 //! - [`mail`]: email notifications: what each says, the sending port, the retry schedule.
+//! - [`feed`]: the change feed: one event per account change, in sequence, for the host product.
 //! - [`activity`]: the activity log: who did what to which account, and every failed call.
 //! - [`admin`]: console and admin-API accounts, roles, sessions and API keys.
 //! - [`secret`]: random secrets and their hashes (tokens, sessions, keys).
@@ -30,6 +31,7 @@ pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod etag;
+pub mod feed;
 pub mod lifecycle;
 pub mod mail;
 pub mod mapping;

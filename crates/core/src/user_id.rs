@@ -1,4 +1,4 @@
-//! SCIM ids: UUID version 7 (RFC 9562).
+//! SCIM ids and change-event ids: UUID version 7 (RFC 9562).
 
 use crate::error::{Error, Result};
 use scim::datetime::Timestamp;
@@ -8,6 +8,12 @@ use scim::datetime::Timestamp;
 /// id index instead of on a random page of it: one page written per group of creates rather
 /// than one per create, once the index outgrows memory. `now` is the creation time.
 pub fn new_user_id(now: Timestamp) -> Result<String> {
+    new_time_ordered_id(now)
+}
+
+/// A UUID version 7 made at `now`, as SCIM ids and change events use: unique, and sorting
+/// in the order they were made.
+pub fn new_time_ordered_id(now: Timestamp) -> Result<String> {
     let mut random = [0u8; 10];
     getrandom::fill(&mut random)
         .map_err(|error| Error::Internal(format!("no random source: {error}")))?;

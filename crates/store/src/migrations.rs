@@ -62,6 +62,11 @@ pub(crate) fn sqlite() -> Migrator {
             "../migrations/sqlite/0013_account_origin.sql"
         ),
         migration!(14, "mail", "../migrations/sqlite/0014_mail.sql"),
+        migration!(
+            15,
+            "change events",
+            "../migrations/sqlite/0015_change_events.sql"
+        ),
     ])
 }
 
@@ -113,6 +118,11 @@ pub(crate) fn postgres() -> Migrator {
             "../migrations/postgres/0013_account_origin.sql"
         ),
         migration!(14, "mail", "../migrations/postgres/0014_mail.sql"),
+        migration!(
+            15,
+            "change events",
+            "../migrations/postgres/0015_change_events.sql"
+        ),
     ])
 }
 

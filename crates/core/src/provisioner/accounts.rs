@@ -2,10 +2,12 @@
 //! show them, preserve, activate, destroy; the activity log. The same rules as the SCIM face.
 
 use super::Provisioner;
+use super::feed::Described;
 use crate::access::Grant;
 use crate::activity::{Event, EventQuery, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::feed::ChangeType;
 use crate::lifecycle::{AccountState, ManagedBy, decide_admin_activate, decide_admin_preserve};
 use crate::store::{AccountQuery, StateFilter, Store, StoreError};
 use crate::tenant::Tenant;
@@ -196,7 +198,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// it already was preserved by an admin.
     pub async fn preserve_user(&self, grant: &Grant, email: &str) -> Result<(User, bool)> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
-        self.admin_transition(origin, tenant, email, decide_admin_preserve, "preserve")
+        self.admin_transition(origin, tenant, email, decide_admin_preserve, ("preserve", ChangeType::Preserved))
             .await
     }
 
@@ -204,7 +206,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// active.
     pub async fn activate_user(&self, grant: &Grant, email: &str) -> Result<(User, bool)> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
-        self.admin_transition(origin, tenant, email, decide_admin_activate, "activate")
+        self.admin_transition(origin, tenant, email, decide_admin_activate, ("activate", ChangeType::Activated))
             .await
     }
 
@@ -214,7 +216,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         tenant: &Tenant,
         email: &str,
         decide: fn(AccountState) -> Option<AccountState>,
-        operation: &str,
+        (operation, kind): (&str, ChangeType),
     ) -> Result<(User, bool)> {
         for _ in 0..super::users::WRITE_ATTEMPTS {
             let current = self.account_in(tenant, email).await?;
@@ -229,7 +231,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     "preserved by an admin; the IdP cannot reactivate it".to_owned()
                 }
             };
-            let event = Event::success(
+            let activity = Event::success(
                 origin,
                 tenant.id,
                 now,
@@ -238,7 +240,16 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 (current.user_name(), current.scim_id.as_deref()),
                 detail,
             );
-            match self.store.update_user(&current, &next, &event).await {
+            let record = self
+                .recorded(Described {
+                    origin,
+                    activity,
+                    kind,
+                    before: Some(&current),
+                    after: &next,
+                })
+                .await?;
+            match self.store.update_user(&current, &next, &record).await {
                 Ok(()) => return Ok((next, true)),
                 Err(StoreError::VersionMismatch) => continue,
                 Err(other) => return Err(other.into()),
@@ -261,7 +272,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             ));
         }
         let current = self.account_in(tenant, email).await?;
-        let event = Event::success(
+        let activity = Event::success(
             origin,
             tenant.id,
             self.now(),
@@ -270,7 +281,16 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             (current.user_name(), current.scim_id.as_deref()),
             format!("account and data deleted by an admin; reason: {reason}"),
         );
-        match self.store.destroy_user(&current, &event).await {
+        let record = self
+            .recorded(Described {
+                origin,
+                activity,
+                kind: ChangeType::Destroyed,
+                before: None,
+                after: &current,
+            })
+            .await?;
+        match self.store.destroy_user(&current, &record).await {
             Ok(()) => Ok(current),
             Err(StoreError::VersionMismatch) => Err(Error::Conflict(format!(
                 "the account of '{email}' changed while deleting it; look at it again"

@@ -2,10 +2,12 @@
 //! account, adopt a manual one, reactivate a preserved one, or refuse.
 
 use super::Provisioner;
+use super::feed::Described;
 use super::users::{WRITE_ATTEMPTS, admin_preserved, busy, user_name_of};
 use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::feed::{ChangeType, PlacementNames};
 use crate::lifecycle::{AccountState, CreateDecision, Existing, ManagedBy, decide_create};
 use crate::mail::{Mail, activation};
 use crate::mapping::{MatchInput, evaluate, no_match_detail};
@@ -21,6 +23,7 @@ use serde_json::{Map, Value};
 /// activation email when its mapping sends one.
 struct Classified {
     placement: Placement,
+    names: PlacementNames,
     described: String,
     activation_profile: Option<String>,
 }
@@ -57,7 +60,12 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
                 }
                 (CreateDecision::Adopt { initial }, Some(manual)) => {
                     let detail = "a manual account taken over by the IdP; profile and storage kept";
-                    let claim = Claim::new(initial, "adopt", detail, manual.scim_id.is_none());
+                    let claim = Claim::new(
+                        initial,
+                        ("adopt", ChangeType::Adopted),
+                        detail,
+                        manual.scim_id.is_none(),
+                    );
                     self.claim(origin, manual, &normalised.resource, claim)
                         .await?
                 }
@@ -73,7 +81,12 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
                     } else {
                         "a preserved account reactivated; profile and storage kept"
                     };
-                    let claim = Claim::new(initial, "reactivate", detail, new_scim_id);
+                    let claim = Claim::new(
+                        initial,
+                        ("reactivate", ChangeType::Reactivated),
+                        detail,
+                        new_scim_id,
+                    );
                     self.claim(origin, preserved, &normalised.resource, claim)
                         .await?
                 }
@@ -108,6 +121,7 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
     ) -> Result<Option<User>> {
         let Classified {
             placement,
+            names,
             described,
             activation_profile,
         } = self.classify(tenant, normalised).await?;
@@ -134,7 +148,7 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
         } else {
             format!("{described}; created preserved (active:false)")
         };
-        let event = Event::success(
+        let activity = Event::success(
             origin,
             tenant,
             now,
@@ -143,11 +157,19 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
             (user.user_name(), user.scim_id.as_deref()),
             detail,
         );
+        let described = Described {
+            origin,
+            activity,
+            kind: ChangeType::Created,
+            before: None,
+            after: &user,
+        };
+        let record = self.recorded_placed(described, Some(&names))?;
         let mails = match activation_profile {
             Some(profile) if self.mail => self.activation_mail(tenant, &user, &profile).await?,
             _ => Vec::new(),
         };
-        match self.store.insert_user_mailing(&user, &event, &mails).await {
+        match self.store.insert_user_mailing(&user, &record, &mails).await {
             Ok(key) => {
                 user.key = key;
                 Ok(Some(user))
@@ -181,7 +203,7 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
             connection: Connection::of(origin),
             ..current.changed(resource, claim.initial, now)
         };
-        let event = Event::success(
+        let activity = Event::success(
             origin,
             current.tenant_id,
             now,
@@ -190,7 +212,16 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
             (next.user_name(), next.scim_id.as_deref()),
             claim.detail.to_owned(),
         );
-        match self.store.update_user(&current, &next, &event).await {
+        let record = self
+            .recorded(Described {
+                origin,
+                activity,
+                kind: claim.kind,
+                before: Some(&current),
+                after: &next,
+            })
+            .await?;
+        match self.store.update_user(&current, &next, &record).await {
             Ok(()) => Ok(Some(next)),
             Err(StoreError::VersionMismatch | StoreError::Conflict(_)) => Ok(None),
             Err(other) => Err(other.into()),
@@ -239,8 +270,13 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
             storage_id: mapping.storage_id,
             quota_bytes: mapping.quota_bytes,
         };
+        let names = PlacementNames {
+            profile: mapping.profile,
+            storage: mapping.storage,
+        };
         Ok(Classified {
             placement,
+            names,
             described,
             activation_profile,
         })
@@ -291,6 +327,7 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
 struct Claim {
     initial: AccountState,
     operation: &'static str,
+    kind: ChangeType,
     detail: &'static str,
     new_scim_id: bool,
 }
@@ -298,13 +335,14 @@ struct Claim {
 impl Claim {
     fn new(
         initial: AccountState,
-        operation: &'static str,
+        (operation, kind): (&'static str, ChangeType),
         detail: &'static str,
         new_scim_id: bool,
     ) -> Self {
         Self {
             initial,
             operation,
+            kind,
             detail,
             new_scim_id,
         }

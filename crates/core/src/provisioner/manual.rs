@@ -2,10 +2,12 @@
 //! none, until an IdP creates the same email and adopts them.
 
 use super::Provisioner;
+use super::feed::Described;
 use crate::access::Grant;
 use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::feed::{ChangeType, Recorded};
 use crate::lifecycle::{AccountState, ManagedBy};
 use crate::mail::activation;
 use crate::store::{Store, StoreError};
@@ -30,7 +32,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// A manual account (managed by admins until an IdP creates the same email and adopts it).
     pub async fn create_manual_user(&self, grant: &Grant, spec: &ManualUser) -> Result<User> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
-        let (mut user, event) = self.manual_user(origin, tenant, spec).await?;
+        let (mut user, record) = self.manual_user(origin, tenant, spec).await?;
         let mails = match (spec.send_activation_email, self.mail) {
             (false, _) => Vec::new(),
             (true, true) => vec![activation(tenant, &user, spec.profile.trim())],
@@ -44,7 +46,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         };
         user.key = self
             .store
-            .insert_user_mailing(&user, &event, &mails)
+            .insert_user_mailing(&user, &record, &mails)
             .await
             .map_err(|error| match error {
                 StoreError::ProfileFull => {
@@ -55,13 +57,13 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         Ok(user)
     }
 
-    /// Checks a manual account and builds it with its event; nothing is written.
+    /// Checks a manual account and builds it with its records; nothing is written.
     async fn manual_user(
         &self,
         origin: &Origin,
         tenant: &Tenant,
         spec: &ManualUser,
-    ) -> Result<(User, Event)> {
+    ) -> Result<(User, Recorded)> {
         let email = spec.email.trim();
         check_user_name_is_email(email)
             .map_err(|_| Error::Invalid(format!("{email:?} is not an email address")))?;
@@ -113,8 +115,17 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             "manual account in profile '{}', storage '{}'",
             spec.profile, spec.storage
         );
-        let event = Event::success(origin, tenant.id, now, "create", 201, (email, None), detail);
-        Ok((user, event))
+        let activity = Event::success(origin, tenant.id, now, "create", 201, (email, None), detail);
+        let record = self
+            .recorded(Described {
+                origin,
+                activity,
+                kind: ChangeType::Created,
+                before: None,
+                after: &user,
+            })
+            .await?;
+        Ok((user, record))
     }
 
     /// Creates every account of a file or none (R-30 for manual users). `progress` is told how
@@ -149,14 +160,14 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     spec.email.trim()
                 ))));
             }
-            let (user, event) = self
+            let (user, record) = self
                 .manual_user(origin, tenant, spec)
                 .await
                 .map_err(at_line)?;
             if let Some(placement) = &user.placement {
                 *per_profile.entry(placement.profile_id).or_default() += 1;
             }
-            accounts.push((user, event));
+            accounts.push((user, record));
             progress(checked as u64 + 1);
         }
         for profile in self.list_profiles(grant).await? {

@@ -7,6 +7,7 @@ mod admins;
 mod catalog;
 mod create;
 mod dashboard;
+mod feed;
 mod mail;
 mod manual;
 mod moves;
@@ -27,6 +28,7 @@ use scim::datetime::Timestamp;
 pub use accounts::{AccountFilter, AccountSearch, AccountView};
 pub use catalog::{MappingEdit, MappingPreview, MappingSpec};
 pub use dashboard::Dashboard;
+pub use feed::{DEFAULT_EVENT_RETENTION_DAYS, MAX_EVENTS_PER_READ};
 pub use mail::MailRound;
 pub use manual::ManualUser;
 pub use moves::{MAX_MOVE_EMAILS, MoveSelection, MoveTarget};
@@ -39,7 +41,12 @@ pub struct Provisioner<S, C = SystemClock> {
     clock: C,
     /// Whether email notifications are on (SMTP configured): mails are queued only then.
     mail: bool,
+    /// The SCIM base URL change events name users under (`meta.location`).
+    scim_base_url: String,
 }
+
+/// Where change events say users are when no public URL is configured: the default address.
+pub const DEFAULT_SCIM_BASE_URL: &str = "http://localhost:8080/scim/v2";
 
 impl<S, C: Clock> Provisioner<S, C> {
     pub fn new(store: S, clock: C) -> Self {
@@ -47,6 +54,15 @@ impl<S, C: Clock> Provisioner<S, C> {
             store,
             clock,
             mail: false,
+            scim_base_url: DEFAULT_SCIM_BASE_URL.into(),
+        }
+    }
+
+    /// The SCIM base URL (`https://scim.example.com/scim/v2`) change events name users under.
+    pub fn with_scim_base_url(self, url: impl Into<String>) -> Self {
+        Self {
+            scim_base_url: url.into(),
+            ..self
         }
     }
 

@@ -2,11 +2,13 @@
 //! account of a profile or of a mapping, all or none.
 
 use super::catalog::{profile_named, storage_named};
+use super::feed::Described;
 use super::{AccountSearch, Provisioner};
 use crate::access::Grant;
 use crate::activity::Event;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::feed::{ChangeType, PlacementNames};
 use crate::store::{AccountMove, AccountQuery, Store, StoreError};
 use crate::tenant::Tenant;
 use crate::user::{Placement, User};
@@ -108,7 +110,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                     .map(|q| format!(", quota {q} bytes"))
                     .unwrap_or_default()
             );
-            let event = Event::success(
+            let activity = Event::success(
                 origin,
                 tenant.id,
                 now,
@@ -117,7 +119,27 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 (current.user_name(), current.scim_id.as_deref()),
                 detail,
             );
-            moves.push(AccountMove { current, to, event });
+            let moved = User {
+                placement: Some(to.clone()),
+                ..current.clone()
+            };
+            let names = PlacementNames {
+                profile: to_profile.name.clone(),
+                storage: name_of(&storage_names, Some(to.storage_id)),
+            };
+            let described = Described {
+                origin,
+                activity,
+                kind: ChangeType::Moved,
+                before: Some(&current),
+                after: &moved,
+            };
+            let record = self.recorded_placed(described, Some(&names))?;
+            moves.push(AccountMove {
+                current,
+                to,
+                record,
+            });
         }
         if moves.is_empty() {
             return Ok(0);

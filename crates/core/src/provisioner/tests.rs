@@ -8,6 +8,7 @@ use crate::activity::{Actor, Client, Origin, Outcome};
 use crate::catalog::NewMapping;
 use crate::clock::ManualClock;
 use crate::error::Error;
+use crate::feed::{ChangeType, Recorded};
 use crate::lifecycle::{AccountState, PreservedBy};
 use crate::mapping::{Criteria, NO_MAPPING_MATCHED};
 use crate::store::memory::MemoryStore;
@@ -263,17 +264,30 @@ async fn an_account_an_admin_preserved_is_not_brought_back_by_the_idp() {
     let now = world.provisioner.now();
     let admin_preserved = AccountState::Preserved(PreservedBy::Admin);
     let held = created.changed(created.resource.clone(), admin_preserved, now);
-    let event = crate::activity::Event::new(
-        &Origin::system("test"),
+    let origin = Origin::system("test");
+    let activity = crate::activity::Event::new(
+        &origin,
         world.tenant(),
-        world.provisioner.now(),
+        now,
         "preserve",
         Outcome::Success,
         200,
     );
+    let change = crate::feed::AccountChange {
+        kind: ChangeType::Preserved,
+        origin: &origin,
+        at: now,
+        before: Some(&created),
+        after: &held,
+        names: None,
+    };
+    let record = Recorded {
+        activity,
+        change: change.event("http://localhost/scim/v2").unwrap(),
+    };
     world
         .store
-        .update_user(&created, &held, &event)
+        .update_user(&created, &held, &record)
         .await
         .unwrap();
     let refused = world.create("pat@example.com", "Engineering").await;
@@ -390,4 +404,79 @@ async fn lists_filter_and_page_with_cursors_to_the_end() {
     }
     let expected: Vec<String> = (0..5).map(|n| format!("user{n}@example.com")).collect();
     assert_eq!(seen, expected);
+}
+
+/// SPEC §11: each change of a user's life is one event of its type, numbered in order, with
+/// the account as it became and the SCIM resource a GET would return.
+#[tokio::test]
+async fn every_change_of_a_life_is_one_event_in_sequence() {
+    let world = world(10, false).await;
+    let created = world.create("pat@example.com", "Engineering").await.unwrap();
+    let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Pat Q. Doe"}]});
+    for body in [rename, deactivate()] {
+        world
+            .provisioner
+            .patch_user(&idp(), world.tenant(), created.id(), &body, None)
+            .await
+            .unwrap();
+    }
+    world
+        .provisioner
+        .delete_user(&idp(), world.tenant(), created.id(), None)
+        .await
+        .unwrap();
+    world.create("pat@example.com", "Engineering").await.unwrap();
+
+    let changes = world.store.changes(world.tenant());
+    let kinds: Vec<_> = changes.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ChangeType::Created,
+            ChangeType::Updated,
+            ChangeType::Deactivated,
+            ChangeType::Deleted,
+            ChangeType::Reactivated
+        ]
+    );
+    let sequences: Vec<_> = changes.iter().map(|c| c.sequence).collect();
+    assert_eq!(sequences, [1, 2, 3, 4, 5]);
+    assert!(changes.iter().all(|c| c.account_key == created.key));
+    let events: Vec<Value> = changes
+        .iter()
+        .map(|c| serde_json::from_str(&c.render("acme")).unwrap())
+        .collect();
+    let account = &events[0]["data"]["account"];
+    assert_eq!(account["email"], "pat@example.com");
+    assert_eq!(account["profile"], "Gold");
+    assert_eq!(account["storage"], "EU");
+    assert_eq!(account["quota"], 5_000_000_000_u64);
+    assert_eq!(events[0]["actor"]["name"], "entra");
+    assert_eq!(events[0]["data"]["user"]["id"], created.id());
+    assert_eq!(
+        events[0]["data"]["user"]["meta"]["location"],
+        format!("http://localhost:8080/scim/v2/Users/{}", created.id())
+    );
+    assert_eq!(events[1]["data"]["changed"], json!(["displayName"]));
+    assert_eq!(events[1]["data"]["user"]["displayName"], "Pat Q. Doe");
+    assert_eq!(events[2]["data"]["account"]["state"], "preserved");
+    assert_eq!(events[2]["data"]["account"]["preserved_by"], "idp");
+    // A deleted user has no SCIM resource any more; a reactivated one has a new id.
+    assert_eq!(events[3]["data"]["user"], Value::Null);
+    assert_eq!(events[3]["data"]["account"]["scim_id"], Value::Null);
+    assert_ne!(events[4]["data"]["user"]["id"], created.id());
+    assert_eq!(events[4]["data"]["account"]["state"], "active");
+    let ids: std::collections::HashSet<_> = changes.iter().map(|c| &c.id).collect();
+    assert_eq!(ids.len(), changes.len(), "event ids are unique");
+}
+
+/// A refused change records no event (SPEC §11: the event is the change's own).
+#[tokio::test]
+async fn a_refused_change_records_no_event() {
+    let world = world(1, false).await;
+    world.create("a@example.com", "Engineering").await.unwrap();
+    let full = world.create("b@example.com", "Engineering").await;
+    assert!(full.is_err(), "{full:?}");
+    assert_eq!(world.store.changes(world.tenant()).len(), 1);
 }

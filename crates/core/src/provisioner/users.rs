@@ -1,9 +1,11 @@
 //! `/Users` use cases: create, read, replace, patch, delete, query.
 
 use super::Provisioner;
+use super::feed::Described;
 use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::feed::ChangeType;
 use crate::etag;
 use crate::lifecycle::{PreservedBy, Refusal, decide_active, state_after_delete};
 use crate::store::{ScimStore, StoreError, UserPage};
@@ -97,7 +99,7 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
                 scim_id: None,
                 ..current.changed(current.resource.clone(), state, now)
             };
-            let event = Event::success(
+            let activity = Event::success(
                 origin,
                 tenant,
                 now,
@@ -109,7 +111,16 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
                     state.preserved_by().map_or("idp", PreservedBy::as_str)
                 ),
             );
-            match self.store.update_user(&current, &next, &event).await {
+            let record = self
+                .recorded(Described {
+                    origin,
+                    activity,
+                    kind: ChangeType::Deleted,
+                    before: Some(&current),
+                    after: &next,
+                })
+                .await?;
+            match self.store.update_user(&current, &next, &record).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(StoreError::VersionMismatch) => return Err(changed_since(&current)),
@@ -166,15 +177,20 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
             if updated.resource == current.resource {
                 return Ok(current);
             }
-            let (operation, detail) = match (current.state.is_active(), state.is_active()) {
+            let (operation, kind, detail) = match (current.state.is_active(), state.is_active()) {
                 (true, false) => (
                     "preserve",
+                    ChangeType::Deactivated,
                     "deactivated by the IdP; the account is preserved",
                 ),
-                (false, true) => ("activate", "reactivated by the IdP"),
-                _ => ("update", "attributes updated"),
+                (false, true) => (
+                    "activate",
+                    ChangeType::Reactivated,
+                    "reactivated by the IdP",
+                ),
+                _ => ("update", ChangeType::Updated, "attributes updated"),
             };
-            let event = Event::success(
+            let activity = Event::success(
                 origin,
                 tenant,
                 now,
@@ -183,7 +199,16 @@ impl<S: ScimStore, C: Clock> Provisioner<S, C> {
                 (updated.user_name(), Some(id)),
                 detail.to_owned(),
             );
-            match self.store.update_user(&current, &updated, &event).await {
+            let record = self
+                .recorded(Described {
+                    origin,
+                    activity,
+                    kind,
+                    before: Some(&current),
+                    after: &updated,
+                })
+                .await?;
+            match self.store.update_user(&current, &updated, &record).await {
                 Ok(()) => return Ok(updated),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(StoreError::VersionMismatch) => return Err(changed_since(&current)),

@@ -1,7 +1,7 @@
 //! Accounts: the users table, and the queries SCIM and admins run on it.
 
 use super::StoreResult;
-use crate::activity::Event;
+use crate::feed::Recorded;
 use crate::lifecycle::ManagedBy;
 use crate::mail::Mail;
 use crate::tenant::TenantId;
@@ -24,12 +24,12 @@ pub struct AccountQuery {
     pub limit: u32,
 }
 
-/// One account an admin moves: as it was read, where it goes, and the event that says so.
+/// One account an admin moves: as it was read, where it goes, and the events that say so.
 #[derive(Debug, Clone)]
 pub struct AccountMove {
     pub current: User,
     pub to: Placement,
-    pub event: Event,
+    pub record: Recorded,
 }
 
 impl AccountMove {
@@ -101,26 +101,28 @@ pub trait AccountReads {
     ) -> impl Future<Output = StoreResult<AccountCounts>> + Send;
 }
 
-/// Account writes. Every write records its activity event in the same transaction.
+/// Account writes. Every write records its activity event and its change event in the same
+/// transaction; the change event takes the tenant's next sequence number last, just before the
+/// commit.
 pub trait AccountWrites {
     /// Inserts a new account and returns its key; an email the tenant already holds (in any
     /// state) is `Conflict`.
     fn insert_user(
         &self,
         user: &User,
-        event: &Event,
+        record: &Recorded,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// [`Self::insert_user`], queueing `mails` in the same transaction.
     fn insert_user_mailing(
         &self,
         user: &User,
-        event: &Event,
+        record: &Recorded,
         mails: &[Mail],
     ) -> impl Future<Output = StoreResult<i64>> + Send;
-    /// Inserts every account or none, each with its event.
+    /// Inserts every account or none, each with its events.
     fn insert_users(
         &self,
-        accounts: &[(User, Event)],
+        accounts: &[(User, Recorded)],
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Writes `next` over `current`, the account as the caller read it (found by its key), if
     /// the stored version is still `current`'s.
@@ -128,9 +130,9 @@ pub trait AccountWrites {
         &self,
         current: &User,
         next: &User,
-        event: &Event,
+        record: &Recorded,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Moves every account or none to the profile `to_profile`, each with its event.
+    /// Moves every account or none to the profile `to_profile`, each with its events.
     /// The profile's room is checked under its row lock, as creates check it: `ProfileFull`
     /// when the accounts do not fit; `VersionMismatch` when one of them was moved or destroyed
     /// since it was read.
@@ -144,6 +146,6 @@ pub trait AccountWrites {
     fn destroy_user(
         &self,
         user: &User,
-        event: &Event,
+        record: &Recorded,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }

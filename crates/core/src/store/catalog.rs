@@ -4,6 +4,7 @@ use super::StoreResult;
 use crate::catalog::{
     Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
 };
+use crate::feed::PlacementNames;
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
 use std::future::Future;
@@ -94,4 +95,13 @@ pub trait CatalogStore {
         tenant: TenantId,
         profile_id: i64,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// The names of a profile and a storage of the tenant, as change events show a placement;
+    /// `None` when either is gone.
+    fn placement_names(
+        &self,
+        tenant: TenantId,
+        profile_id: i64,
+        storage_id: i64,
+    ) -> impl Future<Output = StoreResult<Option<PlacementNames>>> + Send;
 }

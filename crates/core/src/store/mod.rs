@@ -9,6 +9,7 @@ mod admins;
 mod catalog;
 mod database;
 mod error;
+mod feed;
 mod mail;
 #[cfg(test)]
 pub(crate) mod memory;
@@ -23,6 +24,7 @@ pub use admins::AdminStore;
 pub use catalog::CatalogStore;
 pub use database::Database;
 pub use error::{StoreError, StoreResult};
+pub use feed::FeedStore;
 pub use mail::MailStore;
 pub use tenants::TenantStore;
 pub use tokens::TokenStore;
@@ -42,6 +44,7 @@ pub trait Store:
     + AccountWrites
     + CatalogStore
     + ActivityStore
+    + FeedStore
     + AdminStore
     + MailStore
     + Database
@@ -59,6 +62,7 @@ impl<S> Store for S where
         + AccountWrites
         + CatalogStore
         + ActivityStore
+        + FeedStore
         + AdminStore
         + MailStore
         + Database

@@ -2,7 +2,7 @@
 //! writes, each all or nothing with its event, as the SQL store answers them.
 
 use super::MemoryStore;
-use crate::activity::Event;
+use crate::feed::Recorded;
 use crate::lifecycle::AccountState;
 use crate::mail::Mail;
 use crate::store::{
@@ -133,33 +133,33 @@ impl AccountReads for MemoryStore {
 }
 
 impl AccountWrites for MemoryStore {
-    async fn insert_user(&self, user: &User, event: &Event) -> StoreResult<i64> {
-        self.insert_user_mailing(user, event, &[]).await
+    async fn insert_user(&self, user: &User, record: &Recorded) -> StoreResult<i64> {
+        self.insert_user_mailing(user, record, &[]).await
     }
 
     async fn insert_user_mailing(
         &self,
         user: &User,
-        event: &Event,
+        record: &Recorded,
         mails: &[Mail],
     ) -> StoreResult<i64> {
         self.transaction(|state| {
-            let key = state.insert(user, event)?;
+            let key = state.insert(user, record)?;
             state.mails.extend_from_slice(mails);
             Ok(key)
         })
     }
 
-    async fn insert_users(&self, accounts: &[(User, Event)]) -> StoreResult<()> {
+    async fn insert_users(&self, accounts: &[(User, Recorded)]) -> StoreResult<()> {
         self.transaction(|state| {
-            for (user, event) in accounts {
-                state.insert(user, event)?;
+            for (user, record) in accounts {
+                state.insert(user, record)?;
             }
             Ok(())
         })
     }
 
-    async fn update_user(&self, current: &User, next: &User, event: &Event) -> StoreResult<()> {
+    async fn update_user(&self, current: &User, next: &User, record: &Recorded) -> StoreResult<()> {
         self.transaction(|state| {
             let unchanged = state
                 .stored(current.key)
@@ -179,7 +179,7 @@ impl AccountWrites for MemoryStore {
                     ..next.clone()
                 };
             }
-            state.events.push(event.clone());
+            state.record(record, current.key);
             Ok(())
         })
     }
@@ -190,26 +190,26 @@ impl AccountWrites for MemoryStore {
             if !state.has_room(to_profile, arriving) {
                 return Err(StoreError::ProfileFull);
             }
-            for AccountMove { current, to, event } in moves {
+            for AccountMove { current, to, record } in moves {
                 let user = state.users.iter_mut().find(|u| u.key == current.key);
                 let user = user
                     .filter(|u| u.version == current.version && u.placement == current.placement)
                     .ok_or(StoreError::VersionMismatch)?;
                 user.placement = Some(to.clone());
-                state.events.push(event.clone());
+                state.record(record, current.key);
             }
             Ok(())
         })
     }
 
-    async fn destroy_user(&self, user: &User, event: &Event) -> StoreResult<()> {
+    async fn destroy_user(&self, user: &User, record: &Recorded) -> StoreResult<()> {
         self.transaction(|state| {
             let at = state
                 .users
                 .iter()
                 .position(|u| u.key == user.key && u.version == user.version);
             state.users.remove(at.ok_or(StoreError::VersionMismatch)?);
-            state.events.push(event.clone());
+            state.record(record, user.key);
             Ok(())
         })
     }

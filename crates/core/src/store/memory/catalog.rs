@@ -5,6 +5,7 @@ use super::{MemoryStore, State};
 use crate::catalog::{
     Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
 };
+use crate::feed::PlacementNames;
 use crate::store::{CatalogStore, StoreError, StoreResult};
 use crate::tenant::TenantId;
 use scim::datetime::Timestamp;
@@ -352,6 +353,27 @@ impl CatalogStore for MemoryStore {
 
     async fn count_profile_users(&self, _tenant: TenantId, profile_id: i64) -> StoreResult<u64> {
         Ok(self.state().placed_in(profile_id))
+    }
+
+    async fn placement_names(
+        &self,
+        tenant: TenantId,
+        profile_id: i64,
+        storage_id: i64,
+    ) -> StoreResult<Option<PlacementNames>> {
+        let state = self.state();
+        let profile = state
+            .profiles
+            .iter()
+            .find(|p| p.tenant_id == tenant && p.id == profile_id);
+        let storage = state
+            .storages
+            .iter()
+            .find(|s| s.tenant_id == tenant && s.id == storage_id);
+        Ok(profile.zip(storage).map(|(profile, storage)| PlacementNames {
+            profile: profile.name.clone(),
+            storage: storage.name.clone(),
+        }))
     }
 }
 

@@ -8,6 +8,7 @@ mod catalog;
 
 use super::{StoreError, StoreResult, TenantStore};
 use crate::activity::Event;
+use crate::feed::{Recorded, StoredChange};
 use crate::catalog::{Mapping, Profile, Storage};
 use crate::mail::Mail;
 use crate::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
@@ -29,6 +30,8 @@ struct State {
     /// In key order.
     users: Vec<User>,
     events: Vec<Event>,
+    /// Every tenant's change events, in commit order (none expire here).
+    changes: Vec<(TenantId, StoredChange)>,
     mails: Vec<Mail>,
 }
 
@@ -67,7 +70,23 @@ impl State {
         })
     }
 
-    fn insert(&mut self, user: &User, event: &Event) -> StoreResult<i64> {
+    /// Keeps a write's records, its change event numbered after the tenant's last one.
+    fn record(&mut self, record: &Recorded, account_key: i64) {
+        let change = &record.change;
+        let tenant = change.tenant_id;
+        let last = self.changes.iter().filter(|(of, _)| *of == tenant).count();
+        self.events.push(record.activity.clone());
+        self.changes.push((tenant, StoredChange {
+            sequence: last as i64 + 1,
+            id: change.id.clone(),
+            kind: change.kind,
+            account_key,
+            occurred_at: change.occurred_at,
+            body: change.body.clone(),
+        }));
+    }
+
+    fn insert(&mut self, user: &User, record: &Recorded) -> StoreResult<i64> {
         if !self.email_free(user, None) {
             return Err(StoreError::Conflict(format!(
                 "userName '{}' is taken",
@@ -84,7 +103,7 @@ impl State {
             key,
             ..user.clone()
         });
-        self.events.push(event.clone());
+        self.record(record, key);
         Ok(key)
     }
 
@@ -113,6 +132,13 @@ impl MemoryStore {
     /// Every event recorded, oldest first.
     pub fn events(&self) -> Vec<Event> {
         self.state().events.clone()
+    }
+
+    /// The tenant's change events, oldest first.
+    pub fn changes(&self, tenant: TenantId) -> Vec<StoredChange> {
+        let state = self.state();
+        let of_tenant = state.changes.iter().filter(|(of, _)| *of == tenant);
+        of_tenant.map(|(_, change)| change.clone()).collect()
     }
 
     /// Every mail queued, oldest first.

@@ -1,0 +1,24 @@
+//! The change feed: events are written by the account writes they describe (see
+//! [`super::AccountWrites`]); these read and expire them.
+
+use super::StoreResult;
+use crate::feed::{ChangePage, ChangeQuery};
+use crate::tenant::TenantId;
+use scim::datetime::Timestamp;
+use std::future::Future;
+
+pub trait FeedStore {
+    /// The tenant's events after `query.after`, in sequence order.
+    fn changes(
+        &self,
+        tenant: TenantId,
+        query: &ChangeQuery,
+    ) -> impl Future<Output = StoreResult<ChangePage>> + Send;
+    /// Deletes up to `limit` events (of any tenant) that occurred before `before`, in one short
+    /// transaction; how many it deleted. Sequence numbers are never reused.
+    fn delete_changes_before(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+}

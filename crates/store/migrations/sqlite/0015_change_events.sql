@@ -1,0 +1,22 @@
+-- The change feed (SPEC §11): one event per account change, written by the change's own
+-- transaction. `sequence` counts a tenant's events without gaps, in commit order: each write
+-- takes the next number from `change_sequences` as its last step, so a consumer that resumes
+-- after the last sequence it saw misses nothing, even after old events expired.
+-- `body` is the event's JSON object without `id`, `type`, `sequence` and `tenant`, which are
+-- columns; `account_key` (the account's key, kept after it is destroyed) orders one user's
+-- deliveries.
+CREATE TABLE change_sequences (
+    tenant_id INTEGER PRIMARY KEY REFERENCES tenants (id),
+    last      INTEGER NOT NULL
+);
+CREATE TABLE change_events (
+    tenant_id   INTEGER NOT NULL REFERENCES tenants (id),
+    sequence    INTEGER NOT NULL,
+    id          TEXT    NOT NULL UNIQUE,
+    type        TEXT    NOT NULL,
+    account_key INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    body        TEXT    NOT NULL,
+    PRIMARY KEY (tenant_id, sequence)
+) WITHOUT ROWID;
+CREATE INDEX change_events_by_time ON change_events (occurred_at);
