@@ -8,6 +8,7 @@ use scim::filter::fold_case;
 use scimd_core::catalog::{
     Mapping, MappingChange, NewMapping, Profile, ProfileChange, Storage, StorageChange,
 };
+use scimd_core::feed::PlacementNames;
 use scimd_core::mapping::Criteria;
 use scimd_core::store::{CatalogStore, StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
@@ -432,5 +433,29 @@ impl CatalogStore for SqlStore {
             .first()
             .and_then(|row| row.first())
             .map_or(0, |cell| u64::try_from(cell.int()).unwrap_or(0)))
+    }
+
+    async fn placement_names(
+        &self,
+        tenant: TenantId,
+        profile_id: i64,
+        storage_id: i64,
+    ) -> StoreResult<Option<PlacementNames>> {
+        let statement = Statement::new(
+            "SELECT p.name, s.name FROM profiles p, storages s \
+             WHERE p.tenant_id = $1 AND p.id = $2 AND s.tenant_id = $1 AND s.id = $3",
+            vec![
+                SqlValue::Int(tenant.0),
+                SqlValue::Int(profile_id),
+                SqlValue::Int(storage_id),
+            ],
+        );
+        let mut rows = self
+            .lookup(statement, &[Column::Text, Column::Text])
+            .await?;
+        Ok(rows.pop().map(|mut row| PlacementNames {
+            profile: row[0].take_text(),
+            storage: row[1].take_text(),
+        }))
     }
 }

@@ -23,6 +23,7 @@ mod admins;
 mod backend;
 mod catalog;
 mod cursor_seal;
+mod feed;
 mod mail;
 mod migrations;
 #[cfg(test)]

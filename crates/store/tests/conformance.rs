@@ -9,10 +9,11 @@ use scim::datetime::Timestamp;
 use scim::list::{self, ListQuery, Page, SortOrder};
 use scim::schema::USER;
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
+use scimd_core::feed::{AccountChange, ChangeQuery, ChangeType, Recorded};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::store::{
     AccountMove, AccountQuery, AccountReads, AccountWrites, ActivityStore, CatalogStore, Database,
-    StateFilter, StoreError, TenantStore, TokenStore,
+    FeedStore, StateFilter, StoreError, TenantStore, TokenStore,
 };
 use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, TokenName, TokenSecret};
@@ -95,11 +96,11 @@ fn user(tenant: &Tenant, id: &str, resource: Value) -> User {
     }
 }
 
-/// The event a test write records.
-fn event(user: &User, operation: &str) -> Event {
+/// The records a test write makes: its activity event and its change event.
+fn event(user: &User, operation: &str) -> Recorded {
     let origin = Origin::cli("tester", "conformance");
     let target = (user.user_name(), user.scim_id.as_deref());
-    Event::success(
+    let activity = Event::success(
         &origin,
         user.tenant_id,
         at(5),
@@ -107,7 +108,27 @@ fn event(user: &User, operation: &str) -> Event {
         200,
         target,
         "test".into(),
-    )
+    );
+    let kind = match operation {
+        "create" => ChangeType::Created,
+        "delete" => ChangeType::Deleted,
+        "destroy" => ChangeType::Destroyed,
+        "move" => ChangeType::Moved,
+        "reactivate" => ChangeType::Reactivated,
+        _ => ChangeType::Updated,
+    };
+    let change = AccountChange {
+        kind,
+        origin: &origin,
+        at: at(5),
+        before: None,
+        after: user,
+        names: None,
+    };
+    Recorded {
+        activity,
+        change: change.event("http://localhost/scim/v2").unwrap(),
+    }
 }
 
 /// Inserts `user` and gives it the key the store chose.
@@ -123,9 +144,10 @@ async fn insert(store: &SqlStore, user: &mut User) -> Result<(), StoreError> {
 async fn a_change_whose_event_cannot_be_written_is_not_made() {
     for Backend { name, store, .. } in backends().await {
         let acme = tenant(&store, "acme").await;
-        let unwritable = |user: &User, operation: &str| Event {
-            tenant_id: TenantId(999_999),
-            ..event(user, operation)
+        let unwritable = |user: &User, operation: &str| {
+            let mut record = event(user, operation);
+            record.activity.tenant_id = TenantId(999_999);
+            record
         };
         let mut first = user(&acme, "u1", json!({"userName": "a@example.com"}));
         let refused = store
@@ -1503,7 +1525,7 @@ async fn r45_moves_are_all_or_none_and_fit_the_target_profile() {
                 storage_id: eu.id,
                 quota_bytes: Some(9),
             },
-            event: event(user, "move"),
+            record: event(user, "move"),
         };
         let moves_of = |count: usize| {
             users[..count]
@@ -1618,6 +1640,146 @@ async fn r45_moves_are_all_or_none_and_fit_the_target_profile() {
             store.count_profile_users(acme.id, last.id).await.unwrap(),
             1,
             "{name}"
+        );
+    }
+}
+
+fn all_changes(after: i64) -> ChangeQuery {
+    ChangeQuery {
+        after,
+        types: Vec::new(),
+        limit: 1_000,
+    }
+}
+
+/// SPEC §11: each tenant numbers its change events 1, 2, 3, ... in commit order; a refused write
+/// takes no number, a read resumes after any number, and expiry never renumbers.
+#[tokio::test]
+async fn change_events_are_numbered_per_tenant_without_gaps() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let other = tenant(&store, "other").await;
+        let mut a = user(&acme, "a1", json!({"userName": "a@example.com"}));
+        insert(&store, &mut a).await.unwrap();
+        let mut b = user(&other, "b1", json!({"userName": "b@example.com"}));
+        insert(&store, &mut b).await.unwrap();
+        let two = renamed(&a, "Two");
+        store
+            .update_user(&a, &two, &event(&two, "update"))
+            .await
+            .unwrap();
+        let stale = store.update_user(&a, &two, &event(&two, "update")).await;
+        assert!(matches!(stale, Err(StoreError::VersionMismatch)), "{name}");
+        let three = renamed(&two, "Three");
+        store
+            .update_user(&two, &three, &event(&three, "update"))
+            .await
+            .unwrap();
+
+        let page = store.changes(acme.id, &all_changes(0)).await.unwrap();
+        let numbered: Vec<_> = page.events.iter().map(|e| (e.sequence, e.kind)).collect();
+        assert_eq!(
+            numbered,
+            [
+                (1, ChangeType::Created),
+                (2, ChangeType::Updated),
+                (3, ChangeType::Updated)
+            ],
+            "{name}"
+        );
+        assert!(page.events.iter().all(|e| e.account_key == a.key), "{name}");
+        assert_eq!(page.next_after, 3, "{name}");
+        let rendered: Value = serde_json::from_str(&page.events[2].render("acme")).unwrap();
+        assert_eq!(rendered["data"]["user"]["displayName"], "Three", "{name}");
+        let others = store.changes(other.id, &all_changes(0)).await.unwrap();
+        assert_eq!(others.events.len(), 1, "{name}");
+        assert_eq!(others.events[0].sequence, 1, "{name}");
+
+        let one = ChangeQuery {
+            limit: 1,
+            ..all_changes(1)
+        };
+        let page = store.changes(acme.id, &one).await.unwrap();
+        assert_eq!(page.events[0].sequence, 2, "{name}");
+        assert_eq!(page.next_after, 2, "{name}");
+        let created = ChangeQuery {
+            types: vec![ChangeType::Created, ChangeType::Deleted],
+            ..all_changes(0)
+        };
+        let page = store.changes(acme.id, &created).await.unwrap();
+        assert_eq!(page.events.len(), 1, "{name}");
+        let page = store.changes(acme.id, &all_changes(3)).await.unwrap();
+        assert!(page.events.is_empty(), "{name}");
+        assert_eq!(page.next_after, 3, "{name}: an empty page keeps the cursor");
+
+        // Every event so far occurred at 5 ms; expiry deletes them all, numbering goes on.
+        assert_eq!(store.delete_changes_before(at(6), 2).await.unwrap(), 2);
+        assert_eq!(store.delete_changes_before(at(6), 100).await.unwrap(), 2);
+        assert_eq!(store.delete_changes_before(at(6), 100).await.unwrap(), 0);
+        let four = renamed(&three, "Four");
+        store
+            .update_user(&three, &four, &event(&four, "update"))
+            .await
+            .unwrap();
+        let page = store.changes(acme.id, &all_changes(3)).await.unwrap();
+        assert_eq!(page.events[0].sequence, 4, "{name}");
+    }
+}
+
+/// Writes racing in one tenant each take their own number: no gap, no repeat, and a reader
+/// that saw number N never later finds a number below N appear (on PostgreSQL the counter is
+/// taken last in each transaction, so numbers commit in order).
+#[tokio::test]
+async fn racing_writes_number_their_events_without_gaps_or_repeats() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let mut users = Vec::new();
+        for n in 0..16 {
+            let mut one = user(
+                &acme,
+                &format!("u{n}"),
+                json!({"userName": format!("u{n}@example.com")}),
+            );
+            insert(&store, &mut one).await.unwrap();
+            users.push(one);
+        }
+        let reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (mut seen, mut after) = (Vec::new(), 0);
+                while seen.len() < 16 + 16 * 3 {
+                    let page = store.changes(acme.id, &all_changes(after)).await.unwrap();
+                    seen.extend(page.events.iter().map(|e| e.sequence));
+                    after = page.next_after;
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        };
+        let writers: Vec<_> = users
+            .into_iter()
+            .map(|mut current| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for round in 0..3 {
+                        let next = renamed(&current, &format!("round {round}"));
+                        store
+                            .update_user(&current, &next, &event(&next, "update"))
+                            .await
+                            .unwrap();
+                        current = next;
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let seen = reader.await.unwrap();
+        let expected: Vec<i64> = (1..=64).collect();
+        assert_eq!(
+            seen, expected,
+            "{name}: the reader saw every number once, in order"
         );
     }
 }

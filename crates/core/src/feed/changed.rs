@@ -13,9 +13,18 @@ pub fn changed_attributes(before: &User, after: &User) -> Vec<String> {
     members_changed(&before.resource, &after.resource, None, &mut changed);
     let (was, is) = (before.placement.as_ref(), after.placement.as_ref());
     let placement_changes = [
-        ("profile", was.map(|p| p.profile_id) != is.map(|p| p.profile_id)),
-        ("storage", was.map(|p| p.storage_id) != is.map(|p| p.storage_id)),
-        ("quota", was.map(|p| p.quota_bytes) != is.map(|p| p.quota_bytes)),
+        (
+            "profile",
+            was.map(|p| p.profile_id) != is.map(|p| p.profile_id),
+        ),
+        (
+            "storage",
+            was.map(|p| p.storage_id) != is.map(|p| p.storage_id),
+        ),
+        (
+            "quota",
+            was.map(|p| p.quota_bytes) != is.map(|p| p.quota_bytes),
+        ),
     ];
     changed.extend(
         placement_changes

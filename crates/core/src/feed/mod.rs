@@ -179,7 +179,10 @@ mod tests {
             vec![ChangeType::Created, ChangeType::Deleted]
         );
         let error = ChangeType::parse_list("user.created,user.exploded").unwrap_err();
-        assert!(error.starts_with("'user.exploded' is not an event type"), "{error}");
+        assert!(
+            error.starts_with("'user.exploded' is not an event type"),
+            "{error}"
+        );
     }
 
     #[test]

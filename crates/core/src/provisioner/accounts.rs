@@ -198,16 +198,28 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
     /// it already was preserved by an admin.
     pub async fn preserve_user(&self, grant: &Grant, email: &str) -> Result<(User, bool)> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
-        self.admin_transition(origin, tenant, email, decide_admin_preserve, ("preserve", ChangeType::Preserved))
-            .await
+        self.admin_transition(
+            origin,
+            tenant,
+            email,
+            decide_admin_preserve,
+            ("preserve", ChangeType::Preserved),
+        )
+        .await
     }
 
     /// An admin activates a preserved account, whoever preserved it. `false` when it already was
     /// active.
     pub async fn activate_user(&self, grant: &Grant, email: &str) -> Result<(User, bool)> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
-        self.admin_transition(origin, tenant, email, decide_admin_activate, ("activate", ChangeType::Activated))
-            .await
+        self.admin_transition(
+            origin,
+            tenant,
+            email,
+            decide_admin_activate,
+            ("activate", ChangeType::Activated),
+        )
+        .await
     }
 
     async fn admin_transition(

@@ -411,7 +411,10 @@ async fn lists_filter_and_page_with_cursors_to_the_end() {
 #[tokio::test]
 async fn every_change_of_a_life_is_one_event_in_sequence() {
     let world = world(10, false).await;
-    let created = world.create("pat@example.com", "Engineering").await.unwrap();
+    let created = world
+        .create("pat@example.com", "Engineering")
+        .await
+        .unwrap();
     let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "displayName", "value": "Pat Q. Doe"}]});
     for body in [rename, deactivate()] {
@@ -426,7 +429,10 @@ async fn every_change_of_a_life_is_one_event_in_sequence() {
         .delete_user(&idp(), world.tenant(), created.id(), None)
         .await
         .unwrap();
-    world.create("pat@example.com", "Engineering").await.unwrap();
+    world
+        .create("pat@example.com", "Engineering")
+        .await
+        .unwrap();
 
     let changes = world.store.changes(world.tenant());
     let kinds: Vec<_> = changes.iter().map(|c| c.kind).collect();

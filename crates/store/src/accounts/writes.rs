@@ -1,13 +1,15 @@
-//! Account writes: insert, update, move, destroy; each with its event, in one transaction.
+//! Account writes: insert, update, move, destroy; each with its activity event and its change
+//! event, in one transaction, the change events last.
 
 use crate::activity::event_step;
 use crate::backend::{Column, Step, Written};
+use crate::feed::{Subject, change_steps};
 use crate::mail::mail_step;
 use crate::sql::SqlValue;
 use crate::sql::users::{UserColumns, emails_ci};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
-use scimd_core::activity::Event;
+use scimd_core::feed::Recorded;
 use scimd_core::mail::Mail;
 use scimd_core::store::{AccountMove, AccountWrites, StoreError, StoreResult};
 use scimd_core::user::User;
@@ -59,8 +61,13 @@ fn email_steps(key: (&str, Vec<SqlValue>), columns: &UserColumns) -> Vec<Step> {
     steps
 }
 
-/// The insert of one account (its first step returns the new key), its emails and its event.
-fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec<Step>> {
+/// The insert of one account (its first step returns the new key), its emails and its
+/// activity event; and, to go last in the transaction, its change event's steps.
+fn insert_steps(
+    store: &SqlStore,
+    user: &User,
+    record: &Recorded,
+) -> StoreResult<(Vec<Step>, [Step; 2])> {
     let mut columns = UserColumns::of(user)?;
     let placement = user.placement.as_ref();
     let search = store.backend.dialect().search_document("$8");
@@ -110,8 +117,9 @@ fn insert_steps(store: &SqlStore, user: &User, event: &Event) -> StoreResult<Vec
     steps.push(insert);
     // A new account has no email rows to clear.
     steps.extend(email_steps(by_email, &columns).into_iter().skip(1));
-    steps.push(event_step(event));
-    Ok(steps)
+    steps.push(event_step(&record.activity));
+    let change = change_steps(&record.change, Subject::Inserted(columns.user_name_ci));
+    Ok((steps, change))
 }
 
 /// A placement's quota as stored (a quota past `i64::MAX` bytes is stored as that).
@@ -120,18 +128,19 @@ fn quota_value(quota_bytes: Option<u64>) -> SqlValue {
 }
 
 impl AccountWrites for SqlStore {
-    async fn insert_user(&self, user: &User, event: &Event) -> StoreResult<i64> {
-        self.insert_user_mailing(user, event, &[]).await
+    async fn insert_user(&self, user: &User, record: &Recorded) -> StoreResult<i64> {
+        self.insert_user_mailing(user, record, &[]).await
     }
 
     async fn insert_user_mailing(
         &self,
         user: &User,
-        event: &Event,
+        record: &Recorded,
         mails: &[Mail],
     ) -> StoreResult<i64> {
-        let mut steps = insert_steps(self, user, event)?;
+        let (mut steps, change) = insert_steps(self, user, record)?;
         steps.extend(mails.iter().map(|mail| mail_step(mail, user.created_at)));
+        steps.extend(change);
         let insert = usize::from(user.placement.is_some());
         match self.write(steps).await? {
             Written::Committed(rows) => rows
@@ -143,18 +152,21 @@ impl AccountWrites for SqlStore {
         }
     }
 
-    async fn insert_users(&self, accounts: &[(User, Event)]) -> StoreResult<()> {
-        let mut steps = Vec::new();
-        for (user, event) in accounts {
-            steps.extend(insert_steps(self, user, event)?);
+    async fn insert_users(&self, accounts: &[(User, Recorded)]) -> StoreResult<()> {
+        let (mut steps, mut changes) = (Vec::new(), Vec::new());
+        for (user, record) in accounts {
+            let (account, change) = insert_steps(self, user, record)?;
+            steps.extend(account);
+            changes.extend(change);
         }
+        steps.extend(changes);
         match self.write(steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::ProfileFull),
         }
     }
 
-    async fn update_user(&self, current: &User, user: &User, event: &Event) -> StoreResult<()> {
+    async fn update_user(&self, current: &User, user: &User, record: &Recorded) -> StoreResult<()> {
         let expected_version = current.version;
         let mut columns = UserColumns::of(user)?;
         let search = self.backend.dialect().search_document("$8");
@@ -193,7 +205,8 @@ impl AccountWrites for SqlStore {
             let by_key = ("pk = $1", vec![SqlValue::Int(user.key)]);
             steps.extend(email_steps(by_key, &columns));
         }
-        steps.push(event_step(event));
+        steps.push(event_step(&record.activity));
+        steps.extend(change_steps(&record.change, Subject::Key(user.key)));
         match self.write(steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
@@ -215,8 +228,13 @@ impl AccountWrites for SqlStore {
         )
         .returning(&[Column::Int])
         .must_affect();
-        let mut steps = vec![room];
-        for AccountMove { current, to, event } in moves {
+        let (mut steps, mut changes) = (vec![room], Vec::new());
+        for AccountMove {
+            current,
+            to,
+            record,
+        } in moves
+        {
             let mut values = vec![
                 SqlValue::Int(to.profile_id),
                 SqlValue::Int(to.storage_id),
@@ -247,8 +265,10 @@ impl AccountWrites for SqlStore {
                 )
                 .must_affect(),
             );
-            steps.push(event_step(event));
+            steps.push(event_step(&record.activity));
+            changes.extend(change_steps(&record.change, Subject::Key(current.key)));
         }
+        steps.extend(changes);
         match self.write(steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { step: 0 } => Err(StoreError::ProfileFull),
@@ -256,7 +276,7 @@ impl AccountWrites for SqlStore {
         }
     }
 
-    async fn destroy_user(&self, user: &User, event: &Event) -> StoreResult<()> {
+    async fn destroy_user(&self, user: &User, record: &Recorded) -> StoreResult<()> {
         let emails = Step::run(
             "DELETE FROM user_emails WHERE user_pk = $1",
             vec![SqlValue::Int(user.key)],
@@ -270,7 +290,9 @@ impl AccountWrites for SqlStore {
             ],
         )
         .must_affect();
-        match self.write(vec![emails, destroy, event_step(event)]).await? {
+        let mut steps = vec![emails, destroy, event_step(&record.activity)];
+        steps.extend(change_steps(&record.change, Subject::Key(user.key)));
+        match self.write(steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
         }

@@ -190,7 +190,12 @@ impl AccountWrites for MemoryStore {
             if !state.has_room(to_profile, arriving) {
                 return Err(StoreError::ProfileFull);
             }
-            for AccountMove { current, to, record } in moves {
+            for AccountMove {
+                current,
+                to,
+                record,
+            } in moves
+            {
                 let user = state.users.iter_mut().find(|u| u.key == current.key);
                 let user = user
                     .filter(|u| u.version == current.version && u.placement == current.placement)

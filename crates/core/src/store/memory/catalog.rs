@@ -370,10 +370,12 @@ impl CatalogStore for MemoryStore {
             .storages
             .iter()
             .find(|s| s.tenant_id == tenant && s.id == storage_id);
-        Ok(profile.zip(storage).map(|(profile, storage)| PlacementNames {
-            profile: profile.name.clone(),
-            storage: storage.name.clone(),
-        }))
+        Ok(profile
+            .zip(storage)
+            .map(|(profile, storage)| PlacementNames {
+                profile: profile.name.clone(),
+                storage: storage.name.clone(),
+            }))
     }
 }
 

@@ -8,8 +8,8 @@ mod catalog;
 
 use super::{StoreError, StoreResult, TenantStore};
 use crate::activity::Event;
-use crate::feed::{Recorded, StoredChange};
 use crate::catalog::{Mapping, Profile, Storage};
+use crate::feed::{Recorded, StoredChange};
 use crate::mail::Mail;
 use crate::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use crate::user::User;
@@ -76,14 +76,17 @@ impl State {
         let tenant = change.tenant_id;
         let last = self.changes.iter().filter(|(of, _)| *of == tenant).count();
         self.events.push(record.activity.clone());
-        self.changes.push((tenant, StoredChange {
-            sequence: last as i64 + 1,
-            id: change.id.clone(),
-            kind: change.kind,
-            account_key,
-            occurred_at: change.occurred_at,
-            body: change.body.clone(),
-        }));
+        self.changes.push((
+            tenant,
+            StoredChange {
+                sequence: last as i64 + 1,
+                id: change.id.clone(),
+                kind: change.kind,
+                account_key,
+                occurred_at: change.occurred_at,
+                body: change.body.clone(),
+            },
+        ));
     }
 
     fn insert(&mut self, user: &User, record: &Recorded) -> StoreResult<i64> {

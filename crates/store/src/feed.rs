@@ -1,0 +1,137 @@
+//! The change feed on either backend. An account write ends with its change events' steps
+//! ([`change_steps`]): each takes the tenant's next sequence number, so the counter's row is
+//! held (on PostgreSQL) only from there to the commit, and sequence order is commit order.
+
+use crate::backend::{Column, Row, Step, Written};
+use crate::sql::{SqlValue, Statement};
+use crate::sql_store::SqlStore;
+use scim::datetime::Timestamp;
+use scimd_core::feed::{ChangeEvent, ChangePage, ChangeQuery, ChangeType, StoredChange};
+use scimd_core::store::{FeedStore, StoreError, StoreResult};
+use scimd_core::tenant::TenantId;
+
+/// The account a change event is about.
+pub(crate) enum Subject {
+    /// An account already stored, by its key.
+    Key(i64),
+    /// The account the same transaction inserts, by its folded email.
+    Inserted(String),
+}
+
+/// The steps that store `change` with the tenant's next sequence number; they go last in the
+/// transaction.
+pub(crate) fn change_steps(change: &ChangeEvent, subject: Subject) -> [Step; 2] {
+    let tenant = SqlValue::Int(change.tenant_id.0);
+    let next = Step::run(
+        "INSERT INTO change_sequences (tenant_id, last) VALUES ($1, 1) \
+         ON CONFLICT (tenant_id) DO UPDATE SET last = change_sequences.last + 1",
+        vec![tenant.clone()],
+    );
+    let (account, subject) = match subject {
+        Subject::Key(key) => ("$6", SqlValue::Int(key)),
+        Subject::Inserted(email_ci) => (
+            "(SELECT pk FROM users WHERE tenant_id = $1 AND user_name_ci = $6)",
+            SqlValue::Text(email_ci),
+        ),
+    };
+    let insert = Step::run(
+        format!(
+            "INSERT INTO change_events \
+             (tenant_id, sequence, id, type, account_key, occurred_at, body) \
+             SELECT $1, last, $2, $3, {account}, $4, $5 FROM change_sequences \
+             WHERE tenant_id = $1"
+        ),
+        vec![
+            tenant,
+            SqlValue::Text(change.id.clone()),
+            SqlValue::Text(change.kind.as_str().into()),
+            SqlValue::Int(change.occurred_at.as_millis()),
+            SqlValue::Text(change.body.clone()),
+            subject,
+        ],
+    )
+    .must_affect();
+    [next, insert]
+}
+
+const CHANGE_TYPES: &[Column] = &[
+    Column::Int,
+    Column::Text,
+    Column::Text,
+    Column::Int,
+    Column::Int,
+    Column::Text,
+];
+
+fn change_from(mut row: Row) -> StoreResult<StoredChange> {
+    let kind = ChangeType::parse(&row[2].take_text())
+        .ok_or_else(|| StoreError::Backend("a stored change event has an unknown type".into()))?;
+    Ok(StoredChange {
+        sequence: row[0].int(),
+        id: row[1].take_text(),
+        kind,
+        account_key: row[3].int(),
+        occurred_at: Timestamp::from_millis(row[4].int()),
+        body: row[5].take_text(),
+    })
+}
+
+impl FeedStore for SqlStore {
+    async fn changes(&self, tenant: TenantId, query: &ChangeQuery) -> StoreResult<ChangePage> {
+        let mut values = vec![SqlValue::Int(tenant.0), SqlValue::Int(query.after)];
+        let mut types = String::new();
+        if !query.types.is_empty() {
+            let placeholders: Vec<String> = query
+                .types
+                .iter()
+                .map(|kind| {
+                    values.push(SqlValue::Text(kind.as_str().into()));
+                    format!("${}", values.len())
+                })
+                .collect();
+            types = format!(" AND type IN ({})", placeholders.join(", "));
+        }
+        let statement = Statement::new(
+            format!(
+                "SELECT sequence, id, type, account_key, occurred_at, body FROM change_events \
+                 WHERE tenant_id = $1 AND sequence > $2{types} ORDER BY sequence {}",
+                crate::sql::limit(query.limit)
+            ),
+            values,
+        );
+        let events = self
+            .query(statement, CHANGE_TYPES)
+            .await?
+            .into_iter()
+            .map(change_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let next_after = events.last().map_or(query.after, |last| last.sequence);
+        Ok(ChangePage { events, next_after })
+    }
+
+    async fn delete_changes_before(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        // A read first: nothing to delete (the usual case, every hour) costs no write.
+        let any = Statement::new(
+            "SELECT sequence FROM change_events WHERE occurred_at < $1 LIMIT 1",
+            vec![SqlValue::Int(before.as_millis())],
+        );
+        if self.lookup(any, &[Column::Int]).await?.is_empty() {
+            return Ok(0);
+        }
+        let step = Step::run(
+            "DELETE FROM change_events WHERE id IN \
+             (SELECT id FROM change_events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2) \
+             RETURNING sequence",
+            vec![
+                SqlValue::Int(before.as_millis()),
+                SqlValue::Int(i64::from(limit)),
+            ],
+        )
+        .returning(&[Column::Int]);
+        let deleted = match self.write(vec![step]).await? {
+            Written::Committed(rows) => rows.first().map_or(0, Vec::len),
+            Written::Unmet { .. } => 0,
+        };
+        Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+    }
+}
