@@ -5,6 +5,7 @@
 use crate::cli::TenantCommand;
 use crate::cli::admins::AdminCommand;
 use crate::cli::catalog::{MappingCommand, ProfileCommand, StorageCommand};
+use crate::cli::events::EventsArgs;
 use crate::cli::reports::{ActivityArgs, ReportCommand};
 use crate::cli::serve::{HealthcheckArgs, ServeArgs};
 use crate::cli::tokens::TokenCommand;
@@ -39,6 +40,12 @@ pub struct Cli {
     /// The sender of notification emails, e.g. "scimd <scimd@example.com>".
     #[arg(long, env = "SCIMD_MAIL_FROM", global = true)]
     pub mail_from: Option<String>,
+
+    /// Public origin of the server (e.g. `https://scim.example.com`) when behind a proxy: used
+    /// in `Location` headers instead of the request's Host, and in the SCIM resources change
+    /// events carry (every command writes those, so every command reads it).
+    #[arg(long, env = "SCIMD_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
 
     /// Log format.
     #[arg(
@@ -87,6 +94,8 @@ pub enum Command {
     Report(ReportCommand),
     /// The provisioning activity log, newest first.
     Activity(ActivityArgs),
+    /// The change feed: every account change, in order, after a cursor (--follow waits for more).
+    Events(EventsArgs),
     /// Console and admin-API accounts.
     #[command(subcommand)]
     Admin(AdminCommand),

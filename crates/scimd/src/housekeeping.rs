@@ -1,26 +1,46 @@
-//! Work the server does on its own while it runs: the activity log's retention, applied at
-//! start and every hour after.
+//! Work the server does on its own while it runs: the retention of the activity log and of the
+//! change feed, applied at start and every hour after.
 
 use crate::AppProvisioner;
 use std::time::Duration;
 
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Deletes events older than `retention_days` now and every hour; never returns (the server
-/// aborts it when it stops). `0` keeps every event.
-pub(crate) async fn keep_activity_for(provisioner: AppProvisioner, retention_days: u32) {
-    if retention_days == 0 {
+/// How many days each log keeps its events; `0` keeps every event.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retention {
+    pub activity_days: u32,
+    pub event_days: u32,
+}
+
+/// Deletes what is older than `retention` now and every hour; never returns (the server aborts
+/// it when it stops). Each deletion is a series of small transactions, so writes barely wait.
+pub(crate) async fn keep(provisioner: AppProvisioner, retention: Retention) {
+    if retention.activity_days == 0 && retention.event_days == 0 {
         return;
     }
     let mut every = tokio::time::interval(PURGE_EVERY);
     loop {
         every.tick().await;
-        match provisioner.purge_activity(retention_days).await {
-            Ok(0) => {}
-            Ok(deleted) => {
-                tracing::info!("deleted {deleted} activity events older than {retention_days} days")
+        if retention.activity_days > 0 {
+            let days = retention.activity_days;
+            match provisioner.purge_activity(days).await {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!("deleted {deleted} activity events older than {days} days")
+                }
+                Err(error) => tracing::warn!(%error, "could not delete old activity events"),
             }
-            Err(error) => tracing::warn!(%error, "could not delete old activity events"),
+        }
+        if retention.event_days > 0 {
+            let days = retention.event_days;
+            match provisioner.purge_changes(days).await {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!("deleted {deleted} change events older than {days} days")
+                }
+                Err(error) => tracing::warn!(%error, "could not delete old change events"),
+            }
         }
     }
 }

@@ -12,13 +12,15 @@
 //! - [`config`]: the global flags and the commands (each command's arguments are in [`cli`]).
 //! - [`server`]: the accept loop, its connection limits, and the request-line repair IdPs need.
 //! - [`mail`]: email notifications over SMTP and the mail worker.
-//! - `housekeeping`: the activity log's retention, applied hourly.
+//! - `housekeeping`: the retention of the activity log and the change feed, applied hourly.
+//! - `feed`: reading the change feed, waiting for the next event (Events API, `scimd events`).
 //! - `reports`, `listing`: reports and listings as columns, and their table, CSV and JSON forms.
 //! - [`telemetry`]: structured logs (text or JSON).
 
 pub mod cli;
 pub mod config;
 mod console;
+mod feed;
 mod housekeeping;
 pub mod http;
 mod listing;
@@ -28,6 +30,7 @@ pub mod server;
 pub mod telemetry;
 
 use anyhow::Context;
+use config::DEFAULT_LISTEN;
 use scim::discovery::Capabilities;
 use scimd_core::Provisioner;
 use scimd_core::clock::{SharedClock, SystemClock};
@@ -53,6 +56,8 @@ pub struct ServeConfig {
     pub connections: server::ConnectionLimits,
     /// Days the activity log keeps an event; `0` keeps them all.
     pub activity_retention_days: u32,
+    /// Days the change feed keeps an event; `0` keeps them all.
+    pub event_retention_days: u32,
     /// Email notifications; off when `None`.
     pub mail: Option<mail::MailConfig>,
 }
@@ -69,6 +74,7 @@ impl ServeConfig {
             limits: http::RequestLimits::default(),
             connections: server::ConnectionLimits::default(),
             activity_retention_days: scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS,
+            event_retention_days: scimd_core::provisioner::DEFAULT_EVENT_RETENTION_DAYS,
             mail: None,
         }
     }
@@ -99,9 +105,29 @@ pub async fn open_provisioner(
     Ok(provisioner)
 }
 
+/// The SCIM base URL change events name users under: the public URL's, else the default
+/// listen address's.
+pub fn scim_base_url(public_url: Option<&str>) -> String {
+    match public_url {
+        Some(public) => format!(
+            "{}{}",
+            public.trim_end_matches('/'),
+            http::SCIM_BASE_PATHS[0]
+        ),
+        // The address as a browser on the same machine names it.
+        None => format!(
+            "http://{}{}",
+            DEFAULT_LISTEN.replacen("127.0.0.1", "localhost", 1),
+            http::SCIM_BASE_PATHS[0]
+        ),
+    }
+}
+
 /// The application over an opened provisioner.
 pub fn application(provisioner: AppProvisioner, config: &ServeConfig) -> axum::Router {
-    let provisioner = provisioner.with_mail(config.mail.is_some());
+    let provisioner = provisioner
+        .with_mail(config.mail.is_some())
+        .with_scim_base_url(scim_base_url(config.public_url.as_deref()));
     let settings = http::HttpSettings {
         public_url: config.public_url.clone(),
         capabilities: config.capabilities,
@@ -148,9 +174,12 @@ pub async fn run(
         );
     }
     let keeper = Provisioner::new(store.clone(), Arc::new(SystemClock) as SharedClock);
-    let housekeeping = tokio::spawn(housekeeping::keep_activity_for(
+    let housekeeping = tokio::spawn(housekeeping::keep(
         keeper,
-        config.activity_retention_days,
+        housekeeping::Retention {
+            activity_days: config.activity_retention_days,
+            event_days: config.event_retention_days,
+        },
     ));
     let mail_worker = match (mailer, &config.mail) {
         (Some(mailer), Some(mail)) => {

@@ -3,6 +3,7 @@
 
 pub mod admins;
 pub mod catalog;
+pub mod events;
 pub mod reports;
 pub mod serve;
 pub mod tokens;
@@ -73,14 +74,14 @@ fn admin_origin(command: &str) -> Origin {
     Origin::cli(admin, format!("scimd {command}"))
 }
 
-pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+pub async fn execute(mut cli: Cli) -> anyhow::Result<ExitCode> {
     let durability = Durability {
         sqlite_full_sync: cli.sqlite_full_sync,
     };
     let mail = MailConfig::of(cli.smtp_url.as_deref(), cli.mail_from.as_deref())?;
-    let command = match cli.command {
+    let command = match std::mem::replace(&mut cli.command, Command::Migrate) {
         Command::Serve(args) => {
-            return serve::serve(&cli.database_url, durability, mail, args).await;
+            return serve::serve(cli, durability, mail, args).await;
         }
         Command::Healthcheck(args) => return healthcheck(args).await,
         admin => admin,
@@ -89,7 +90,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     // With mail configured, what they cause is queued for the server's mail worker to send.
     let provisioner = open_provisioner(&cli.database_url, durability)
         .await?
-        .with_mail(mail.is_some());
+        .with_mail(mail.is_some())
+        .with_scim_base_url(crate::scim_base_url(cli.public_url.as_deref()));
     let outcome = on_the_database(&provisioner, &cli.database_url, command).await;
     provisioner.store().close().await?;
     outcome
@@ -113,6 +115,7 @@ async fn on_the_database(
         Command::User(command) => users::user(provisioner, command).await,
         Command::Report(command) => reports::report(provisioner, command).await,
         Command::Activity(args) => reports::activity(provisioner, args).await,
+        Command::Events(args) => events::events(provisioner, args).await,
         Command::Admin(command) => admins::execute(provisioner, command).await,
         // Served above, without opening the database here.
         Command::Serve(_) | Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),

@@ -1,6 +1,6 @@
 //! `scimd serve`: the flags as clap parsed them, made into the server's configuration.
 
-use crate::config::DEFAULT_LISTEN;
+use crate::config::{Cli, DEFAULT_LISTEN};
 use crate::http::RequestLimits;
 use crate::mail::MailConfig;
 use crate::server::ConnectionLimits;
@@ -22,11 +22,6 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIMD_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// Public origin for Location headers (e.g. `https://scim.example.com`) when behind a proxy;
-    /// by default the request's Host is used.
-    #[arg(long, env = "SCIMD_PUBLIC_URL")]
-    pub public_url: Option<String>,
-
     /// A host name clients reach this server by (repeat the flag, or separate names with
     /// commas); requests naming any other host in `Host` get 421, which stops web pages that
     /// point a name of theirs at this server (DNS rebinding). `localhost`, IP addresses and the
@@ -46,6 +41,15 @@ pub struct ServeArgs {
         default_value_t = scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS
     )]
     pub activity_retention_days: u32,
+
+    /// Days the change feed keeps an event (the Events API and webhook redelivery read them);
+    /// older ones are deleted at start and every hour. `0` keeps every event.
+    #[arg(
+        long,
+        env = "SCIMD_EVENT_RETENTION_DAYS",
+        default_value_t = scimd_core::provisioner::DEFAULT_EVENT_RETENTION_DAYS
+    )]
+    pub event_retention_days: u32,
 
     /// Largest request body accepted, in bytes (advertised as maxPayloadSize).
     #[arg(long, env = "SCIMD_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
@@ -90,7 +94,7 @@ pub struct HealthcheckArgs {
 }
 
 pub(super) async fn serve(
-    database_url: &str,
+    cli: Cli,
     durability: Durability,
     mail: Option<MailConfig>,
     args: ServeArgs,
@@ -100,18 +104,19 @@ pub(super) async fn serve(
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let config = ServeConfig {
         mail,
-        ..serve_config(database_url, durability, args)
+        ..serve_config(&cli, durability, args)
     };
     run(config, listener, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve_config(database_url: &str, durability: Durability, args: ServeArgs) -> ServeConfig {
+fn serve_config(cli: &Cli, durability: Durability, args: ServeArgs) -> ServeConfig {
     ServeConfig {
         durability,
-        public_url: args.public_url,
+        public_url: cli.public_url.clone(),
         allowed_hosts: args.allowed_hosts,
         activity_retention_days: args.activity_retention_days,
+        event_retention_days: args.event_retention_days,
         capabilities: Capabilities {
             max_payload_size: args.max_payload_bytes,
             page_limits: PageLimits::default(),
@@ -130,7 +135,7 @@ fn serve_config(database_url: &str, durability: Durability, args: ServeArgs) -> 
                 .unwrap_or(usize::MAX),
             ..ConnectionLimits::default()
         },
-        ..ServeConfig::new(database_url)
+        ..ServeConfig::new(&cli.database_url)
     }
 }
 
@@ -176,14 +181,14 @@ mod tests {
     }
 
     fn serve_config_of(args: &[&str]) -> ServeConfig {
-        let cli = Cli::try_parse_from(args).unwrap();
-        let Command::Serve(serve) = cli.command else {
+        let mut cli = Cli::try_parse_from(args).unwrap();
+        let Command::Serve(serve) = std::mem::replace(&mut cli.command, Command::Migrate) else {
             panic!("not serve: {args:?}");
         };
         let durability = Durability {
             sqlite_full_sync: cli.sqlite_full_sync,
         };
-        serve_config(&cli.database_url, durability, serve)
+        serve_config(&cli, durability, serve)
     }
 
     /// The README's defaults, written out, as `scimd serve` with no flags gets them through

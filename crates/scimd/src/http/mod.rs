@@ -51,6 +51,8 @@ pub struct Shared {
     pub(crate) settings: HttpSettings,
     pub(crate) metrics: Metrics,
     pub(crate) limiters: limits::Limiters,
+    /// Events API reads waiting for the next event.
+    pub(crate) feed_waiters: tokio::sync::Semaphore,
     request_ids: frame::RequestIds,
 }
 
@@ -61,6 +63,7 @@ impl AppState {
             limiters: limits::Limiters::new(&settings.limits),
             settings,
             metrics: Metrics::new(),
+            feed_waiters: tokio::sync::Semaphore::new(admin_api::MAX_WAITING_READS),
             request_ids: frame::RequestIds::new(),
         }))
     }

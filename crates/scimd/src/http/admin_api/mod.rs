@@ -7,6 +7,7 @@
 mod accounts;
 mod body;
 mod catalog;
+mod events;
 mod routes;
 
 use super::AppState;
@@ -26,6 +27,7 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 pub(crate) use body::{Body, Whole, non_empty, nullable};
+pub(crate) use events::MAX_WAITING_READS;
 
 pub(crate) const OPENAPI: &str = include_str!("openapi.json");
 

@@ -2,6 +2,7 @@
 
 use super::accounts::*;
 use super::catalog::*;
+use super::events::events;
 use crate::http::AppState;
 use axum::Router;
 use axum::routing::{delete, get, patch, post, put};
@@ -53,4 +54,5 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/api/v1/users/{email}/activate", post(activate_user))
         .route("/admin/api/v1/reports/{report}", get(report))
         .route("/admin/api/v1/activity", get(activity))
+        .route("/admin/api/v1/events", get(events))
 }
