@@ -17,6 +17,7 @@
 //! - [`catalog`]: profiles, storages and mappings as stored.
 //! - [`mail`]: email notifications: what each says, the sending port, the retry schedule.
 //! - [`feed`]: the change feed: one event per account change, in sequence, for the host product.
+//! - [`webhook`]: webhook endpoints, deliveries and their retry schedule; the sending port.
 //! - [`activity`]: the activity log: who did what to which account, and every failed call.
 //! - [`admin`]: console and admin-API accounts, roles, sessions and API keys.
 //! - [`secret`]: random secrets and their hashes (tokens, sessions, keys).
@@ -42,6 +43,7 @@ pub mod tenant;
 pub mod token;
 pub mod user;
 pub mod user_id;
+pub mod webhook;
 
 pub use error::{Error, Result};
 pub use provisioner::{Principal, Provisioner};

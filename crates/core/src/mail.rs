@@ -19,6 +19,8 @@ pub enum MailKind {
     ExpiryReminder,
     /// To the tenant's admins: the failed provisioning calls of the last hour.
     FailureDigest,
+    /// To the tenant's admins: a webhook endpoint stopped getting events.
+    WebhookFailing,
 }
 
 impl MailKind {
@@ -27,13 +29,19 @@ impl MailKind {
             Self::Activation => "activation",
             Self::ExpiryReminder => "expiry-reminder",
             Self::FailureDigest => "failure-digest",
+            Self::WebhookFailing => "webhook-failing",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Activation, Self::ExpiryReminder, Self::FailureDigest]
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
+        [
+            Self::Activation,
+            Self::ExpiryReminder,
+            Self::FailureDigest,
+            Self::WebhookFailing,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
     }
 }
 
@@ -197,6 +205,28 @@ pub fn token_expiry(tenant: &Tenant, token: &Token, days: u32, to: &str) -> Mail
             "SCIM token '{name}' of {} expires within {within}",
             tenant.name
         ),
+        text,
+        html,
+    }
+}
+
+/// A webhook endpoint of `tenant` gets no more events until an admin enables it again.
+pub fn webhook_failing(tenant: &Tenant, webhook: &str, reason: &str, to: &str) -> Mail {
+    let text = format!(
+        "The webhook '{webhook}' of tenant '{slug}' gets no more events: {reason}.\n\n         See its deliveries: scimd webhook deliveries {webhook} --tenant {slug}\n         When the receiver works again: scimd webhook enable {webhook} --tenant {slug}\n         (or Webhooks in the console). It then gets every event since it stopped that the          change feed still keeps.\n",
+        slug = tenant.slug,
+    );
+    let html = format!(
+        "<p>The webhook <b>{webhook}</b> of tenant <b>{slug}</b> gets no more events:          {reason}.</p><p>See its deliveries: <code>scimd webhook deliveries {webhook} --tenant          {slug}</code><br>When the receiver works again: <code>scimd webhook enable {webhook}          --tenant {slug}</code> (or Webhooks in the console). It then gets every event since          it stopped that the change feed still keeps.</p>",
+        webhook = escape_html(webhook),
+        slug = escape_html(tenant.slug.as_str()),
+        reason = escape_html(reason),
+    );
+    Mail {
+        tenant_id: tenant.id,
+        kind: MailKind::WebhookFailing,
+        to: to.to_owned(),
+        subject: format!("Webhook '{webhook}' of {} is failing", tenant.name),
         text,
         html,
     }

@@ -4,116 +4,45 @@
 //! grow), and it opens only for the tenant it was issued to (the tenant id is the associated
 //! data), unchanged (the tag).
 
-use crate::backend::{Backend, Column, Step};
-use crate::sql::{SqlValue, Statement};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use crate::backend::Backend;
+use crate::server_keys::{Sealer, server_key};
 use scim::list::Cursor;
-use scimd_core::store::{StoreError, StoreResult};
+use scimd_core::store::StoreResult;
 use scimd_core::tenant::TenantId;
 
-const NONCE_BYTES: usize = 24;
-
+#[derive(Debug)]
 pub(crate) struct CursorSeal {
-    cipher: XChaCha20Poly1305,
-}
-
-impl std::fmt::Debug for CursorSeal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CursorSeal")
-    }
+    sealer: Sealer,
 }
 
 impl CursorSeal {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
-            cipher: XChaCha20Poly1305::new(&Key::from(*key)),
+            sealer: Sealer::new(key),
         }
     }
 
-    /// The database's cursor key, made (by whichever instance comes first) when there is none.
-    /// Read first: once the key exists, opening the database writes nothing.
+    /// The database's cursor key (made on first start).
     pub async fn of_database(backend: &Backend) -> StoreResult<Self> {
-        if let Some(key) = stored_key(backend).await? {
-            return Ok(Self::new(&key));
-        }
-        let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh)
-            .map_err(|error| StoreError::Backend(format!("no random source: {error}").into()))?;
-        let keep_first = Step::run(
-            "INSERT INTO server_keys (name, secret) VALUES ('cursor', $1) \
-             ON CONFLICT (name) DO NOTHING",
-            vec![SqlValue::Bytes(fresh.to_vec())],
-        );
-        backend.write(vec![keep_first]).await?;
-        let key = stored_key(backend)
-            .await?
-            .ok_or_else(|| StoreError::Backend("the cursor key was not kept".into()))?;
-        Ok(Self::new(&key))
+        Ok(Self::new(&server_key(backend, "cursor").await?))
     }
 
     /// A cursor holding `position` for `tenant`.
     pub fn seal(&self, tenant: TenantId, position: &str) -> StoreResult<Cursor> {
-        let mut nonce = [0u8; NONCE_BYTES];
-        getrandom::fill(&mut nonce)
-            .map_err(|error| StoreError::Backend(format!("no random source: {error}").into()))?;
-        let aad = tenant.0.to_be_bytes();
-        let sealed = self
-            .cipher
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: position.as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| StoreError::Backend("a cursor could not be sealed".into()))?;
-        let mut bytes = nonce.to_vec();
-        bytes.extend(sealed);
-        Ok(Cursor::from_bytes(&bytes))
+        let sealed = self.sealer.seal(tenant, position.as_bytes())?;
+        Ok(Cursor::from_bytes(&sealed))
     }
 
     /// The position a cursor holds, if this server sealed it for `tenant`; else 400
     /// `invalidCursor`.
     pub fn open(&self, tenant: TenantId, cursor: &Cursor) -> Result<String, scim::Error> {
         let bytes = cursor.bytes()?;
-        let (nonce, sealed) = bytes
-            .split_at_checked(NONCE_BYTES)
-            .ok_or_else(Cursor::not_ours)?;
-        let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| Cursor::not_ours())?;
-        let aad = tenant.0.to_be_bytes();
         let position = self
-            .cipher
-            .decrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| Cursor::not_ours())?;
+            .sealer
+            .open(tenant, &bytes)
+            .ok_or_else(Cursor::not_ours)?;
         String::from_utf8(position).map_err(|_| Cursor::not_ours())
     }
-}
-
-async fn stored_key(backend: &Backend) -> StoreResult<Option<[u8; 32]>> {
-    let rows = backend
-        .query(
-            &Statement::new(
-                "SELECT secret FROM server_keys WHERE name = 'cursor'",
-                vec![],
-            ),
-            &[Column::Bytes],
-        )
-        .await?;
-    rows.first()
-        .map(|row| {
-            row[0]
-                .bytes()
-                .try_into()
-                .map_err(|_| StoreError::Backend("the stored cursor key is not 32 bytes".into()))
-        })
-        .transpose()
 }
 
 #[cfg(test)]

@@ -28,12 +28,14 @@ mod mail;
 mod migrations;
 #[cfg(test)]
 mod query_plans;
+mod server_keys;
 mod sql;
 pub mod sql_store;
 mod tenant_shares;
 mod tenants;
 pub mod test_support;
 mod tokens;
+mod webhooks;
 
 pub use sql_store::SqlStore;
 

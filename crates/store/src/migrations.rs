@@ -67,6 +67,7 @@ pub(crate) fn sqlite() -> Migrator {
             "change events",
             "../migrations/sqlite/0015_change_events.sql"
         ),
+        migration!(16, "webhooks", "../migrations/sqlite/0016_webhooks.sql"),
     ])
 }
 
@@ -123,6 +124,7 @@ pub(crate) fn postgres() -> Migrator {
             "change events",
             "../migrations/postgres/0015_change_events.sql"
         ),
+        migration!(16, "webhooks", "../migrations/postgres/0016_webhooks.sql"),
     ])
 }
 

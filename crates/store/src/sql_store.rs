@@ -3,6 +3,7 @@
 
 use crate::backend::{Backend, BackendError, Column, Row, Step, Written};
 use crate::cursor_seal::CursorSeal;
+use crate::server_keys::{Sealer, server_key};
 use crate::sql::Statement;
 use crate::tenant_shares::TenantShares;
 use scimd_core::store::{Database, StoreError, StoreResult};
@@ -15,17 +16,21 @@ pub struct SqlStore {
     pub(crate) backend: Backend,
     shares: Arc<TenantShares>,
     pub(crate) cursors: Arc<CursorSeal>,
+    /// Seals webhook signing secrets at rest.
+    pub(crate) webhook_secrets: Arc<Sealer>,
 }
 
 impl SqlStore {
-    /// The store over an opened (migrated) backend, with the database's cursor key.
+    /// The store over an opened (migrated) backend, with the database's cursor and webhook keys.
     pub(crate) async fn open(backend: Backend) -> StoreResult<Self> {
         let cursors = Arc::new(CursorSeal::of_database(&backend).await?);
+        let webhook_secrets = Arc::new(Sealer::new(&server_key(&backend, "webhook").await?));
         let shares = Arc::new(TenantShares::new(backend.long_readers()));
         Ok(Self {
             backend,
             shares,
             cursors,
+            webhook_secrets,
         })
     }
 

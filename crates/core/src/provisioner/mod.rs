@@ -7,6 +7,7 @@ mod admins;
 mod catalog;
 mod create;
 mod dashboard;
+mod delivery;
 mod feed;
 mod mail;
 mod manual;
@@ -17,6 +18,7 @@ mod tenants;
 mod tests;
 mod tokens;
 mod users;
+mod webhooks;
 
 use crate::activity::{Event, Origin};
 use crate::clock::{Clock, SystemClock};
@@ -28,12 +30,14 @@ use scim::datetime::Timestamp;
 pub use accounts::{AccountFilter, AccountSearch, AccountView};
 pub use catalog::{MappingEdit, MappingPreview, MappingSpec};
 pub use dashboard::Dashboard;
+pub use delivery::{MAX_IN_FLIGHT, WebhookRound};
 pub use feed::{DEFAULT_EVENT_RETENTION_DAYS, MAX_EVENTS_PER_READ};
 pub use mail::MailRound;
 pub use manual::ManualUser;
 pub use moves::{MAX_MOVE_EMAILS, MoveSelection, MoveTarget};
 pub use retention::DEFAULT_ACTIVITY_RETENTION_DAYS;
 pub use tokens::Principal;
+pub use webhooks::{MAX_DELIVERIES_LISTED, WebhookSpec};
 
 #[derive(Debug, Clone)]
 pub struct Provisioner<S, C = SystemClock> {

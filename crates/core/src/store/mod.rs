@@ -15,6 +15,7 @@ mod mail;
 pub(crate) mod memory;
 mod tenants;
 mod tokens;
+mod webhooks;
 
 pub use accounts::{
     AccountCounts, AccountMove, AccountQuery, AccountReads, AccountWrites, StateFilter, UserPage,
@@ -28,6 +29,7 @@ pub use feed::FeedStore;
 pub use mail::MailStore;
 pub use tenants::TenantStore;
 pub use tokens::TokenStore;
+pub use webhooks::WebhookStore;
 
 /// What the SCIM user use cases (create, read, replace, patch, delete, list) need: accounts,
 /// the catalog they are classified by, and the tenant an activation email names.
@@ -45,6 +47,7 @@ pub trait Store:
     + CatalogStore
     + ActivityStore
     + FeedStore
+    + WebhookStore
     + AdminStore
     + MailStore
     + Database
@@ -63,6 +66,7 @@ impl<S> Store for S where
         + CatalogStore
         + ActivityStore
         + FeedStore
+        + WebhookStore
         + AdminStore
         + MailStore
         + Database

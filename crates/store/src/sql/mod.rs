@@ -151,6 +151,15 @@ impl Dialect {
         }
     }
 
+    /// A `SELECT` of rows to claim (`alias`'s): rows another transaction claimed meanwhile are
+    /// skipped rather than waited for (PostgreSQL); SQLite's single writer needs neither.
+    pub fn claiming(self, select: &str, alias: &str) -> String {
+        match self {
+            Self::Sqlite => select.to_owned(),
+            Self::Postgres => format!("{select} FOR UPDATE OF {alias} SKIP LOCKED"),
+        }
+    }
+
     /// How the search copy is bound: text in SQLite, JSONB in PostgreSQL.
     pub fn search_document(self, placeholder: &str) -> String {
         match self {
