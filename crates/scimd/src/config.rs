@@ -10,6 +10,7 @@ use crate::cli::reports::{ActivityArgs, ReportCommand};
 use crate::cli::serve::{HealthcheckArgs, ServeArgs};
 use crate::cli::tokens::TokenCommand;
 use crate::cli::users::UserCommand;
+use crate::cli::webhooks::WebhookCommand;
 use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
 
@@ -46,6 +47,11 @@ pub struct Cli {
     /// events carry (every command writes those, so every command reads it).
     #[arg(long, env = "SCIMD_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// Let webhooks go to loopback, private and link-local addresses (a receiver on an internal
+    /// network); refused by default, as a guard against requests into internal services.
+    #[arg(long, env = "SCIMD_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: bool,
 
     /// Log format.
     #[arg(
@@ -96,6 +102,9 @@ pub enum Command {
     Activity(ActivityArgs),
     /// The change feed: every account change, in order, after a cursor (--follow waits for more).
     Events(EventsArgs),
+    /// Webhooks: endpoints the change feed is pushed to, signed, with retries.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Console and admin-API accounts.
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -12,6 +12,7 @@
 //! - [`config`]: the global flags and the commands (each command's arguments are in [`cli`]).
 //! - [`server`]: the accept loop, its connection limits, and the request-line repair IdPs need.
 //! - [`mail`]: email notifications over SMTP and the mail worker.
+//! - `webhooks`: webhook deliveries on the wire (SSRF guard, signatures, SETs) and their worker.
 //! - `housekeeping`: the retention of the activity log and the change feed, applied hourly.
 //! - `feed`: reading the change feed, waiting for the next event (Events API, `scimd events`).
 //! - `reports`, `listing`: reports and listings as columns, and their table, CSV and JSON forms.
@@ -28,6 +29,7 @@ pub mod mail;
 mod reports;
 pub mod server;
 pub mod telemetry;
+mod webhooks;
 
 use anyhow::Context;
 use config::DEFAULT_LISTEN;
@@ -60,6 +62,12 @@ pub struct ServeConfig {
     pub event_retention_days: u32,
     /// Email notifications; off when `None`.
     pub mail: Option<mail::MailConfig>,
+    /// Webhooks may go to loopback and private addresses (a receiver on the same network).
+    pub webhook_allow_private: bool,
+    /// How often an idle webhook worker looks for due deliveries.
+    pub webhook_poll: std::time::Duration,
+    /// Where the server and its workers read the time (a manual clock in tests).
+    pub clock: SharedClock,
 }
 
 impl ServeConfig {
@@ -76,6 +84,9 @@ impl ServeConfig {
             activity_retention_days: scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS,
             event_retention_days: scimd_core::provisioner::DEFAULT_EVENT_RETENTION_DAYS,
             mail: None,
+            webhook_allow_private: false,
+            webhook_poll: webhooks::DEFAULT_POLL,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -87,6 +98,9 @@ impl ServeConfig {
         )
     }
 }
+
+/// How long a stopping server waits for the webhook deliveries in flight.
+const WEBHOOK_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// How long a stopping server waits for the mail worker's send in progress.
 const MAIL_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(35);
@@ -148,9 +162,10 @@ pub async fn run(
         .as_ref()
         .map(mail::SmtpMailer::new)
         .transpose()?;
-    let provisioner = open_provisioner(&config.database_url, config.durability).await?;
-    let store = provisioner.store().clone();
-    let app = application(provisioner, &config);
+    let opened = open_provisioner(&config.database_url, config.durability).await?;
+    let store = opened.store().clone();
+    let clock = &config.clock;
+    let app = application(Provisioner::new(store.clone(), Arc::clone(clock)), &config);
     if let Ok(address) = listener.local_addr() {
         let origin = config
             .public_url
@@ -173,7 +188,7 @@ pub async fn run(
             config.hosts().describe()
         );
     }
-    let keeper = Provisioner::new(store.clone(), Arc::new(SystemClock) as SharedClock);
+    let keeper = Provisioner::new(store.clone(), Arc::clone(clock));
     let housekeeping = tokio::spawn(housekeeping::keep(
         keeper,
         housekeeping::Retention {
@@ -188,8 +203,7 @@ pub async fn run(
                 scimd_store::redact_password(&mail.smtp_url),
                 mail.from
             );
-            let sender = Provisioner::new(store.clone(), Arc::new(SystemClock) as SharedClock)
-                .with_mail(true);
+            let sender = Provisioner::new(store.clone(), Arc::clone(clock)).with_mail(true);
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let worker = tokio::spawn(mail::work(sender, mailer, mail.clone(), stopped));
             Some((stop, worker))
@@ -199,8 +213,33 @@ pub async fn run(
             None
         }
     };
+    let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
+    let deliverer =
+        Provisioner::new(store.clone(), Arc::clone(clock)).with_mail(config.mail.is_some());
+    let transport = webhooks::transport(
+        &deliverer,
+        config.webhook_allow_private,
+        scim_base_url(config.public_url.as_deref()),
+        Arc::clone(clock),
+    )
+    .await?;
+    let mut webhook_worker = tokio::spawn(webhooks::work(
+        deliverer,
+        transport,
+        config.webhook_poll,
+        webhooks_stopped,
+    ));
     server::serve(listener, app, config.connections, shutdown).await;
     housekeeping.abort();
+    let _ = stop_webhooks.send(true);
+    // The tries in flight finish (each within the delivery timeout); past that they are tried
+    // again once their lease ends.
+    if tokio::time::timeout(WEBHOOK_STOP_GRACE, &mut webhook_worker)
+        .await
+        .is_err()
+    {
+        webhook_worker.abort();
+    }
     if let Some((stop, mut worker)) = mail_worker {
         let _ = stop.send(true);
         // A send in progress finishes (each is bounded by the SMTP timeout); past that the

@@ -11,26 +11,38 @@ use scimd_core::tenant::TenantId;
 
 const NONCE_BYTES: usize = 24;
 
-/// The key named `name`, made (by whichever instance comes first) when there is none. Read
-/// first: once the key exists, opening the database writes nothing.
+/// The 32-byte key named `name`, made (by whichever instance comes first) when there is none.
 pub(crate) async fn server_key(backend: &Backend, name: &'static str) -> StoreResult<[u8; 32]> {
-    if let Some(key) = stored_key(backend, name).await? {
-        return Ok(key);
-    }
     let mut fresh = [0u8; 32];
     getrandom::fill(&mut fresh)
         .map_err(|error| StoreError::Backend(format!("no random source: {error}").into()))?;
+    server_secret(backend, name, &fresh)
+        .await?
+        .try_into()
+        .map_err(|_| StoreError::Backend(format!("the stored {name} key is not 32 bytes").into()))
+}
+
+/// The secret named `name`; `fresh` is kept as it when there is none yet (the first instance
+/// to keep one wins; the others read it). Read first: once it exists, this writes nothing.
+pub(crate) async fn server_secret(
+    backend: &Backend,
+    name: &str,
+    fresh: &[u8],
+) -> StoreResult<Vec<u8>> {
+    if let Some(secret) = stored_secret(backend, name).await? {
+        return Ok(secret);
+    }
     let keep_first = Step::run(
         "INSERT INTO server_keys (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         vec![SqlValue::Text(name.into()), SqlValue::Bytes(fresh.to_vec())],
     );
     backend.write(vec![keep_first]).await?;
-    stored_key(backend, name)
+    stored_secret(backend, name)
         .await?
         .ok_or_else(|| StoreError::Backend(format!("the {name} key was not kept").into()))
 }
 
-async fn stored_key(backend: &Backend, name: &str) -> StoreResult<Option<[u8; 32]>> {
+async fn stored_secret(backend: &Backend, name: &str) -> StoreResult<Option<Vec<u8>>> {
     let rows = backend
         .query(
             &Statement::new(
@@ -40,13 +52,7 @@ async fn stored_key(backend: &Backend, name: &str) -> StoreResult<Option<[u8; 32
             &[Column::Bytes],
         )
         .await?;
-    rows.first()
-        .map(|row| {
-            row[0].bytes().try_into().map_err(|_| {
-                StoreError::Backend(format!("the stored {name} key is not 32 bytes").into())
-            })
-        })
-        .transpose()
+    Ok(rows.first().map(|row| row[0].bytes().to_vec()))
 }
 
 /// Seals and opens small values under one server key, bound to a tenant.

@@ -5,6 +5,7 @@
 
 use crate::backend::{Column, Row, Step, Written};
 use crate::mail::mail_step;
+use crate::server_keys::server_secret;
 use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
@@ -507,6 +508,10 @@ impl WebhookStore for SqlStore {
             return Ok(Vec::new());
         }
         self.jobs_of(&ids, now).await
+    }
+
+    async fn signing_key(&self, fresh: &[u8]) -> StoreResult<Vec<u8>> {
+        server_secret(&self.backend, "set-signing", fresh).await
     }
 
     async fn settle_deliveries(

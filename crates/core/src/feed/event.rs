@@ -56,6 +56,12 @@ impl AccountChange<'_> {
             .before
             .map(|before| changed_attributes(before, after))
             .unwrap_or_default();
+        // The SCIM id the account had before this change, when it lost or changed it (a
+        // DELETE retires it; a reactivation or adoption may give a new one).
+        let previous_scim_id = self
+            .before
+            .and_then(|before| before.scim_id.as_deref())
+            .filter(|id| after.scim_id.as_deref() != Some(*id));
         let body = json!({
             "occurred_at": self.at.to_rfc3339(),
             "actor": {
@@ -63,7 +69,12 @@ impl AccountChange<'_> {
                 "name": self.origin.actor.name(),
                 "client": self.origin.client.as_str(),
             },
-            "data": {"account": account, "user": user, "changed": changed},
+            "data": {
+                "account": account,
+                "user": user,
+                "changed": changed,
+                "previous_scim_id": previous_scim_id,
+            },
         });
         Ok(ChangeEvent {
             id: new_time_ordered_id(self.at)?,

@@ -32,11 +32,13 @@ pub struct WebhookRound {
 }
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
-    /// Delivers until nothing is due: each due delivery tried once, a failed one scheduled
-    /// again on the back-off (with jitter), the last failure giving the endpoint up.
+    /// Delivers until nothing is due, or `stopping()` says to stop (the tries in flight then
+    /// finish): each due delivery tried once, a failed one scheduled again on the back-off
+    /// (with jitter), the last failure giving the endpoint up.
     pub async fn deliver_webhooks(
         &self,
         transport: &impl WebhookTransport,
+        stopping: &(dyn Fn() -> bool + Sync),
     ) -> Result<WebhookRound> {
         let mut round = WebhookRound::default();
         let mut waiting: VecDeque<DeliveryJob> = VecDeque::new();
@@ -44,7 +46,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         loop {
             // Taken again after every settlement: it may have let a user's next event through.
             let free = MAX_IN_FLIGHT - in_flight.len();
-            if waiting.is_empty() && free > 0 {
+            if waiting.is_empty() && free > 0 && !stopping() {
                 let now = self.now();
                 self.store.dispatch(DISPATCH_BATCH, now).await?;
                 let lease = Timestamp::from_millis(now.as_millis() + LEASE_MILLIS);

@@ -471,6 +471,8 @@ async fn every_change_of_a_life_is_one_event_in_sequence() {
     // A deleted user has no SCIM resource any more; a reactivated one has a new id.
     assert_eq!(events[3]["data"]["user"], Value::Null);
     assert_eq!(events[3]["data"]["account"]["scim_id"], Value::Null);
+    assert_eq!(events[3]["data"]["previous_scim_id"], created.id());
+    assert_eq!(events[1]["data"]["previous_scim_id"], Value::Null);
     assert_ne!(events[4]["data"]["user"]["id"], created.id());
     assert_eq!(events[4]["data"]["account"]["state"], "active");
     let ids: std::collections::HashSet<_> = changes.iter().map(|c| &c.id).collect();

@@ -74,6 +74,9 @@ pub trait WebhookStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<DeliveryJob>>> + Send;
+    /// The key signed webhook payloads (SETs) are signed with: the one kept, or `fresh`, kept
+    /// when there is none yet. Every instance signs with the same.
+    fn signing_key(&self, fresh: &[u8]) -> impl Future<Output = StoreResult<Vec<u8>>> + Send;
     /// Writes back how each try ended, marking endpoints failing or disabled as they say, and
     /// queues `mails` (admins told of a failing endpoint), all in one transaction.
     fn settle_deliveries(

@@ -8,6 +8,7 @@ pub mod reports;
 pub mod serve;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use crate::config::{Cli, Command, OutputFormat, TenantArg};
 use crate::listing::Listing;
@@ -92,19 +93,22 @@ pub async fn execute(mut cli: Cli) -> anyhow::Result<ExitCode> {
         .await?
         .with_mail(mail.is_some())
         .with_scim_base_url(crate::scim_base_url(cli.public_url.as_deref()));
-    let outcome = on_the_database(&provisioner, &cli.database_url, command).await;
+    let outcome = on_the_database(&provisioner, &cli, command).await;
     provisioner.store().close().await?;
     outcome
 }
 
 async fn on_the_database(
     provisioner: &crate::AppProvisioner,
-    database_url: &str,
+    cli: &Cli,
     command: Command,
 ) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => {
-            eprintln!("database {} is up to date", redact_password(database_url));
+            eprintln!(
+                "database {} is up to date",
+                redact_password(&cli.database_url)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(command) => tenant(provisioner, command).await,
@@ -116,6 +120,7 @@ async fn on_the_database(
         Command::Report(command) => reports::report(provisioner, command).await,
         Command::Activity(args) => reports::activity(provisioner, args).await,
         Command::Events(args) => events::events(provisioner, args).await,
+        Command::Webhook(command) => webhooks::execute(provisioner, cli, command).await,
         Command::Admin(command) => admins::execute(provisioner, command).await,
         // Served above, without opening the database here.
         Command::Serve(_) | Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),

@@ -114,6 +114,7 @@ fn serve_config(cli: &Cli, durability: Durability, args: ServeArgs) -> ServeConf
     ServeConfig {
         durability,
         public_url: cli.public_url.clone(),
+        webhook_allow_private: cli.webhook_allow_private,
         allowed_hosts: args.allowed_hosts,
         activity_retention_days: args.activity_retention_days,
         event_retention_days: args.event_retention_days,

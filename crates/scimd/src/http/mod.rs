@@ -53,6 +53,8 @@ pub struct Shared {
     pub(crate) limiters: limits::Limiters,
     /// Events API reads waiting for the next event.
     pub(crate) feed_waiters: tokio::sync::Semaphore,
+    /// The SET signing key, read on first use (`/.well-known/jwks.json`).
+    pub(crate) set_signer: tokio::sync::OnceCell<Arc<crate::webhooks::SetSigner>>,
     request_ids: frame::RequestIds,
 }
 
@@ -64,6 +66,7 @@ impl AppState {
             settings,
             metrics: Metrics::new(),
             feed_waiters: tokio::sync::Semaphore::new(admin_api::MAX_WAITING_READS),
+            set_signer: tokio::sync::OnceCell::new(),
             request_ids: frame::RequestIds::new(),
         }))
     }

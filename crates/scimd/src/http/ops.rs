@@ -20,6 +20,34 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(crate::webhooks::JWKS_PATH, get(jwks))
+}
+
+/// The public key signed webhook payloads (SETs) are verified with.
+async fn jwks(State(state): State<AppState>) -> Response {
+    let signer = state
+        .set_signer
+        .get_or_try_init(|| async {
+            crate::webhooks::set_signer(&state.provisioner)
+                .await
+                .map(std::sync::Arc::new)
+        })
+        .await;
+    match signer {
+        Ok(signer) => (
+            [(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")],
+            signer.jwks().to_string(),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "the SET signing key could not be read");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the signing key is unavailable\n",
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn healthz() -> &'static str {
