@@ -1,11 +1,12 @@
 //! `scimd events`: the change feed (SPEC §11) after a cursor, one event per line; with
 //! `--follow`, waits for new events until interrupted.
 
+use super::webhooks::EventTypes;
 use crate::AppProvisioner;
 use crate::config::TenantArg;
 use crate::feed::{MAX_WAIT, read_or_wait};
 use clap::Args;
-use scimd_core::feed::{ChangeQuery, ChangeType, StoredChange};
+use scimd_core::feed::{ChangeQuery, StoredChange};
 use scimd_core::provisioner::MAX_EVENTS_PER_READ;
 use serde_json::Value;
 use std::io::Write;
@@ -22,8 +23,8 @@ pub struct EventsArgs {
     #[arg(long)]
     pub follow: bool,
     /// Only these event types, comma-separated (user.created,user.deleted,...).
-    #[arg(long, value_parser = parse_types)]
-    pub types: Option<Vec<ChangeType>>,
+    #[arg(long, value_parser = EventTypes::parse)]
+    pub types: Option<EventTypes>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: EventFormat,
     #[command(flatten)]
@@ -37,10 +38,6 @@ pub enum EventFormat {
     Json,
 }
 
-fn parse_types(text: &str) -> Result<Vec<ChangeType>, String> {
-    ChangeType::parse_list(text)
-}
-
 pub(super) async fn events(
     provisioner: &AppProvisioner,
     args: EventsArgs,
@@ -49,7 +46,7 @@ pub(super) async fn events(
     let slug = grant.tenant().slug.as_str().to_owned();
     let mut query = ChangeQuery {
         after: args.after,
-        types: args.types.unwrap_or_default(),
+        types: args.types.unwrap_or_default().0,
         limit: MAX_EVENTS_PER_READ,
     };
     let wait = if args.follow {

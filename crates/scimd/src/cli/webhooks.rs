@@ -25,8 +25,8 @@ pub enum WebhookCommand {
         #[arg(long)]
         name: Option<String>,
         /// Only these event types, comma-separated (default: all).
-        #[arg(long, value_parser = parse_types)]
-        events: Option<Vec<ChangeType>>,
+        #[arg(long, value_parser = EventTypes::parse)]
+        events: Option<EventTypes>,
         /// `json` (Standard Webhooks) or `set` (RFC 9967 Security Event Tokens).
         #[arg(long, value_parser = parse_format, default_value = "json")]
         format: WebhookFormat,
@@ -85,8 +85,14 @@ pub enum WebhookCommand {
     },
 }
 
-fn parse_types(text: &str) -> Result<Vec<ChangeType>, String> {
-    ChangeType::parse_list(text)
+/// A comma-separated list of event types, as `--events` and `--types` take it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventTypes(pub Vec<ChangeType>);
+
+impl EventTypes {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        ChangeType::parse_list(text).map(Self)
+    }
 }
 
 fn parse_format(text: &str) -> Result<WebhookFormat, String> {
@@ -155,7 +161,7 @@ pub(super) async fn execute(
                 name: &name,
                 url: &url,
                 format,
-                event_types: &events.unwrap_or_default(),
+                event_types: &events.unwrap_or_default().0,
             };
             let (webhook, secret) = provisioner.create_webhook(&grant, spec, &transport).await?;
             // The secret alone on stdout, so `SECRET=$(scimd webhook create ...)` works.

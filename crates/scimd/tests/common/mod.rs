@@ -16,6 +16,7 @@ use tower::ServiceExt;
 
 pub mod cli;
 pub mod live;
+pub mod receiver;
 pub mod smtp;
 
 pub struct TestApp {

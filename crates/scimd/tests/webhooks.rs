@@ -1,0 +1,397 @@
+//! Webhooks (SPEC §11) against a real receiver on loopback that checks every signature with an
+//! implementation of its own: deliveries arrive signed and in order per user; a receiver that
+//! fails (an error status, no answer, a closed connection) gets every event once it works
+//! again; 410 disables the endpoint; internal addresses are refused; two instances on one
+//! PostgreSQL database never send one try twice.
+
+// Test helpers fail loudly: a panic is how a test reports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::cli::Cli;
+use common::database_urls;
+use common::live::LiveServer;
+use common::receiver::{Mode, Receiver};
+use scimd::ServeConfig;
+use scimd_core::clock::ManualClock;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A server whose webhooks may go to loopback, looking for due deliveries every 20 ms.
+fn on_loopback(config: &mut ServeConfig) {
+    config.webhook_allow_private = true;
+    config.webhook_poll = Duration::from_millis(20);
+}
+
+/// `scimd webhook create` on the server's database; the receiver trusts the printed secret.
+fn subscribe(server: &LiveServer, receiver: &Receiver, extra: &[&str]) -> Cli {
+    let cli = Cli::on(server.database_url.clone());
+    let url = receiver.url();
+    let mut args = vec!["webhook", "create", "--url", &url, "--name", "product"];
+    args.extend_from_slice(extra);
+    let output = cli
+        .command()
+        .env("SCIMD_WEBHOOK_ALLOW_PRIVATE", "true")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let secret = String::from_utf8(output.stdout).unwrap();
+    assert!(secret.starts_with("whsec_"), "the secret alone: {secret:?}");
+    receiver.trust(&secret);
+    cli
+}
+
+async fn scim(server: &LiveServer, method: &str, path: &str, body: Option<Value>) -> Value {
+    scim_as(server, &server.token, method, path, body).await
+}
+
+/// A SCIM request with `token` (the token of another instance on the same database).
+async fn scim_as(
+    server: &LiveServer,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let headers = [
+        ("Authorization".into(), format!("Bearer {token}")),
+        ("Content-Type".into(), "application/scim+json".into()),
+    ];
+    let body = body.map(|body| body.to_string());
+    let reply = server
+        .exchange(
+            method,
+            &format!("/scim/v2{path}"),
+            &headers,
+            body.as_deref(),
+        )
+        .await;
+    assert!(reply.status < 300, "{method} {path}: {}", reply.text());
+    reply.body
+}
+
+async fn create(server: &LiveServer, email: &str) -> String {
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                      "userName": email, "displayName": email});
+    let created = scim(server, "POST", "/Users", Some(body)).await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+fn rename(display: &str) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+           "Operations": [{"op": "replace", "path": "displayName", "value": display}]})
+}
+
+#[tokio::test]
+async fn events_reach_the_receiver_signed_once_each_and_in_order_per_user() {
+    for (backend, url) in database_urls().await {
+        let receiver = Receiver::start().await;
+        let server = LiveServer::start_with(url, on_loopback).await;
+        let cli = subscribe(&server, &receiver, &[]);
+        let mut ids = Vec::new();
+        for n in 0..4 {
+            ids.push(create(&server, &format!("user{n}@example.com")).await);
+        }
+        for round in 0..3 {
+            for id in &ids {
+                scim(
+                    &server,
+                    "PATCH",
+                    &format!("/Users/{id}"),
+                    Some(rename(&format!("r{round}"))),
+                )
+                .await;
+            }
+        }
+        scim(&server, "DELETE", &format!("/Users/{}", ids[0]), None).await;
+        let expected = 4 + 4 * 3 + 1;
+        let received = receiver.wait_for(expected).await;
+
+        assert_eq!(received.len(), expected, "[{backend}] nothing sent twice");
+        for delivery in &received {
+            assert!(delivery.verified, "[{backend}] {delivery:?}");
+            assert_eq!(delivery.content_type, "application/json");
+            assert_eq!(
+                delivery.json()["id"],
+                delivery.id.as_str(),
+                "webhook-id is the event id"
+            );
+        }
+        let distinct: HashSet<&str> = received.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(distinct.len(), expected, "[{backend}]");
+        // Each user's events arrived in sequence order.
+        let mut last_of: HashMap<String, i64> = HashMap::new();
+        for delivery in &received {
+            let event = delivery.json();
+            let email = event["data"]["account"]["email"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let sequence = event["sequence"].as_i64().unwrap();
+            let last = last_of.insert(email.clone(), sequence).unwrap_or(0);
+            assert!(
+                sequence > last,
+                "[{backend}] {email}: {sequence} after {last}"
+            );
+        }
+        let deleted = received
+            .iter()
+            .filter(|d| d.json()["type"] == "user.deleted");
+        assert_eq!(deleted.count(), 1, "[{backend}]");
+
+        // The delivery log says the same.
+        let log = cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+        let log = log.as_array().unwrap();
+        assert_eq!(log.len(), expected, "[{backend}]");
+        assert!(
+            log.iter()
+                .all(|d| d["state"] == "delivered" && d["status"] == "204")
+        );
+    }
+}
+
+/// A receiver that errs, never answers, or closes the connection gets each event once it
+/// works again; retries wait on the back-off schedule (moved by the test's clock).
+#[tokio::test]
+async fn a_failing_receiver_gets_every_event_once_it_recovers() {
+    let receiver = Receiver::start().await;
+    let clock = ManualClock::at_millis(1_790_000_000_000);
+    let server = {
+        let clock = clock.clone();
+        LiveServer::start_with(String::new(), move |config| {
+            on_loopback(config);
+            config.clock = Arc::new(clock);
+        })
+        .await
+    };
+    let cli = subscribe(&server, &receiver, &[]);
+    let deliveries = || cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+
+    receiver.set_mode(Mode::Fail(503));
+    create(&server, "a@example.com").await;
+    receiver.until("a first try", |r| r.attempts() >= 1).await;
+    // Not tried again until the back-off has passed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.attempts(), 1);
+    let log = deliveries();
+    assert_eq!(log[0]["state"], "pending");
+    assert_eq!(log[0]["status"], "503");
+    assert_eq!(log[0]["response"], "receiver says no");
+
+    receiver.set_mode(Mode::Close);
+    clock.advance_millis(10_000);
+    receiver.until("a second try", |r| r.attempts() >= 2).await;
+    receiver.set_mode(Mode::Hang);
+    clock.advance_millis(60_000);
+    receiver.until("a third try", |r| r.attempts() >= 3).await;
+    // The hanging try ends at scimd's 10 s timeout.
+    let mut error = String::new();
+    for _ in 0..600 {
+        error = deliveries()[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if error.contains("no answer within 10 s") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(error.contains("no answer within 10 s"), "{error}");
+    assert_eq!(deliveries()[0]["attempts"], "3");
+
+    receiver.set_mode(Mode::Accept);
+    clock.advance_millis(5 * 60_000);
+    let received = receiver.wait_for(1).await;
+    assert!(received[0].verified);
+    assert_eq!(received[0].json()["type"], "user.created");
+    assert_eq!(deliveries()[0]["state"], "delivered");
+}
+
+/// 410 Gone: the receiver wants no more; the endpoint is disabled (admins told) and gets the
+/// events it missed once enabled again.
+#[tokio::test]
+async fn a_gone_receiver_disables_the_endpoint_until_it_is_enabled() {
+    let receiver = Receiver::start().await;
+    let server = LiveServer::start_with(String::new(), on_loopback).await;
+    let cli = subscribe(&server, &receiver, &[]);
+    receiver.set_mode(Mode::Fail(410));
+    create(&server, "a@example.com").await;
+    receiver.until("the 410", |r| r.attempts() >= 1).await;
+    let mut listed = Value::Null;
+    for _ in 0..600 {
+        listed = cli.json(&["webhook", "list", "--format", "json"]);
+        if listed[0]["state"] == "disabled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(listed[0]["state"], "disabled", "{listed}");
+    assert_eq!(listed[0]["reason"], "the receiver answered 410 Gone");
+    create(&server, "b@example.com").await;
+
+    receiver.set_mode(Mode::Accept);
+    cli.ok(&["webhook", "enable", "product"]);
+    cli.ok(&["webhook", "redeliver", &first_event_id(&cli)]);
+    let received = receiver.wait_for(2).await;
+    let emails: HashSet<String> = received
+        .iter()
+        .map(|d| {
+            d.json()["data"]["account"]["email"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        emails,
+        HashSet::from(["a@example.com".to_owned(), "b@example.com".to_owned()])
+    );
+}
+
+fn first_event_id(cli: &Cli) -> String {
+    let output = cli.ok(&["events", "--format", "json"]);
+    let first: Value = serde_json::from_str(output.lines().next().unwrap()).unwrap();
+    first["id"].as_str().unwrap().to_owned()
+}
+
+/// SSRF: loopback, private and metadata addresses are refused when an endpoint is made, and
+/// again at delivery (an endpoint made while they were allowed reaches nothing once they are
+/// not); malformed URLs are refused naming what is wrong.
+#[tokio::test]
+async fn internal_and_malformed_urls_are_refused() {
+    let cli = Cli::new();
+    for (url, says) in [
+        ("http://127.0.0.1:9/hook", "public addresses only"),
+        ("http://localhost:8080/", "public addresses only"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "public addresses only",
+        ),
+        ("http://[::1]/", "public addresses only"),
+        ("http://10.0.0.7/", "public addresses only"),
+        ("not a url", "not a URL"),
+        ("ftp://example.com/", "scheme must be http or https"),
+        ("https://user:secret@example.com/", "credentials"),
+    ] {
+        let output = cli
+            .command()
+            .env_remove("SCIMD_WEBHOOK_ALLOW_PRIVATE")
+            .args(["webhook", "create", "--url", url, "--name", "x"])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{url}");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains(says), "{url}: {error}");
+        assert!(output.stdout.is_empty(), "no secret for a refused endpoint");
+    }
+    assert_eq!(
+        cli.json(&["webhook", "list", "--format", "json"]),
+        json!([])
+    );
+
+    let receiver = Receiver::start().await;
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.webhook_poll = Duration::from_millis(20);
+    })
+    .await;
+    let cli = subscribe(&server, &receiver, &[]);
+    create(&server, "a@example.com").await;
+    let mut error = String::new();
+    for _ in 0..600 {
+        let log = cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+        error = log[0]["error"].as_str().unwrap_or_default().to_owned();
+        if !error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(error.contains("internal address"), "{error}");
+    assert_eq!(
+        receiver.attempts(),
+        0,
+        "nothing reached the internal receiver"
+    );
+}
+
+/// Endpoints take only the types they asked for; `set` endpoints get signed SETs.
+#[tokio::test]
+async fn endpoints_get_the_types_and_format_they_asked_for() {
+    let receiver = Receiver::start().await;
+    let server = LiveServer::start_with(String::new(), on_loopback).await;
+    subscribe(
+        &server,
+        &receiver,
+        &["--events", "user.deleted", "--format", "set"],
+    );
+    let id = create(&server, "a@example.com").await;
+    scim(&server, "PATCH", &format!("/Users/{id}"), Some(rename("A"))).await;
+    scim(&server, "DELETE", &format!("/Users/{id}"), None).await;
+    let received = receiver.wait_for(1).await;
+    assert_eq!(received[0].content_type, "application/secevent+jwt");
+    let parts: Vec<&str> = received[0].body.split('.').collect();
+    assert_eq!(parts.len(), 3, "a compact JWS");
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["sub_id"]["uri"], format!("/Users/{id}"));
+    assert!(claims["events"]["urn:ietf:params:scim:event:prov:delete"].is_object());
+    assert_eq!(claims["aud"], receiver.url());
+    // The key it is signed with is published.
+    let jwks = server
+        .exchange("GET", "/.well-known/jwks.json", &[], None)
+        .await;
+    assert_eq!(jwks.body["keys"][0]["kty"], "EC");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.attempts(),
+        1,
+        "the create and the update were not for it"
+    );
+}
+
+/// Two instances on one PostgreSQL database share the deliveries: every event arrives, and no
+/// try is sent twice.
+#[tokio::test]
+async fn two_instances_never_send_one_try_twice() {
+    let Some(url) = database_urls()
+        .await
+        .into_iter()
+        .find_map(|(backend, url)| (backend == "postgres").then_some(url))
+    else {
+        eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let first = LiveServer::start_with(url.clone(), on_loopback).await;
+    let second = LiveServer::start_with(url, on_loopback).await;
+    subscribe(&first, &receiver, &[]);
+    // The second instance's token replaced the first's (same name, same tenant).
+    for n in 0..60 {
+        let server = if n % 2 == 0 { &first } else { &second };
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                          "userName": format!("user{n}@example.com")});
+        scim_as(server, &second.token, "POST", "/Users", Some(body)).await;
+    }
+    let received = receiver.wait_for(60).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.attempts(),
+        60,
+        "one try per event, from either instance"
+    );
+    let distinct: HashSet<&str> = received.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(distinct.len(), 60);
+    assert!(received.iter().all(|d| d.verified));
+}
