@@ -238,7 +238,7 @@ pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a worker holds a delivery it took: longer than a try can take, so another
 /// instance tries it again only when the first died mid-send.
-pub const LEASE_MILLIS: i64 = 60_000;
+pub const LEASE_MILLIS: i64 = 30_000;
 
 /// The most of a receiver's answer kept for admins to read.
 pub const RESPONSE_SNIPPET_BYTES: usize = 512;

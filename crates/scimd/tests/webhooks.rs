@@ -395,3 +395,93 @@ async fn two_instances_never_send_one_try_twice() {
     assert_eq!(distinct.len(), 60);
     assert!(received.iter().all(|d| d.verified));
 }
+
+/// `scimd serve` as a process, its webhooks allowed to reach loopback.
+struct Process(std::process::Child, u16);
+
+impl Process {
+    fn start(database_url: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--allowed-host",
+                "scim.test",
+            ])
+            .env("SCIMD_DATABASE_URL", database_url)
+            .env("SCIMD_WEBHOOK_ALLOW_PRIVATE", "true")
+            .env("SCIMD_LOG", "warn,scimd=info")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = common::listening_port(&mut lines);
+        std::thread::spawn(move || lines.for_each(drop));
+        Self(child, port)
+    }
+}
+
+impl Drop for Process {
+    /// SIGKILL.
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// SIGKILL while deliveries are in flight loses none: the restarted server (or another
+/// instance) tries them again once their lease ends, under the same `webhook-id`.
+#[tokio::test]
+async fn a_kill_during_delivery_loses_no_event() {
+    let receiver = Receiver::start().await;
+    let cli = Cli::new();
+    let token = cli.token("idp");
+    let url = receiver.url();
+    let secret = cli
+        .command()
+        .env("SCIMD_WEBHOOK_ALLOW_PRIVATE", "true")
+        .args(["webhook", "create", "--url", &url, "--name", "product"])
+        .output()
+        .unwrap();
+    receiver.trust(&String::from_utf8(secret.stdout).unwrap());
+    receiver.set_mode(Mode::Hang);
+
+    let server = Process::start(&cli.database_url);
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], server.1));
+    for n in 0..10 {
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                          "userName": format!("user{n}@example.com")})
+        .to_string();
+        let headers = [
+            ("Authorization".to_owned(), format!("Bearer {token}")),
+            (
+                "Content-Type".to_owned(),
+                "application/scim+json".to_owned(),
+            ),
+        ];
+        let request = common::live::http_request("POST", "/scim/v2/Users", &headers, Some(&body));
+        let reply = common::live::exchange(address, request.as_bytes()).await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+    receiver
+        .until("tries in flight", |r| r.attempts() >= 10)
+        .await;
+    drop(server);
+
+    receiver.set_mode(Mode::Accept);
+    let _restarted = Process::start(&cli.database_url);
+    let received = receiver.wait_for(10).await;
+    let emails: HashSet<String> = received
+        .iter()
+        .map(|d| {
+            d.json()["data"]["account"]["email"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(emails.len(), 10, "every user's event arrived");
+    assert!(received.iter().all(|d| d.verified));
+}
