@@ -333,3 +333,82 @@ async fn jumpcloud_sequence_replays() {
     )
     .await;
 }
+
+/// SPEC §11: Entra's whole sequence, replayed with a webhook subscribed, reaches the receiver
+/// as the change events it makes, in order, each signed, none twice; and the Events API reads
+/// the same.
+#[tokio::test]
+async fn an_entra_replay_reaches_a_webhook_as_its_events_in_order() {
+    use common::receiver::Receiver;
+    let steps: Vec<Value> = serde_json::from_str(ENTRA).unwrap();
+    let steps: Vec<&Value> = steps
+        .iter()
+        .filter(|step| Mode::EntraLegacy.runs(step))
+        .collect();
+    let receiver = Receiver::start().await;
+    let server = LiveServer::start_with(String::new(), |config| {
+        config.webhook_allow_private = true;
+        config.webhook_poll = std::time::Duration::from_millis(20);
+    })
+    .await;
+    let cli = receiver.subscribe(&server.database_url, &[]);
+    let failures = run_steps("entra", &server, None, &steps).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    let expected = [
+        "user.created",     // the user the runner seeds for every IdP's sequence
+        "user.created",     // E06 the user
+        "user.created",     // E07 the manager
+        "user.updated",     // E12 emails and addresses
+        "user.updated",     // E14 userName
+        "user.updated",     // E16 a single-valued add
+        "user.updated",     // E17 several replaces
+        "user.updated",     // E22 department
+        "user.updated",     // E22b an address through its sub-attributes
+        "user.updated",     // E24 manager added
+        "user.updated",     // E27 manager removed
+        "user.updated",     // E26 manager added again
+        "user.deactivated", // E28
+        "user.reactivated", // E31
+        "user.deactivated", // E32
+        "user.deleted",     // E36
+        "user.deleted",     // E41 the manager
+        "user.created",     // V01 the validator's user
+        "user.created",     // V02 its manager
+        "user.created",     // V03 its second manager
+        "user.updated",     // V08 manager added
+        "user.updated",     // V10 manager replaced
+        "user.updated",     // V12 manager removed
+        "user.updated",     // V14 manager added again
+        "user.updated",     // V15 manager removed again
+        "user.updated",     // V17 userName
+        "user.updated",     // V18 several attributes
+        "user.updated",     // V20 one attribute, twice
+        "user.updated",     // V22 a role through a filter
+        "user.deactivated", // V24
+        "user.deleted",     // V25
+        "user.deleted",     // V27
+        "user.deleted",     // V28
+    ];
+    let feed: Vec<Value> = cli
+        .ok(&["events", "--format", "json"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let feed_types: Vec<&str> = feed.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(feed_types, expected, "the Events API");
+
+    let received = receiver.wait_for(expected.len()).await;
+    let mut in_order: Vec<Value> = received.iter().map(|d| d.json()).collect();
+    in_order.sort_by_key(|event| event["sequence"].as_i64());
+    let types: Vec<&str> = in_order
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, expected, "the webhook");
+    assert!(
+        received.iter().all(|d| d.verified),
+        "every signature checks out"
+    );
+    assert_eq!(received.len(), expected.len(), "none twice");
+}

@@ -26,27 +26,8 @@ fn on_loopback(config: &mut ServeConfig) {
     config.webhook_poll = Duration::from_millis(20);
 }
 
-/// `scimd webhook create` on the server's database; the receiver trusts the printed secret.
 fn subscribe(server: &LiveServer, receiver: &Receiver, extra: &[&str]) -> Cli {
-    let cli = Cli::on(server.database_url.clone());
-    let url = receiver.url();
-    let mut args = vec!["webhook", "create", "--url", &url, "--name", "product"];
-    args.extend_from_slice(extra);
-    let output = cli
-        .command()
-        .env("SCIMD_WEBHOOK_ALLOW_PRIVATE", "true")
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let secret = String::from_utf8(output.stdout).unwrap();
-    assert!(secret.starts_with("whsec_"), "the secret alone: {secret:?}");
-    receiver.trust(&secret);
-    cli
+    receiver.subscribe(&server.database_url, extra)
 }
 
 async fn scim(server: &LiveServer, method: &str, path: &str, body: Option<Value>) -> Value {

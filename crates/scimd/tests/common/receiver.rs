@@ -89,6 +89,30 @@ impl Receiver {
         format!("http://{}/hooks/scimd", self.address)
     }
 
+    /// `scimd webhook create --name product` for this receiver on the database at
+    /// `database_url` (loopback allowed), with `extra` arguments; trusts the secret it prints.
+    pub fn subscribe(&self, database_url: &str, extra: &[&str]) -> super::cli::Cli {
+        let cli = super::cli::Cli::on(database_url.to_owned());
+        let url = self.url();
+        let mut args = vec!["webhook", "create", "--url", &url, "--name", "product"];
+        args.extend_from_slice(extra);
+        let output = cli
+            .command()
+            .env("SCIMD_WEBHOOK_ALLOW_PRIVATE", "true")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let secret = String::from_utf8(output.stdout).unwrap();
+        assert!(secret.starts_with("whsec_"), "the secret alone: {secret:?}");
+        self.trust(&secret);
+        cli
+    }
+
     /// The secret `scimd webhook create` printed (`whsec_...`).
     pub fn trust(&self, secret: &str) {
         let key = STANDARD
