@@ -169,11 +169,15 @@ pub enum Attempted {
     },
 }
 
-/// Sends deliveries: HTTP in the server, anything in tests.
-pub trait WebhookTransport: Send + Sync {
+/// Where webhooks may go.
+pub trait DestinationPolicy: Send + Sync {
     /// Whether this service may send to `url` (scheme, host, the addresses it resolves to): the
     /// reason in words when not.
     fn vet(&self, url: &str) -> impl Future<Output = std::result::Result<(), String>> + Send;
+}
+
+/// Sends deliveries: HTTP in the server, anything in tests.
+pub trait WebhookTransport: Send + Sync {
     fn deliver(&self, job: &DeliveryJob) -> impl Future<Output = Attempted> + Send;
 }
 

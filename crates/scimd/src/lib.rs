@@ -147,6 +147,7 @@ pub fn application(provisioner: AppProvisioner, config: &ServeConfig) -> axum::R
         capabilities: config.capabilities,
         limits: config.limits,
         allowed_hosts: config.hosts(),
+        webhook_allow_private: config.webhook_allow_private,
     };
     http::app(http::AppState::new(Arc::new(provisioner), settings))
 }

@@ -8,8 +8,8 @@ use crate::feed::ChangeType;
 use crate::store::{Store, StoreError};
 use crate::tenant::Tenant;
 use crate::webhook::{
-    DeliveryView, NewWebhook, Webhook, WebhookFormat, WebhookSecret, WebhookState,
-    WebhookTransport, check_name,
+    DeliveryView, DestinationPolicy, NewWebhook, Webhook, WebhookFormat, WebhookSecret,
+    WebhookState, check_name,
 };
 
 /// The most deliveries one listing shows.
@@ -27,17 +27,17 @@ pub struct WebhookSpec<'a> {
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
     /// A new endpoint of the grant's tenant and its signing secret, shown this once. Its URL
-    /// must be one `transport` may send to (no private or loopback address, see
-    /// [`WebhookTransport::vet`]). It gets the events from now on.
+    /// must be one `policy` allows (no private or loopback address, see
+    /// [`DestinationPolicy::vet`]). It gets the events from now on.
     pub async fn create_webhook(
         &self,
         grant: &Grant,
         spec: WebhookSpec<'_>,
-        transport: &impl WebhookTransport,
+        policy: &impl DestinationPolicy,
     ) -> Result<(Webhook, WebhookSecret)> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
         check_name(spec.name)?;
-        transport
+        policy
             .vet(spec.url)
             .await
             .map_err(|reason| Error::Invalid(format!("webhook URL {:?}: {reason}", spec.url)))?;

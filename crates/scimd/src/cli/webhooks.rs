@@ -5,7 +5,7 @@ use super::print;
 use crate::AppProvisioner;
 use crate::config::{Cli, OutputFormat, TenantArg};
 use crate::listing::Listing;
-use crate::webhooks::{secret_text, transport};
+use crate::webhooks::{UrlGuard, secret_text};
 use clap::Subcommand;
 use scimd_core::feed::ChangeType;
 use scimd_core::provisioner::WebhookSpec;
@@ -150,20 +150,16 @@ pub(super) async fn execute(
         } => {
             let grant = super::grant(provisioner, &tenant.tenant, "webhook create").await?;
             let name = name.unwrap_or_else(|| name_of(&url));
-            let transport = transport(
-                provisioner,
-                cli.webhook_allow_private,
-                crate::scim_base_url(cli.public_url.as_deref()),
-                std::sync::Arc::new(scimd_core::clock::SystemClock),
-            )
-            .await?;
+            let guard = UrlGuard {
+                allow_private: cli.webhook_allow_private,
+            };
             let spec = WebhookSpec {
                 name: &name,
                 url: &url,
                 format,
                 event_types: &events.unwrap_or_default().0,
             };
-            let (webhook, secret) = provisioner.create_webhook(&grant, spec, &transport).await?;
+            let (webhook, secret) = provisioner.create_webhook(&grant, spec, &guard).await?;
             // The secret alone on stdout, so `SECRET=$(scimd webhook create ...)` works.
             println!("{}", secret_text(&secret));
             eprintln!(

@@ -146,6 +146,7 @@ mod tests {
             capabilities: Default::default(),
             limits: Default::default(),
             allowed_hosts: Default::default(),
+            webhook_allow_private: false,
         };
         let state = AppState::new(std::sync::Arc::new(provisioner), settings);
         let layer = axum::middleware::from_fn_with_state(state.clone(), every_request);

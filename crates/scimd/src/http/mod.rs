@@ -38,6 +38,8 @@ pub struct HttpSettings {
     pub capabilities: Capabilities,
     pub limits: RequestLimits,
     pub allowed_hosts: hosts::AllowedHosts,
+    /// Webhooks may be made for loopback and private addresses.
+    pub webhook_allow_private: bool,
 }
 
 /// What every handler and layer shares. One `Arc`: the state is cloned by each layer and

@@ -8,6 +8,7 @@
 
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use scimd_core::webhook::DestinationPolicy;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
@@ -118,6 +119,18 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
         return Err(format!("{host} resolves to no address"));
     }
     Ok(addresses)
+}
+
+/// Webhooks may go to public addresses only, or also to internal ones when the operator says.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UrlGuard {
+    pub allow_private: bool,
+}
+
+impl DestinationPolicy for UrlGuard {
+    async fn vet(&self, url: &str) -> Result<(), String> {
+        vet(url, self.allow_private).await
+    }
 }
 
 /// The HTTP client's resolver: a name resolves to its public addresses only (all of them,

@@ -6,6 +6,7 @@ mod set;
 mod signature;
 mod transport;
 
+pub(crate) use guard::UrlGuard;
 pub(crate) use set::{JWKS_PATH, SetSigner};
 pub(crate) use signature::secret_text;
 pub(crate) use transport::HttpTransport;

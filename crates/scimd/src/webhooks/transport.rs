@@ -94,10 +94,6 @@ impl HttpTransport {
 }
 
 impl WebhookTransport for HttpTransport {
-    async fn vet(&self, url: &str) -> Result<(), String> {
-        guard::vet(url, self.allow_private).await
-    }
-
     async fn deliver(&self, job: &DeliveryJob) -> Attempted {
         let failed = |error: String| Attempted::Failed {
             status: None,

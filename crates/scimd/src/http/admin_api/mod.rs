@@ -9,6 +9,7 @@ mod body;
 mod catalog;
 mod events;
 mod routes;
+mod webhooks;
 
 use super::AppState;
 use crate::console::{named_tenant, session_cookie};

@@ -3,6 +3,7 @@
 use super::accounts::*;
 use super::catalog::*;
 use super::events::events;
+use super::webhooks::*;
 use crate::http::AppState;
 use axum::Router;
 use axum::routing::{delete, get, patch, post, put};
@@ -55,4 +56,23 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/api/v1/reports/{report}", get(report))
         .route("/admin/api/v1/activity", get(activity))
         .route("/admin/api/v1/events", get(events))
+        .route("/admin/api/v1/events/{event_id}/redeliver", post(redeliver))
+        .route(
+            "/admin/api/v1/webhooks",
+            get(list_webhooks).post(create_webhook),
+        )
+        .route("/admin/api/v1/webhooks/{name}", delete(delete_webhook))
+        .route("/admin/api/v1/webhooks/{name}/enable", post(enable_webhook))
+        .route(
+            "/admin/api/v1/webhooks/{name}/disable",
+            post(disable_webhook),
+        )
+        .route(
+            "/admin/api/v1/webhooks/{name}/rotate-secret",
+            post(rotate_webhook_secret),
+        )
+        .route(
+            "/admin/api/v1/webhooks/{name}/deliveries",
+            get(webhook_deliveries),
+        )
 }
