@@ -1323,3 +1323,154 @@ async fn the_dashboard_says_whether_email_notifications_are_on() {
     assert!(page.html.contains("On: activation emails"), "{}", page.html);
     assert!(page.html.contains("0 waiting, 0 sent"), "{}", page.html);
 }
+
+/// SPEC §11 in the console: an endpoint is made (its secret shown once), its deliveries are
+/// listed with a button that sends an event again, it is disabled (the dashboard says so),
+/// enabled and deleted; internal URLs are refused; viewers see but change nothing.
+#[tokio::test]
+async fn webhooks_are_managed_from_their_page() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    with_admin(&app, "vic@example.com", Role::Viewer).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let page = send(&app, get("/admin/webhooks", Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("No endpoints yet"));
+    let csrf = csrf_of(&page.html);
+    let form = |fields: &[(&'static str, &'static str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        all
+    };
+    let refused = send(
+        &app,
+        post(
+            "/admin/webhooks",
+            Some(&cookie),
+            &form(&[("name", "lan"), ("url", "http://192.168.1.20/hook")]),
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains("public addresses only"),
+        "{}",
+        refused.html
+    );
+
+    let fields = [
+        ("name", "crm"),
+        ("url", "https://93.184.216.34/hooks"),
+        ("format", "json"),
+        ("events", "user.created, user.deleted"),
+    ];
+    let made = send(
+        &app,
+        post("/admin/webhooks", Some(&cookie), &form(&fields), ORIGIN),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.html);
+    assert!(
+        made.html.contains("Signing secret of &#x27;crm&#x27;")
+            || made.html.contains("Signing secret of 'crm'"),
+        "{}",
+        made.html
+    );
+    assert!(made.html.contains("whsec_"));
+    let listed = send(&app, get("/admin/webhooks", Some(&cookie))).await;
+    assert!(!listed.html.contains("whsec_"), "the secret is shown once");
+    assert!(listed.html.contains("user.created, user.deleted"));
+
+    app.create("pat@example.com").await;
+    let provisioner = app.provisioner().await;
+    let grant = provisioner
+        .command_line_grant("default", admin_origin())
+        .await
+        .unwrap();
+    let feed = provisioner
+        .changes(
+            &grant,
+            &scimd_core::feed::ChangeQuery {
+                after: 0,
+                types: vec![],
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let event_id = feed.events[0].id.clone();
+    let redeliver = format!("/admin/webhooks/crm/redeliver/{event_id}");
+    let queued = send(&app, post(&redeliver, Some(&cookie), &form(&[]), ORIGIN)).await;
+    assert_eq!(queued.status, StatusCode::SEE_OTHER);
+    let detail = send(&app, get(location(&queued).unwrap(), Some(&cookie))).await;
+    assert!(
+        detail.html.contains("Queued: the event is sent again"),
+        "{}",
+        detail.html
+    );
+    assert!(detail.html.contains(&event_id));
+    assert!(detail.html.contains("pending"));
+
+    let disabled = send(
+        &app,
+        post(
+            "/admin/webhooks/crm/disable",
+            Some(&cookie),
+            &form(&[]),
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+    let dashboard = send(&app, get("/admin", Some(&cookie))).await;
+    assert!(
+        dashboard
+            .html
+            .contains("gets no events (disabled: disabled by an admin)"),
+        "{}",
+        dashboard.html
+    );
+    send(
+        &app,
+        post(
+            "/admin/webhooks/crm/enable",
+            Some(&cookie),
+            &form(&[]),
+            ORIGIN,
+        ),
+    )
+    .await;
+    let dashboard = send(&app, get("/admin", Some(&cookie))).await;
+    assert!(!dashboard.html.contains("gets no events"));
+
+    let viewer = sign_in(&app, "vic@example.com").await;
+    let seen = send(&app, get("/admin/webhooks", Some(&viewer))).await;
+    assert!(seen.html.contains("crm") && !seen.html.contains("Create endpoint"));
+    let viewer_csrf = csrf_of(&seen.html);
+    let tried = send(
+        &app,
+        post(
+            "/admin/webhooks/crm/delete",
+            Some(&viewer),
+            &[("csrf", &viewer_csrf)],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(tried.status, StatusCode::FORBIDDEN);
+
+    let deleted = send(
+        &app,
+        post(
+            "/admin/webhooks/crm/delete",
+            Some(&cookie),
+            &form(&[]),
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let listed = send(&app, get("/admin/webhooks", Some(&cookie))).await;
+    assert!(listed.html.contains("No endpoints yet"));
+}

@@ -13,6 +13,7 @@ mod provisioning;
 mod reports;
 mod tenants;
 mod users;
+mod webhooks;
 
 use crate::http::AppState;
 use axum::Router;
@@ -33,6 +34,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .merge(reports::router())
         .merge(tenants::router())
         .merge(users::router())
+        .merge(webhooks::router())
         .merge(assets::router())
         .layer(middleware::from_fn_with_state(state, auth::same_origin))
         .layer(middleware::from_fn(security_headers))

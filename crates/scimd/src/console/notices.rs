@@ -15,9 +15,13 @@ pub(super) enum Notice {
     UserActivated,
     UserMoved,
     UsersMoved,
+    WebhookEnabled,
+    WebhookDisabled,
+    WebhookDeleted,
+    WebhookRedelivered,
 }
 
-const ALL: [Notice; 8] = [
+const ALL: [Notice; 12] = [
     Notice::MappingCreated,
     Notice::MappingSaved,
     Notice::MappingMoved,
@@ -26,6 +30,10 @@ const ALL: [Notice; 8] = [
     Notice::UserActivated,
     Notice::UserMoved,
     Notice::UsersMoved,
+    Notice::WebhookEnabled,
+    Notice::WebhookDisabled,
+    Notice::WebhookDeleted,
+    Notice::WebhookRedelivered,
 ];
 
 impl Notice {
@@ -39,6 +47,10 @@ impl Notice {
             Self::UserActivated => "user-activated",
             Self::UserMoved => "user-moved",
             Self::UsersMoved => "users-moved",
+            Self::WebhookEnabled => "webhook-enabled",
+            Self::WebhookDisabled => "webhook-disabled",
+            Self::WebhookDeleted => "webhook-deleted",
+            Self::WebhookRedelivered => "webhook-redelivered",
         }
     }
 
@@ -58,6 +70,12 @@ impl Notice {
             Self::UsersMoved => {
                 "Moved every user the filter found; the activity log lists each of them."
             }
+            Self::WebhookEnabled => {
+                "Enabled: it gets the events since it stopped that the feed still keeps."
+            }
+            Self::WebhookDisabled => "Disabled: it gets no events until enabled again.",
+            Self::WebhookDeleted => "Deleted, with its deliveries.",
+            Self::WebhookRedelivered => "Queued: the event is sent again within seconds.",
         }
     }
 

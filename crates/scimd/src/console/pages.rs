@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use scimd_core::mail::MailCounts;
 use scimd_core::provisioner::Dashboard;
+use scimd_core::webhook::{Webhook, WebhookState};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/admin", get(dashboard))
@@ -126,6 +127,7 @@ impl Chrome {
             ("/admin/users", "Users", "users"),
             ("/admin/reports/provisioning", "Reports", "reports"),
             ("/admin/activity", "Activity", "activity"),
+            ("/admin/webhooks", "Webhooks", "webhooks"),
         ];
         if self.operator {
             sections.push(("/admin/tenants", "Tenants", "tenants"));
@@ -141,6 +143,8 @@ struct DashboardPage {
     figures: Dashboard,
     /// The tenant's mail, when email notifications are on.
     mail: Option<MailCounts>,
+    /// Webhook endpoints that get no events (failing, or disabled), with why.
+    stopped_webhooks: Vec<Webhook>,
 }
 
 async fn dashboard(State(state): State<AppState>, signed: Signed) -> PageResult {
@@ -150,9 +154,16 @@ async fn dashboard(State(state): State<AppState>, signed: Signed) -> PageResult 
         false => None,
         true => Some(provisioner.mail_counts(&signed.grant).await?),
     };
+    let stopped_webhooks = provisioner
+        .list_webhooks(&signed.grant)
+        .await?
+        .into_iter()
+        .filter(|webhook| webhook.state != WebhookState::Enabled)
+        .collect();
     Ok(render(&DashboardPage {
         chrome: Chrome::of(&signed, "dashboard"),
         figures,
         mail,
+        stopped_webhooks,
     }))
 }
