@@ -1372,7 +1372,7 @@ async fn webhooks_are_managed_from_their_page() {
     .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.html);
     assert!(
-        made.html.contains("Signing secret of &#x27;crm&#x27;"),
+        made.html.contains("Signing secret of 'crm'"),
         "{}",
         made.html
     );
