@@ -237,6 +237,15 @@ impl DeliveryState {
     }
 }
 
+/// Every tenant's endpoints by state, and the deliveries waiting: what `/metrics` shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookHealth {
+    pub enabled: u64,
+    pub disabled: u64,
+    pub failing: u64,
+    pub pending_deliveries: u64,
+}
+
 /// How long the receiver has to answer.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 

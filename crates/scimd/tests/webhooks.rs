@@ -466,3 +466,61 @@ async fn a_kill_during_delivery_loses_no_event() {
     assert_eq!(emails.len(), 10, "every user's event arrived");
     assert!(received.iter().all(|d| d.verified));
 }
+
+/// A delivery that fails through its last retry (about three days, on the test's clock) marks
+/// the endpoint failing: it gets no more events, `/metrics` and the console say so, and once
+/// enabled it gets what it missed.
+#[tokio::test]
+async fn three_days_of_failures_mark_the_endpoint_failing() {
+    let receiver = Receiver::start().await;
+    let clock = ManualClock::at_millis(1_790_000_000_000);
+    let server = {
+        let clock = clock.clone();
+        LiveServer::start_with(String::new(), move |config| {
+            on_loopback(config);
+            config.clock = Arc::new(clock);
+        })
+        .await
+    };
+    let cli = subscribe(&server, &receiver, &[]);
+    receiver.set_mode(Mode::Fail(500));
+    create(&server, "a@example.com").await;
+    for attempt in 1..=15 {
+        receiver
+            .until(&format!("try {attempt}"), |r| r.attempts() >= attempt)
+            .await;
+        // Past any retry's wait with its jitter (12 h at most, plus a fifth).
+        clock.advance_millis(15 * 3_600_000);
+    }
+    let mut listed = Value::Null;
+    for _ in 0..600 {
+        listed = cli.json(&["webhook", "list", "--format", "json"]);
+        if listed[0]["state"] == "failing" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(listed[0]["state"], "failing", "{listed}");
+    assert!(listed[0]["reason"].as_str().unwrap().contains("last retry"));
+    let log = cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+    assert_eq!(log[0]["state"], "failed");
+    assert_eq!(log[0]["attempts"], "15");
+    let metrics = server.exchange("GET", "/metrics", &[], None).await.text();
+    assert!(
+        metrics.contains("scimd_webhook_endpoints{state=\"failing\"} 1"),
+        "{metrics}"
+    );
+
+    // Nothing more is tried while it fails; enabled, it gets the next events.
+    create(&server, "b@example.com").await;
+    clock.advance_millis(60_000);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.attempts(), 15);
+    receiver.set_mode(Mode::Accept);
+    cli.ok(&["webhook", "enable", "product"]);
+    let received = receiver.wait_for(1).await;
+    assert_eq!(
+        received[0].json()["data"]["account"]["email"],
+        "b@example.com"
+    );
+}

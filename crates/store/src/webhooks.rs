@@ -16,7 +16,7 @@ use scimd_core::store::{StoreError, StoreResult, WebhookStore};
 use scimd_core::tenant::TenantId;
 use scimd_core::webhook::{
     DeliveryJob, DeliveryState, DeliveryView, NewWebhook, SettledAs, Settlement, Webhook,
-    WebhookFormat, WebhookSecret, WebhookState,
+    WebhookFormat, WebhookHealth, WebhookSecret, WebhookState,
 };
 
 const WEBHOOK_COLUMNS: &str =
@@ -508,6 +508,29 @@ impl WebhookStore for SqlStore {
             return Ok(Vec::new());
         }
         self.jobs_of(&ids, now).await
+    }
+
+    async fn webhook_health(&self) -> StoreResult<WebhookHealth> {
+        let statement = Statement::new(
+            format!(
+                "SELECT (SELECT COUNT(*) FROM webhooks WHERE state = 'enabled'), \
+                 (SELECT COUNT(*) FROM webhooks WHERE state = 'disabled'), \
+                 (SELECT COUNT(*) FROM webhooks WHERE state = 'failing'), \
+                 (SELECT COUNT(*) FROM webhook_deliveries d WHERE {PENDING})"
+            ),
+            vec![],
+        );
+        let rows = self.query(statement, &[Column::Int; 4]).await?;
+        let count = |n: usize| {
+            rows.first()
+                .map_or(0, |row| u64::try_from(row[n].int()).unwrap_or(0))
+        };
+        Ok(WebhookHealth {
+            enabled: count(0),
+            disabled: count(1),
+            failing: count(2),
+            pending_deliveries: count(3),
+        })
     }
 
     async fn signing_key(&self, fresh: &[u8]) -> StoreResult<Vec<u8>> {

@@ -8,8 +8,8 @@ use crate::feed::ChangeType;
 use crate::store::{Store, StoreError};
 use crate::tenant::Tenant;
 use crate::webhook::{
-    DeliveryView, DestinationPolicy, NewWebhook, Webhook, WebhookFormat, WebhookSecret,
-    WebhookState, check_name,
+    DeliveryView, DestinationPolicy, NewWebhook, Webhook, WebhookFormat, WebhookHealth,
+    WebhookSecret, WebhookState, check_name,
 };
 
 /// The most deliveries one listing shows.
@@ -183,6 +183,13 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         self.record_admin(origin, tenant, "redeliver event", detail)
             .await?;
         Ok(count)
+    }
+}
+
+impl<S: Store, C: Clock> Provisioner<S, C> {
+    /// Every tenant's endpoints by state and the deliveries waiting (operations, no tenant).
+    pub async fn webhook_health(&self) -> Result<WebhookHealth> {
+        Ok(self.store.webhook_health().await?)
     }
 }
 

@@ -5,7 +5,8 @@ use super::StoreResult;
 use crate::mail::Mail;
 use crate::tenant::TenantId;
 use crate::webhook::{
-    DeliveryJob, DeliveryView, NewWebhook, Settlement, Webhook, WebhookSecret, WebhookState,
+    DeliveryJob, DeliveryView, NewWebhook, Settlement, Webhook, WebhookHealth, WebhookSecret,
+    WebhookState,
 };
 use scim::datetime::Timestamp;
 use std::future::Future;
@@ -77,6 +78,7 @@ pub trait WebhookStore {
     /// The key signed webhook payloads (SETs) are signed with: the one kept, or `fresh`, kept
     /// when there is none yet. Every instance signs with the same.
     fn signing_key(&self, fresh: &[u8]) -> impl Future<Output = StoreResult<Vec<u8>>> + Send;
+    fn webhook_health(&self) -> impl Future<Output = StoreResult<WebhookHealth>> + Send;
     /// Writes back how each try ended, marking endpoints failing or disabled as they say, and
     /// queues `mails` (admins told of a failing endpoint), all in one transaction.
     fn settle_deliveries(

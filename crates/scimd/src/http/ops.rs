@@ -1,5 +1,6 @@
 //! Operations endpoints, outside the SCIM base path and without authentication: liveness,
-//! readiness (the database answers) and Prometheus metrics.
+//! readiness (the database answers), Prometheus metrics, and the JWKS signed webhook payloads
+//! are verified with.
 
 use super::AppState;
 use axum::Router;
@@ -10,9 +11,11 @@ use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use scimd_core::store::Database;
+use scimd_core::webhook::WebhookHealth;
 use std::time::Instant;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -65,6 +68,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    // Read at scrape time: the endpoints' states live in the database, shared by instances.
+    match state.provisioner.webhook_health().await {
+        Ok(health) => state.metrics.webhooks.observe(&health),
+        Err(error) => tracing::warn!(%error, "could not read the webhooks' health"),
+    }
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry) {
         Ok(()) => (
@@ -86,12 +94,41 @@ struct RequestLabels {
     status: u16,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+/// Webhook endpoints by state (a failing one gets no events: admins must look) and the
+/// deliveries waiting.
+#[derive(Debug, Default)]
+pub(crate) struct WebhookGauges {
+    endpoints: Family<StateLabels, Gauge>,
+    pending: Gauge,
+}
+
+impl WebhookGauges {
+    fn observe(&self, health: &WebhookHealth) {
+        for (state, count) in [
+            ("enabled", health.enabled),
+            ("disabled", health.disabled),
+            ("failing", health.failing),
+        ] {
+            let gauge = self.endpoints.get_or_create(&StateLabels { state });
+            gauge.set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+        self.pending
+            .set(i64::try_from(health.pending_deliveries).unwrap_or(i64::MAX));
+    }
+}
+
 /// Request counts and latencies by route, in a registry of our own (no global state).
 #[derive(Debug)]
 pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    webhooks: WebhookGauges,
 }
 
 impl Metrics {
@@ -106,10 +143,22 @@ impl Metrics {
             "Time to answer HTTP requests",
             latency.clone(),
         );
+        let webhooks = WebhookGauges::default();
+        registry.register(
+            "webhook_endpoints",
+            "Webhook endpoints by state (failing: gets no events until enabled)",
+            webhooks.endpoints.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_pending",
+            "Webhook deliveries not yet delivered or given up",
+            webhooks.pending.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
+            webhooks,
         }
     }
 }
