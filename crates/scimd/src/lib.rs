@@ -217,19 +217,13 @@ pub async fn run(
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let deliverer =
         Provisioner::new(store.clone(), Arc::clone(clock)).with_mail(config.mail.is_some());
-    let transport = webhooks::transport(
-        &deliverer,
-        config.webhook_allow_private,
-        scim_base_url(config.public_url.as_deref()),
-        Arc::clone(clock),
-    )
-    .await?;
-    let mut webhook_worker = tokio::spawn(webhooks::work(
-        deliverer,
-        transport,
-        config.webhook_poll,
-        webhooks_stopped,
-    ));
+    let sending = webhooks::Sending {
+        allow_private: config.webhook_allow_private,
+        issuer: scim_base_url(config.public_url.as_deref()),
+        clock: Arc::clone(clock),
+        poll: config.webhook_poll,
+    };
+    let mut webhook_worker = tokio::spawn(webhooks::work(deliverer, sending, webhooks_stopped));
     server::serve(listener, app, config.connections, shutdown).await;
     housekeeping.abort();
     let _ = stop_webhooks.send(true);

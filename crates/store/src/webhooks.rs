@@ -474,6 +474,17 @@ impl WebhookStore for SqlStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>> {
+        // A read first: nothing due (the usual case, every poll) costs no write transaction.
+        let any = Statement::new(
+            format!(
+                "SELECT d.id FROM webhook_deliveries d \
+                 WHERE {PENDING} AND d.next_attempt_at <= $1 LIMIT 1"
+            ),
+            vec![SqlValue::Int(now.as_millis())],
+        );
+        if self.lookup(any, &[Column::Int]).await?.is_empty() {
+            return Ok(Vec::new());
+        }
         let due = self.backend.dialect().claiming(
             &format!(
                 "SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \

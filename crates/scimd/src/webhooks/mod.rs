@@ -43,23 +43,53 @@ pub(crate) async fn transport(
     HttpTransport::new(allow_private, signer, issuer, clock)
 }
 
+/// What the worker sends with: where webhooks may go, the SETs' issuer, the clock.
+#[derive(Debug, Clone)]
+pub(crate) struct Sending {
+    pub allow_private: bool,
+    pub issuer: String,
+    pub clock: SharedClock,
+    pub poll: Duration,
+}
+
 /// Delivers due webhooks every `poll` (at once again while there is work) until `stop` turns
-/// true; the tries in flight then finish and are settled.
+/// true; the tries in flight then finish and are settled. The transport is made on the first
+/// round (reading the signing key, made on first use): a database busy at start delays
+/// deliveries, not the server.
 pub(crate) async fn work(
     provisioner: AppProvisioner,
-    transport: HttpTransport,
-    poll: Duration,
+    sending: Sending,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut every = tokio::time::interval(poll);
+    let mut every = tokio::time::interval(sending.poll);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ready: Option<HttpTransport> = None;
     loop {
         tokio::select! {
             _ = every.tick() => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
+        let transport = match &ready {
+            Some(transport) => transport,
+            None => {
+                let made = transport(
+                    &provisioner,
+                    sending.allow_private,
+                    sending.issuer.clone(),
+                    Arc::clone(&sending.clock),
+                )
+                .await;
+                match made {
+                    Ok(made) => ready.insert(made),
+                    Err(error) => {
+                        tracing::warn!(%error, "webhooks wait: the sender could not be set up");
+                        continue;
+                    }
+                }
+            }
+        };
         let stopping = || *stop.borrow();
-        match provisioner.deliver_webhooks(&transport, &stopping).await {
+        match provisioner.deliver_webhooks(transport, &stopping).await {
             Ok(round) if round.retried + round.given_up > 0 => tracing::warn!(
                 delivered = round.delivered,
                 retried = round.retried,
