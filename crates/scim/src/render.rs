@@ -93,6 +93,34 @@ pub fn splice(document: &str, scim_id: &str, meta: &Meta<'_>) -> serde_json::Res
     Ok(out)
 }
 
+/// [`layout`]'s resource written straight from the document's values into `out`, without
+/// building the laid-out map (a change event carries the resource as a GET returns it).
+pub fn write_laid_out(
+    out: &mut Vec<u8>,
+    document: &Map<String, Value>,
+    scim_id: &str,
+    meta: &Meta<'_>,
+) -> serde_json::Result<()> {
+    out.push(b'{');
+    if let Some(schemas) = document.get("schemas") {
+        out.extend_from_slice(b"\"schemas\":");
+        serde_json::to_writer(&mut *out, schemas)?;
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"id\":");
+    serde_json::to_writer(&mut *out, scim_id)?;
+    for (key, value) in document.iter().filter(|(key, _)| *key != "schemas") {
+        out.push(b',');
+        serde_json::to_writer(&mut *out, key)?;
+        out.push(b':');
+        serde_json::to_writer(&mut *out, value)?;
+    }
+    out.extend_from_slice(b",\"meta\":");
+    serde_json::to_writer(&mut *out, meta)?;
+    out.push(b'}');
+    Ok(())
+}
+
 /// A JSON object's members in document order, values left as text.
 struct Members<'a>(Vec<(Key<'a>, &'a RawValue)>);
 

@@ -13,7 +13,10 @@ use common::cli::Cli;
 use common::database_urls;
 use common::live::LiveServer;
 use common::receiver::{Mode, Receiver};
+use common::smtp::TestSmtp;
 use scimd::ServeConfig;
+use scimd::mail::MailConfig;
+use scimd_core::admin::Role;
 use scimd_core::clock::ManualClock;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -468,20 +471,33 @@ async fn a_kill_during_delivery_loses_no_event() {
 }
 
 /// A delivery that fails through its last retry (about three days, on the test's clock) marks
-/// the endpoint failing: it gets no more events, `/metrics` and the console say so, and once
-/// enabled it gets what it missed.
+/// the endpoint failing: it gets no more events, `/metrics` says so, the tenant's admins are
+/// mailed, and once enabled it gets the next events.
 #[tokio::test]
 async fn three_days_of_failures_mark_the_endpoint_failing() {
     let receiver = Receiver::start().await;
+    let smtp = TestSmtp::start().await;
     let clock = ManualClock::at_millis(1_790_000_000_000);
     let server = {
-        let clock = clock.clone();
+        let (clock, smtp_url) = (clock.clone(), smtp.url());
         LiveServer::start_with(String::new(), move |config| {
             on_loopback(config);
             config.clock = Arc::new(clock);
+            config.mail = Some(MailConfig {
+                smtp_url,
+                from: "scimd <scimd@example.com>".into(),
+                poll: Duration::from_millis(20),
+            });
         })
         .await
     };
+    common::add_admin(
+        &server.database_url,
+        "ann@example.com",
+        Role::Admin,
+        "a long passphrase",
+    )
+    .await;
     let cli = subscribe(&server, &receiver, &[]);
     receiver.set_mode(Mode::Fail(500));
     create(&server, "a@example.com").await;
@@ -509,6 +525,14 @@ async fn three_days_of_failures_mark_the_endpoint_failing() {
     assert!(
         metrics.contains("scimd_webhook_endpoints{state=\"failing\"} 1"),
         "{metrics}"
+    );
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails[0].to, ["ann@example.com"]);
+    assert!(
+        mails[0].message.contains("Webhook 'product' of")
+            && mails[0].message.contains("is failing"),
+        "{}",
+        mails[0].message
     );
 
     // Nothing more is tried while it fails; enabled, it gets the next events.

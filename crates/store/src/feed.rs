@@ -1,9 +1,9 @@
 //! The change feed on either backend. An account write ends with its change events' steps
-//! ([`change_steps`]): each takes the tenant's next sequence number, so the counter's row is
-//! held (on PostgreSQL) only from there to the commit, and sequence order is commit order.
+//! ([`change_steps`]): each takes the tenant's next sequence number last, so sequence order is
+//! commit order.
 
 use crate::backend::{Column, Row, Step, Written};
-use crate::sql::{SqlValue, Statement};
+use crate::sql::{Dialect, SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
 use scimd_core::feed::{ChangeEvent, ChangePage, ChangeQuery, ChangeType, StoredChange};
@@ -19,14 +19,12 @@ pub(crate) enum Subject {
 }
 
 /// The steps that store `change` with the tenant's next sequence number; they go last in the
-/// transaction.
-pub(crate) fn change_steps(change: &ChangeEvent, subject: Subject) -> [Step; 2] {
+/// transaction. SQLite's single writer takes the tenant's last number plus one (the primary
+/// key's last entry, a page the insert writes anyway); PostgreSQL's concurrent writers take it
+/// from the tenant's counter row, which then stays locked until the commit, so numbers commit
+/// in order.
+pub(crate) fn change_steps(dialect: Dialect, change: &ChangeEvent, subject: Subject) -> Vec<Step> {
     let tenant = SqlValue::Int(change.tenant_id.0);
-    let next = Step::run(
-        "INSERT INTO change_sequences (tenant_id, last) VALUES ($1, 1) \
-         ON CONFLICT (tenant_id) DO UPDATE SET last = change_sequences.last + 1",
-        vec![tenant.clone()],
-    );
     let (account, subject) = match subject {
         Subject::Key(key) => ("$6", SqlValue::Int(key)),
         Subject::Inserted(email_ci) => (
@@ -34,15 +32,20 @@ pub(crate) fn change_steps(change: &ChangeEvent, subject: Subject) -> [Step; 2] 
             SqlValue::Text(email_ci),
         ),
     };
+    let next = match dialect {
+        Dialect::Sqlite => {
+            "SELECT COALESCE(MAX(sequence), 0) + 1 FROM change_events WHERE tenant_id = $1"
+        }
+        Dialect::Postgres => "SELECT last FROM change_sequences WHERE tenant_id = $1",
+    };
     let insert = Step::run(
         format!(
             "INSERT INTO change_events \
              (tenant_id, sequence, id, type, account_key, occurred_at, body) \
-             SELECT $1, last, $2, $3, {account}, $4, $5 FROM change_sequences \
-             WHERE tenant_id = $1"
+             SELECT $1, ({next}), $2, $3, {account}, $4, $5"
         ),
         vec![
-            tenant,
+            tenant.clone(),
             SqlValue::Text(change.id.clone()),
             SqlValue::Text(change.kind.as_str().into()),
             SqlValue::Int(change.occurred_at.as_millis()),
@@ -51,7 +54,17 @@ pub(crate) fn change_steps(change: &ChangeEvent, subject: Subject) -> [Step; 2] 
         ],
     )
     .must_affect();
-    [next, insert]
+    match dialect {
+        Dialect::Sqlite => vec![insert],
+        Dialect::Postgres => vec![
+            Step::run(
+                "INSERT INTO change_sequences (tenant_id, last) VALUES ($1, 1) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET last = change_sequences.last + 1",
+                vec![tenant],
+            ),
+            insert,
+        ],
+    }
 }
 
 const CHANGE_TYPES: &[Column] = &[
@@ -109,23 +122,37 @@ impl FeedStore for SqlStore {
         Ok(ChangePage { events, next_after })
     }
 
-    async fn delete_changes_before(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
-        // A read first: nothing to delete (the usual case, every hour) costs no write.
-        let any = Statement::new(
-            "SELECT sequence FROM change_events WHERE occurred_at < $1 LIMIT 1",
-            vec![SqlValue::Int(before.as_millis())],
+    async fn delete_changes_before(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        // A read first: the tenant's oldest event, through the primary key. Nothing to delete
+        // (the usual case, every hour) costs no write.
+        let oldest = Statement::new(
+            "SELECT occurred_at FROM change_events WHERE tenant_id = $1 ORDER BY sequence LIMIT 1",
+            vec![SqlValue::Int(tenant.0)],
         );
-        if self.lookup(any, &[Column::Int]).await?.is_empty() {
+        let due = self.lookup(oldest, &[Column::Int]).await?;
+        if due
+            .first()
+            .is_none_or(|row| row[0].int() >= before.as_millis())
+        {
             return Ok(0);
         }
+        // Of the oldest `limit` events, those from before `before`; never the tenant's latest,
+        // which the next number follows on (SQLite) and which says where the feed is.
         let step = Step::run(
-            "DELETE FROM change_events WHERE id IN \
-             (SELECT id FROM change_events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2) \
-             RETURNING sequence",
-            vec![
-                SqlValue::Int(before.as_millis()),
-                SqlValue::Int(i64::from(limit)),
-            ],
+            format!(
+                "DELETE FROM change_events WHERE tenant_id = $1 AND occurred_at < $2 \
+                 AND sequence IN (SELECT sequence FROM change_events WHERE tenant_id = $1 \
+                   AND sequence < (SELECT MAX(sequence) FROM change_events WHERE tenant_id = $1) \
+                   ORDER BY sequence {}) \
+                 RETURNING sequence",
+                crate::sql::limit(limit)
+            ),
+            vec![SqlValue::Int(tenant.0), SqlValue::Int(before.as_millis())],
         )
         .returning(&[Column::Int]);
         let deleted = match self.write(vec![step]).await? {

@@ -197,7 +197,7 @@ impl WebhookStore for SqlStore {
                 "INSERT INTO webhooks (tenant_id, name, name_ci, url, format, event_types, \
                  secret, state, cursor, created_at, updated_at) \
                  SELECT $1, $2, $3, $4, $5, $6, $7, 'enabled', \
-                 COALESCE((SELECT last FROM change_sequences WHERE tenant_id = $1), 0), $8, $8 \
+                 COALESCE((SELECT MAX(sequence) FROM change_events WHERE tenant_id = $1), 0), $8, $8 \
                  RETURNING {WEBHOOK_COLUMNS}"
             ),
             vec![

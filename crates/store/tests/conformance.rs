@@ -1712,10 +1712,46 @@ async fn change_events_are_numbered_per_tenant_without_gaps() {
         assert!(page.events.is_empty(), "{name}");
         assert_eq!(page.next_after, 3, "{name}: an empty page keeps the cursor");
 
-        // Every event so far occurred at 5 ms; expiry deletes them all, numbering goes on.
-        assert_eq!(store.delete_changes_before(at(6), 2).await.unwrap(), 2);
-        assert_eq!(store.delete_changes_before(at(6), 100).await.unwrap(), 2);
-        assert_eq!(store.delete_changes_before(at(6), 100).await.unwrap(), 0);
+        // Every event so far occurred at 5 ms; expiry deletes all but each tenant's latest,
+        // a batch at a time, and numbering goes on.
+        assert_eq!(
+            store
+                .delete_changes_before(acme.id, at(5), 100)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .delete_changes_before(acme.id, at(6), 1)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .delete_changes_before(acme.id, at(6), 100)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .delete_changes_before(acme.id, at(6), 100)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .delete_changes_before(other.id, at(6), 100)
+                .await
+                .unwrap(),
+            0
+        );
+        let kept = store.changes(acme.id, &all_changes(0)).await.unwrap();
+        assert_eq!(kept.events.len(), 1, "{name}");
+        assert_eq!(kept.events[0].sequence, 3, "{name}");
         let four = renamed(&three, "Four");
         store
             .update_user(&three, &four, &event(&four, "update"))

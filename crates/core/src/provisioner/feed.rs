@@ -7,7 +7,7 @@ use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::feed::{AccountChange, ChangePage, ChangeQuery, ChangeType, PlacementNames, Recorded};
-use crate::store::{CatalogStore, FeedStore};
+use crate::store::{CatalogStore, FeedStore, TenantStore};
 use crate::token::days_after;
 use crate::user::User;
 
@@ -69,7 +69,7 @@ impl<S: CatalogStore, C: Clock> Provisioner<S, C> {
     }
 }
 
-impl<S: FeedStore, C: Clock> Provisioner<S, C> {
+impl<S: FeedStore + TenantStore, C: Clock> Provisioner<S, C> {
     /// The grant's tenant's events after `query.after`, in sequence order; any role may read.
     pub async fn changes(&self, grant: &Grant, query: &ChangeQuery) -> Result<ChangePage> {
         if query.after < 0 {
@@ -86,20 +86,23 @@ impl<S: FeedStore, C: Clock> Provisioner<S, C> {
         Ok(self.store.changes(grant.tenant().id, query).await?)
     }
 
-    /// Deletes every tenant's events older than `retention_days`, a small batch per
-    /// transaction so that writes barely wait; how many were deleted.
+    /// Deletes every tenant's events older than `retention_days` (each tenant's latest stays),
+    /// a small batch per transaction so that writes barely wait; how many were deleted.
     pub async fn purge_changes(&self, retention_days: u32) -> Result<u64> {
         let before = days_after(self.now(), -i64::from(retention_days));
         let mut deleted = 0;
-        loop {
-            let batch = self
-                .store
-                .delete_changes_before(before, PURGE_BATCH)
-                .await?;
-            deleted += batch;
-            if batch < u64::from(PURGE_BATCH) {
-                return Ok(deleted);
+        for tenant in self.store.list_tenants().await? {
+            loop {
+                let batch = self
+                    .store
+                    .delete_changes_before(tenant.id, before, PURGE_BATCH)
+                    .await?;
+                deleted += batch;
+                if batch == 0 {
+                    break;
+                }
             }
         }
+        Ok(deleted)
     }
 }

@@ -14,10 +14,12 @@ pub trait FeedStore {
         tenant: TenantId,
         query: &ChangeQuery,
     ) -> impl Future<Output = StoreResult<ChangePage>> + Send;
-    /// Deletes up to `limit` events (of any tenant) that occurred before `before`, in one short
-    /// transaction; how many it deleted. Sequence numbers are never reused.
+    /// Deletes up to `limit` of the tenant's oldest events that occurred before `before`, in one
+    /// short transaction, never its latest (numbers are never reused); how many it deleted
+    /// (fewer than `limit` when no more are due).
     fn delete_changes_before(
         &self,
+        tenant: TenantId,
         before: Timestamp,
         limit: u32,
     ) -> impl Future<Output = StoreResult<u64>> + Send;

@@ -1,14 +1,12 @@
 -- The change feed (SPEC §11): one event per account change, written by the change's own
--- transaction. `sequence` counts a tenant's events without gaps, in commit order: each write
--- takes the next number from `change_sequences` as its last step, so a consumer that resumes
--- after the last sequence it saw misses nothing, even after old events expired.
+-- transaction. `sequence` counts a tenant's events without gaps, in commit order: the single
+-- writer gives each the tenant's last sequence plus one, and expiry always keeps a tenant's
+-- latest event, so a consumer that resumes after the last sequence it saw misses nothing and
+-- numbers are never reused.
 -- `body` is the event's JSON object without `id`, `type`, `sequence` and `tenant`, which are
 -- columns; `account_key` (the account's key, kept after it is destroyed) orders one user's
--- deliveries.
-CREATE TABLE change_sequences (
-    tenant_id INTEGER PRIMARY KEY REFERENCES tenants (id),
-    last      INTEGER NOT NULL
-);
+-- deliveries. No index on time: expiry takes the oldest by sequence, and every index is one
+-- more page written by every change.
 CREATE TABLE change_events (
     tenant_id   INTEGER NOT NULL REFERENCES tenants (id),
     sequence    INTEGER NOT NULL,
@@ -19,4 +17,3 @@ CREATE TABLE change_events (
     body        TEXT    NOT NULL,
     PRIMARY KEY (tenant_id, sequence)
 ) WITHOUT ROWID;
-CREATE INDEX change_events_by_time ON change_events (occurred_at);

@@ -67,7 +67,7 @@ fn insert_steps(
     store: &SqlStore,
     user: &User,
     record: &Recorded,
-) -> StoreResult<(Vec<Step>, [Step; 2])> {
+) -> StoreResult<(Vec<Step>, Vec<Step>)> {
     let mut columns = UserColumns::of(user)?;
     let placement = user.placement.as_ref();
     let search = store.backend.dialect().search_document("$8");
@@ -118,7 +118,11 @@ fn insert_steps(
     // A new account has no email rows to clear.
     steps.extend(email_steps(by_email, &columns).into_iter().skip(1));
     steps.push(event_step(&record.activity));
-    let change = change_steps(&record.change, Subject::Inserted(columns.user_name_ci));
+    let change = change_steps(
+        store.backend.dialect(),
+        &record.change,
+        Subject::Inserted(columns.user_name_ci),
+    );
     Ok((steps, change))
 }
 
@@ -206,7 +210,11 @@ impl AccountWrites for SqlStore {
             steps.extend(email_steps(by_key, &columns));
         }
         steps.push(event_step(&record.activity));
-        steps.extend(change_steps(&record.change, Subject::Key(user.key)));
+        steps.extend(change_steps(
+            self.backend.dialect(),
+            &record.change,
+            Subject::Key(user.key),
+        ));
         match self.write(steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
@@ -266,7 +274,11 @@ impl AccountWrites for SqlStore {
                 .must_affect(),
             );
             steps.push(event_step(&record.activity));
-            changes.extend(change_steps(&record.change, Subject::Key(current.key)));
+            changes.extend(change_steps(
+                self.backend.dialect(),
+                &record.change,
+                Subject::Key(current.key),
+            ));
         }
         steps.extend(changes);
         match self.write(steps).await? {
@@ -291,7 +303,11 @@ impl AccountWrites for SqlStore {
         )
         .must_affect();
         let mut steps = vec![emails, destroy, event_step(&record.activity)];
-        steps.extend(change_steps(&record.change, Subject::Key(user.key)));
+        steps.extend(change_steps(
+            self.backend.dialect(),
+            &record.change,
+            Subject::Key(user.key),
+        ));
         match self.write(steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
