@@ -32,6 +32,16 @@ impl WebhookFormat {
             .into_iter()
             .find(|format| format.as_str() == text)
     }
+
+    /// The format an admin named, `json` when none; a refusal naming the two otherwise.
+    pub fn named(text: Option<&str>) -> Result<Self> {
+        match text.map(str::trim).filter(|text| !text.is_empty()) {
+            None => Ok(Self::Json),
+            Some(text) => Self::parse(text).ok_or_else(|| {
+                Error::Invalid(format!("'format' must be json or set, not {text:?}"))
+            }),
+        }
+    }
 }
 
 /// Whether an endpoint gets events. A disabled or failing endpoint keeps its place in the feed:

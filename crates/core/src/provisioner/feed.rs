@@ -1,5 +1,5 @@
-//! The change feed's use cases: the records every account write makes, the Events API's read,
-//! and how long events are kept.
+//! The change feed's use cases: the records every account write makes and the Events API's
+//! read (how long events are kept is `retention.rs`).
 
 use super::Provisioner;
 use crate::access::Grant;
@@ -7,8 +7,7 @@ use crate::activity::{Event, Origin};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::feed::{AccountChange, ChangePage, ChangeQuery, ChangeType, PlacementNames, Recorded};
-use crate::store::{CatalogStore, FeedStore, TenantStore};
-use crate::token::days_after;
+use crate::store::{CatalogStore, FeedStore};
 use crate::user::User;
 
 /// The retention `scimd serve` starts with.
@@ -16,9 +15,6 @@ pub const DEFAULT_EVENT_RETENTION_DAYS: u32 = 30;
 
 /// The most events one read returns.
 pub const MAX_EVENTS_PER_READ: u32 = 1_000;
-
-/// Events deleted per transaction.
-const PURGE_BATCH: u32 = 1_000;
 
 /// An account write, described for the activity log (`activity`) and the change feed.
 pub(super) struct Described<'a> {
@@ -69,7 +65,7 @@ impl<S: CatalogStore, C: Clock> Provisioner<S, C> {
     }
 }
 
-impl<S: FeedStore + TenantStore, C: Clock> Provisioner<S, C> {
+impl<S: FeedStore, C: Clock> Provisioner<S, C> {
     /// The grant's tenant's events after `query.after`, in sequence order; any role may read.
     pub async fn changes(&self, grant: &Grant, query: &ChangeQuery) -> Result<ChangePage> {
         if query.after < 0 {
@@ -84,25 +80,5 @@ impl<S: FeedStore + TenantStore, C: Clock> Provisioner<S, C> {
             )));
         }
         Ok(self.store.changes(grant.tenant().id, query).await?)
-    }
-
-    /// Deletes every tenant's events older than `retention_days` (each tenant's latest stays),
-    /// a small batch per transaction so that writes barely wait; how many were deleted.
-    pub async fn purge_changes(&self, retention_days: u32) -> Result<u64> {
-        let before = days_after(self.now(), -i64::from(retention_days));
-        let mut deleted = 0;
-        for tenant in self.store.list_tenants().await? {
-            loop {
-                let batch = self
-                    .store
-                    .delete_changes_before(tenant.id, before, PURGE_BATCH)
-                    .await?;
-                deleted += batch;
-                if batch == 0 {
-                    break;
-                }
-            }
-        }
-        Ok(deleted)
     }
 }

@@ -7,7 +7,7 @@ use super::forms::{Field, NoFields, Posted};
 use super::notices::Notice;
 use super::pages::{Chrome, PageResult, render};
 use crate::http::AppState;
-use crate::webhooks::{UrlGuard, secret_text};
+use crate::webhooks::secret_text;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -113,19 +113,15 @@ async fn create(
     Posted { signed, form }: Posted<WebhookForm>,
 ) -> PageResult {
     let events = ChangeType::parse_list(&form.events).map_err(scimd_core::Error::Invalid)?;
-    let format = WebhookFormat::parse(&form.format).unwrap_or(WebhookFormat::Json);
     let spec = WebhookSpec {
         name: &form.name,
         url: &form.url,
-        format,
+        format: WebhookFormat::named(form.format.non_empty())?,
         event_types: &events,
-    };
-    let guard = UrlGuard {
-        allow_private: state.settings.webhook_allow_private,
     };
     let (webhook, secret) = state
         .provisioner
-        .create_webhook(&signed.grant, spec, &guard)
+        .create_webhook(&signed.grant, spec, &state.webhook_guard())
         .await?;
     show(
         &state,
@@ -160,11 +156,7 @@ async fn enable(
     Path(name): Path<String>,
     Posted { signed, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let provisioner = &state.provisioner;
-    provisioner
-        .set_webhook_enabled(&signed.grant, &name, true)
-        .await?;
-    Ok(Notice::WebhookEnabled.redirect("/admin/webhooks"))
+    switch(&state, &signed, &name, true).await
 }
 
 async fn disable(
@@ -172,11 +164,20 @@ async fn disable(
     Path(name): Path<String>,
     Posted { signed, .. }: Posted<NoFields>,
 ) -> PageResult {
+    switch(&state, &signed, &name, false).await
+}
+
+async fn switch(state: &AppState, signed: &Signed, name: &str, on: bool) -> PageResult {
     let provisioner = &state.provisioner;
     provisioner
-        .set_webhook_enabled(&signed.grant, &name, false)
+        .set_webhook_enabled(&signed.grant, name, on)
         .await?;
-    Ok(Notice::WebhookDisabled.redirect("/admin/webhooks"))
+    let notice = if on {
+        Notice::WebhookEnabled
+    } else {
+        Notice::WebhookDisabled
+    };
+    Ok(notice.redirect("/admin/webhooks"))
 }
 
 async fn rotate(

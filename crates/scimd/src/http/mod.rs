@@ -74,6 +74,15 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Where this server lets webhooks go.
+    pub(crate) fn webhook_guard(&self) -> crate::webhooks::UrlGuard {
+        crate::webhooks::UrlGuard {
+            allow_private: self.settings.webhook_allow_private,
+        }
+    }
+}
+
 impl std::ops::Deref for AppState {
     type Target = Shared;
 

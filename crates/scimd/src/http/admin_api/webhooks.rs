@@ -2,7 +2,7 @@
 
 use super::{ApiFailure, ApiResult, Body, Caller, created, no_content, ok, time};
 use crate::http::AppState;
-use crate::webhooks::{UrlGuard, secret_text};
+use crate::webhooks::secret_text;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use scimd_core::feed::ChangeType;
@@ -56,23 +56,15 @@ pub(super) async fn create_webhook(
     Body(body): Body<WebhookBody>,
 ) -> ApiResult {
     let events = ChangeType::parse_list(&body.events.join(",")).map_err(bad_request)?;
-    let format = match body.format.as_deref() {
-        None => WebhookFormat::Json,
-        Some(text) => WebhookFormat::parse(text)
-            .ok_or_else(|| bad_request(format!("'format' must be json or set, not {text:?}")))?,
-    };
     let spec = WebhookSpec {
         name: &body.name,
         url: &body.url,
-        format,
+        format: WebhookFormat::named(body.format.as_deref())?,
         event_types: &events,
-    };
-    let guard = UrlGuard {
-        allow_private: state.settings.webhook_allow_private,
     };
     let (webhook, secret) = state
         .provisioner
-        .create_webhook(&caller.grant, spec, &guard)
+        .create_webhook(&caller.grant, spec, &state.webhook_guard())
         .await?;
     let mut answer = webhook_json(&webhook);
     answer["secret"] = secret_text(&secret).into();
@@ -96,11 +88,7 @@ pub(super) async fn enable_webhook(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult {
-    state
-        .provisioner
-        .set_webhook_enabled(&caller.grant, &name, true)
-        .await?;
-    no_content()
+    switch(&state, &caller, &name, true).await
 }
 
 pub(super) async fn disable_webhook(
@@ -108,9 +96,13 @@ pub(super) async fn disable_webhook(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult {
-    state
-        .provisioner
-        .set_webhook_enabled(&caller.grant, &name, false)
+    switch(&state, &caller, &name, false).await
+}
+
+async fn switch(state: &AppState, caller: &Caller, name: &str, on: bool) -> ApiResult {
+    let provisioner = &state.provisioner;
+    provisioner
+        .set_webhook_enabled(&caller.grant, name, on)
         .await?;
     no_content()
 }
