@@ -95,12 +95,17 @@ pub(crate) async fn vet(text: &str, allow_private: bool) -> Result<(), String> {
         .iter()
         .find(|address| !public_address(address.ip()))
     {
-        Some(address) if !allow_private => Err(format!(
-            "{host} resolves to {}, a loopback, private, link-local or otherwise internal \
-             address; webhooks go to public addresses only (set SCIMD_WEBHOOK_ALLOW_PRIVATE=true \
-             to allow a receiver on an internal network)",
-            address.ip()
-        )),
+        Some(address) if !allow_private => {
+            let named = match host.parse::<IpAddr>() {
+                Ok(_) => format!("{host} is"),
+                Err(_) => format!("{host} resolves to {},", address.ip()),
+            };
+            Err(format!(
+                "{named} a loopback, private, link-local or otherwise internal address; \
+                 webhooks go to public addresses only (set SCIMD_WEBHOOK_ALLOW_PRIVATE=true to \
+                 allow a receiver on an internal network)"
+            ))
+        }
         _ => Ok(()),
     }
 }
