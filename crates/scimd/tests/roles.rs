@@ -14,11 +14,14 @@ use scimd_core::access::Grant;
 use scimd_core::activity::{EventQuery, Origin};
 use scimd_core::admin::{AdminAccount, Role};
 use scimd_core::error::{Error, Result};
+use scimd_core::feed::ChangeQuery;
 use scimd_core::mapping::Criteria;
+use scimd_core::provisioner::WebhookSpec;
 use scimd_core::provisioner::{
     AccountFilter, AccountSearch, ManualUser, MappingEdit, MappingSpec, MoveSelection, MoveTarget,
 };
 use scimd_core::tenant::ProvisioningMethod;
+use scimd_core::webhook::{DestinationPolicy, WebhookFormat};
 use serde_json::json;
 
 const PASSWORD: &str = "a long enough passphrase";
@@ -68,9 +71,18 @@ enum Op {
     DeleteProfile,
     ListTenants,
     CreateTenant,
+    Changes,
+    ListWebhooks,
+    CreateWebhook,
+    WebhookDeliveries,
+    DisableWebhook,
+    EnableWebhook,
+    RotateWebhookSecret,
+    Redeliver,
+    DeleteWebhook,
 }
 
-const EVERY_OP: [Op; 33] = [
+const EVERY_OP: [Op; 42] = [
     Op::ListProfiles,
     Op::ListStorages,
     Op::ListMappings,
@@ -104,6 +116,15 @@ const EVERY_OP: [Op; 33] = [
     Op::DeleteProfile,
     Op::ListTenants,
     Op::CreateTenant,
+    Op::Changes,
+    Op::ListWebhooks,
+    Op::CreateWebhook,
+    Op::WebhookDeliveries,
+    Op::DisableWebhook,
+    Op::EnableWebhook,
+    Op::RotateWebhookSecret,
+    Op::Redeliver,
+    Op::DeleteWebhook,
 ];
 
 impl Op {
@@ -112,7 +133,8 @@ impl Op {
         match self {
             ListProfiles | ListStorages | ListMappings | ListTokens | ListAccounts
             | SearchAccounts | Account | AccountView | Activity | PreviewMapping
-            | ShadowedMappings | Dashboard | MailCounts => Needs::Look,
+            | ShadowedMappings | Dashboard | MailCounts | Changes | ListWebhooks
+            | WebhookDeliveries => Needs::Look,
             ListTenants | CreateTenant => Needs::ManageTenants,
             _ => Needs::Change,
         }
@@ -125,6 +147,7 @@ impl Op {
         let mapping = format!("M-{n}");
         let token = format!("t-{n}");
         let email = format!("u-{n}@example.com");
+        let webhook = format!("w-{n}");
         let manual = |email: &str| ManualUser {
             email: email.to_owned(),
             name: "Role Test".into(),
@@ -237,6 +260,44 @@ impl Op {
                 .create_tenant(grant, &format!("t-{n}"), None)
                 .await
                 .map(drop),
+            Op::Changes => {
+                let query = ChangeQuery {
+                    after: 0,
+                    types: Vec::new(),
+                    limit: 10,
+                };
+                admin.changes(grant, &query).await.map(drop)
+            }
+            Op::ListWebhooks => admin.list_webhooks(grant).await.map(drop),
+            Op::CreateWebhook => {
+                let spec = WebhookSpec {
+                    name: &webhook,
+                    url: "https://93.184.216.34/hooks",
+                    format: WebhookFormat::Json,
+                    event_types: &[],
+                };
+                admin.create_webhook(grant, spec, &AnyUrl).await.map(drop)
+            }
+            Op::WebhookDeliveries => admin.webhook_deliveries(grant, "seed", 10).await.map(drop),
+            Op::DisableWebhook => admin.set_webhook_enabled(grant, &webhook, false).await,
+            Op::EnableWebhook => admin.set_webhook_enabled(grant, &webhook, true).await,
+            Op::RotateWebhookSecret => admin.rotate_webhook_secret(grant, &webhook).await.map(drop),
+            Op::Redeliver => {
+                // The tenant's first event (its seed account's creation), read as the CLI reads.
+                let tenant = grant.tenant().slug.to_string();
+                let reader = admin.command_line_grant(&tenant, admin_origin()).await?;
+                let query = ChangeQuery {
+                    after: 0,
+                    types: Vec::new(),
+                    limit: 1,
+                };
+                let first = admin.changes(&reader, &query).await?.events.remove(0);
+                admin
+                    .redeliver(grant, &first.id, Some(&webhook))
+                    .await
+                    .map(drop)
+            }
+            Op::DeleteWebhook => admin.delete_webhook(grant, &webhook).await,
         }
     }
 }
@@ -266,7 +327,7 @@ async fn tenant_state(admin: &AppProvisioner, slug: &str) -> String {
         ..EventQuery::default()
     };
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}",
         admin.list_profiles(&grant).await.unwrap(),
         admin.list_storages(&grant).await.unwrap(),
         admin.list_mappings(&grant).await.unwrap(),
@@ -276,7 +337,17 @@ async fn tenant_state(admin: &AppProvisioner, slug: &str) -> String {
             .await
             .unwrap(),
         admin.activity(&grant, &query).await.unwrap().len(),
+        admin.list_webhooks(&grant).await.unwrap(),
     )
+}
+
+/// Webhooks may go anywhere here: the roles are under test, not the destination.
+struct AnyUrl;
+
+impl DestinationPolicy for AnyUrl {
+    async fn vet(&self, _url: &str) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
 
 fn console(account: &AdminAccount) -> Origin {
@@ -310,6 +381,13 @@ async fn every_admin_operation_is_allowed_or_refused_by_role_and_tenant_in_core(
                 send_activation_email: false,
             };
             admin.create_manual_user(&grant, &seed).await.unwrap();
+            let hook = WebhookSpec {
+                name: "seed",
+                url: "https://93.184.216.34/seed",
+                format: WebhookFormat::Json,
+                event_types: &[],
+            };
+            admin.create_webhook(&grant, hook, &AnyUrl).await.unwrap();
         }
         let account = |email: &'static str, tenant: Option<&'static str>, role| {
             let admin = admin.clone();
