@@ -23,6 +23,7 @@ mod admins;
 mod backend;
 mod catalog;
 mod cursor_seal;
+mod deliveries;
 mod feed;
 mod mail;
 mod migrations;

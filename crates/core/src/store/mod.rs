@@ -8,6 +8,7 @@ mod activity;
 mod admins;
 mod catalog;
 mod database;
+mod deliveries;
 mod error;
 mod feed;
 mod mail;
@@ -24,6 +25,7 @@ pub use activity::ActivityStore;
 pub use admins::AdminStore;
 pub use catalog::CatalogStore;
 pub use database::Database;
+pub use deliveries::DeliveryStore;
 pub use error::{StoreError, StoreResult};
 pub use feed::FeedStore;
 pub use mail::MailStore;
@@ -48,6 +50,7 @@ pub trait Store:
     + ActivityStore
     + FeedStore
     + WebhookStore
+    + DeliveryStore
     + AdminStore
     + MailStore
     + Database
@@ -67,6 +70,7 @@ impl<S> Store for S where
         + ActivityStore
         + FeedStore
         + WebhookStore
+        + DeliveryStore
         + AdminStore
         + MailStore
         + Database
