@@ -146,98 +146,119 @@ async fn events_reach_the_receiver_signed_once_each_and_in_order_per_user() {
 /// works again; retries wait on the back-off schedule (moved by the test's clock).
 #[tokio::test]
 async fn a_failing_receiver_gets_every_event_once_it_recovers() {
-    let receiver = Receiver::start().await;
-    let clock = ManualClock::at_millis(1_790_000_000_000);
-    let server = {
-        let clock = clock.clone();
-        LiveServer::start_with(String::new(), move |config| {
-            on_loopback(config);
-            config.clock = Arc::new(clock);
-        })
-        .await
-    };
-    let cli = subscribe(&server, &receiver, &[]);
-    let deliveries = || cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+    for (backend, url) in database_urls().await {
+        let receiver = Receiver::start().await;
+        let clock = ManualClock::at_millis(1_790_000_000_000);
+        let server = {
+            let clock = clock.clone();
+            LiveServer::start_with(url, move |config| {
+                on_loopback(config);
+                config.clock = Arc::new(clock);
+            })
+            .await
+        };
+        let cli = subscribe(&server, &receiver, &[]);
+        let deliveries = || cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+        // The latest try's error, once it says `what`.
+        let error_saying = |what: &'static str| {
+            let deliveries = &deliveries;
+            async move {
+                let mut error = String::new();
+                for _ in 0..600 {
+                    error = deliveries()[0]["error"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    if error.contains(what) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                error
+            }
+        };
 
-    receiver.set_mode(Mode::Fail(503));
-    create(&server, "a@example.com").await;
-    receiver.until("a first try", |r| r.attempts() >= 1).await;
-    // Not tried again until the back-off has passed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.attempts(), 1);
-    let log = deliveries();
-    assert_eq!(log[0]["state"], "pending");
-    assert_eq!(log[0]["status"], "503");
-    assert_eq!(log[0]["response"], "receiver says no");
+        receiver.set_mode(Mode::Fail(503));
+        create(&server, "a@example.com").await;
+        receiver.until("a first try", |r| r.attempts() >= 1).await;
+        // Not tried again until the back-off has passed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(receiver.attempts(), 1, "[{backend}]");
+        let log = deliveries();
+        assert_eq!(log[0]["state"], "pending", "[{backend}]");
+        assert_eq!(log[0]["status"], "503");
+        assert_eq!(log[0]["response"], "receiver says no");
 
-    receiver.set_mode(Mode::Close);
-    clock.advance_millis(10_000);
-    receiver.until("a second try", |r| r.attempts() >= 2).await;
-    receiver.set_mode(Mode::Hang);
-    clock.advance_millis(60_000);
-    receiver.until("a third try", |r| r.attempts() >= 3).await;
-    // The hanging try ends at scimd's 10 s timeout.
-    let mut error = String::new();
-    for _ in 0..600 {
-        error = deliveries()[0]["error"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if error.contains("no answer within 10 s") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        receiver.set_mode(Mode::Close);
+        clock.advance_millis(10_000);
+        receiver.until("a second try", |r| r.attempts() >= 2).await;
+        receiver.set_mode(Mode::Fail(302));
+        clock.advance_millis(60_000);
+        receiver.until("a third try", |r| r.attempts() >= 3).await;
+        let error = error_saying("redirects are not followed").await;
+        assert!(error.contains("redirected (302)"), "[{backend}] {error}");
+        receiver.set_mode(Mode::Hang);
+        clock.advance_millis(5 * 60_000);
+        receiver.until("a fourth try", |r| r.attempts() >= 4).await;
+        // The hanging try ends at scimd's 10 s timeout.
+        let error = error_saying("no answer within 10 s").await;
+        assert!(
+            error.contains("no answer within 10 s"),
+            "[{backend}] {error}"
+        );
+        assert_eq!(deliveries()[0]["attempts"], "4");
+
+        receiver.set_mode(Mode::Accept);
+        clock.advance_millis(15 * 60_000);
+        let received = receiver.wait_for(1).await;
+        assert!(received[0].verified, "[{backend}]");
+        assert_eq!(received[0].json()["type"], "user.created");
+        assert_eq!(deliveries()[0]["state"], "delivered", "[{backend}]");
     }
-    assert!(error.contains("no answer within 10 s"), "{error}");
-    assert_eq!(deliveries()[0]["attempts"], "3");
-
-    receiver.set_mode(Mode::Accept);
-    clock.advance_millis(5 * 60_000);
-    let received = receiver.wait_for(1).await;
-    assert!(received[0].verified);
-    assert_eq!(received[0].json()["type"], "user.created");
-    assert_eq!(deliveries()[0]["state"], "delivered");
 }
 
 /// 410 Gone: the receiver wants no more; the endpoint is disabled (admins told) and gets the
 /// events it missed once enabled again.
 #[tokio::test]
 async fn a_gone_receiver_disables_the_endpoint_until_it_is_enabled() {
-    let receiver = Receiver::start().await;
-    let server = LiveServer::start_with(String::new(), on_loopback).await;
-    let cli = subscribe(&server, &receiver, &[]);
-    receiver.set_mode(Mode::Fail(410));
-    create(&server, "a@example.com").await;
-    receiver.until("the 410", |r| r.attempts() >= 1).await;
-    let mut listed = Value::Null;
-    for _ in 0..600 {
-        listed = cli.json(&["webhook", "list", "--format", "json"]);
-        if listed[0]["state"] == "disabled" {
-            break;
+    for (backend, url) in database_urls().await {
+        let receiver = Receiver::start().await;
+        let server = LiveServer::start_with(url, on_loopback).await;
+        let cli = subscribe(&server, &receiver, &[]);
+        receiver.set_mode(Mode::Fail(410));
+        create(&server, "a@example.com").await;
+        receiver.until("the 410", |r| r.attempts() >= 1).await;
+        let mut listed = Value::Null;
+        for _ in 0..600 {
+            listed = cli.json(&["webhook", "list", "--format", "json"]);
+            if listed[0]["state"] == "disabled" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(listed[0]["state"], "disabled", "{listed}");
-    assert_eq!(listed[0]["reason"], "the receiver answered 410 Gone");
-    create(&server, "b@example.com").await;
+        assert_eq!(listed[0]["state"], "disabled", "{listed}");
+        assert_eq!(listed[0]["reason"], "the receiver answered 410 Gone");
+        create(&server, "b@example.com").await;
 
-    receiver.set_mode(Mode::Accept);
-    cli.ok(&["webhook", "enable", "product"]);
-    cli.ok(&["webhook", "redeliver", &first_event_id(&cli)]);
-    let received = receiver.wait_for(2).await;
-    let emails: HashSet<String> = received
-        .iter()
-        .map(|d| {
-            d.json()["data"]["account"]["email"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(
-        emails,
-        HashSet::from(["a@example.com".to_owned(), "b@example.com".to_owned()])
-    );
+        receiver.set_mode(Mode::Accept);
+        cli.ok(&["webhook", "enable", "product"]);
+        cli.ok(&["webhook", "redeliver", &first_event_id(&cli)]);
+        let received = receiver.wait_for(2).await;
+        let emails: HashSet<String> = received
+            .iter()
+            .map(|d| {
+                d.json()["data"]["account"]["email"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            emails,
+            HashSet::from(["a@example.com".to_owned(), "b@example.com".to_owned()])
+        );
+        eprintln!("[{backend}] passed");
+    }
 }
 
 fn first_event_id(cli: &Cli) -> String {
@@ -475,76 +496,79 @@ async fn a_kill_during_delivery_loses_no_event() {
 /// mailed, and once enabled it gets the next events.
 #[tokio::test]
 async fn three_days_of_failures_mark_the_endpoint_failing() {
-    let receiver = Receiver::start().await;
-    let smtp = TestSmtp::start().await;
-    let clock = ManualClock::at_millis(1_790_000_000_000);
-    let server = {
-        let (clock, smtp_url) = (clock.clone(), smtp.url());
-        LiveServer::start_with(String::new(), move |config| {
-            on_loopback(config);
-            config.clock = Arc::new(clock);
-            config.mail = Some(MailConfig {
-                smtp_url,
-                from: "scimd <scimd@example.com>".into(),
-                poll: Duration::from_millis(20),
-            });
-        })
-        .await
-    };
-    common::add_admin(
-        &server.database_url,
-        "ann@example.com",
-        Role::Admin,
-        "a long passphrase",
-    )
-    .await;
-    let cli = subscribe(&server, &receiver, &[]);
-    receiver.set_mode(Mode::Fail(500));
-    create(&server, "a@example.com").await;
-    for attempt in 1..=15 {
-        receiver
-            .until(&format!("try {attempt}"), |r| r.attempts() >= attempt)
-            .await;
-        // Past any retry's wait with its jitter (12 h at most, plus a fifth).
-        clock.advance_millis(15 * 3_600_000);
-    }
-    let mut listed = Value::Null;
-    for _ in 0..600 {
-        listed = cli.json(&["webhook", "list", "--format", "json"]);
-        if listed[0]["state"] == "failing" {
-            break;
+    for (backend, url) in database_urls().await {
+        let receiver = Receiver::start().await;
+        let smtp = TestSmtp::start().await;
+        let clock = ManualClock::at_millis(1_790_000_000_000);
+        let server = {
+            let (clock, smtp_url) = (clock.clone(), smtp.url());
+            LiveServer::start_with(url, move |config| {
+                on_loopback(config);
+                config.clock = Arc::new(clock);
+                config.mail = Some(MailConfig {
+                    smtp_url,
+                    from: "scimd <scimd@example.com>".into(),
+                    poll: Duration::from_millis(20),
+                });
+            })
+            .await
+        };
+        common::add_admin(
+            &server.database_url,
+            "ann@example.com",
+            Role::Admin,
+            "a long passphrase",
+        )
+        .await;
+        let cli = subscribe(&server, &receiver, &[]);
+        receiver.set_mode(Mode::Fail(500));
+        create(&server, "a@example.com").await;
+        for attempt in 1..=15 {
+            receiver
+                .until(&format!("try {attempt}"), |r| r.attempts() >= attempt)
+                .await;
+            // Past any retry's wait with its jitter (12 h at most, plus a fifth).
+            clock.advance_millis(15 * 3_600_000);
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(listed[0]["state"], "failing", "{listed}");
-    assert!(listed[0]["reason"].as_str().unwrap().contains("last retry"));
-    let log = cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
-    assert_eq!(log[0]["state"], "failed");
-    assert_eq!(log[0]["attempts"], "15");
-    let metrics = server.exchange("GET", "/metrics", &[], None).await.text();
-    assert!(
-        metrics.contains("scimd_webhook_endpoints{state=\"failing\"} 1"),
-        "{metrics}"
-    );
-    let mails = smtp.wait_for(1).await;
-    assert_eq!(mails[0].to, ["ann@example.com"]);
-    assert!(
-        mails[0].message.contains("Webhook 'product' of")
-            && mails[0].message.contains("is failing"),
-        "{}",
-        mails[0].message
-    );
+        let mut listed = Value::Null;
+        for _ in 0..600 {
+            listed = cli.json(&["webhook", "list", "--format", "json"]);
+            if listed[0]["state"] == "failing" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(listed[0]["state"], "failing", "{listed}");
+        assert!(listed[0]["reason"].as_str().unwrap().contains("last retry"));
+        let log = cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+        assert_eq!(log[0]["state"], "failed");
+        assert_eq!(log[0]["attempts"], "15");
+        let metrics = server.exchange("GET", "/metrics", &[], None).await.text();
+        assert!(
+            metrics.contains("scimd_webhook_endpoints{state=\"failing\"} 1"),
+            "{metrics}"
+        );
+        let mails = smtp.wait_for(1).await;
+        assert_eq!(mails[0].to, ["ann@example.com"]);
+        assert!(
+            mails[0].message.contains("Webhook 'product' of")
+                && mails[0].message.contains("is failing"),
+            "{}",
+            mails[0].message
+        );
 
-    // Nothing more is tried while it fails; enabled, it gets the next events.
-    create(&server, "b@example.com").await;
-    clock.advance_millis(60_000);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.attempts(), 15);
-    receiver.set_mode(Mode::Accept);
-    cli.ok(&["webhook", "enable", "product"]);
-    let received = receiver.wait_for(1).await;
-    assert_eq!(
-        received[0].json()["data"]["account"]["email"],
-        "b@example.com"
-    );
+        // Nothing more is tried while it fails; enabled, it gets the next events.
+        create(&server, "b@example.com").await;
+        clock.advance_millis(60_000);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(receiver.attempts(), 15);
+        receiver.set_mode(Mode::Accept);
+        cli.ok(&["webhook", "enable", "product"]);
+        let received = receiver.wait_for(1).await;
+        assert_eq!(
+            received[0].json()["data"]["account"]["email"],
+            "b@example.com"
+        );
+        eprintln!("[{backend}] passed");
+    }
 }
