@@ -11,6 +11,7 @@ use scimd_core::feed::{ChangeQuery, ChangeType};
 use scimd_core::provisioner::MAX_EVENTS_PER_READ;
 use std::collections::HashMap;
 use std::time::Duration;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Events a read returns unless it asks for another number.
 const DEFAULT_LIMIT: u32 = 100;
@@ -29,26 +30,29 @@ pub(super) async fn events(
 ) -> ApiResult {
     let (query, wait) = read_params(&params)
         .map_err(|message| ApiFailure::new(StatusCode::BAD_REQUEST, message))?;
-    let wait = wait.min(
-        state
-            .settings
-            .limits
-            .request_timeout
-            .saturating_sub(DEADLINE_MARGIN),
-    );
-    let permit = match wait.is_zero() {
-        true => None,
-        false => state.feed_waiters.try_acquire().ok(),
-    };
-    let wait = if permit.is_some() {
-        wait
-    } else {
-        Duration::ZERO
-    };
+    let deadline = state.settings.limits.request_timeout;
+    let (permit, wait) = waiting(&state.feed_waiters, wait, deadline);
     let page = read_or_wait(&state.provisioner, &caller.grant, &query, wait).await?;
     drop(permit);
     let body = page_json(&page, caller.tenant().slug.as_str());
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// How long a read may wait: what it asked, within the request's deadline, and only while
+/// one of the waiting places is free (the permit holds it); no wait otherwise.
+fn waiting(
+    places: &Semaphore,
+    asked: Duration,
+    deadline: Duration,
+) -> (Option<SemaphorePermit<'_>>, Duration) {
+    let wait = asked.min(deadline.saturating_sub(DEADLINE_MARGIN));
+    if wait.is_zero() {
+        return (None, Duration::ZERO);
+    }
+    match places.try_acquire() {
+        Ok(permit) => (Some(permit), wait),
+        Err(_) => (None, Duration::ZERO),
+    }
 }
 
 /// The query and the wait a request asks for, or what is wrong with it.
@@ -111,6 +115,36 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn reads_wait_only_while_a_waiting_place_is_free_and_within_the_deadline() {
+        let places = Semaphore::new(2);
+        let thirty = Duration::from_secs(30);
+        let (first, wait) = waiting(&places, thirty, thirty);
+        assert!(first.is_some());
+        assert_eq!(
+            wait,
+            Duration::from_secs(28),
+            "two seconds before the deadline"
+        );
+        let (second, _) = waiting(&places, Duration::from_secs(5), thirty);
+        assert!(second.is_some());
+        let (third, wait) = waiting(&places, thirty, thirty);
+        assert!(third.is_none(), "every place taken");
+        assert_eq!(wait, Duration::ZERO, "so it answers at once");
+        drop(first);
+        let (again, wait) = waiting(&places, thirty, thirty);
+        assert!(
+            again.is_some() && wait > Duration::ZERO,
+            "a freed place is taken again"
+        );
+        let (none, wait) = waiting(&places, Duration::ZERO, thirty);
+        assert!(
+            none.is_none() && wait.is_zero(),
+            "a read that does not wait takes no place"
+        );
+        assert_eq!(places.available_permits(), 0);
     }
 
     #[test]
