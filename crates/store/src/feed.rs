@@ -6,7 +6,9 @@ use crate::backend::{Column, Row, Step, Written};
 use crate::sql::{Dialect, SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use scim::datetime::Timestamp;
-use scimd_core::feed::{ChangeEvent, ChangePage, ChangeQuery, ChangeType, StoredChange};
+use scimd_core::feed::{
+    ChangeEvent, ChangePage, ChangeQuery, ChangeType, MAX_PAGE_TEXT, StoredChange,
+};
 use scimd_core::store::{FeedStore, StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
 
@@ -104,10 +106,16 @@ impl FeedStore for SqlStore {
                 .collect();
             types = format!(" AND type IN ({})", placeholders.join(", "));
         }
+        // The page's events, then only those that start within the text budget: the running
+        // length is taken over the page alone (after its LIMIT), so no other row is read.
         let statement = Statement::new(
             format!(
-                "SELECT sequence, id, type, account_key, occurred_at, body FROM change_events \
-                 WHERE tenant_id = $1 AND sequence > $2{types} ORDER BY sequence {}",
+                "SELECT sequence, id, type, account_key, occurred_at, body FROM \
+                 (SELECT *, SUM(LENGTH(body)) OVER (ORDER BY sequence) - LENGTH(body) AS before \
+                  FROM (SELECT sequence, id, type, account_key, occurred_at, body \
+                   FROM change_events WHERE tenant_id = $1 AND sequence > $2{types} \
+                   ORDER BY sequence {}) AS page) AS budgeted \
+                 WHERE before < {MAX_PAGE_TEXT} ORDER BY sequence",
                 crate::sql::limit(query.limit)
             ),
             values,

@@ -9,7 +9,7 @@ use scim::datetime::Timestamp;
 use scim::list::{self, ListQuery, Page, SortOrder};
 use scim::schema::USER;
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
-use scimd_core::feed::{AccountChange, ChangeQuery, ChangeType, Recorded};
+use scimd_core::feed::{AccountChange, ChangeQuery, ChangeType, MAX_PAGE_TEXT, Recorded};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
 use scimd_core::store::{
     AccountMove, AccountQuery, AccountReads, AccountWrites, ActivityStore, CatalogStore, Database,
@@ -1817,5 +1817,44 @@ async fn racing_writes_number_their_events_without_gaps_or_repeats() {
             seen, expected,
             "{name}: the reader saw every number once, in order"
         );
+    }
+}
+
+/// A page of events stops once their text passes the budget (events carry whole resources, up
+/// to a request's size each), and the next read goes on from there: nothing skipped.
+#[tokio::test]
+async fn a_page_of_large_events_stops_at_the_text_budget() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let big = "x".repeat(700_000);
+        for n in 0..8 {
+            let mut one = user(
+                &acme,
+                &format!("u{n}"),
+                json!({"userName": format!("u{n}@example.com"), "displayName": big}),
+            );
+            insert(&store, &mut one).await.unwrap();
+        }
+        // Each event carries the 700,000 characters about three times (the resource's
+        // displayName, the account's display name and UPN): two fit in a page.
+        let (mut after, mut seen, mut pages) = (0, Vec::new(), 0);
+        loop {
+            let page = store.changes(acme.id, &all_changes(after)).await.unwrap();
+            if page.events.is_empty() {
+                break;
+            }
+            pages += 1;
+            let lengths: Vec<usize> = page.events.iter().map(|e| e.body.chars().count()).collect();
+            let before_last: usize = lengths[..lengths.len() - 1].iter().sum();
+            assert!(before_last < MAX_PAGE_TEXT, "{name}: {lengths:?}");
+            seen.extend(page.events.iter().map(|e| e.sequence));
+            after = page.next_after;
+        }
+        assert_eq!(
+            seen,
+            (1..=8).collect::<Vec<i64>>(),
+            "{name}: nothing skipped"
+        );
+        assert!(pages >= 3, "{name}: {pages} pages for ~17 M characters");
     }
 }

@@ -148,8 +148,13 @@ impl StoredChange {
     }
 }
 
+/// The most text one read returns, in characters, past the first event: events carry whole
+/// SCIM resources (up to a request's size each), so `limit` alone does not bound a page.
+pub const MAX_PAGE_TEXT: usize = 4_000_000;
+
 /// Which events a read returns: those after `after` (a sequence number; 0 for the oldest kept),
-/// of the given types (all when empty), at most `limit`.
+/// of the given types (all when empty), at most `limit`, and no more once their bodies pass
+/// [`MAX_PAGE_TEXT`] characters (the event that passes it is the page's last).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChangeQuery {
     pub after: i64,
