@@ -33,6 +33,23 @@ fn subscribe(server: &LiveServer, receiver: &Receiver, extra: &[&str]) -> Cli {
     receiver.subscribe(&server.database_url, extra)
 }
 
+const LIST: [&str; 4] = ["webhook", "list", "--format", "json"];
+const DELIVERIES: [&str; 5] = ["webhook", "deliveries", "product", "--format", "json"];
+
+/// What the command prints once `done` holds of it, asked again while it does not (as long as
+/// a busy machine may need); the last answer either way.
+async fn once(cli: &Cli, args: &[&str], done: impl Fn(&Value) -> bool) -> Value {
+    let mut answer = Value::Null;
+    for _ in 0..600 {
+        answer = cli.json(args);
+        if done(&answer) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer
+}
+
 async fn scim(server: &LiveServer, method: &str, path: &str, body: Option<Value>) -> Value {
     scim_as(server, &server.token, method, path, body).await
 }
@@ -132,7 +149,7 @@ async fn events_reach_the_receiver_signed_once_each_and_in_order_per_user() {
         assert_eq!(deleted.count(), 1, "[{backend}]");
 
         // The delivery log says the same.
-        let log = cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+        let log = cli.json(&DELIVERIES);
         let log = log.as_array().unwrap();
         assert_eq!(log.len(), expected, "[{backend}]");
         assert!(
@@ -158,23 +175,16 @@ async fn a_failing_receiver_gets_every_event_once_it_recovers() {
             .await
         };
         let cli = subscribe(&server, &receiver, &[]);
-        let deliveries = || cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+        let deliveries = || cli.json(&DELIVERIES);
         // The latest try's error, once it says `what`.
         let error_saying = |what: &'static str| {
-            let deliveries = &deliveries;
+            let cli = &cli;
             async move {
-                let mut error = String::new();
-                for _ in 0..600 {
-                    error = deliveries()[0]["error"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned();
-                    if error.contains(what) {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                error
+                let log = once(cli, &DELIVERIES, |log| {
+                    log[0]["error"].as_str().unwrap_or_default().contains(what)
+                })
+                .await;
+                log[0]["error"].as_str().unwrap_or_default().to_owned()
             }
         };
 
@@ -228,14 +238,7 @@ async fn a_gone_receiver_disables_the_endpoint_until_it_is_enabled() {
         receiver.set_mode(Mode::Fail(410));
         create(&server, "a@example.com").await;
         receiver.until("the 410", |r| r.attempts() >= 1).await;
-        let mut listed = Value::Null;
-        for _ in 0..600 {
-            listed = cli.json(&["webhook", "list", "--format", "json"]);
-            if listed[0]["state"] == "disabled" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let listed = once(&cli, &LIST, |listed| listed[0]["state"] == "disabled").await;
         assert_eq!(listed[0]["state"], "disabled", "{listed}");
         assert_eq!(listed[0]["reason"], "the receiver answered 410 Gone");
         create(&server, "b@example.com").await;
@@ -297,10 +300,7 @@ async fn internal_and_malformed_urls_are_refused() {
         assert!(error.contains(says), "{url}: {error}");
         assert!(output.stdout.is_empty(), "no secret for a refused endpoint");
     }
-    assert_eq!(
-        cli.json(&["webhook", "list", "--format", "json"]),
-        json!([])
-    );
+    assert_eq!(cli.json(&LIST), json!([]));
 
     let receiver = Receiver::start().await;
     let server = LiveServer::start_with(String::new(), |config| {
@@ -309,15 +309,8 @@ async fn internal_and_malformed_urls_are_refused() {
     .await;
     let cli = subscribe(&server, &receiver, &[]);
     create(&server, "a@example.com").await;
-    let mut error = String::new();
-    for _ in 0..600 {
-        let log = cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
-        error = log[0]["error"].as_str().unwrap_or_default().to_owned();
-        if !error.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let log = once(&cli, &DELIVERIES, |log| log[0]["error"].is_string()).await;
+    let error = log[0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("internal address"), "{error}");
     assert_eq!(
         receiver.attempts(),
@@ -530,17 +523,10 @@ async fn three_days_of_failures_mark_the_endpoint_failing() {
             // Past any retry's wait with its jitter (12 h at most, plus a fifth).
             clock.advance_millis(15 * 3_600_000);
         }
-        let mut listed = Value::Null;
-        for _ in 0..600 {
-            listed = cli.json(&["webhook", "list", "--format", "json"]);
-            if listed[0]["state"] == "failing" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let listed = once(&cli, &LIST, |listed| listed[0]["state"] == "failing").await;
         assert_eq!(listed[0]["state"], "failing", "{listed}");
         assert!(listed[0]["reason"].as_str().unwrap().contains("last retry"));
-        let log = cli.json(&["webhook", "deliveries", "product", "--format", "json"]);
+        let log = cli.json(&DELIVERIES);
         assert_eq!(log[0]["state"], "failed");
         assert_eq!(log[0]["attempts"], "15");
         let metrics = server.exchange("GET", "/metrics", &[], None).await.text();
