@@ -26,6 +26,16 @@ impl SecretKind for Bearer {
     const PREFIX: &'static str = "scimd_";
 }
 
+/// The names admins give connections (tokens, webhooks): 1–64 letters, digits, `.`, `_` and
+/// `-`, safe in a URL path and a terminal.
+pub fn is_plain_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 /// A token's name, one per IdP connection (`entra`, `okta`, ...): 1–64 of letters, digits,
 /// `.`, `_` and `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,12 +43,7 @@ pub struct TokenName(String);
 
 impl TokenName {
     pub fn parse(text: &str) -> Result<Self> {
-        let valid = !text.is_empty()
-            && text.len() <= 64
-            && text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if valid {
+        if is_plain_name(text) {
             Ok(Self(text.to_owned()))
         } else {
             Err(Error::Invalid(format!(

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::feed::{ChangeType, StoredChange};
 use crate::tenant::TenantId;
+use crate::token::is_plain_name;
 use scim::datetime::Timestamp;
 use std::fmt;
 use std::future::Future;
@@ -90,12 +91,7 @@ pub struct Webhook {
 
 /// An endpoint's name: 1–64 letters, digits, `.`, `_` and `-`.
 pub fn check_name(name: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if valid {
+    if is_plain_name(name) {
         Ok(())
     } else {
         Err(Error::Invalid(format!(

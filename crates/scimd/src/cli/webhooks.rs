@@ -96,7 +96,7 @@ impl EventTypes {
 }
 
 fn parse_format(text: &str) -> Result<WebhookFormat, String> {
-    WebhookFormat::parse(text).ok_or_else(|| format!("{text:?} is not a format: json or set"))
+    WebhookFormat::named(Some(text)).map_err(|error| error.to_string())
 }
 
 /// The URL's host as a name (`hooks.example.com`), when it makes a valid one.
