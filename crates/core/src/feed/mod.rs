@@ -77,19 +77,26 @@ impl ChangeType {
 
     /// A comma-separated list of types (`user.created,user.deleted`); the unknown one named in
     /// the error.
+    /// Each type once, in the order first named: a list repeating one type thousands of times
+    /// becomes one condition, not thousands of bound values.
     pub fn parse_list(text: &str) -> Result<Vec<Self>, String> {
-        text.split(',')
+        let mut types = Vec::new();
+        for name in text
+            .split(',')
             .map(str::trim)
             .filter(|name| !name.is_empty())
-            .map(|name| {
-                Self::parse(name).ok_or_else(|| {
-                    format!(
-                        "'{name}' is not an event type; the types are {}",
-                        Self::ALL.map(Self::as_str).join(", ")
-                    )
-                })
-            })
-            .collect()
+        {
+            let kind = Self::parse(name).ok_or_else(|| {
+                format!(
+                    "'{name}' is not an event type; the types are {}",
+                    Self::ALL.map(Self::as_str).join(", ")
+                )
+            })?;
+            if !types.contains(&kind) {
+                types.push(kind);
+            }
+        }
+        Ok(types)
     }
 }
 
@@ -182,6 +189,11 @@ mod tests {
         assert_eq!(
             ChangeType::parse_list("user.created, user.deleted,").unwrap(),
             vec![ChangeType::Created, ChangeType::Deleted]
+        );
+        let repeated = "user.deleted,user.created,".repeat(2_000);
+        assert_eq!(
+            ChangeType::parse_list(&repeated).unwrap(),
+            vec![ChangeType::Deleted, ChangeType::Created]
         );
         let error = ChangeType::parse_list("user.created,user.exploded").unwrap_err();
         assert!(
