@@ -36,6 +36,7 @@ pub mod feed;
 pub mod lifecycle;
 pub mod mail;
 pub mod mapping;
+pub mod oauth;
 pub mod provisioner;
 pub mod secret;
 pub mod store;

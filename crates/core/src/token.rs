@@ -107,20 +107,28 @@ impl TokenStatus {
 
 impl Token {
     pub fn status(&self, now: Timestamp) -> TokenStatus {
-        if self.revoked_at.is_some_and(|revoked| revoked <= now) {
-            TokenStatus::Revoked
-        } else if self.expires_at <= now {
-            TokenStatus::Expired
-        } else if self.expires_at.as_millis() - now.as_millis() <= EXPIRY_WARNING_DAYS * DAY_MILLIS
-        {
-            TokenStatus::Expiring
-        } else {
-            TokenStatus::Valid
-        }
+        lifetime_status(self.expires_at, self.revoked_at, now)
     }
 
     pub fn is_usable(&self, now: Timestamp) -> bool {
         matches!(self.status(now), TokenStatus::Valid | TokenStatus::Expiring)
+    }
+}
+
+/// The status of a credential that expires and may be revoked (tokens, client secrets).
+pub(crate) fn lifetime_status(
+    expires_at: Timestamp,
+    revoked_at: Option<Timestamp>,
+    now: Timestamp,
+) -> TokenStatus {
+    if revoked_at.is_some_and(|revoked| revoked <= now) {
+        TokenStatus::Revoked
+    } else if expires_at <= now {
+        TokenStatus::Expired
+    } else if expires_at.as_millis() - now.as_millis() <= EXPIRY_WARNING_DAYS * DAY_MILLIS {
+        TokenStatus::Expiring
+    } else {
+        TokenStatus::Valid
     }
 }
 

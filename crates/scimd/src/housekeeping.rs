@@ -1,5 +1,5 @@
 //! Work the server does on its own while it runs: the retention of the activity log and of the
-//! change feed, applied at start and every hour after.
+//! change feed, and the removal of ended OAuth access tokens, at start and every hour after.
 
 use crate::AppProvisioner;
 use std::time::Duration;
@@ -16,12 +16,12 @@ pub(crate) struct Retention {
 /// Deletes what is older than `retention` now and every hour; never returns (the server aborts
 /// it when it stops). Each deletion is a series of small transactions, so writes barely wait.
 pub(crate) async fn keep(provisioner: AppProvisioner, retention: Retention) {
-    if retention.activity_days == 0 && retention.event_days == 0 {
-        return;
-    }
     let mut every = tokio::time::interval(PURGE_EVERY);
     loop {
         every.tick().await;
+        if let Err(error) = provisioner.purge_access_tokens().await {
+            tracing::warn!(%error, "could not delete ended OAuth access tokens");
+        }
         if retention.activity_days > 0 {
             let days = retention.activity_days;
             match provisioner.purge_activity(days).await {

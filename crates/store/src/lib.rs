@@ -22,6 +22,7 @@ mod activity;
 mod admins;
 mod backend;
 mod catalog;
+mod clients;
 mod cursor_seal;
 mod deliveries;
 mod feed;

@@ -68,6 +68,11 @@ pub(crate) fn sqlite() -> Migrator {
             "../migrations/sqlite/0015_change_events.sql"
         ),
         migration!(16, "webhooks", "../migrations/sqlite/0016_webhooks.sql"),
+        migration!(
+            17,
+            "oauth clients",
+            "../migrations/sqlite/0017_oauth_clients.sql"
+        ),
     ])
 }
 
@@ -125,6 +130,11 @@ pub(crate) fn postgres() -> Migrator {
             "../migrations/postgres/0015_change_events.sql"
         ),
         migration!(16, "webhooks", "../migrations/postgres/0016_webhooks.sql"),
+        migration!(
+            17,
+            "oauth clients",
+            "../migrations/postgres/0017_oauth_clients.sql"
+        ),
     ])
 }
 

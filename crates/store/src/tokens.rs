@@ -50,11 +50,12 @@ fn token_from(mut row: Row) -> StoreResult<(Token, TokenHash)> {
 }
 
 /// Makes the tokens of that name stop working at `at`: the live ones, and those a rotation
-/// left working until later.
+/// left working until later. Access tokens an OAuth client was given are its client's to end.
 fn revoke_step(tenant: TenantId, name: &TokenName, at: Timestamp) -> Step {
     Step::run(
         "UPDATE tokens SET revoked_at = $3 \
-         WHERE tenant_id = $1 AND name = $2 AND (revoked_at IS NULL OR revoked_at > $3)",
+         WHERE tenant_id = $1 AND name = $2 AND client_pk IS NULL \
+         AND (revoked_at IS NULL OR revoked_at > $3)",
         vec![
             SqlValue::Int(tenant.0),
             SqlValue::Text(name.as_str().into()),
@@ -117,7 +118,8 @@ impl TokenStore for SqlStore {
     async fn list_tokens(&self, tenant: TenantId) -> StoreResult<Vec<Token>> {
         let statement = Statement::new(
             format!(
-                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE tenant_id = $1 ORDER BY name, created_at"
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE tenant_id = $1 AND client_pk IS NULL \
+                 ORDER BY name, created_at"
             ),
             vec![SqlValue::Int(tenant.0)],
         );

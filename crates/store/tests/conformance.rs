@@ -11,9 +11,13 @@ use scim::schema::USER;
 use scimd_core::activity::{Event, EventQuery, Origin, Outcome};
 use scimd_core::feed::{AccountChange, ChangeQuery, ChangeType, MAX_PAGE_TEXT, Recorded};
 use scimd_core::lifecycle::{AccountState, ManagedBy, PreservedBy};
+use scimd_core::oauth::{
+    AddedSecret, ClientSecret, IssueOutcome, MAX_LIVE_ACCESS_TOKENS, NewAccessToken, NewClient,
+    NewSecret, OAuthClient,
+};
 use scimd_core::store::{
-    AccountMove, AccountQuery, AccountReads, AccountWrites, ActivityStore, CatalogStore, Database,
-    FeedStore, StateFilter, StoreError, TenantStore, TokenStore,
+    AccountMove, AccountQuery, AccountReads, AccountWrites, ActivityStore, CatalogStore,
+    ClientStore, Database, FeedStore, StateFilter, StoreError, TenantStore, TokenStore,
 };
 use scimd_core::tenant::{ProvisioningMethod, Tenant, TenantId, TenantSlug};
 use scimd_core::token::{NewToken, TokenName, TokenSecret};
@@ -1856,5 +1860,230 @@ async fn a_page_of_large_events_stops_at_the_text_budget() {
             "{name}: nothing skipped"
         );
         assert!(pages >= 3, "{name}: {pages} pages for ~17 M characters");
+    }
+}
+
+fn client_secret(now: i64, days: i64) -> (ClientSecret, NewSecret) {
+    let secret = ClientSecret::generate().unwrap();
+    let new = NewSecret {
+        hash: secret.hash(),
+        created_at: at(now),
+        expires_at: at(now + days * 86_400_000),
+    };
+    (secret, new)
+}
+
+fn access_token(
+    client: &OAuthClient,
+    secret: Option<i64>,
+    now: i64,
+) -> (TokenSecret, NewAccessToken) {
+    let token = TokenSecret::generate().unwrap();
+    let new = NewAccessToken {
+        tenant_id: client.tenant_id,
+        client_pk: client.id,
+        secret_id: secret,
+        name: client.name.clone(),
+        hash: token.hash(),
+        created_at: at(now),
+        expires_at: at(now + 3_600_000),
+        assertion: None,
+    };
+    (token, new)
+}
+
+/// SPEC §12: at most two live secrets (also when additions race), access tokens that are
+/// bearer tokens of the client's tenant but not admins' tokens, and revocations that end them.
+#[tokio::test]
+async fn oauth_clients_keep_two_live_secrets_and_revocation_ends_their_tokens() {
+    for Backend { name, store, .. } in backends().await {
+        let acme = tenant(&store, "acme").await;
+        let (first, new_first) = client_secret(10, 730);
+        let new = NewClient {
+            tenant_id: acme.id,
+            name: "entra",
+            client_id: "scimd_client_1",
+            secret: new_first,
+        };
+        let client = store.create_client(&new).await.unwrap();
+        assert_eq!(client.secrets.len(), 1, "{name}");
+        let again = NewClient {
+            name: "ENTRA",
+            client_id: "scimd_client_2",
+            ..new
+        };
+        assert!(
+            matches!(
+                store.create_client(&again).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}: names are unique per tenant, case-insensitively"
+        );
+
+        // Eight racing additions to a client with one live secret: exactly one is added.
+        let racing: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .add_client_secret(client.id, &client_secret(20, 365).1)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut added = 0;
+        for outcome in racing {
+            match outcome.await.unwrap() {
+                AddedSecret::Added(_) => added += 1,
+                AddedSecret::Full => {}
+                AddedSecret::NoClient => panic!("{name}: the client is live"),
+            }
+        }
+        assert_eq!(added, 1, "{name}: at most two live secrets");
+
+        let found = store
+            .client_secret_by_hash(&first.hash())
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(found.client.client_id, "scimd_client_1", "{name}");
+        assert!(found.hash.matches(&first.hash()), "{name}");
+        let first_id = found.secret.id;
+
+        // An access token is a bearer token of the tenant, named after its client, but not
+        // one of the admins' tokens: not listed, not revoked by `token revoke entra`.
+        let (token, new_token) = access_token(&client, Some(first_id), 30);
+        assert_eq!(
+            store.insert_access_token(&new_token).await.unwrap(),
+            IssueOutcome::Issued,
+            "{name}"
+        );
+        let bearer = store.token_by_hash(&token.hash()).await.unwrap().unwrap();
+        assert_eq!(bearer.token.name.as_str(), "entra", "{name}");
+        assert!(
+            store.list_tokens(acme.id).await.unwrap().is_empty(),
+            "{name}"
+        );
+        let entra = TokenName::parse("entra").unwrap();
+        assert!(
+            !store.revoke_token(acme.id, &entra, at(31)).await.unwrap(),
+            "{name}"
+        );
+
+        // Revoking the secret ends the token given for it, and no more are given for it.
+        assert!(
+            store
+                .revoke_client_secret(client.id, first_id, at(40))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let revoked = store.token_by_hash(&token.hash()).await.unwrap().unwrap();
+        assert!(!revoked.token.is_usable(at(41)), "{name}");
+        assert_eq!(
+            store
+                .insert_access_token(&access_token(&client, Some(first_id), 50).1)
+                .await
+                .unwrap(),
+            IssueOutcome::NoLongerLive,
+            "{name}"
+        );
+        assert!(
+            !store
+                .revoke_client_secret(client.id, first_id, at(51))
+                .await
+                .unwrap(),
+            "{name}: revoked already"
+        );
+
+        // An assertion's jti is taken once.
+        let mut by_assertion = access_token(&client, None, 60).1;
+        by_assertion.assertion = Some(("jti-1".into(), at(1_000)));
+        assert_eq!(
+            store.insert_access_token(&by_assertion).await.unwrap(),
+            IssueOutcome::Issued,
+            "{name}"
+        );
+        by_assertion.hash = TokenSecret::generate().unwrap().hash();
+        assert_eq!(
+            store.insert_access_token(&by_assertion).await.unwrap(),
+            IssueOutcome::Replayed,
+            "{name}"
+        );
+
+        // A client holds at most MAX_LIVE_ACCESS_TOKENS live tokens: more retire the oldest.
+        let mut issued = Vec::new();
+        for n in 0..MAX_LIVE_ACCESS_TOKENS + 5 {
+            let (token, new) = access_token(&client, None, 100 + n);
+            assert_eq!(
+                store.insert_access_token(&new).await.unwrap(),
+                IssueOutcome::Issued
+            );
+            issued.push(token);
+        }
+        let mut live = 0;
+        for token in &issued {
+            let found = store.token_by_hash(&token.hash()).await.unwrap().unwrap();
+            live += usize::from(found.token.is_usable(at(200)));
+        }
+        assert_eq!(live, MAX_LIVE_ACCESS_TOKENS as usize, "{name}");
+
+        // Issues racing the client's revocation: once it has committed, no token works.
+        let racing: Vec<_> = (0..16)
+            .map(|n| {
+                let (store, client) = (store.clone(), client.clone());
+                tokio::spawn(async move {
+                    let (token, new) = access_token(&client, None, 300 + n);
+                    let outcome = store.insert_access_token(&new).await.unwrap();
+                    (token, outcome)
+                })
+            })
+            .collect();
+        assert!(
+            store.revoke_client(client.id, at(300)).await.unwrap(),
+            "{name}"
+        );
+        for task in racing {
+            let (token, outcome) = task.await.unwrap();
+            if outcome == IssueOutcome::Issued {
+                let found = store.token_by_hash(&token.hash()).await.unwrap().unwrap();
+                assert!(
+                    !found.token.is_usable(at(400)),
+                    "{name}: a token outlived its client"
+                );
+            }
+        }
+        for token in &issued {
+            let found = store.token_by_hash(&token.hash()).await.unwrap().unwrap();
+            assert!(!found.token.is_usable(at(301)), "{name}");
+        }
+        assert!(
+            !store.revoke_client(client.id, at(310)).await.unwrap(),
+            "{name}"
+        );
+        let listed = store.list_clients(acme.id).await.unwrap();
+        assert_eq!(listed.len(), 1, "{name}");
+        assert!(listed[0].revoked_at.is_some(), "{name}");
+        assert!(
+            listed[0].secrets.iter().all(|s| s.revoked_at.is_some()),
+            "{name}"
+        );
+        // Its name is free again.
+        let renewed = NewClient {
+            secret: client_secret(320, 365).1,
+            ..again
+        };
+        store.create_client(&renewed).await.unwrap();
+
+        store.purge_access_tokens(at(10_000_000)).await.unwrap();
+        assert!(
+            store
+                .token_by_hash(&issued[24].hash())
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
     }
 }

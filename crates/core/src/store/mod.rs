@@ -7,6 +7,7 @@ mod accounts;
 mod activity;
 mod admins;
 mod catalog;
+mod clients;
 mod database;
 mod deliveries;
 mod error;
@@ -24,6 +25,7 @@ pub use accounts::{
 pub use activity::ActivityStore;
 pub use admins::AdminStore;
 pub use catalog::CatalogStore;
+pub use clients::ClientStore;
 pub use database::Database;
 pub use deliveries::DeliveryStore;
 pub use error::{StoreError, StoreResult};
@@ -44,6 +46,7 @@ impl<S> ScimStore for S where S: AccountReads + AccountWrites + CatalogStore + T
 pub trait Store:
     TenantStore
     + TokenStore
+    + ClientStore
     + AccountReads
     + AccountWrites
     + CatalogStore
@@ -64,6 +67,7 @@ pub trait Store:
 impl<S> Store for S where
     S: TenantStore
         + TokenStore
+        + ClientStore
         + AccountReads
         + AccountWrites
         + CatalogStore

@@ -17,6 +17,7 @@ pub trait TokenStore {
         hash: &TokenHash,
     ) -> impl Future<Output = StoreResult<Option<FoundToken>>> + Send;
     fn touch_token(&self, id: i64, now: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The tokens admins made (not the access tokens of OAuth clients).
     fn list_tokens(&self, tenant: TenantId)
     -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
     /// Revokes the live tokens of that name; false when there was none.
