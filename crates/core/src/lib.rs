@@ -47,4 +47,4 @@ pub mod user_id;
 pub mod webhook;
 
 pub use error::{Error, Result};
-pub use provisioner::{Principal, Provisioner};
+pub use provisioner::{AuthenticatedClient, Principal, Provisioner};

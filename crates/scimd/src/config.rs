@@ -5,6 +5,7 @@
 use crate::cli::TenantCommand;
 use crate::cli::admins::AdminCommand;
 use crate::cli::catalog::{MappingCommand, ProfileCommand, StorageCommand};
+use crate::cli::clients::ClientCommand;
 use crate::cli::events::EventsArgs;
 use crate::cli::reports::{ActivityArgs, ReportCommand};
 use crate::cli::serve::{HealthcheckArgs, ServeArgs};
@@ -105,6 +106,9 @@ pub enum Command {
     /// Webhooks: endpoints the change feed is pushed to, signed, with retries.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// OAuth 2.0 clients: IdPs that authenticate with client credentials (Entra's gallery).
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Console and admin-API accounts.
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -26,6 +26,7 @@ mod housekeeping;
 pub mod http;
 mod listing;
 pub mod mail;
+mod oauth;
 mod reports;
 pub mod server;
 pub mod telemetry;
@@ -60,6 +61,8 @@ pub struct ServeConfig {
     pub activity_retention_days: u32,
     /// Days the change feed keeps an event; `0` keeps them all.
     pub event_retention_days: u32,
+    /// How long the access tokens of OAuth clients work.
+    pub access_token_minutes: u32,
     /// Email notifications; off when `None`.
     pub mail: Option<mail::MailConfig>,
     /// Webhooks may go to loopback and private addresses (a receiver on the same network).
@@ -83,6 +86,7 @@ impl ServeConfig {
             connections: server::ConnectionLimits::default(),
             activity_retention_days: scimd_core::provisioner::DEFAULT_ACTIVITY_RETENTION_DAYS,
             event_retention_days: scimd_core::provisioner::DEFAULT_EVENT_RETENTION_DAYS,
+            access_token_minutes: scimd_core::oauth::DEFAULT_ACCESS_TOKEN_MINUTES,
             mail: None,
             webhook_allow_private: false,
             webhook_poll: webhooks::DEFAULT_POLL,
@@ -119,22 +123,26 @@ pub async fn open_provisioner(
     Ok(provisioner)
 }
 
-/// The SCIM base URL change events name users under: the public URL's, else the default
-/// listen address's.
-pub fn scim_base_url(public_url: Option<&str>) -> String {
+/// Where IdPs reach this server: the public URL, else the default listen address as a browser
+/// on the same machine names it.
+pub fn public_origin(public_url: Option<&str>) -> String {
     match public_url {
-        Some(public) => format!(
-            "{}{}",
-            public.trim_end_matches('/'),
-            http::SCIM_BASE_PATHS[0]
-        ),
-        // The address as a browser on the same machine names it.
+        Some(public) => public.trim_end_matches('/').to_owned(),
         None => format!(
-            "http://{}{}",
-            DEFAULT_LISTEN.replacen("127.0.0.1", "localhost", 1),
-            http::SCIM_BASE_PATHS[0]
+            "http://{}",
+            DEFAULT_LISTEN.replacen("127.0.0.1", "localhost", 1)
         ),
     }
+}
+
+/// The SCIM base URL IdPs are given and change events name users under.
+pub fn scim_base_url(public_url: Option<&str>) -> String {
+    format!("{}{}", public_origin(public_url), http::SCIM_BASE_PATHS[0])
+}
+
+/// The OAuth token endpoint IdPs are given.
+pub fn token_endpoint(public_url: Option<&str>) -> String {
+    format!("{}{}", public_origin(public_url), http::TOKEN_PATH)
 }
 
 /// The application over an opened provisioner.
@@ -148,6 +156,7 @@ pub fn application(provisioner: AppProvisioner, config: &ServeConfig) -> axum::R
         limits: config.limits,
         allowed_hosts: config.hosts(),
         webhook_allow_private: config.webhook_allow_private,
+        access_token_minutes: config.access_token_minutes,
     };
     http::app(http::AppState::new(Arc::new(provisioner), settings))
 }

@@ -64,6 +64,7 @@ async fn expired_revoked_and_rotated_tokens_get_the_same_401() {
             limits: RequestLimits::default(),
             allowed_hosts: AllowedHosts::new(["scim.test"], None),
             webhook_allow_private: false,
+            access_token_minutes: 60,
         },
     ));
 

@@ -3,6 +3,7 @@
 
 pub mod admins;
 pub mod catalog;
+pub mod clients;
 pub mod events;
 pub mod reports;
 pub mod serve;
@@ -121,6 +122,7 @@ async fn on_the_database(
         Command::Activity(args) => reports::activity(provisioner, args).await,
         Command::Events(args) => events::events(provisioner, args).await,
         Command::Webhook(command) => webhooks::execute(provisioner, cli, command).await,
+        Command::Client(command) => clients::execute(provisioner, cli, command).await,
         Command::Admin(command) => admins::execute(provisioner, command).await,
         // Served above, without opening the database here.
         Command::Serve(_) | Command::Healthcheck(_) => Ok(ExitCode::SUCCESS),

@@ -51,6 +51,15 @@ pub struct ServeArgs {
     )]
     pub event_retention_days: u32,
 
+    /// Minutes the access tokens of OAuth clients work (60-360), from `POST /oauth/token`.
+    #[arg(
+        long,
+        env = "SCIMD_ACCESS_TOKEN_MINUTES",
+        default_value_t = scimd_core::oauth::DEFAULT_ACCESS_TOKEN_MINUTES,
+        value_parser = clap::value_parser!(u32).range(60..=360)
+    )]
+    pub access_token_minutes: u32,
+
     /// Largest request body accepted, in bytes (advertised as maxPayloadSize).
     #[arg(long, env = "SCIMD_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024)]
     pub max_payload_bytes: u64,
@@ -118,6 +127,7 @@ fn serve_config(cli: &Cli, durability: Durability, args: ServeArgs) -> ServeConf
         allowed_hosts: args.allowed_hosts,
         activity_retention_days: args.activity_retention_days,
         event_retention_days: args.event_retention_days,
+        access_token_minutes: args.access_token_minutes,
         capabilities: Capabilities {
             max_payload_size: args.max_payload_bytes,
             page_limits: PageLimits::default(),

@@ -147,6 +147,7 @@ mod tests {
             limits: Default::default(),
             allowed_hosts: Default::default(),
             webhook_allow_private: false,
+            access_token_minutes: 60,
         };
         let state = AppState::new(std::sync::Arc::new(provisioner), settings);
         let layer = axum::middleware::from_fn_with_state(state.clone(), every_request);

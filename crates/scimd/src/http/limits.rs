@@ -53,10 +53,19 @@ fn half_the_cores() -> NonZeroUsize {
     NonZeroUsize::new(cores / 2).unwrap_or(NonZeroUsize::MIN)
 }
 
+/// Access tokens one OAuth client is given per minute at most.
+const TOKENS_PER_CLIENT_PER_MINUTE: NonZeroU32 = match NonZeroU32::new(30) {
+    Some(rate) => rate,
+    None => NonZeroU32::MIN,
+};
+
 /// The limiters' state, shared by every request.
 #[derive(Debug)]
 pub(crate) struct Limiters {
     per_token: Option<DefaultKeyedRateLimiter<i64>>,
+    /// Access tokens issued per OAuth client: an IdP asks once an hour; a client asking in a
+    /// loop is slowed down rather than given a token per request.
+    per_client: DefaultKeyedRateLimiter<i64>,
     failures: Option<FailureBudget>,
     /// Password checks (Argon2: tens of milliseconds and megabytes each) running at once.
     password_checks: Arc<Semaphore>,
@@ -71,6 +80,10 @@ impl Limiters {
                 let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
                 RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
             }),
+            per_client: RateLimiter::keyed(
+                Quota::per_minute(TOKENS_PER_CLIENT_PER_MINUTE)
+                    .allow_burst(TOKENS_PER_CLIENT_PER_MINUTE),
+            ),
             failures: limits.failed_auth_per_address.map(FailureBudget::new),
             password_checks: Arc::new(Semaphore::new(limits.concurrent_password_checks.get())),
             heavy_work: Arc::new(Semaphore::new(half_the_cores().get())),
@@ -85,6 +98,15 @@ impl Limiters {
         limiter.check_key(&token_id).map_err(|not_until| {
             let wait = not_until.wait_time_from(limiter.clock().now());
             too_many(wait, "this token's request rate is exceeded")
+        })
+    }
+
+    /// Refuses an OAuth client asking for access tokens faster than
+    /// [`TOKENS_PER_CLIENT_PER_MINUTE`].
+    pub fn admit_client(&self, client_pk: i64) -> Result<(), TooMany> {
+        self.per_client.check_key(&client_pk).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.per_client.clock().now());
+            too_many(wait, "this client asks for access tokens too often")
         })
     }
 
@@ -149,7 +171,7 @@ pub(crate) async fn off_the_workers<T: Send + 'static>(
 #[derive(Debug)]
 pub(crate) struct TooMany {
     pub seconds: u64,
-    why: &'static str,
+    pub why: &'static str,
 }
 
 fn too_many(wait: Duration, why: &'static str) -> TooMany {

@@ -10,12 +10,14 @@ pub(crate) mod extract;
 mod frame;
 pub mod hosts;
 pub(crate) mod limits;
+mod oauth;
 mod ops;
 pub(crate) mod response;
 mod strict_json;
 mod users;
 
 pub use limits::RequestLimits;
+pub use oauth::TOKEN_PATH;
 pub(crate) use ops::Metrics;
 
 use crate::AppProvisioner;
@@ -38,8 +40,11 @@ pub struct HttpSettings {
     pub capabilities: Capabilities,
     pub limits: RequestLimits,
     pub allowed_hosts: hosts::AllowedHosts,
-    /// Webhooks may be made for loopback and private addresses.
+    /// Webhooks may be made for loopback and private addresses (and trusted issuers' JWKS
+    /// fetched from them).
     pub webhook_allow_private: bool,
+    /// How long the token endpoint's access tokens work.
+    pub access_token_minutes: u32,
 }
 
 /// What every handler and layer shares. One `Arc`: the state is cloned by each layer and
@@ -57,6 +62,8 @@ pub struct Shared {
     pub(crate) feed_waiters: tokio::sync::Semaphore,
     /// The SET signing key, read on first use (`/.well-known/jwks.json`).
     pub(crate) set_signer: tokio::sync::OnceCell<Arc<crate::webhooks::SetSigner>>,
+    /// Trusted issuers' keys, for client assertions.
+    pub(crate) keyring: crate::oauth::Keyring,
     request_ids: frame::RequestIds,
 }
 
@@ -65,6 +72,7 @@ impl AppState {
         Self(Arc::new(Shared {
             provisioner,
             limiters: limits::Limiters::new(&settings.limits),
+            keyring: crate::oauth::Keyring::new(settings.webhook_allow_private),
             settings,
             metrics: Metrics::new(),
             feed_waiters: tokio::sync::Semaphore::new(admin_api::MAX_WAITING_READS),
@@ -107,6 +115,7 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .merge(ops::router())
+        .merge(oauth::router())
         .merge(crate::console::router(state.clone()))
         .merge(admin_api::router())
         .fallback(not_found)

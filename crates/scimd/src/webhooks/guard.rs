@@ -126,6 +126,45 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
     Ok(addresses)
 }
 
+/// An HTTP client whose connections go only where `allow_private` lets them (see
+/// [`GuardedResolver`]): TLS through rustls with ring and the webpki roots, no redirects, no
+/// proxy, `timeout` for connecting and for the whole exchange. Used for webhooks and for the
+/// JWKS documents of trusted assertion issuers.
+pub(crate) fn guarded_client(
+    allow_private: bool,
+    timeout: std::time::Duration,
+) -> anyhow::Result<reqwest::ClientBuilder> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .dns_resolver(std::sync::Arc::new(GuardedResolver { allow_private }))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(timeout)
+        .connect_timeout(timeout))
+}
+
+/// An address written in the URL itself is not resolved, so the resolver cannot refuse it:
+/// it is checked here, before every request.
+pub(crate) fn literal_address_allowed(url: &Url, allow_private: bool) -> Result<(), String> {
+    match url
+        .host_str()
+        .and_then(|host| host.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+    {
+        Some(ip) if !allow_private && !public_address(ip) => Err(format!(
+            "{ip} is an internal address; requests go to public ones"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Webhooks may go to public addresses only, or also to internal ones when the operator says.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UrlGuard {

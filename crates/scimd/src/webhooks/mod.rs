@@ -1,7 +1,7 @@
 //! Webhooks on the wire (SPEC §11): where they may go (`guard`), how they are signed
 //! (`signature`, `set`), how they are sent (`transport`), and the worker that sends them.
 
-mod guard;
+pub(crate) mod guard;
 mod set;
 mod signature;
 mod transport;

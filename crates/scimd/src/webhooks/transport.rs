@@ -2,7 +2,7 @@
 //! endpoint up, anything else (another status, no answer within 10 s, a refused or closed
 //! connection, a redirect: none is followed) is tried again later.
 
-use super::guard::{self, GuardedResolver};
+use super::guard;
 use super::set::SetSigner;
 use super::signature::signature;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -11,7 +11,6 @@ use scimd_core::webhook::{
     Attempted, DELIVERY_TIMEOUT, DeliveryJob, RESPONSE_SNIPPET_BYTES, WebhookFormat,
     WebhookTransport,
 };
-use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Idle connections kept per receiver between deliveries.
@@ -35,21 +34,7 @@ impl HttpTransport {
         issuer: String,
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(DELIVERY_TIMEOUT)
-            .connect_timeout(DELIVERY_TIMEOUT)
+        let client = guard::guarded_client(allow_private, DELIVERY_TIMEOUT)?
             .pool_max_idle_per_host(IDLE_PER_HOST)
             .user_agent(concat!("scimd-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -104,16 +89,8 @@ impl WebhookTransport for HttpTransport {
             Ok(url) => url,
             Err(reason) => return failed(format!("the URL is refused: {reason}")),
         };
-        // An address in the URL itself is not resolved, so the resolver cannot refuse it.
-        if let Some(ip) = url
-            .host_str()
-            .and_then(|host| host.trim_matches(['[', ']']).parse::<IpAddr>().ok())
-            && !self.allow_private
-            && !guard::public_address(ip)
-        {
-            return failed(format!(
-                "{ip} is an internal address; webhooks go to public ones"
-            ));
+        if let Err(refused) = guard::literal_address_allowed(&url, self.allow_private) {
+            return failed(refused);
         }
         let now = self.clock.now().as_millis() / 1000;
         let (body, headers) = match self.request(job, now) {
