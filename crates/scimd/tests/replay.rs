@@ -412,3 +412,77 @@ async fn an_entra_replay_reaches_a_webhook_as_its_events_in_order() {
     );
     assert_eq!(received.len(), expected.len(), "none twice");
 }
+
+/// Entra's whole sequence with an access token from the OAuth token endpoint (client
+/// credentials, as Entra's app gallery connects) instead of a bearer token: the server's own
+/// token is revoked first, so every step authenticates with the client's access token.
+#[tokio::test]
+async fn entra_id_sequence_replays_with_oauth_client_credentials() {
+    use base64::Engine;
+    use scimd_core::access::Grant;
+    let steps: Vec<Value> = serde_json::from_str(ENTRA).unwrap();
+    let steps: Vec<&Value> = steps
+        .iter()
+        .filter(|step| Mode::EntraLegacy.runs(step))
+        .collect();
+    for (backend, url) in database_urls().await {
+        let mut server = LiveServer::start(url).await;
+        let provisioner = scimd::open_provisioner(&server.database_url, Default::default())
+            .await
+            .unwrap();
+        let grant = Grant::command_line(
+            provisioner.tenant("default").await.unwrap(),
+            common::admin_origin(),
+        );
+        provisioner.revoke_token(&grant, "idp").await.unwrap();
+        let (client, secret) = provisioner
+            .create_client(&grant, "entra", None)
+            .await
+            .unwrap();
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            client.client_id,
+            secret.expose()
+        ));
+        let headers = [
+            ("Authorization".to_owned(), format!("Basic {credentials}")),
+            (
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+        ];
+        let issued = server
+            .exchange(
+                "POST",
+                "/oauth/token",
+                &headers,
+                Some("grant_type=client_credentials"),
+            )
+            .await;
+        assert_eq!(issued.status, 200, "[{backend}] {}", issued.text());
+        let revoked = std::mem::replace(
+            &mut server.token,
+            issued.body["access_token"].as_str().unwrap().to_owned(),
+        );
+        let refused = server
+            .exchange(
+                "GET",
+                "/scim/v2/Users",
+                &[("Authorization".into(), format!("Bearer {revoked}"))],
+                None,
+            )
+            .await;
+        assert_eq!(
+            refused.status, 401,
+            "[{backend}] the bearer token is revoked"
+        );
+        let failures = run_steps("entra", &server, None, &steps).await;
+        assert!(
+            failures.is_empty(),
+            "[{backend}] {} step(s) failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        eprintln!("[{backend}] entra over OAuth: {} steps passed", steps.len());
+    }
+}

@@ -148,3 +148,168 @@ impl Unverified {
         })
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+    use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
+    use scimd_core::oauth::TrustKeys;
+    use serde_json::json;
+
+    /// A signing key of the tests' own and its JWKS entry.
+    pub(crate) enum TestKey {
+        Ec(EcdsaKeyPair),
+        Rsa(RsaKeyPair),
+    }
+
+    impl TestKey {
+        pub fn ec() -> Self {
+            let rng = SystemRandom::new();
+            let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+            Self::Ec(EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap())
+        }
+
+        pub fn rsa() -> Self {
+            let der = include_bytes!("../../../../tests/fixtures/oauth/rsa-2048.der");
+            Self::Rsa(RsaKeyPair::from_der(der).unwrap())
+        }
+
+        pub fn jwk(&self, kid: &str) -> Value {
+            let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+            match self {
+                Self::Ec(key) => {
+                    let point = key.public_key().as_ref();
+                    json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig",
+                           "x": b64(&point[1..33]), "y": b64(&point[33..])})
+                }
+                Self::Rsa(key) => {
+                    let public: signature::RsaPublicKeyComponents<Vec<u8>> = key.public().into();
+                    let (n, e) = (public.n, public.e);
+                    json!({"kty": "RSA", "kid": kid, "alg": "RS256", "n": b64(&n), "e": b64(&e)})
+                }
+            }
+        }
+
+        pub fn sign(&self, kid: &str, claims: &Value) -> String {
+            let alg = match self {
+                Self::Ec(_) => "ES256",
+                Self::Rsa(_) => "RS256",
+            };
+            let header = json!({"alg": alg, "typ": "JWT", "kid": kid});
+            let signed = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let rng = SystemRandom::new();
+            let signature = match self {
+                Self::Ec(key) => key.sign(&rng, signed.as_bytes()).unwrap().as_ref().to_vec(),
+                Self::Rsa(key) => {
+                    let mut out = vec![0; key.public().modulus_len()];
+                    key.sign(
+                        &signature::RSA_PKCS1_SHA256,
+                        &rng,
+                        signed.as_bytes(),
+                        &mut out,
+                    )
+                    .unwrap();
+                    out
+                }
+            };
+            format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn trust() -> Trust {
+        Trust {
+            issuer: "https://login.example/t/v2.0".into(),
+            subject: "app-1".into(),
+            audience: "api://scimd".into(),
+            keys: TrustKeys::JwksUrl("https://login.example/keys".into()),
+        }
+    }
+
+    fn claims() -> Value {
+        json!({"iss": "https://login.example/t/v2.0", "sub": "app-1",
+               "aud": ["api://scimd"], "exp": NOW + 600, "nbf": NOW - 10, "iat": NOW - 10,
+               "jti": "a1"})
+    }
+
+    fn keys(key: &TestKey) -> JwkSet {
+        JwkSet::parse(&json!({"keys": [key.jwk("k1")]}).to_string()).unwrap()
+    }
+
+    fn check(key: &TestKey, jwt: &str) -> Result<Verified, String> {
+        read(jwt)?.verify(&trust(), &keys(key), NOW)
+    }
+
+    #[test]
+    fn es256_and_rs256_assertions_of_the_trusted_issuer_verify() {
+        for key in [TestKey::ec(), TestKey::rsa()] {
+            let verified = check(&key, &key.sign("k1", &claims())).unwrap();
+            assert_eq!(verified.jti, "a1");
+            assert_eq!(verified.remember_until, NOW + 600 + LEEWAY_SECONDS);
+        }
+    }
+
+    #[test]
+    fn forged_or_out_of_place_assertions_are_refused() {
+        let key = TestKey::ec();
+        let other = TestKey::ec();
+        let with = |change: &dyn Fn(&mut Value)| {
+            let mut claims = claims();
+            change(&mut claims);
+            key.sign("k1", &claims)
+        };
+        let refused = [
+            ("another key", other.sign("k1", &claims())),
+            (
+                "issuer",
+                with(&|c| c["iss"] = json!("https://evil.example")),
+            ),
+            ("subject", with(&|c| c["sub"] = json!("app-2"))),
+            ("audience", with(&|c| c["aud"] = json!("api://other"))),
+            ("expired", with(&|c| c["exp"] = json!(NOW - LEEWAY_SECONDS))),
+            (
+                "no exp",
+                with(&|c| drop(c.as_object_mut().unwrap().remove("exp"))),
+            ),
+            (
+                "a year ahead",
+                with(&|c| c["exp"] = json!(NOW + 365 * 86_400)),
+            ),
+            ("not yet", with(&|c| c["nbf"] = json!(NOW + 3_600))),
+            (
+                "no jti",
+                with(&|c| drop(c.as_object_mut().unwrap().remove("jti"))),
+            ),
+        ];
+        for (what, jwt) in refused {
+            assert!(check(&key, &jwt).is_err(), "{what}");
+        }
+        // The signed text changed after signing.
+        let jwt = key.sign("k1", &claims());
+        let mut parts: Vec<&str> = jwt.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(with(&|c| c["sub"] = json!("app-1 ")));
+        parts[1] = &forged;
+        assert!(check(&key, &parts.join(".")).is_err());
+    }
+
+    #[test]
+    fn unsigned_and_hmac_assertions_are_refused_before_any_key() {
+        let payload = URL_SAFE_NO_PAD.encode(claims().to_string());
+        for alg in ["none", "HS256", "RS512", ""] {
+            let header = URL_SAFE_NO_PAD.encode(json!({"alg": alg}).to_string());
+            let error = read(&format!("{header}.{payload}.")).unwrap_err();
+            assert!(error.contains("refused"), "{alg}: {error}");
+        }
+        assert!(read("a.b").is_err());
+        assert!(read(&"a".repeat(MAX_ASSERTION_BYTES + 1)).is_err());
+        let header = URL_SAFE_NO_PAD.encode(json!({"alg": "ES256", "crit": ["x"]}).to_string());
+        assert!(read(&format!("{header}.{payload}.AAAA")).is_err());
+    }
+}
