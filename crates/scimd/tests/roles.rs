@@ -16,6 +16,7 @@ use scimd_core::admin::{AdminAccount, Role};
 use scimd_core::error::{Error, Result};
 use scimd_core::feed::ChangeQuery;
 use scimd_core::mapping::Criteria;
+use scimd_core::oauth::{Trust, TrustKeys};
 use scimd_core::provisioner::WebhookSpec;
 use scimd_core::provisioner::{
     AccountFilter, AccountSearch, ManualUser, MappingEdit, MappingSpec, MoveSelection, MoveTarget,
@@ -80,9 +81,15 @@ enum Op {
     RotateWebhookSecret,
     Redeliver,
     DeleteWebhook,
+    ListClients,
+    CreateClient,
+    AddClientSecret,
+    RevokeClientSecret,
+    TrustClient,
+    RevokeClient,
 }
 
-const EVERY_OP: [Op; 42] = [
+const EVERY_OP: [Op; 48] = [
     Op::ListProfiles,
     Op::ListStorages,
     Op::ListMappings,
@@ -125,6 +132,12 @@ const EVERY_OP: [Op; 42] = [
     Op::RotateWebhookSecret,
     Op::Redeliver,
     Op::DeleteWebhook,
+    Op::ListClients,
+    Op::CreateClient,
+    Op::AddClientSecret,
+    Op::RevokeClientSecret,
+    Op::TrustClient,
+    Op::RevokeClient,
 ];
 
 impl Op {
@@ -134,7 +147,7 @@ impl Op {
             ListProfiles | ListStorages | ListMappings | ListTokens | ListAccounts
             | SearchAccounts | Account | AccountView | Activity | PreviewMapping
             | ShadowedMappings | Dashboard | MailCounts | Changes | ListWebhooks
-            | WebhookDeliveries => Needs::Look,
+            | WebhookDeliveries | ListClients => Needs::Look,
             ListTenants | CreateTenant => Needs::ManageTenants,
             _ => Needs::Change,
         }
@@ -148,6 +161,7 @@ impl Op {
         let token = format!("t-{n}");
         let email = format!("u-{n}@example.com");
         let webhook = format!("w-{n}");
+        let client = format!("c-{n}");
         let manual = |email: &str| ManualUser {
             email: email.to_owned(),
             name: "Role Test".into(),
@@ -298,6 +312,33 @@ impl Op {
                     .map(drop)
             }
             Op::DeleteWebhook => admin.delete_webhook(grant, &webhook).await,
+            Op::ListClients => admin.list_clients(grant).await.map(drop),
+            Op::CreateClient => admin.create_client(grant, &client, None).await.map(drop),
+            Op::AddClientSecret => admin
+                .add_client_secret(grant, &client, None)
+                .await
+                .map(drop),
+            Op::RevokeClientSecret => {
+                // The client's first secret, read as the CLI reads.
+                let tenant = grant.tenant().slug.to_string();
+                let reader = admin.command_line_grant(&tenant, admin_origin()).await?;
+                let clients = admin.list_clients(&reader).await?;
+                let first = clients
+                    .iter()
+                    .find(|listed| listed.name == client)
+                    .map_or(0, |listed| listed.secrets[0].id);
+                admin.revoke_client_secret(grant, &client, first).await
+            }
+            Op::TrustClient => {
+                let trust = Trust {
+                    issuer: "https://login.example.com/t/v2.0".into(),
+                    subject: "app".into(),
+                    audience: "api://scimd".into(),
+                    keys: TrustKeys::Jwks(r#"{"keys": []}"#.into()),
+                };
+                admin.trust_client(grant, &client, Some(trust)).await
+            }
+            Op::RevokeClient => admin.revoke_client(grant, &client).await,
         }
     }
 }

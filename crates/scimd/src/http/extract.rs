@@ -189,6 +189,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 #[derive(Debug, Clone)]
 pub(crate) struct BaseUrl(pub String);
 
+/// The Host header is client input: only a plausible authority is echoed back in URLs.
+pub(crate) fn plausible_host(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+/// Where this server is reached: the public URL, else the request's own (plausible) host.
+pub(crate) fn request_origin(state: &AppState, headers: &axum::http::HeaderMap) -> String {
+    match &state.settings.public_url {
+        Some(public) => public.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|host| plausible_host(host))
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for BaseUrl {
     type Rejection = ApiError;
 
@@ -209,13 +232,12 @@ impl FromRequestParts<AppState> for BaseUrl {
                     .get(header::HOST)
                     .and_then(|h| h.to_str().ok())
                     .unwrap_or_default();
-                // The Host header is client input: only a plausible authority is echoed back.
-                let plausible = !host.is_empty()
-                    && host.chars().all(|c| {
-                        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
-                    });
                 url.push_str("http://");
-                url.push_str(if plausible { host } else { "localhost" });
+                url.push_str(if plausible_host(host) {
+                    host
+                } else {
+                    "localhost"
+                });
             }
         }
         url.push_str(prefix);

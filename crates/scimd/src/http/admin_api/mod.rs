@@ -7,6 +7,7 @@
 mod accounts;
 mod body;
 mod catalog;
+mod clients;
 mod events;
 mod routes;
 mod webhooks;

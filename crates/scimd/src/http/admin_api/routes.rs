@@ -2,6 +2,7 @@
 
 use super::accounts::*;
 use super::catalog::*;
+use super::clients::*;
 use super::events::events;
 use super::webhooks::*;
 use crate::http::AppState;
@@ -22,6 +23,23 @@ pub(super) fn router() -> Router<AppState> {
         )
         .route("/admin/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/admin/api/v1/tokens/{name}", delete(revoke_token))
+        .route(
+            "/admin/api/v1/clients",
+            get(list_clients).post(create_client),
+        )
+        .route("/admin/api/v1/clients/{name}", delete(revoke_client))
+        .route(
+            "/admin/api/v1/clients/{name}/secrets",
+            post(add_client_secret),
+        )
+        .route(
+            "/admin/api/v1/clients/{name}/secrets/{secret_id}",
+            delete(revoke_client_secret),
+        )
+        .route(
+            "/admin/api/v1/clients/{name}/trust",
+            put(trust_client).delete(distrust_client),
+        )
         .route(
             "/admin/api/v1/profiles",
             get(list_profiles).post(create_profile),

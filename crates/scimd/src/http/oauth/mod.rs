@@ -5,7 +5,7 @@
 mod request;
 
 use super::AppState;
-use super::extract::read_limited;
+use super::extract::{read_limited, request_origin};
 use super::limits::{ClientAddress, TooMany};
 use axum::Router;
 
@@ -28,29 +28,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route(METADATA_PATH, get(metadata))
 }
 
-/// Where this server is reached: the public URL, else the request's own host.
-fn origin(state: &AppState, headers: &HeaderMap) -> String {
-    match &state.settings.public_url {
-        Some(public) => public.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .filter(|host| {
-                    !host.is_empty()
-                        && host.chars().all(|c| {
-                            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
-                        })
-                })
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    }
-}
-
 /// RFC 8414 authorization server metadata.
 async fn metadata(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let origin = origin(&state, &headers);
+    let origin = request_origin(&state, &headers);
     axum::Json(json!({
         "issuer": origin,
         "token_endpoint": format!("{origin}{TOKEN_PATH}"),
