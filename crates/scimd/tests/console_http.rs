@@ -9,6 +9,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use base64::Engine;
 use common::{TestApp, admin_origin};
 use http_body_util::BodyExt;
 use scimd_core::access::Grant;
@@ -1472,4 +1473,107 @@ async fn webhooks_are_managed_from_their_page() {
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
     let listed = send(&app, get("/admin/webhooks", Some(&cookie))).await;
     assert!(listed.html.contains("No endpoints yet"));
+}
+
+/// SPEC §12: a client made on the Provisioning page shows exactly the four values Entra asks
+/// for, the secret once; the secret works at the token endpoint; secrets and clients are
+/// revoked from their rows; a viewer gets no forms.
+#[tokio::test]
+async fn oauth_clients_are_made_on_the_provisioning_page_with_the_four_values_entra_asks_for() {
+    let app = TestApp::new().await;
+    with_admin(&app, "ann@example.com", Role::Admin).await;
+    with_admin(&app, "vic@example.com", Role::Viewer).await;
+    let cookie = sign_in(&app, "ann@example.com").await;
+    let csrf = csrf_of(
+        &send(&app, get("/admin/provisioning", Some(&cookie)))
+            .await
+            .html,
+    );
+    let created = send(
+        &app,
+        post(
+            "/admin/provisioning/clients",
+            Some(&cookie),
+            &[("csrf", &csrf), ("name", "entra"), ("days", "365")],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.html);
+    let value = |id: &str| {
+        let marker = format!("id=\"{id}\">");
+        let at = created.html.find(&marker).unwrap() + marker.len();
+        let end = created.html[at..].find('<').unwrap();
+        created.html[at..at + end].to_owned()
+    };
+    assert_eq!(value("client-scim-url"), "http://scim.test/scim/v2");
+    assert_eq!(
+        value("client-token-endpoint"),
+        "http://scim.test/oauth/token"
+    );
+    let (client_id, secret) = (value("client-id"), value("client-secret"));
+    assert!(secret.starts_with("scimd_cs_"), "{secret}");
+
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let token = |basic: String| {
+        Request::builder()
+            .method("POST")
+            .uri("/oauth/token")
+            .header(header::HOST, "scim.test")
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("grant_type=client_credentials"))
+            .unwrap()
+    };
+    let issued = app
+        .router
+        .clone()
+        .oneshot(token(basic.clone()))
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), StatusCode::OK, "the secret works");
+
+    let page = send(&app, get("/admin/provisioning", Some(&cookie))).await;
+    assert!(!page.html.contains(&secret), "shown once");
+    assert!(page.html.contains(&client_id) && page.html.contains("status-valid"));
+
+    let revoked = send(
+        &app,
+        post(
+            "/admin/provisioning/clients/entra/secrets/1/revoke",
+            Some(&cookie),
+            &[("csrf", &csrf)],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.html);
+    let refused = app.router.clone().oneshot(token(basic)).await.unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::UNAUTHORIZED,
+        "a revoked secret"
+    );
+
+    let viewer = sign_in(&app, "vic@example.com").await;
+    let seen = send(&app, get("/admin/provisioning", Some(&viewer))).await;
+    assert!(seen.html.contains(&client_id), "a viewer sees the client");
+    assert!(
+        !seen.html.contains("/admin/provisioning/clients"),
+        "and no form"
+    );
+
+    let gone = send(
+        &app,
+        post(
+            "/admin/provisioning/clients/entra/revoke",
+            Some(&cookie),
+            &[("csrf", &csrf)],
+            ORIGIN,
+        ),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    let listed = send(&app, get("/admin/provisioning", Some(&cookie))).await;
+    assert!(listed.html.contains("status-revoked"));
 }

@@ -5,6 +5,7 @@
 mod assets;
 mod auth;
 mod catalog;
+mod clients;
 mod forms;
 mod mappings;
 mod notices;
@@ -29,6 +30,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(pages::router())
         .merge(provisioning::router())
+        .merge(clients::router())
         .merge(mappings::router())
         .merge(catalog::router())
         .merge(reports::router())

@@ -1,5 +1,6 @@
-//! The Provisioning page (SPEC §7, R-10–R-13): the SCIM base URL and the tenant's tokens, with
-//! creation (the secret shown once), rotation with an optional grace period, and revocation.
+//! The Provisioning page (SPEC §7, R-10–R-13, §12): the SCIM base URL, the tenant's tokens
+//! (creation with the secret shown once, rotation with an optional grace period, revocation)
+//! and its OAuth clients (their forms are `clients.rs`).
 
 use super::Signed;
 use super::forms::{Field, NoFields, Posted};
@@ -12,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use scim::datetime::Timestamp;
+use scimd_core::oauth::OAuthClient;
 use scimd_core::tenant::ProvisioningMethod;
 use scimd_core::token::TokenStatus;
 use serde::Deserialize;
@@ -22,6 +24,39 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/provisioning/method", post(switch_method))
         .route("/admin/provisioning/tokens", post(create))
         .route("/admin/provisioning/tokens/{name}/revoke", post(revoke))
+}
+
+/// A secret just made, shown once: a token's, or an OAuth client's with the other three values
+/// Entra asks for.
+pub(super) enum Created {
+    Nothing,
+    Token { name: String, secret: String },
+    Client(NewCredentials),
+}
+
+pub(super) struct NewCredentials {
+    pub client: String,
+    pub client_id: String,
+    pub secret: String,
+    pub token_endpoint: String,
+}
+
+struct SecretRow {
+    id: i64,
+    status: &'static str,
+    live: bool,
+    expires: String,
+    last_used: String,
+}
+
+struct ClientRow {
+    name: String,
+    client_id: String,
+    live: bool,
+    status: &'static str,
+    secrets: Vec<SecretRow>,
+    /// The issuer and subject whose assertions it takes, if any.
+    trusts: Option<String>,
 }
 
 struct TokenRow {
@@ -40,22 +75,55 @@ struct ProvisioningPage {
     scim_url: String,
     insync_url: String,
     tokens: Vec<TokenRow>,
+    clients: Vec<ClientRow>,
     /// `true` when SCIM calls are served, `false` when the tenant is provisioned manually.
     scim_on: bool,
     can_change: bool,
-    /// The name and secret of a token just created: shown once.
-    created: Option<(String, String)>,
+    created: Created,
     notice: Option<String>,
 }
 
-async fn show(
+fn when(at: Option<Timestamp>) -> String {
+    at.map(Timestamp::to_rfc3339)
+        .unwrap_or_else(|| "never".into())
+}
+
+fn client_rows(clients: Vec<OAuthClient>, now: Timestamp) -> Vec<ClientRow> {
+    clients
+        .into_iter()
+        .map(|client| ClientRow {
+            live: client.revoked_at.is_none(),
+            status: client.status(),
+            trusts: client
+                .trust
+                .as_ref()
+                .map(|trust| format!("{} / {}", trust.issuer, trust.subject)),
+            secrets: client
+                .secrets
+                .iter()
+                .map(|secret| SecretRow {
+                    id: secret.id,
+                    status: secret.status(now).as_str(),
+                    live: secret.is_usable(now),
+                    expires: secret.expires_at.to_rfc3339(),
+                    last_used: when(secret.last_used_at),
+                })
+                .collect(),
+            name: client.name,
+            client_id: client.client_id,
+        })
+        .collect()
+}
+
+pub(super) async fn show(
     state: &AppState,
     signed: &Signed,
     base: &BaseUrl,
-    created: Option<(String, String)>,
+    created: Created,
     notice: Option<String>,
 ) -> PageResult {
     let tokens = state.provisioner.list_tokens(&signed.grant).await?;
+    let clients = state.provisioner.list_clients(&signed.grant).await?;
     let now = state.provisioner.now();
     let tokens = tokens
         .into_iter()
@@ -67,10 +135,7 @@ async fn show(
                 live: matches!(status, TokenStatus::Valid | TokenStatus::Expiring),
                 created: token.created_at.to_rfc3339(),
                 expires: token.expires_at.to_rfc3339(),
-                last_used: token
-                    .last_used_at
-                    .map(Timestamp::to_rfc3339)
-                    .unwrap_or_else(|| "never".into()),
+                last_used: when(token.last_used_at),
             }
         })
         .collect();
@@ -79,6 +144,7 @@ async fn show(
         scim_url: format!("{}/scim/v2", base.0),
         insync_url: format!("{}/insync/scim", base.0),
         tokens,
+        clients: client_rows(clients, now),
         scim_on: signed.tenant().provisioning == ProvisioningMethod::Scim,
         can_change: signed.can_change(),
         created,
@@ -87,7 +153,7 @@ async fn show(
 }
 
 async fn page(State(state): State<AppState>, signed: Signed, base: BaseUrl) -> PageResult {
-    show(&state, &signed, &base, None, None).await
+    show(&state, &signed, &base, Created::Nothing, None).await
 }
 
 /// A new token: its name, lifetime in days, and how long the one it replaces keeps working.
@@ -109,7 +175,10 @@ async fn create(
         .provisioner
         .create_token(&signed.grant, &form.name, days, keep)
         .await?;
-    let created = Some((token.name.to_string(), secret.expose().to_owned()));
+    let created = Created::Token {
+        name: token.name.to_string(),
+        secret: secret.expose().to_owned(),
+    };
     show(&state, &signed, &base, created, None).await
 }
 
