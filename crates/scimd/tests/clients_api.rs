@@ -11,51 +11,10 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine;
-use common::{TestApp, admin_origin, database_urls};
+use common::admin_api::{call, key};
+use common::{TestApp, database_urls};
 use scimd_core::admin::Role;
 use serde_json::{Value, json};
-
-async fn key(app: &TestApp, email: &str, role: Role) -> String {
-    let provisioner = app.provisioner().await;
-    provisioner
-        .create_admin(
-            &admin_origin(),
-            email,
-            Some("default"),
-            role,
-            "a long enough passphrase",
-        )
-        .await
-        .unwrap();
-    let key = provisioner
-        .create_api_key(email, "tests", 30)
-        .await
-        .unwrap();
-    key.expose().to_owned()
-}
-
-async fn call(
-    app: &TestApp,
-    key: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(format!("/admin/api/v1{path}"))
-        .header(header::HOST, "scim.test")
-        .header(header::AUTHORIZATION, format!("Bearer {key}"));
-    let body = match body {
-        Some(body) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(body.to_string())
-        }
-        None => Body::empty(),
-    };
-    let reply = app.send(request.body(body).unwrap()).await;
-    (reply.status, reply.body)
-}
 
 /// `POST /oauth/token` with these credentials by HTTP Basic: the status.
 async fn token_status(app: &TestApp, credentials: &Value) -> StatusCode {

@@ -13,8 +13,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::cli::Cli;
 use common::database_urls;
 use common::live::{LiveServer, Reply, exchange, http_request};
-use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
+use common::signing::TestKey;
 use scimd_core::clock::{Clock, ManualClock, SystemClock};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -112,14 +111,19 @@ async fn token_request(server: SocketAddr, headers: &[(String, String)], body: &
     reply
 }
 
-/// An access token for `client` by HTTP Basic.
-async fn access_token(server: SocketAddr, client: &Client) -> String {
-    let reply = token_request(
+/// A token request of `client` by HTTP Basic.
+async fn ask_by_basic(server: SocketAddr, client: &Client) -> Reply {
+    token_request(
         server,
         &[form(), basic(&client.id, &client.secret)],
         "grant_type=client_credentials",
     )
-    .await;
+    .await
+}
+
+/// An access token for `client` by HTTP Basic.
+async fn access_token(server: SocketAddr, client: &Client) -> String {
+    let reply = ask_by_basic(server, client).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.body["access_token"].as_str().unwrap().to_owned()
 }
@@ -415,12 +419,7 @@ async fn failed_client_authentications_spend_the_address_budget() {
         "{statuses:?}"
     );
     // The right secret from the same address waits too: the budget is the address's.
-    let reply = token_request(
-        server.address,
-        &[form(), basic(&entra.id, &entra.secret)],
-        "grant_type=client_credentials",
-    )
-    .await;
+    let reply = ask_by_basic(server.address, &entra).await;
     assert_eq!(reply.status, 429);
     assert!(reply.headers.contains_key("retry-after"));
 }
@@ -471,12 +470,7 @@ async fn rotation_keeps_two_live_secrets_and_revocation_ends_access_tokens_at_on
             200,
             "[{backend}]"
         );
-        let refused = token_request(
-            server.address,
-            &[form(), basic(&entra.id, &entra.secret)],
-            "grant_type=client_credentials",
-        )
-        .await;
+        let refused = ask_by_basic(server.address, &entra).await;
         assert_eq!(
             refused.body["error"], "invalid_client",
             "[{backend}] a revoked secret"
@@ -492,12 +486,7 @@ async fn rotation_keeps_two_live_secrets_and_revocation_ends_access_tokens_at_on
         // An access token never outlives its secret: 28 minutes before the secret ends, the
         // token is given for those minutes only.
         clock.advance_millis(365 * 86_400_000 - 90 * 60_000);
-        let last = token_request(
-            server.address,
-            &[form(), basic(&second.id, &second.secret)],
-            "grant_type=client_credentials",
-        )
-        .await;
+        let last = ask_by_basic(server.address, &second).await;
         let expires_in = last.body["expires_in"].as_i64().unwrap();
         assert!((0..1800).contains(&expires_in), "[{backend}] {expires_in}");
         let fresh = last.body["access_token"].as_str().unwrap();
@@ -507,12 +496,7 @@ async fn rotation_keeps_two_live_secrets_and_revocation_ends_access_tokens_at_on
             401,
             "[{backend}]"
         );
-        let expired = token_request(
-            server.address,
-            &[form(), basic(&second.id, &second.secret)],
-            "grant_type=client_credentials",
-        )
-        .await;
+        let expired = ask_by_basic(server.address, &second).await;
         assert_eq!(
             expired.body["error"],
             "invalid_client",
@@ -551,12 +535,7 @@ async fn a_revoked_client_loses_its_access_tokens_on_every_instance() {
                 401,
                 "[{backend}]"
             );
-            let refused = token_request(
-                server.address,
-                &[form(), basic(&entra.id, &entra.secret)],
-                "grant_type=client_credentials",
-            )
-            .await;
+            let refused = ask_by_basic(server.address, &entra).await;
             assert_eq!(refused.status, 401, "[{backend}]");
         }
         let listed = cli.json(&["client", "list", "--format", "json"]);
@@ -564,67 +543,6 @@ async fn a_revoked_client_loses_its_access_tokens_on_every_instance() {
         // Its name is free for a new client.
         create_client(&cli, "entra", &[]);
         eprintln!("[{backend}] revoked on {} instance(s)", instances.len());
-    }
-}
-
-/// A signing key made for the test, and its JWKS entry.
-enum TestKey {
-    Ec(EcdsaKeyPair),
-    Rsa(RsaKeyPair),
-}
-
-impl TestKey {
-    fn ec() -> Self {
-        let rng = SystemRandom::new();
-        let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
-        Self::Ec(EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap())
-    }
-
-    fn rsa() -> Self {
-        let der = include_bytes!("../../../tests/fixtures/oauth/rsa-2048.der");
-        Self::Rsa(RsaKeyPair::from_der(der).unwrap())
-    }
-
-    fn jwks(&self, kid: &str) -> String {
-        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
-        let key = match self {
-            Self::Ec(key) => {
-                let point = key.public_key().as_ref();
-                json!({"kty": "EC", "crv": "P-256", "kid": kid,
-                       "x": b64(&point[1..33]), "y": b64(&point[33..])})
-            }
-            Self::Rsa(key) => {
-                let public: signature::RsaPublicKeyComponents<Vec<u8>> = key.public().into();
-                json!({"kty": "RSA", "kid": kid, "n": b64(&public.n), "e": b64(&public.e)})
-            }
-        };
-        json!({"keys": [key]}).to_string()
-    }
-
-    fn sign(&self, alg: &str, kid: &str, claims: &Value) -> String {
-        let header = json!({"alg": alg, "typ": "JWT", "kid": kid});
-        let signed = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let rng = SystemRandom::new();
-        let signature = match self {
-            Self::Ec(key) => key.sign(&rng, signed.as_bytes()).unwrap().as_ref().to_vec(),
-            Self::Rsa(key) => {
-                let mut out = vec![0; key.public().modulus_len()];
-                key.sign(
-                    &signature::RSA_PKCS1_SHA256,
-                    &rng,
-                    signed.as_bytes(),
-                    &mut out,
-                )
-                .unwrap();
-                out
-            }
-        };
-        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 }
 

@@ -19,12 +19,8 @@ pub enum ClientCommand {
         /// One name per IdP connection, e.g. entra.
         #[arg(long)]
         name: String,
-        /// The secret's lifetime, 365 to 1095 days.
-        #[arg(long, default_value_t = scimd_core::oauth::DEFAULT_SECRET_DAYS)]
-        secret_expires_in_days: i64,
-        /// `text` (one value per line) or `json` (one object, nothing else on stdout).
-        #[arg(long, value_enum, default_value = "text")]
-        format: SecretFormat,
+        #[command(flatten)]
+        secret: SecretArgs,
         #[command(flatten)]
         tenant: TenantArg,
     },
@@ -38,10 +34,8 @@ pub enum ClientCommand {
     /// Add a second live secret (for a rotation) and print it once. A client has at most two.
     AddSecret {
         name: String,
-        #[arg(long, default_value_t = scimd_core::oauth::DEFAULT_SECRET_DAYS)]
-        secret_expires_in_days: i64,
-        #[arg(long, value_enum, default_value = "text")]
-        format: SecretFormat,
+        #[command(flatten)]
+        secret: SecretArgs,
         #[command(flatten)]
         tenant: TenantArg,
     },
@@ -79,6 +73,17 @@ pub enum ClientCommand {
         #[command(flatten)]
         tenant: TenantArg,
     },
+}
+
+/// A new secret's lifetime, and how it is printed.
+#[derive(Debug, clap::Args)]
+pub struct SecretArgs {
+    /// The secret's lifetime, 365 to 1095 days.
+    #[arg(long, default_value_t = scimd_core::oauth::DEFAULT_SECRET_DAYS)]
+    secret_expires_in_days: i64,
+    /// `text` (one value per line) or `json` (one object, nothing else on stdout).
+    #[arg(long, value_enum, default_value = "text")]
+    format: SecretFormat,
 }
 
 /// How a new secret is printed.
@@ -168,8 +173,11 @@ pub(super) async fn execute(
     match command {
         ClientCommand::Create {
             name,
-            secret_expires_in_days,
-            format,
+            secret:
+                SecretArgs {
+                    secret_expires_in_days,
+                    format,
+                },
             tenant,
         } => {
             let grant = super::grant(provisioner, &tenant.tenant, "client create").await?;
@@ -195,8 +203,11 @@ pub(super) async fn execute(
         }
         ClientCommand::AddSecret {
             name,
-            secret_expires_in_days,
-            format,
+            secret:
+                SecretArgs {
+                    secret_expires_in_days,
+                    format,
+                },
             tenant,
         } => {
             let grant = super::grant(provisioner, &tenant.tenant, "client add-secret").await?;

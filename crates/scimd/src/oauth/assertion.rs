@@ -149,78 +149,17 @@ impl Unverified {
     }
 }
 
+/// The tests' signing keys, shared with the integration tests.
 #[cfg(test)]
-pub(crate) mod tests {
+#[path = "../../tests/common/signing.rs"]
+mod signing;
+
+#[cfg(test)]
+mod tests {
+    use super::signing::TestKey;
     use super::*;
-    use ring::rand::SystemRandom;
-    use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
     use scimd_core::oauth::TrustKeys;
     use serde_json::json;
-
-    /// A signing key of the tests' own and its JWKS entry.
-    pub(crate) enum TestKey {
-        Ec(EcdsaKeyPair),
-        Rsa(RsaKeyPair),
-    }
-
-    impl TestKey {
-        pub fn ec() -> Self {
-            let rng = SystemRandom::new();
-            let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
-            Self::Ec(EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap())
-        }
-
-        pub fn rsa() -> Self {
-            let der = include_bytes!("../../../../tests/fixtures/oauth/rsa-2048.der");
-            Self::Rsa(RsaKeyPair::from_der(der).unwrap())
-        }
-
-        pub fn jwk(&self, kid: &str) -> Value {
-            let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
-            match self {
-                Self::Ec(key) => {
-                    let point = key.public_key().as_ref();
-                    json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig",
-                           "x": b64(&point[1..33]), "y": b64(&point[33..])})
-                }
-                Self::Rsa(key) => {
-                    let public: signature::RsaPublicKeyComponents<Vec<u8>> = key.public().into();
-                    let (n, e) = (public.n, public.e);
-                    json!({"kty": "RSA", "kid": kid, "alg": "RS256", "n": b64(&n), "e": b64(&e)})
-                }
-            }
-        }
-
-        pub fn sign(&self, kid: &str, claims: &Value) -> String {
-            let alg = match self {
-                Self::Ec(_) => "ES256",
-                Self::Rsa(_) => "RS256",
-            };
-            let header = json!({"alg": alg, "typ": "JWT", "kid": kid});
-            let signed = format!(
-                "{}.{}",
-                URL_SAFE_NO_PAD.encode(header.to_string()),
-                URL_SAFE_NO_PAD.encode(claims.to_string())
-            );
-            let rng = SystemRandom::new();
-            let signature = match self {
-                Self::Ec(key) => key.sign(&rng, signed.as_bytes()).unwrap().as_ref().to_vec(),
-                Self::Rsa(key) => {
-                    let mut out = vec![0; key.public().modulus_len()];
-                    key.sign(
-                        &signature::RSA_PKCS1_SHA256,
-                        &rng,
-                        signed.as_bytes(),
-                        &mut out,
-                    )
-                    .unwrap();
-                    out
-                }
-            };
-            format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
-        }
-    }
 
     const NOW: i64 = 1_800_000_000;
 
@@ -240,7 +179,7 @@ pub(crate) mod tests {
     }
 
     fn keys(key: &TestKey) -> JwkSet {
-        JwkSet::parse(&json!({"keys": [key.jwk("k1")]}).to_string()).unwrap()
+        JwkSet::parse(&key.jwks("k1")).unwrap()
     }
 
     fn check(key: &TestKey, jwt: &str) -> Result<Verified, String> {
@@ -250,7 +189,7 @@ pub(crate) mod tests {
     #[test]
     fn es256_and_rs256_assertions_of_the_trusted_issuer_verify() {
         for key in [TestKey::ec(), TestKey::rsa()] {
-            let verified = check(&key, &key.sign("k1", &claims())).unwrap();
+            let verified = check(&key, &key.sign(key.alg(), "k1", &claims())).unwrap();
             assert_eq!(verified.jti, "a1");
             assert_eq!(verified.remember_until, NOW + 600 + LEEWAY_SECONDS);
         }
@@ -263,10 +202,10 @@ pub(crate) mod tests {
         let with = |change: &dyn Fn(&mut Value)| {
             let mut claims = claims();
             change(&mut claims);
-            key.sign("k1", &claims)
+            key.sign(key.alg(), "k1", &claims)
         };
         let refused = [
-            ("another key", other.sign("k1", &claims())),
+            ("another key", other.sign(other.alg(), "k1", &claims())),
             (
                 "issuer",
                 with(&|c| c["iss"] = json!("https://evil.example")),
@@ -292,7 +231,7 @@ pub(crate) mod tests {
             assert!(check(&key, &jwt).is_err(), "{what}");
         }
         // The signed text changed after signing.
-        let jwt = key.sign("k1", &claims());
+        let jwt = key.sign(key.alg(), "k1", &claims());
         let mut parts: Vec<&str> = jwt.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(with(&|c| c["sub"] = json!("app-1 ")));
         parts[1] = &forged;

@@ -14,9 +14,11 @@ use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
 
+pub mod admin_api;
 pub mod cli;
 pub mod live;
 pub mod receiver;
+pub mod signing;
 pub mod smtp;
 
 pub struct TestApp {
