@@ -73,6 +73,8 @@ pub struct Token {
     /// When it stops (or stopped) working; in the future during a rotation grace period.
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// The OAuth client an access token was issued to; `None` for the tokens admins make.
+    pub client_pk: Option<i64>,
 }
 
 /// A token found by the hash of its secret, with what authentication needs of its tenant.
@@ -192,6 +194,7 @@ mod tests {
             expires_at: days_after(created, 365),
             revoked_at: None,
             last_used_at: None,
+            client_pk: None,
         };
         assert_eq!(token.status(days_after(created, 1)), TokenStatus::Valid);
         assert_eq!(

@@ -345,6 +345,14 @@ async fn every_refused_token_request_gets_its_rfc_error_and_changes_nothing() {
             false,
         ),
         (
+            "a body over 64 KiB",
+            vec![form(), good.clone()],
+            format!("{grant}&padding={}", "x".repeat(70_000)),
+            413,
+            "invalid_request",
+            false,
+        ),
+        (
             "no content type",
             vec![good.clone()],
             grant.into(),

@@ -9,13 +9,13 @@ use scimd_core::store::{StoreError, StoreResult, TokenStore};
 use scimd_core::tenant::{TenantId, TenantSlug};
 use scimd_core::token::{FoundToken, NewToken, SecretHash, Token, TokenHash, TokenName};
 
-const TOKEN_COLUMNS: &str =
-    "id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at";
-const TOKEN_TYPES: &[Column] = TOKEN_WITH_TENANT_TYPES.split_at(8).0;
+const TOKEN_COLUMNS: &str = "id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at, \
+     last_used_at, client_pk";
+const TOKEN_TYPES: &[Column] = TOKEN_WITH_TENANT_TYPES.split_at(9).0;
 /// A token by its hash, with its tenant's slug and provisioning method: [`TOKEN_COLUMNS`], then
 /// those two.
 const TOKEN_WITH_TENANT: &str = "SELECT k.id, k.tenant_id, k.name, k.secret_hash, k.created_at, \
-     k.expires_at, k.revoked_at, k.last_used_at, t.slug, t.provisioning \
+     k.expires_at, k.revoked_at, k.last_used_at, k.client_pk, t.slug, t.provisioning \
      FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.secret_hash = $1";
 const TOKEN_WITH_TENANT_TYPES: &[Column] = &[
     Column::Int,
@@ -24,6 +24,7 @@ const TOKEN_WITH_TENANT_TYPES: &[Column] = &[
     Column::Bytes,
     Column::Int,
     Column::Int,
+    Column::OptInt,
     Column::OptInt,
     Column::OptInt,
     Column::Text,
@@ -45,6 +46,7 @@ fn token_from(mut row: Row) -> StoreResult<(Token, TokenHash)> {
         expires_at: Timestamp::from_millis(row[5].int()),
         revoked_at: row[6].opt_int().map(Timestamp::from_millis),
         last_used_at: row[7].opt_int().map(Timestamp::from_millis),
+        client_pk: row[8].opt_int(),
     };
     Ok((token, SecretHash(hash)))
 }
@@ -95,8 +97,8 @@ impl TokenStore for SqlStore {
         else {
             return Ok(None);
         };
-        let provisioning = provisioning_from(&row[9].take_text())?;
-        let tenant_slug = TenantSlug::parse(&row[8].take_text())
+        let provisioning = provisioning_from(&row[10].take_text())?;
+        let tenant_slug = TenantSlug::parse(&row[9].take_text())
             .map_err(|e| StoreError::Backend(e.to_string().into()))?;
         let (token, hash) = token_from(row)?;
         Ok(Some(FoundToken {

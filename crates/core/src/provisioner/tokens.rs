@@ -23,6 +23,9 @@ pub struct Principal {
     pub tenant_slug: TenantSlug,
     pub token_id: i64,
     pub token_name: String,
+    /// The OAuth client an access token was issued to: its requests share one rate, however
+    /// many access tokens it holds.
+    pub client_pk: Option<i64>,
     /// The tenant's provisioning method when the token was checked.
     pub provisioning: ProvisioningMethod,
 }
@@ -176,6 +179,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
             tenant_slug,
             token_id: token.id,
             token_name: token.name.as_str().to_owned(),
+            client_pk: token.client_pk,
             provisioning,
         })
     }

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::extract::{ParsedBody, parse_body, read_limited};
-use super::limits::client_address;
+use super::limits::{RateKey, client_address};
 use super::response::{ApiError, Failure};
 use axum::body::Body;
 use axum::extract::{RawPathParams, Request, State};
@@ -55,7 +55,7 @@ async fn authenticate_and_run(
     }
     let principal = authenticated?;
     // Not recorded in the activity log: a client over its rate would write a row per refusal.
-    if let Err(refused) = state.limiters.admit_token(principal.token_id) {
+    if let Err(refused) = state.limiters.admit_token(RateKey::of(&principal)) {
         return Ok(refused.into_response());
     }
     let user_agent = request

@@ -53,6 +53,22 @@ fn half_the_cores() -> NonZeroUsize {
     NonZeroUsize::new(cores / 2).unwrap_or(NonZeroUsize::MIN)
 }
 
+/// What a request rate is counted for: a token admins made, or an OAuth client (whose access
+/// tokens share its rate, so that holding several does not multiply it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RateKey {
+    Token(i64),
+    Client(i64),
+}
+
+impl RateKey {
+    pub fn of(principal: &scimd_core::Principal) -> Self {
+        principal
+            .client_pk
+            .map_or(Self::Token(principal.token_id), Self::Client)
+    }
+}
+
 /// Access tokens one OAuth client is given per minute at most.
 const TOKENS_PER_CLIENT_PER_MINUTE: NonZeroU32 = match NonZeroU32::new(30) {
     Some(rate) => rate,
@@ -62,7 +78,7 @@ const TOKENS_PER_CLIENT_PER_MINUTE: NonZeroU32 = match NonZeroU32::new(30) {
 /// The limiters' state, shared by every request.
 #[derive(Debug)]
 pub(crate) struct Limiters {
-    per_token: Option<DefaultKeyedRateLimiter<i64>>,
+    per_token: Option<DefaultKeyedRateLimiter<RateKey>>,
     /// Access tokens issued per OAuth client: an IdP asks once an hour; a client asking in a
     /// loop is slowed down rather than given a token per request.
     per_client: DefaultKeyedRateLimiter<i64>,
@@ -90,12 +106,12 @@ impl Limiters {
         }
     }
 
-    /// Refuses a token over its rate.
-    pub fn admit_token(&self, token_id: i64) -> Result<(), TooMany> {
+    /// Refuses a token (or an OAuth client, all its access tokens together) over its rate.
+    pub fn admit_token(&self, key: RateKey) -> Result<(), TooMany> {
         let Some(limiter) = &self.per_token else {
             return Ok(());
         };
-        limiter.check_key(&token_id).map_err(|not_until| {
+        limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(limiter.clock().now());
             too_many(wait, "this token's request rate is exceeded")
         })
@@ -273,9 +289,14 @@ mod tests {
     fn a_token_over_its_rate_gets_429_with_retry_after() {
         let limiters = Limiters::new(&limits(1, 0));
         let started = Instant::now();
-        assert!(limiters.admit_token(7).is_ok());
-        assert!(limiters.admit_token(7).is_ok(), "a burst of twice the rate");
-        let outcomes: Vec<_> = (0..1000).map(|_| limiters.admit_token(7)).collect();
+        assert!(limiters.admit_token(RateKey::Token(7)).is_ok());
+        assert!(
+            limiters.admit_token(RateKey::Token(7)).is_ok(),
+            "a burst of twice the rate"
+        );
+        let outcomes: Vec<_> = (0..1000)
+            .map(|_| limiters.admit_token(RateKey::Token(7)))
+            .collect();
         let refill = started.elapsed().as_secs() + 1;
         let admitted = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
         assert!(
@@ -291,8 +312,42 @@ mod tests {
         assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
         assert!(
-            limiters.admit_token(8).is_ok(),
+            limiters.admit_token(RateKey::Token(8)).is_ok(),
             "other tokens are not affected"
+        );
+    }
+
+    /// An OAuth client holding several access tokens gets one rate, not one per token.
+    #[test]
+    fn the_access_tokens_of_one_client_share_its_rate() {
+        let limiters = Limiters::new(&limits(1, 0));
+        let principal = |token_id, client_pk| scimd_core::Principal {
+            tenant_id: scimd_core::tenant::TenantId(1),
+            tenant_slug: scimd_core::tenant::TenantSlug::parse("default").unwrap(),
+            token_id,
+            token_name: "entra".into(),
+            client_pk,
+            provisioning: scimd_core::tenant::ProvisioningMethod::Scim,
+        };
+        let tokens = [principal(11, Some(5)), principal(12, Some(5))];
+        let started = Instant::now();
+        let admitted = (0..1000)
+            .filter(|n| {
+                let key = RateKey::of(&tokens[n % 2]);
+                limiters.admit_token(key).is_ok()
+            })
+            .count();
+        let burst_and_refill = 2 + started.elapsed().as_secs() + 1;
+        assert!(
+            u64::try_from(admitted).unwrap() <= burst_and_refill,
+            "{admitted} passed in {:?}",
+            started.elapsed()
+        );
+        assert!(
+            limiters
+                .admit_token(RateKey::of(&principal(5, None)))
+                .is_ok(),
+            "an admin's token numbered like the client is another key"
         );
     }
 
@@ -333,7 +388,7 @@ mod tests {
         let limiters = Limiters::new(&limits(0, 0));
         let address = Some(IpAddr::from([10, 0, 0, 1]));
         for _ in 0..100 {
-            assert!(limiters.admit_token(1).is_ok());
+            assert!(limiters.admit_token(RateKey::Token(1)).is_ok());
             assert!(limiters.attempt_auth(address).is_ok());
         }
     }

@@ -5,7 +5,7 @@
 mod request;
 
 use super::AppState;
-use super::extract::{read_limited, request_origin};
+use super::extract::{BodyReadError, read_limited, request_origin};
 use super::limits::{ClientAddress, TooMany};
 use axum::Router;
 
@@ -104,7 +104,12 @@ async fn issue(state: &AppState, request: Request) -> Response {
     let body = match read_limited(request.into_body(), MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(error) => {
-            let description = error.detail();
+            let description = match error {
+                BodyReadError::TooLarge { limit } => {
+                    format!("a token request is at most {limit} bytes")
+                }
+                _ => error.detail(),
+            };
             return refusal(
                 error.status(),
                 &OAuthError::new(OAuthErrorCode::InvalidRequest, description),
