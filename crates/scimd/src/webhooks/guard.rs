@@ -102,8 +102,8 @@ pub(crate) async fn vet(text: &str, allow_private: bool) -> Result<(), String> {
             };
             Err(format!(
                 "{named} a loopback, private, link-local or otherwise internal address; \
-                 webhooks go to public addresses only (set SCIMD_WEBHOOK_ALLOW_PRIVATE=true to \
-                 allow a receiver on an internal network)"
+                 webhooks and JWKS fetches go to public addresses only (set \
+                 SCIMD_WEBHOOK_ALLOW_PRIVATE=true to allow an internal network)"
             ))
         }
         _ => Ok(()),
