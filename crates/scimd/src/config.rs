@@ -49,8 +49,9 @@ pub struct Cli {
     #[arg(long, env = "SCIMD_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
-    /// Let webhooks go to loopback, private and link-local addresses (a receiver on an internal
-    /// network); refused by default, as a guard against requests into internal services.
+    /// Let webhooks (and the JWKS fetches of trusted assertion issuers) go to loopback, private
+    /// and link-local addresses (a receiver on an internal network); refused by default, as a
+    /// guard against requests into internal services.
     #[arg(long, env = "SCIMD_WEBHOOK_ALLOW_PRIVATE", global = true)]
     pub webhook_allow_private: bool,
 
