@@ -3,6 +3,7 @@
 //! and sent by the server's mail worker (`Provisioner::deliver_mail`).
 
 use crate::activity::Event;
+use crate::oauth::ClientSecretInfo;
 use crate::tenant::{Tenant, TenantId};
 use crate::token::Token;
 use crate::user::User;
@@ -203,6 +204,54 @@ pub fn token_expiry(tenant: &Tenant, token: &Token, days: u32, to: &str) -> Mail
         to: to.to_owned(),
         subject: format!(
             "SCIM token '{name}' of {} expires within {within}",
+            tenant.name
+        ),
+        text,
+        html,
+    }
+}
+
+/// A secret of OAuth client `client` expires within `days`.
+pub fn client_secret_expiry(
+    tenant: &Tenant,
+    client: &str,
+    secret: &ClientSecretInfo,
+    days: u32,
+    to: &str,
+) -> Mail {
+    let when = secret.expires_at.to_rfc3339();
+    let id = secret.id;
+    let within = if days == 1 {
+        "a day".to_owned()
+    } else {
+        format!("{days} days")
+    };
+    let text = format!(
+        "Secret {id} of the OAuth client '{client}' of tenant '{slug}' expires within {within}, \
+         at {when}.\nWhen it expires, an identity provider that still uses it can no longer \
+         provision users.\n\n\
+         Rotate it: scimd client add-secret --tenant {slug} {client} (or Provisioning in the \
+         console), paste the new secret into the identity provider, then revoke this one: \
+         scimd client revoke-secret --tenant {slug} {client} {id}\n",
+        slug = tenant.slug,
+    );
+    let html = format!(
+        "<p>Secret {id} of the OAuth client <b>{client}</b> of tenant <b>{slug}</b> expires \
+         within {within}, at {when}.<br>When it expires, an identity provider that still uses \
+         it can no longer provision users.</p>\
+         <p>Rotate it: <code>scimd client add-secret --tenant {slug} {client}</code> (or \
+         Provisioning in the console), paste the new secret into the identity provider, then \
+         revoke this one: <code>scimd client revoke-secret --tenant {slug} {client} {id}</code>\
+         </p>",
+        client = escape_html(client),
+        slug = escape_html(tenant.slug.as_str()),
+    );
+    Mail {
+        tenant_id: tenant.id,
+        kind: MailKind::ExpiryReminder,
+        to: to.to_owned(),
+        subject: format!(
+            "OAuth client '{client}' of {}: a secret expires within {within}",
             tenant.name
         ),
         text,

@@ -366,6 +366,69 @@ async fn r48_token_expiry_reminders_go_to_the_admins_at_30_7_and_1_days_once() {
     }
 }
 
+/// SPEC §12 with R-48: a client secret's admins are reminded before it expires, as for tokens;
+/// its successor, added for the rotation, is not (it has years left).
+#[tokio::test]
+async fn client_secret_expiry_reminders_go_to_the_admins_once_each() {
+    for (backend, url) in common::database_urls().await {
+        let smtp = TestSmtp::start().await;
+        let (app, clock) = app_mailing_to(url, &smtp).await;
+        let provisioner = app.provisioner().await.with_mail(true);
+        let sender = SmtpMailer::new(&mail_config(&smtp)).unwrap();
+        let tenant = provisioner.tenant("default").await.unwrap();
+        let grant = Grant::command_line(tenant.clone(), admin_origin());
+        let (client, _) = provisioner
+            .create_client(&grant, "entra", Some(730))
+            .await
+            .unwrap();
+        assert_eq!(provisioner.queue_expiry_reminders().await.unwrap(), 0);
+        // Past TestApp's token (a year), twenty days before the secret expires.
+        clock.advance_millis(710 * DAY);
+        assert_eq!(
+            provisioner.queue_expiry_reminders().await.unwrap(),
+            1,
+            "{backend}: 30 days"
+        );
+        provisioner
+            .add_client_secret(&grant, "entra", None)
+            .await
+            .unwrap();
+        assert_eq!(provisioner.queue_expiry_reminders().await.unwrap(), 0);
+        clock.advance_millis(15 * DAY);
+        assert_eq!(
+            provisioner.queue_expiry_reminders().await.unwrap(),
+            1,
+            "{backend}: 7 days, the old secret only"
+        );
+        provisioner
+            .revoke_client_secret(&grant, "entra", client.secrets[0].id)
+            .await
+            .unwrap();
+        clock.advance_millis(5 * DAY);
+        assert_eq!(
+            provisioner.queue_expiry_reminders().await.unwrap(),
+            0,
+            "{backend}: a revoked secret needs no reminder"
+        );
+        assert_eq!(provisioner.deliver_mail(&sender).await.unwrap().sent, 2);
+        let mails = smtp.wait_for(2).await;
+        assert!(
+            mails[0].message.contains(
+                "Subject: OAuth client 'entra' of Default: a secret expires within 30 days"
+            ),
+            "{}",
+            mails[0].message
+        );
+        assert!(
+            mails[1]
+                .message
+                .contains("scimd client revoke-secret --tenant default entra"),
+            "{}",
+            mails[1].message
+        );
+    }
+}
+
 #[tokio::test]
 async fn r48_failed_calls_are_digested_at_most_once_an_hour() {
     for (backend, url) in common::database_urls().await {

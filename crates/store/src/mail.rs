@@ -26,6 +26,26 @@ pub(crate) fn mail_step(mail: &Mail, now: Timestamp) -> Step {
     )
 }
 
+/// Records that row `id` of `table` (a credential that expires) got its `days` reminder and
+/// queues `mails`, unless it got that one or a later one already.
+async fn remind(
+    store: &SqlStore,
+    table: &'static str,
+    id: i64,
+    days: u32,
+    mails: &[Mail],
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let guard = Step::run(
+        format!(
+            "UPDATE {table} SET reminded_days = $2 \
+             WHERE id = $1 AND (reminded_days IS NULL OR reminded_days > $2)"
+        ),
+        vec![SqlValue::Int(id), SqlValue::Int(i64::from(days))],
+    );
+    queue_if(store, guard, mails, now).await
+}
+
 /// Runs `guard` (which must touch a row) and queues `mails` with it, or does neither.
 async fn queue_if(
     store: &SqlStore,
@@ -90,12 +110,17 @@ impl MailStore for SqlStore {
         mails: &[Mail],
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let guard = Step::run(
-            "UPDATE tokens SET reminded_days = $2 \
-             WHERE id = $1 AND (reminded_days IS NULL OR reminded_days > $2)",
-            vec![SqlValue::Int(token_id), SqlValue::Int(i64::from(days))],
-        );
-        queue_if(self, guard, mails, now).await
+        remind(self, "tokens", token_id, days, mails, now).await
+    }
+
+    async fn remind_client_secret(
+        &self,
+        secret_id: i64,
+        days: u32,
+        mails: &[Mail],
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        remind(self, "oauth_client_secrets", secret_id, days, mails, now).await
     }
 
     async fn digest_sent_at(&self, tenant: TenantId) -> StoreResult<Option<Timestamp>> {

@@ -73,6 +73,11 @@ pub(crate) fn sqlite() -> Migrator {
             "oauth clients",
             "../migrations/sqlite/0017_oauth_clients.sql"
         ),
+        migration!(
+            18,
+            "client secret reminders",
+            "../migrations/sqlite/0018_client_secret_reminders.sql"
+        ),
     ])
 }
 
@@ -134,6 +139,11 @@ pub(crate) fn postgres() -> Migrator {
             17,
             "oauth clients",
             "../migrations/postgres/0017_oauth_clients.sql"
+        ),
+        migration!(
+            18,
+            "client secret reminders",
+            "../migrations/postgres/0018_client_secret_reminders.sql"
         ),
     ])
 }

@@ -1,5 +1,6 @@
-//! the notices scimd queues on its own (token expiry reminders, failure digests) and
-//! the delivery of every queued mail. Activation emails are queued by the creates themselves.
+//! the notices scimd queues on its own (token and client secret expiry reminders, failure
+//! digests) and the delivery of every queued mail. Activation emails are queued by the creates
+//! themselves.
 
 use super::Provisioner;
 use crate::access::Grant;
@@ -7,8 +8,8 @@ use crate::activity::{EventQuery, Outcome};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::mail::{
-    LEASE_MILLIS, MailCounts, MailOutcome, Mailer, failure_digest, reminder_due,
-    retry_after_millis, token_expiry,
+    LEASE_MILLIS, MailCounts, MailOutcome, Mailer, client_secret_expiry, failure_digest,
+    reminder_due, retry_after_millis, token_expiry,
 };
 use crate::store::Store;
 use crate::tenant::Tenant;
@@ -29,8 +30,9 @@ pub struct MailRound {
 }
 
 impl<S: Store, C: Clock> Provisioner<S, C> {
-    /// Queues the token expiry reminders due now (30, 7 and 1 days before), each once, to each
-    /// tenant's admins. How many mails were queued; none while mail is off.
+    /// Queues the expiry reminders due now (30, 7 and 1 days before) of tokens and OAuth client
+    /// secrets, each once, to each tenant's admins. How many mails were queued; none while
+    /// mail is off.
     pub async fn queue_expiry_reminders(&self) -> Result<usize> {
         if !self.mail {
             return Ok(0);
@@ -38,6 +40,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         let now = self.now();
         let mut queued = 0;
         for tenant in self.store.list_tenants().await? {
+            queued += self.remind_client_secrets(&tenant, now).await?;
             let tokens = self.store.list_tokens(tenant.id).await?;
             let live = tokens.iter().filter(|t| t.revoked_at.is_none());
             let due: Vec<_> = live
@@ -55,6 +58,38 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
                 if self.store.remind_token(token.id, days, &mails, now).await? {
                     queued += mails.len();
                 }
+            }
+        }
+        Ok(queued)
+    }
+
+    /// The reminders due for the live secrets of the tenant's live clients.
+    async fn remind_client_secrets(&self, tenant: &Tenant, now: Timestamp) -> Result<usize> {
+        let clients = self.store.list_clients(tenant.id).await?;
+        let due: Vec<_> = clients
+            .iter()
+            .filter(|client| client.revoked_at.is_none())
+            .flat_map(|client| client.live_secrets(now).map(move |secret| (client, secret)))
+            .filter_map(|(client, secret)| {
+                Some((client, secret, reminder_due(secret.expires_at, now)?))
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let admins = self.store.tenant_admin_emails(tenant.id).await?;
+        let mut queued = 0;
+        for (client, secret, days) in due {
+            let mails: Vec<_> = admins
+                .iter()
+                .map(|to| client_secret_expiry(tenant, &client.name, secret, days, to))
+                .collect();
+            if self
+                .store
+                .remind_client_secret(secret.id, days, &mails, now)
+                .await?
+            {
+                queued += mails.len();
             }
         }
         Ok(queued)

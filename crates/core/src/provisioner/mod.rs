@@ -31,7 +31,7 @@ use scim::datetime::Timestamp;
 
 pub use accounts::{AccountFilter, AccountSearch, AccountView};
 pub use catalog::{MappingEdit, MappingPreview, MappingSpec};
-pub use dashboard::Dashboard;
+pub use dashboard::{ClientAttention, Dashboard};
 pub use delivery::{MAX_IN_FLIGHT, WebhookRound};
 pub use feed::{DEFAULT_EVENT_RETENTION_DAYS, MAX_EVENTS_PER_READ};
 pub use mail::MailRound;

@@ -23,6 +23,14 @@ pub trait MailStore {
         mails: &[Mail],
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The same for client secret `secret_id`.
+    fn remind_client_secret(
+        &self,
+        secret_id: i64,
+        days: u32,
+        mails: &[Mail],
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// When the tenant's last failure digest was queued.
     fn digest_sent_at(
         &self,

@@ -1,7 +1,7 @@
 //! Admin API: the dashboard, users, reports and the activity log.
 
 use super::OPENAPI;
-use super::{ApiFailure, ApiResult, Body, Caller, Whole, created, no_content, non_empty, ok};
+use super::{ApiFailure, ApiResult, Body, Caller, Whole, created, no_content, non_empty, ok, time};
 use crate::http::AppState;
 use crate::reports::{PRESERVED_REPORT, PROVISIONING_REPORT, accounts_listing};
 use axum::extract::Query;
@@ -33,6 +33,14 @@ pub(super) async fn dashboard(State(state): State<AppState>, caller: Caller) -> 
                    "expires_at": token.expires_at.to_rfc3339()})
         })
         .collect();
+    let clients: Vec<Value> = figures
+        .clients_needing_attention
+        .iter()
+        .map(|client| {
+            json!({"name": client.name, "status": client.status.as_str(),
+                   "expires_at": time(client.expires_at)})
+        })
+        .collect();
     let mail = match state.provisioner.mail_enabled() {
         false => json!({"on": false}),
         true => {
@@ -43,7 +51,7 @@ pub(super) async fn dashboard(State(state): State<AppState>, caller: Caller) -> 
     ok(
         json!({"active": figures.active, "preserved": figures.preserved,
               "failures_last_day": figures.failures_last_day, "tokens_needing_attention": tokens,
-              "mail": mail}),
+              "clients_needing_attention": clients, "mail": mail}),
     )
 }
 
