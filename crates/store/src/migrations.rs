@@ -78,6 +78,11 @@ pub(crate) fn sqlite() -> Migrator {
             "client secret reminders",
             "../migrations/sqlite/0018_client_secret_reminders.sql"
         ),
+        migration!(
+            19,
+            "profile count at commit",
+            "../migrations/sqlite/0019_profile_count_at_commit.sql"
+        ),
     ])
 }
 
@@ -144,6 +149,11 @@ pub(crate) fn postgres() -> Migrator {
             18,
             "client secret reminders",
             "../migrations/postgres/0018_client_secret_reminders.sql"
+        ),
+        migration!(
+            19,
+            "profile count at commit",
+            "../migrations/postgres/0019_profile_count_at_commit.sql"
         ),
     ])
 }

@@ -80,8 +80,6 @@ fn insert_steps(
         quota_value(placement.and_then(|p| p.quota_bytes)),
         SqlValue::OptText(placement.and_then(|p| p.moved_by.clone())),
     ]);
-    // The profile's capacity is checked in the insert itself, after locking the profile row:
-    // two creates racing for its last place are serialised, and the second finds it full.
     let insert = Step::run(
         format!(
             "INSERT INTO users (tenant_id, scim_id, user_name, user_name_ci, external_id, active, \
@@ -90,8 +88,6 @@ fn insert_steps(
              profile_id, storage_id, quota_bytes, moved_by) \
              SELECT $1, $2, $3, $4, $5, $6, $7, {search}, $9, $10, $11, $12, $13, $14, $15, $16, \
              $17, $18, $19, $20, $21, $22, $23, $24 \
-             WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = $21 AND p.max_users > 0 \
-               AND p.user_count >= p.max_users) \
              RETURNING pk"
         ),
         values,
@@ -105,19 +101,24 @@ fn insert_steps(
             SqlValue::Text(columns.user_name_ci.clone()),
         ],
     );
-    let lock = placement.map(|placement| {
-        let select = "SELECT id FROM profiles WHERE id = $1";
-        Step::run(
-            store.backend.dialect().locking(select),
-            vec![SqlValue::Int(placement.profile_id)],
-        )
-        .returning(&[Column::Int])
-    });
-    let mut steps: Vec<Step> = lock.into_iter().collect();
-    steps.push(insert);
+    let mut steps = vec![insert];
     // A new account has no email rows to clear.
     steps.extend(email_steps(by_email, &columns).into_iter().skip(1));
     steps.push(event_step(&record.activity));
+    // The account takes its place in its profile last, with the capacity check in the same
+    // statement: the profile's row is locked only from here to the commit (PostgreSQL), so
+    // creates into one profile write their rows side by side; two racing for its last place
+    // are still serialised here, and the second finds it full and rolls back.
+    if let Some(placement) = placement {
+        steps.push(
+            Step::run(
+                "UPDATE profiles SET user_count = user_count + 1 \
+                 WHERE id = $1 AND (max_users = 0 OR user_count < max_users)",
+                vec![SqlValue::Int(placement.profile_id)],
+            )
+            .must_affect(),
+        );
+    }
     let change = change_steps(
         store.backend.dialect(),
         &record.change,
@@ -145,10 +146,9 @@ impl AccountWrites for SqlStore {
         let (mut steps, change) = insert_steps(self, user, record)?;
         steps.extend(mails.iter().map(|mail| mail_step(mail, user.created_at)));
         steps.extend(change);
-        let insert = usize::from(user.placement.is_some());
         match self.write(steps).await? {
             Written::Committed(rows) => rows
-                .get(insert)
+                .first()
                 .and_then(|rows| rows.first())
                 .map(|row| row[0].int())
                 .ok_or_else(|| StoreError::Backend("the insert returned no key".into())),
