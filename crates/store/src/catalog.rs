@@ -260,8 +260,28 @@ impl CatalogStore for SqlStore {
         let limit = change
             .max_users
             .map(|max_users| ("max_users", SqlValue::Int(i64::from(max_users))));
-        // The limit is checked against the count the triggers keep, in the write itself: a create
-        // that commits first is counted, one that commits after sees the new limit.
+        // A profile counts its users only while it has a limit (`Dialect::join_profile`): a
+        // new limit is checked against a count taken now, after the row is locked, which waits
+        // for the creates into it in flight (they share-lock it) and makes later ones wait.
+        let by_name = || vec![SqlValue::Int(tenant.0), SqlValue::Text(fold_case(name))];
+        let mut steps = Vec::new();
+        if change.max_users.is_some() {
+            steps.push(
+                Step::run(
+                    self.backend
+                        .dialect()
+                        .locking("SELECT id FROM profiles WHERE tenant_id = $1 AND name_ci = $2"),
+                    by_name(),
+                )
+                .returning(&[Column::Int]),
+            );
+            steps.push(Step::run(
+                "UPDATE profiles SET user_count = (SELECT COUNT(*) FROM users u \
+                 WHERE u.tenant_id = profiles.tenant_id AND u.profile_id = profiles.id) \
+                 WHERE tenant_id = $1 AND name_ci = $2",
+                by_name(),
+            ));
+        }
         let step = rename_or_set(
             "profiles",
             tenant,
@@ -275,7 +295,8 @@ impl CatalogStore for SqlStore {
                 })
             },
         );
-        Ok(committed(self.write(vec![step]).await?))
+        steps.push(step);
+        Ok(committed(self.write(steps).await?))
     }
 
     async fn update_storage(
@@ -424,8 +445,11 @@ impl CatalogStore for SqlStore {
     }
 
     async fn count_profile_users(&self, tenant: TenantId, profile_id: i64) -> StoreResult<u64> {
+        // Counted as users come and go only while the profile has a limit; counted here when not.
         let statement = Statement::new(
-            "SELECT user_count FROM profiles WHERE tenant_id = $1 AND id = $2",
+            "SELECT CASE WHEN max_users > 0 THEN user_count ELSE (SELECT COUNT(*) FROM users u \
+             WHERE u.tenant_id = $1 AND u.profile_id = $2) END FROM profiles \
+             WHERE tenant_id = $1 AND id = $2",
             vec![SqlValue::Int(tenant.0), SqlValue::Int(profile_id)],
         );
         let rows = self.lookup(statement, &[Column::Int]).await?;

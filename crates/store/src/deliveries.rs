@@ -166,8 +166,10 @@ impl DeliveryStore for SqlStore {
         webhook_id: Option<i64>,
         now: Timestamp,
     ) -> StoreResult<Option<u64>> {
+        self.number_waiting_changes(tenant).await?;
         let event = Statement::new(
-            "SELECT sequence FROM change_events WHERE tenant_id = $1 AND id = $2",
+            "SELECT sequence FROM change_events WHERE tenant_id = $1 AND id = $2 \
+             AND sequence IS NOT NULL",
             vec![SqlValue::Int(tenant.0), SqlValue::Text(event_id.into())],
         );
         let Some(sequence) = self
@@ -229,6 +231,7 @@ impl DeliveryStore for SqlStore {
                 (endpoint[0].int(), endpoint[1].int(), endpoint[2].int());
             let types =
                 ChangeType::parse_list(&endpoint[3].take_text()).map_err(|_| corrupt("type"))?;
+            self.number_waiting_changes(TenantId(tenant)).await?;
             let upto = Statement::new(
                 format!(
                     "SELECT MAX(sequence) FROM (SELECT sequence FROM change_events \

@@ -1,6 +1,7 @@
 //! The change feed on either backend. An account write ends with its change events' steps
-//! ([`change_steps`]): each takes the tenant's next sequence number last, so sequence order is
-//! commit order.
+//! ([`change_steps`]); their sequence numbers follow commit order: on SQLite the single writer
+//! takes the next number in the write, on PostgreSQL events are numbered just after their write
+//! commits ([`SqlStore::number_changes`]).
 
 use crate::backend::{Column, Row, Step, Written};
 use crate::sql::{Dialect, SqlValue, Statement};
@@ -20,11 +21,10 @@ pub(crate) enum Subject {
     Inserted(String),
 }
 
-/// The steps that store `change` with the tenant's next sequence number; they go last in the
-/// transaction. SQLite's single writer takes the tenant's last number plus one (the primary
-/// key's last entry, a page the insert writes anyway); PostgreSQL's concurrent writers take it
-/// from the tenant's counter row, which then stays locked until the commit, so numbers commit
-/// in order.
+/// The steps that store `change`; they go last in the transaction. SQLite's single writer takes
+/// the tenant's last number plus one (the primary key's last entry, a page the insert writes
+/// anyway). On PostgreSQL the event is written without a number: concurrent writers taking
+/// numbers in the write would hold the tenant's counter through their commits, one at a time.
 pub(crate) fn change_steps(dialect: Dialect, change: &ChangeEvent, subject: Subject) -> Vec<Step> {
     let tenant = SqlValue::Int(change.tenant_id.0);
     let (account, subject) = match subject {
@@ -38,7 +38,7 @@ pub(crate) fn change_steps(dialect: Dialect, change: &ChangeEvent, subject: Subj
         Dialect::Sqlite => {
             "SELECT COALESCE(MAX(sequence), 0) + 1 FROM change_events WHERE tenant_id = $1"
         }
-        Dialect::Postgres => "SELECT last FROM change_sequences WHERE tenant_id = $1",
+        Dialect::Postgres => "NULL",
     };
     let insert = Step::run(
         format!(
@@ -56,16 +56,89 @@ pub(crate) fn change_steps(dialect: Dialect, change: &ChangeEvent, subject: Subj
         ],
     )
     .must_affect();
-    match dialect {
-        Dialect::Sqlite => vec![insert],
-        Dialect::Postgres => vec![
+    vec![insert]
+}
+
+/// Events numbered by one transaction at most; more wait for the next.
+const NUMBERED_AT_ONCE: u32 = 10_000;
+
+impl SqlStore {
+    /// Writes `steps`, an account change of `tenant` ending with its change events, then numbers
+    /// the events (PostgreSQL). A failure to number them fails nothing: the change is committed,
+    /// and the next write or read of the feed numbers them.
+    pub(crate) async fn write_change(
+        &self,
+        tenant: TenantId,
+        steps: Vec<Step>,
+    ) -> StoreResult<Written> {
+        let written = self.write(steps).await?;
+        if matches!(written, Written::Committed(_))
+            && let Err(error) = self.number_changes(tenant).await
+        {
+            tracing::warn!(%error, "change events were left to be numbered later");
+        }
+        Ok(written)
+    }
+
+    /// Numbers the tenant's committed events that have no number yet, in the order they were
+    /// written, after the last number given (PostgreSQL; SQLite numbers in the write). One
+    /// transaction numbers all that are waiting, under the tenant's counter row: numbering runs
+    /// one at a time per tenant, but writes no longer do. When another numbering holds the row,
+    /// this one leaves: that one, or the next, numbers what is waiting (a read of the feed
+    /// numbers first, so it misses nothing).
+    pub(crate) async fn number_changes(&self, tenant: TenantId) -> StoreResult<()> {
+        if self.backend.dialect() != Dialect::Postgres {
+            return Ok(());
+        }
+        let key = || vec![SqlValue::Int(tenant.0)];
+        let steps = vec![
             Step::run(
-                "INSERT INTO change_sequences (tenant_id, last) VALUES ($1, 1) \
-                 ON CONFLICT (tenant_id) DO UPDATE SET last = change_sequences.last + 1",
-                vec![tenant],
+                "INSERT INTO change_sequences (tenant_id, last) SELECT $1, 0 \
+                 WHERE NOT EXISTS (SELECT 1 FROM change_sequences WHERE tenant_id = $1) \
+                 ON CONFLICT (tenant_id) DO NOTHING",
+                key(),
             ),
-            insert,
-        ],
+            Step::run(
+                "SELECT last FROM change_sequences WHERE tenant_id = $1 FOR UPDATE SKIP LOCKED",
+                key(),
+            )
+            .returning(&[Column::Int])
+            .must_affect(),
+            Step::run(
+                format!(
+                    "UPDATE change_events e SET sequence = n.sequence \
+                     FROM (SELECT pk, row_number() OVER (ORDER BY pk) \
+                       + (SELECT last FROM change_sequences WHERE tenant_id = $1) AS sequence \
+                       FROM change_events WHERE tenant_id = $1 AND sequence IS NULL \
+                       ORDER BY pk {}) AS n \
+                     WHERE e.pk = n.pk",
+                    crate::sql::limit(NUMBERED_AT_ONCE)
+                ),
+                key(),
+            ),
+            Step::run(
+                "UPDATE change_sequences SET last = COALESCE((SELECT MAX(sequence) \
+                 FROM change_events WHERE tenant_id = $1), last) WHERE tenant_id = $1",
+                key(),
+            ),
+        ];
+        self.write(steps).await.map(drop)
+    }
+
+    /// Numbers what is waiting before the feed is read (PostgreSQL): a write whose numbering
+    /// failed or was left to another is in the feed before anything after it is read.
+    pub(crate) async fn number_waiting_changes(&self, tenant: TenantId) -> StoreResult<()> {
+        if self.backend.dialect() != Dialect::Postgres {
+            return Ok(());
+        }
+        let waiting = Statement::new(
+            "SELECT pk FROM change_events WHERE tenant_id = $1 AND sequence IS NULL LIMIT 1",
+            vec![SqlValue::Int(tenant.0)],
+        );
+        if self.lookup(waiting, &[Column::Int]).await?.is_empty() {
+            return Ok(());
+        }
+        self.number_changes(tenant).await
     }
 }
 
@@ -93,6 +166,7 @@ fn change_from(mut row: Row) -> StoreResult<StoredChange> {
 
 impl FeedStore for SqlStore {
     async fn changes(&self, tenant: TenantId, query: &ChangeQuery) -> StoreResult<ChangePage> {
+        self.number_waiting_changes(tenant).await?;
         let mut values = vec![SqlValue::Int(tenant.0), SqlValue::Int(query.after)];
         let mut types = String::new();
         if !query.types.is_empty() {

@@ -155,6 +155,11 @@ pub(crate) fn postgres() -> Migrator {
             "profile count at commit",
             "../migrations/postgres/0019_profile_count_at_commit.sql"
         ),
+        migration!(
+            20,
+            "sequence after commit",
+            "../migrations/postgres/0020_sequence_after_commit.sql"
+        ),
     ])
 }
 

@@ -97,6 +97,8 @@ impl SqlStore {
 
 impl WebhookStore for SqlStore {
     async fn create_webhook(&self, new: &NewWebhook<'_>) -> StoreResult<Webhook> {
+        // It gets the events after the last one there is: those already written are numbered.
+        self.number_waiting_changes(new.tenant_id).await?;
         let now = new.now.as_millis();
         let step = Step::run(
             format!(

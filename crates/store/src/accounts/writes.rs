@@ -105,17 +105,16 @@ fn insert_steps(
     // A new account has no email rows to clear.
     steps.extend(email_steps(by_email, &columns).into_iter().skip(1));
     steps.push(event_step(&record.activity));
-    // The account takes its place in its profile last, with the capacity check in the same
-    // statement: the profile's row is locked only from here to the commit (PostgreSQL), so
-    // creates into one profile write their rows side by side; two racing for its last place
-    // are still serialised here, and the second finds it full and rolls back.
+    // The account takes its place in its profile last (see `Dialect::join_profile`): two
+    // creates racing for a limited profile's last place are serialised there, and the second
+    // finds it full and rolls back; creates into a profile without a limit do not wait.
     if let Some(placement) = placement {
         steps.push(
             Step::run(
-                "UPDATE profiles SET user_count = user_count + 1 \
-                 WHERE id = $1 AND (max_users = 0 OR user_count < max_users)",
+                store.backend.dialect().join_profile(),
                 vec![SqlValue::Int(placement.profile_id)],
             )
+            .returning(&[Column::Int])
             .must_affect(),
         );
     }
@@ -146,7 +145,13 @@ impl AccountWrites for SqlStore {
         let (mut steps, change) = insert_steps(self, user, record)?;
         steps.extend(mails.iter().map(|mail| mail_step(mail, user.created_at)));
         steps.extend(change);
-        match self.write(steps).await? {
+        // Once more when refused: a limit set on the profile meanwhile (PostgreSQL) made the
+        // place's check see neither the old nor the new limit; the retry sees the new one.
+        let mut written = self.write_change(user.tenant_id, steps.clone()).await?;
+        if matches!(written, Written::Unmet { .. }) {
+            written = self.write_change(user.tenant_id, steps).await?;
+        }
+        match written {
             Written::Committed(rows) => rows
                 .first()
                 .and_then(|rows| rows.first())
@@ -164,7 +169,10 @@ impl AccountWrites for SqlStore {
             changes.extend(change);
         }
         steps.extend(changes);
-        match self.write(steps).await? {
+        let Some((first, _)) = accounts.first() else {
+            return Ok(());
+        };
+        match self.write_change(first.tenant_id, steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::ProfileFull),
         }
@@ -215,7 +223,7 @@ impl AccountWrites for SqlStore {
             &record.change,
             Subject::Key(user.key),
         ));
-        match self.write(steps).await? {
+        match self.write_change(user.tenant_id, steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
         }
@@ -281,7 +289,10 @@ impl AccountWrites for SqlStore {
             ));
         }
         steps.extend(changes);
-        match self.write(steps).await? {
+        let Some(tenant) = moves.first().map(|m| m.current.tenant_id) else {
+            return Ok(());
+        };
+        match self.write_change(tenant, steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { step: 0 } => Err(StoreError::ProfileFull),
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
@@ -308,7 +319,7 @@ impl AccountWrites for SqlStore {
             &record.change,
             Subject::Key(user.key),
         ));
-        match self.write(steps).await? {
+        match self.write_change(user.tenant_id, steps).await? {
             Written::Committed(_) => Ok(()),
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
         }

@@ -160,6 +160,27 @@ impl Dialect {
         }
     }
 
+    /// A new account's place in profile `$1`, taken as its write's last step before its change
+    /// event; a row back when it has one (none when the profile is full). A profile with a
+    /// limit counts the account in the same statement, which is its capacity check; one without
+    /// counts nothing (its count is taken when a limit is set) and is only share-locked on
+    /// PostgreSQL, so that creates into it run side by side while a limit being set waits for
+    /// them (and they for it). SQLite's single writer needs no lock.
+    pub fn join_profile(self) -> &'static str {
+        match self {
+            Self::Sqlite => {
+                "UPDATE profiles SET user_count = user_count + (max_users > 0) \
+                 WHERE id = $1 AND (max_users = 0 OR user_count < max_users) RETURNING id"
+            }
+            Self::Postgres => {
+                "WITH limited AS (UPDATE profiles SET user_count = user_count + 1 \
+                   WHERE id = $1 AND max_users > 0 AND user_count < max_users RETURNING id), \
+                 unlimited AS (SELECT id FROM profiles WHERE id = $1 AND max_users = 0 FOR SHARE) \
+                 SELECT id FROM limited UNION ALL SELECT id FROM unlimited"
+            }
+        }
+    }
+
     /// How the search copy is bound: text in SQLite, JSONB in PostgreSQL.
     pub fn search_document(self, placeholder: &str) -> String {
         match self {
