@@ -63,19 +63,24 @@ pub(crate) fn change_steps(dialect: Dialect, change: &ChangeEvent, subject: Subj
 const NUMBERED_AT_ONCE: u32 = 10_000;
 
 impl SqlStore {
-    /// Writes `steps`, an account change of `tenant` ending with its change events, then numbers
-    /// the events (PostgreSQL). A failure to number them fails nothing: the change is committed,
-    /// and the next write or read of the feed numbers them.
+    /// Writes `steps`, an account change of `tenant` ending with its change events, then has
+    /// the events numbered (PostgreSQL) without waiting for it: a numbering is a commit of its
+    /// own, and a write waiting for one would pay for two flushes to disk. Nothing can read an
+    /// event before it is numbered (every read of the feed numbers what is waiting first), and
+    /// a numbering that fails, or never runs because the process ends, is done by the next.
     pub(crate) async fn write_change(
         &self,
         tenant: TenantId,
         steps: Vec<Step>,
     ) -> StoreResult<Written> {
         let written = self.write(steps).await?;
-        if matches!(written, Written::Committed(_))
-            && let Err(error) = self.number_changes(tenant).await
-        {
-            tracing::warn!(%error, "change events were left to be numbered later");
+        if matches!(written, Written::Committed(_)) && self.backend.dialect() == Dialect::Postgres {
+            let store = self.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.number_changes(tenant).await {
+                    tracing::warn!(%error, "change events were left to be numbered later");
+                }
+            });
         }
         Ok(written)
     }
