@@ -76,19 +76,6 @@ pub fn secret_days(days: Option<i64>) -> Result<i64> {
     }
 }
 
-/// An access-token lifetime in minutes, within [`ACCESS_TOKEN_MINUTES`].
-pub fn access_token_minutes(minutes: u32) -> Result<u32> {
-    if ACCESS_TOKEN_MINUTES.contains(&minutes) {
-        Ok(minutes)
-    } else {
-        Err(Error::Invalid(format!(
-            "access tokens live {} to {} minutes, not {minutes}",
-            ACCESS_TOKEN_MINUTES.start(),
-            ACCESS_TOKEN_MINUTES.end()
-        )))
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthClient {
     pub id: i64,
@@ -116,6 +103,14 @@ impl OAuthClient {
             .iter()
             .filter(move |secret| secret.is_usable(now))
     }
+}
+
+/// A secret just made, shown this once, with its client and what else is known of it.
+#[derive(Debug)]
+pub struct IssuedSecret {
+    pub client: OAuthClient,
+    pub info: ClientSecretInfo,
+    pub secret: ClientSecret,
 }
 
 /// What is known of a secret besides itself.
@@ -337,9 +332,6 @@ mod tests {
         assert!(secret_days(Some(364)).is_err());
         assert!(secret_days(Some(1096)).is_err());
         assert_eq!(secret_days(Some(365)).unwrap(), 365);
-        assert!(access_token_minutes(59).is_err());
-        assert!(access_token_minutes(361).is_err());
-        assert_eq!(access_token_minutes(360).unwrap(), 360);
     }
 
     #[test]

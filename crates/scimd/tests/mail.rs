@@ -377,7 +377,7 @@ async fn client_secret_expiry_reminders_go_to_the_admins_once_each() {
         let sender = SmtpMailer::new(&mail_config(&smtp)).unwrap();
         let tenant = provisioner.tenant("default").await.unwrap();
         let grant = Grant::command_line(tenant.clone(), admin_origin());
-        let (client, _) = provisioner
+        let first = provisioner
             .create_client(&grant, "entra", Some(730))
             .await
             .unwrap();
@@ -401,7 +401,7 @@ async fn client_secret_expiry_reminders_go_to_the_admins_once_each() {
             "{backend}: 7 days, the old secret only"
         );
         provisioner
-            .revoke_client_secret(&grant, "entra", client.secrets[0].id)
+            .revoke_client_secret(&grant, "entra", first.info.id)
             .await
             .unwrap();
         clock.advance_millis(5 * DAY);

@@ -435,14 +435,14 @@ async fn entra_id_sequence_replays_with_oauth_client_credentials() {
             common::admin_origin(),
         );
         provisioner.revoke_token(&grant, "idp").await.unwrap();
-        let (client, secret) = provisioner
+        let issued = provisioner
             .create_client(&grant, "entra", None)
             .await
             .unwrap();
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
-            client.client_id,
-            secret.expose()
+            issued.client.client_id,
+            issued.secret.expose()
         ));
         let headers = [
             ("Authorization".to_owned(), format!("Basic {credentials}")),

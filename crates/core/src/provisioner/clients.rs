@@ -6,8 +6,8 @@ use crate::access::Grant;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::oauth::{
-    AddedSecret, ClientSecret, ClientSecretInfo, MAX_LIVE_SECRETS, NewClient, NewSecret,
-    OAuthClient, Trust, check_name, new_client_id, secret_days,
+    AddedSecret, ClientSecret, IssuedSecret, MAX_LIVE_SECRETS, NewClient, NewSecret, OAuthClient,
+    Trust, check_name, new_client_id, secret_days,
 };
 use crate::store::{Store, StoreError};
 use crate::tenant::Tenant;
@@ -21,7 +21,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         grant: &Grant,
         name: &str,
         secret_days: Option<i64>,
-    ) -> Result<(OAuthClient, ClientSecret)> {
+    ) -> Result<IssuedSecret> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
         check_name(name)?;
         let (secret, new_secret) = self.new_secret(secret_days)?;
@@ -49,7 +49,15 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         );
         self.record_admin(origin, tenant, "create client", detail)
             .await?;
-        Ok((client, secret))
+        let info =
+            client.secrets.first().cloned().ok_or_else(|| {
+                Error::Internal("a new client came back without its secret".into())
+            })?;
+        Ok(IssuedSecret {
+            client,
+            info,
+            secret,
+        })
     }
 
     /// The tenant's clients (revoked ones too), each with its secrets.
@@ -64,7 +72,7 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         grant: &Grant,
         name: &str,
         secret_days: Option<i64>,
-    ) -> Result<(ClientSecretInfo, ClientSecret)> {
+    ) -> Result<IssuedSecret> {
         let (origin, tenant) = (grant.origin(), grant.to_change()?);
         let client = self.live_client(tenant, name).await?;
         let (secret, new_secret) = self.new_secret(secret_days)?;
@@ -85,7 +93,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         );
         self.record_admin(origin, tenant, "change client", detail)
             .await?;
-        Ok((info, secret))
+        Ok(IssuedSecret {
+            client,
+            info,
+            secret,
+        })
     }
 
     /// Revokes one secret; the access tokens given for it stop working at once.

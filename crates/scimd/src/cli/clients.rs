@@ -7,7 +7,7 @@ use crate::config::{Cli, OutputFormat, TenantArg};
 use crate::listing::Listing;
 use clap::Subcommand;
 use scim::datetime::Timestamp;
-use scimd_core::oauth::{ClientSecret, MAX_JWKS_BYTES, OAuthClient, TrustKeys};
+use scimd_core::oauth::{IssuedSecret, MAX_JWKS_BYTES, OAuthClient, TrustKeys};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -132,13 +132,9 @@ fn clients_listing(clients: &[OAuthClient], now: Timestamp) -> Listing {
 }
 
 /// What an IdP is given: the four values Entra asks for, and when the secret expires.
-fn print_credentials(
-    cli: &Cli,
-    client_id: &str,
-    secret: &ClientSecret,
-    expires_at: Timestamp,
-    format: SecretFormat,
-) -> anyhow::Result<()> {
+fn print_credentials(cli: &Cli, issued: &IssuedSecret, format: SecretFormat) -> anyhow::Result<()> {
+    let (client_id, secret) = (&issued.client.client_id, &issued.secret);
+    let expires_at = issued.info.expires_at;
     let token_endpoint = crate::token_endpoint(cli.public_url.as_deref());
     let scim_base_url = crate::scim_base_url(cli.public_url.as_deref());
     let mut out = std::io::stdout().lock();
@@ -181,18 +177,14 @@ pub(super) async fn execute(
             tenant,
         } => {
             let grant = super::grant(provisioner, &tenant.tenant, "client create").await?;
-            let (client, secret) = provisioner
+            let issued = provisioner
                 .create_client(&grant, &name, Some(secret_expires_in_days))
                 .await?;
-            let expires_at = client
-                .secrets
-                .first()
-                .map_or(client.created_at, |secret| secret.expires_at);
-            print_credentials(cli, &client.client_id, &secret, expires_at, format)?;
+            print_credentials(cli, &issued, format)?;
             eprintln!(
                 "created OAuth client '{}' of tenant '{}'; the secret is shown once. In Entra: \
                  Authentication Method \"OAuth2 Client Credentials Grant\" with these values",
-                client.name,
+                issued.client.name,
                 grant.tenant().slug
             );
         }
@@ -211,21 +203,14 @@ pub(super) async fn execute(
             tenant,
         } => {
             let grant = super::grant(provisioner, &tenant.tenant, "client add-secret").await?;
-            let (info, secret) = provisioner
+            let issued = provisioner
                 .add_client_secret(&grant, &name, Some(secret_expires_in_days))
                 .await?;
-            let client_id = provisioner
-                .list_clients(&grant)
-                .await?
-                .into_iter()
-                .find(|client| client.secrets.iter().any(|s| s.id == info.id))
-                .map(|client| client.client_id)
-                .unwrap_or_default();
-            print_credentials(cli, &client_id, &secret, info.expires_at, format)?;
+            print_credentials(cli, &issued, format)?;
             eprintln!(
                 "added secret {} to client '{name}'; switch the IdP to it, then revoke the old \
                  one: scimd client revoke-secret {name} OLD_SECRET_ID",
-                info.id
+                issued.info.id
             );
         }
         ClientCommand::RevokeSecret {

@@ -56,7 +56,10 @@ pub struct ServeArgs {
         long,
         env = "SCIMD_ACCESS_TOKEN_MINUTES",
         default_value_t = scimd_core::oauth::DEFAULT_ACCESS_TOKEN_MINUTES,
-        value_parser = clap::value_parser!(u32).range(60..=360)
+        value_parser = clap::value_parser!(u32).range(
+            i64::from(*scimd_core::oauth::ACCESS_TOKEN_MINUTES.start())
+                ..=i64::from(*scimd_core::oauth::ACCESS_TOKEN_MINUTES.end())
+        )
     )]
     pub access_token_minutes: u32,
 

@@ -11,6 +11,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::post;
+use scimd_core::oauth::IssuedSecret;
 use serde::Deserialize;
 
 pub(super) fn router() -> Router<AppState> {
@@ -35,11 +36,11 @@ struct ClientForm {
     days: Field,
 }
 
-fn credentials(base: &BaseUrl, client: &str, client_id: String, secret: &str) -> Created {
+fn credentials(base: &BaseUrl, issued: IssuedSecret) -> Created {
     Created::Client(NewCredentials {
-        client: client.to_owned(),
-        client_id,
-        secret: secret.to_owned(),
+        client: issued.client.name,
+        client_id: issued.client.client_id,
+        secret: issued.secret.expose().to_owned(),
         token_endpoint: format!("{}{}", base.0, crate::http::TOKEN_PATH),
     })
 }
@@ -49,11 +50,11 @@ async fn create(
     base: BaseUrl,
     Posted { signed, form }: Posted<ClientForm>,
 ) -> PageResult {
-    let (client, secret) = state
+    let issued = state
         .provisioner
         .create_client(&signed.grant, &form.name, form.days.parse().ok())
         .await?;
-    let created = credentials(&base, &client.name, client.client_id, secret.expose());
+    let created = credentials(&base, issued);
     show(&state, &signed, &base, created, None).await
 }
 
@@ -63,22 +64,15 @@ async fn add_secret(
     Path(name): Path<String>,
     Posted { signed, form }: Posted<ClientForm>,
 ) -> PageResult {
-    let provisioner = &state.provisioner;
-    let (info, secret) = provisioner
+    let issued = state
+        .provisioner
         .add_client_secret(&signed.grant, &name, form.days.parse().ok())
         .await?;
-    let client_id = provisioner
-        .list_clients(&signed.grant)
-        .await?
-        .into_iter()
-        .find(|client| client.secrets.iter().any(|s| s.id == info.id))
-        .map(|client| client.client_id)
-        .unwrap_or_default();
-    let created = credentials(&base, &name, client_id, secret.expose());
     let notice = format!(
         "Secret {} added. Switch your identity provider to it, then revoke the old one.",
-        info.id
+        issued.info.id
     );
+    let created = credentials(&base, issued);
     show(&state, &signed, &base, created, Some(notice)).await
 }
 

@@ -7,7 +7,7 @@ use crate::http::extract::request_origin;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use scim::datetime::Timestamp;
-use scimd_core::oauth::{ClientSecret, OAuthClient, SECRET_DAYS, TrustKeys};
+use scimd_core::oauth::{IssuedSecret, OAuthClient, SECRET_DAYS, TrustKeys};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -39,15 +39,10 @@ pub(crate) fn client_json(client: &OAuthClient, now: Timestamp) -> Value {
 }
 
 /// What an IdP is given for a new secret: the four values Entra asks for, and the expiry.
-fn credentials(
-    state: &AppState,
-    headers: &HeaderMap,
-    client_id: &str,
-    secret: &ClientSecret,
-    expires_at: Timestamp,
-) -> Value {
+fn credentials(state: &AppState, headers: &HeaderMap, issued: &IssuedSecret) -> Value {
     let origin = request_origin(state, headers);
-    json!({"client_id": client_id, "client_secret": secret.expose(),
+    let expires_at = issued.info.expires_at;
+    json!({"client_id": issued.client.client_id, "client_secret": issued.secret.expose(),
            "token_endpoint": format!("{origin}{}", crate::http::TOKEN_PATH),
            "scim_base_url": format!("{origin}{}", crate::http::SCIM_BASE_PATHS[0]),
            "secret_expires_at": expires_at.to_rfc3339()})
@@ -73,16 +68,12 @@ pub(super) async fn create_client(
     Body(body): Body<ClientBody>,
 ) -> ApiResult {
     let days = body.secret_expires_in_days.map(|days| days.0 as i64);
-    let (client, secret) = state
+    let issued = state
         .provisioner
         .create_client(&caller.grant, &body.name, days)
         .await?;
-    let expires_at = client
-        .secrets
-        .first()
-        .map_or(client.created_at, |secret| secret.expires_at);
-    let mut answer = client_json(&client, state.provisioner.now());
-    answer["credentials"] = credentials(&state, &headers, &client.client_id, &secret, expires_at);
+    let mut answer = client_json(&issued.client, state.provisioner.now());
+    answer["credentials"] = credentials(&state, &headers, &issued);
     created(answer)
 }
 
@@ -112,18 +103,12 @@ pub(super) async fn add_client_secret(
     Body(body): Body<SecretBody>,
 ) -> ApiResult {
     let days = body.secret_expires_in_days.map(|days| days.0 as i64);
-    let provisioner = &state.provisioner;
-    let (info, secret) = provisioner
+    let issued = state
+        .provisioner
         .add_client_secret(&caller.grant, &name, days)
         .await?;
-    let client = provisioner
-        .list_clients(&caller.grant)
-        .await?
-        .into_iter()
-        .find(|client| client.secrets.iter().any(|s| s.id == info.id));
-    let client_id = client.map(|client| client.client_id).unwrap_or_default();
-    let mut answer = credentials(&state, &headers, &client_id, &secret, info.expires_at);
-    answer["secret_id"] = info.id.into();
+    let mut answer = credentials(&state, &headers, &issued);
+    answer["secret_id"] = issued.info.id.into();
     created(answer)
 }
 
