@@ -59,6 +59,13 @@ pub(crate) fn change_steps(dialect: Dialect, change: &ChangeEvent, subject: Subj
     vec![insert]
 }
 
+/// What a numbering does when another holds the tenant's counter row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holder {
+    Leave,
+    Wait,
+}
+
 /// Events numbered by one transaction at most; more wait for the next.
 const NUMBERED_AT_ONCE: u32 = 10_000;
 
@@ -77,7 +84,7 @@ impl SqlStore {
         if matches!(written, Written::Committed(_)) && self.backend.dialect() == Dialect::Postgres {
             let store = self.clone();
             tokio::spawn(async move {
-                if let Err(error) = store.number_changes(tenant).await {
+                if let Err(error) = store.number_changes(tenant, Holder::Leave).await {
                     tracing::warn!(%error, "change events were left to be numbered later");
                 }
             });
@@ -89,9 +96,10 @@ impl SqlStore {
     /// written, after the last number given (PostgreSQL; SQLite numbers in the write). One
     /// transaction numbers all that are waiting, under the tenant's counter row: numbering runs
     /// one at a time per tenant, but writes no longer do. When another numbering holds the row,
-    /// this one leaves: that one, or the next, numbers what is waiting (a read of the feed
-    /// numbers first, so it misses nothing).
-    pub(crate) async fn number_changes(&self, tenant: TenantId) -> StoreResult<()> {
+    /// a numbering after a write leaves (`Holder::Leave`: that one, or the next, numbers what is
+    /// waiting) and one before a read waits for it (`Holder::Wait`), so a read sees every write
+    /// that committed before it began.
+    pub(crate) async fn number_changes(&self, tenant: TenantId, holder: Holder) -> StoreResult<()> {
         if self.backend.dialect() != Dialect::Postgres {
             return Ok(());
         }
@@ -104,7 +112,15 @@ impl SqlStore {
                 key(),
             ),
             Step::run(
-                "SELECT last FROM change_sequences WHERE tenant_id = $1 FOR UPDATE SKIP LOCKED",
+                match holder {
+                    Holder::Leave => {
+                        "SELECT last FROM change_sequences WHERE tenant_id = $1 \
+                         FOR UPDATE SKIP LOCKED"
+                    }
+                    Holder::Wait => {
+                        "SELECT last FROM change_sequences WHERE tenant_id = $1 FOR UPDATE"
+                    }
+                },
                 key(),
             )
             .returning(&[Column::Int])
@@ -143,7 +159,7 @@ impl SqlStore {
         if self.lookup(waiting, &[Column::Int]).await?.is_empty() {
             return Ok(());
         }
-        self.number_changes(tenant).await
+        self.number_changes(tenant, Holder::Wait).await
     }
 }
 
