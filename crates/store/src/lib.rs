@@ -23,6 +23,8 @@ mod admins;
 mod backend;
 mod catalog;
 mod clients;
+#[cfg(test)]
+mod counted_pages;
 mod cursor_seal;
 mod deliveries;
 mod feed;

@@ -83,6 +83,11 @@ pub(crate) fn sqlite() -> Migrator {
             "profile count at commit",
             "../migrations/sqlite/0019_profile_count_at_commit.sql"
         ),
+        migration!(
+            20,
+            "user counts",
+            "../migrations/sqlite/0020_user_counts.sql"
+        ),
     ])
 }
 
@@ -159,6 +164,11 @@ pub(crate) fn postgres() -> Migrator {
             20,
             "sequence after commit",
             "../migrations/postgres/0020_sequence_after_commit.sql"
+        ),
+        migration!(
+            21,
+            "user counts",
+            "../migrations/postgres/0021_user_counts.sql"
         ),
     ])
 }

@@ -317,6 +317,20 @@ pub(crate) fn pins_one_user(filter: &ResolvedFilter) -> bool {
     source(path).is_ok_and(|source| matches!(source, Source::Column("user_name_ci" | "scim_id", _)))
 }
 
+/// The value of `active` the filter asks for, when it asks for nothing else (`active eq true`,
+/// `active ne false`, ...): those listings are counted in the tenant's user counts.
+pub(crate) fn active_only(filter: &ResolvedFilter) -> Option<bool> {
+    let ResolvedFilter::Compare(path, op, CompValue::Bool(value)) = filter else {
+        return None;
+    };
+    let is_active = source(path).is_ok_and(|source| matches!(source, Source::Column("active", _)));
+    match op {
+        CompareOp::Eq if is_active => Some(*value),
+        CompareOp::Ne if is_active => Some(!*value),
+        _ => None,
+    }
+}
+
 /// The column or JSON location of a resolved path.
 fn source(resolved: &Resolved) -> Result<Source, scim::Error> {
     let sub = resolved.sub_attribute.map(|sub| sub.name);

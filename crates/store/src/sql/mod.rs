@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL spell things differently ([`Dialect`]). Values are always bound
 //! parameters; only names from the schema registry are ever written into SQL text.
 
+pub(crate) mod counted;
 pub(crate) mod filter;
 pub(crate) mod users;
 

@@ -1,5 +1,6 @@
 //! User statements and row mapping shared by both backends.
 
+use super::counted::{Counted, PageStart};
 use super::filter::{Lowering, pins_one_user, sort_expression};
 use super::{Dialect, Params, Statement};
 use crate::cursor_seal::CursorSeal;
@@ -112,8 +113,11 @@ pub(crate) fn plan_query(
         page,
         Page::Index { start_index: 1, .. } | Page::Cursor { cursor: None, .. }
     );
+    let counted = Counted::of(query.filter.as_ref());
     let count = if point_read && first_page && page.count() > 0 {
         None
+    } else if let Some(counted) = counted {
+        Some(counted.total(tenant))
     } else {
         let mut params = Params::default();
         let sql = format!(
@@ -136,9 +140,15 @@ pub(crate) fn plan_query(
     };
     let mut params = Params::default();
     let mut condition = condition(&mut params)?;
+    let mut start = None;
     let (limit, offset, continuation) = match &page {
         Page::Index { start_index, count } => {
-            (u64::from(*count), start_index - 1, Continuation::Index)
+            let offset = start_index - 1;
+            // In key order, a counted listing starts its scan where its page falls.
+            if let (Some(counted), None, 1..) = (counted, &query.sort_by, offset) {
+                start = Some(counted.page_start(&mut params, tenant, offset));
+            }
+            (u64::from(*count), offset, Continuation::Index)
         }
         Page::Cursor { cursor, count } => {
             let position = cursor
@@ -166,9 +176,22 @@ pub(crate) fn plan_query(
     let rows = (page.count() > 0).then(|| {
         // The offset, which takes as many values as there are pages, stays a parameter.
         let limit = super::limit(limit);
-        let offset = params.int(i64::try_from(offset).unwrap_or(i64::MAX));
+        let (with, offset) = match start {
+            Some(PageStart {
+                with,
+                condition: from_block,
+                skip,
+            }) => {
+                condition.push_str(&format!(" AND {from_block}"));
+                (format!("{with} "), skip)
+            }
+            None => (
+                String::new(),
+                params.int(i64::try_from(offset).unwrap_or(i64::MAX)),
+            ),
+        };
         let sql = format!(
-            "SELECT {columns} FROM users u WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
+            "{with}SELECT {columns} FROM users u WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
         );
         Statement { sql, params }
     });

@@ -1,0 +1,50 @@
+-- A listing counted the tenant's SCIM-visible users on every page and skipped the rows before
+-- its page one by one, so a walk through a large directory cost the square of its size. The
+-- users are now counted per block of 1,024 keys (`pk / 1024`), active ones apart, by the
+-- trigger below in every write's own transaction: a page takes its total from the sum of the
+-- blocks and starts its scan at the block where its offset falls (`sql/counted.rs`).
+-- A block's count is spread over 16 rows (`slot`, from the writing session's process id) so
+-- that creates running side by side, which all land in the newest block, do not wait for each
+-- other's commits on one row; a slot's own count may go below zero, only the sum is a count.
+CREATE TABLE user_counts (
+    tenant_id BIGINT   NOT NULL,
+    block     BIGINT   NOT NULL,
+    slot      SMALLINT NOT NULL,
+    visible   BIGINT   NOT NULL,
+    active    BIGINT   NOT NULL,
+    PRIMARY KEY (tenant_id, block, slot)
+);
+
+INSERT INTO user_counts (tenant_id, block, slot, visible, active)
+SELECT tenant_id, pk / 1024, 0, COUNT(*), COUNT(*) FILTER (WHERE active)
+FROM users WHERE scim_id IS NOT NULL
+GROUP BY tenant_id, pk / 1024;
+
+CREATE FUNCTION count_users() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    visible_delta BIGINT := 0;
+    active_delta  BIGINT := 0;
+    counted       users;
+BEGIN
+    IF TG_OP <> 'INSERT' AND OLD.scim_id IS NOT NULL THEN
+        visible_delta := -1;
+        active_delta := -OLD.active::int;
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.scim_id IS NOT NULL THEN
+        visible_delta := visible_delta + 1;
+        active_delta := active_delta + NEW.active::int;
+    END IF;
+    IF visible_delta = 0 AND active_delta = 0 THEN
+        RETURN NULL;
+    END IF;
+    -- A user's tenant and key never change.
+    IF TG_OP = 'DELETE' THEN counted := OLD; ELSE counted := NEW; END IF;
+    INSERT INTO user_counts AS c (tenant_id, block, slot, visible, active)
+    VALUES (counted.tenant_id, counted.pk / 1024, pg_backend_pid() % 16, visible_delta, active_delta)
+    ON CONFLICT (tenant_id, block, slot) DO UPDATE
+    SET visible = c.visible + excluded.visible, active = c.active + excluded.active;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_count AFTER INSERT OR DELETE OR UPDATE OF scim_id, active ON users
+FOR EACH ROW EXECUTE FUNCTION count_users();

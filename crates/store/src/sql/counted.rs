@@ -1,0 +1,84 @@
+//! Listings answered from the tenant's user counts (migration "user counts"): triggers count
+//! the SCIM-visible users, and the active ones, per block of keys in every write's own
+//! transaction. A listing of all users, or of those with one value of `active`, takes its total
+//! from the sum of the blocks instead of counting the tenant, and a page in key order starts
+//! its scan at the block where its offset falls instead of skipping every row before it: a
+//! page costs the same at the end of a million users as at the start, and stays exact, since
+//! the counts are read in the page's own snapshot.
+
+use super::filter::active_only;
+use super::{Params, Statement};
+use scim::filter::ResolvedFilter;
+use scimd_core::tenant::TenantId;
+
+/// Keys per block: the migrations' triggers divide by the same number.
+const BLOCK_KEYS: i64 = 1024;
+
+/// Which of the tenant's SCIM-visible users a counted listing holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counted {
+    All,
+    Active,
+    Inactive,
+}
+
+impl Counted {
+    /// The listing of `filter`, when the counts hold its users.
+    pub fn of(filter: Option<&ResolvedFilter>) -> Option<Self> {
+        match filter.map(active_only) {
+            None => Some(Self::All),
+            Some(Some(true)) => Some(Self::Active),
+            Some(Some(false)) => Some(Self::Inactive),
+            Some(None) => None,
+        }
+    }
+
+    /// The listing's users in one row of `user_counts`.
+    fn users(self) -> &'static str {
+        match self {
+            Self::All => "visible",
+            Self::Active => "active",
+            Self::Inactive => "visible - active",
+        }
+    }
+
+    /// A statement reading the listing's total.
+    pub fn total(self, tenant: TenantId) -> Statement {
+        let mut params = Params::default();
+        let tenant = params.int(tenant.0);
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM({}), 0) AS BIGINT) FROM user_counts WHERE tenant_id = {tenant}",
+            self.users()
+        );
+        Statement { sql, params }
+    }
+
+    /// Where a page in key order that skips `offset` of the listing's users starts: a `WITH`
+    /// clause to put before its `SELECT`, a condition on `u.pk` that starts its scan at the
+    /// first key of the block where the offset falls, and the rows it still skips there.
+    pub fn page_start(self, params: &mut Params, tenant: TenantId, offset: u64) -> PageStart {
+        let tenant = params.int(tenant.0);
+        let offset = params.int(i64::try_from(offset).unwrap_or(i64::MAX));
+        let with = format!(
+            "WITH blocks AS (SELECT block, CAST(SUM({users}) AS BIGINT) AS n FROM user_counts \
+               WHERE tenant_id = {tenant} GROUP BY block), \
+             placed AS (SELECT block, CAST(SUM(n) OVER (ORDER BY block) AS BIGINT) - n AS before \
+               FROM blocks), \
+             page_start AS (SELECT block * {BLOCK_KEYS} AS first_key, {offset} - before AS skip \
+               FROM placed WHERE before <= {offset} ORDER BY block DESC LIMIT 1)",
+            users = self.users()
+        );
+        PageStart {
+            with,
+            condition: "u.pk >= (SELECT first_key FROM page_start)".to_owned(),
+            skip: "COALESCE((SELECT skip FROM page_start), 0)".to_owned(),
+        }
+    }
+}
+
+/// See [`Counted::page_start`].
+pub(crate) struct PageStart {
+    pub with: String,
+    pub condition: String,
+    pub skip: String,
+}
