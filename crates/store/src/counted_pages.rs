@@ -7,7 +7,7 @@ use crate::backend::{Cell, Column, Step};
 use crate::sql::Statement;
 use crate::{Durability, SqlStore, connect};
 use scim::Filter;
-use scim::list::{ListQuery, Page};
+use scim::list::{ListQuery, Page, SortOrder};
 use scim::schema::USER;
 use scimd_core::store::AccountReads;
 use scimd_core::tenant::TenantId;
@@ -160,5 +160,126 @@ async fn counted_pages_are_the_pages_of_the_users_table() {
             .await
             .expect("recount");
         assert_eq!(differing[0].first().map(Cell::int), Some(0));
+    }
+}
+
+/// The SCIM ids of tenant 1's users in userName order, read from the users table.
+async fn by_name(store: &SqlStore, order: SortOrder) -> Vec<String> {
+    let direction = match order {
+        SortOrder::Ascending => "ASC",
+        SortOrder::Descending => "DESC",
+    };
+    let collate = match store.backend.dialect() {
+        crate::sql::Dialect::Sqlite => "",
+        crate::sql::Dialect::Postgres => " COLLATE \"C\"",
+    };
+    let statement = Statement::new(
+        format!(
+            "SELECT scim_id FROM users WHERE tenant_id = 1 AND scim_id IS NOT NULL \
+             ORDER BY user_name_ci{collate} {direction}"
+        ),
+        vec![],
+    );
+    let rows = store
+        .backend
+        .query(&statement, &[Column::Text])
+        .await
+        .expect("by name");
+    rows.into_iter().map(|mut row| row[0].take_text()).collect()
+}
+
+/// A walk sorted by userName continues after the last page's name (`walks.rs`) and gives what
+/// skipping rows gives, page after page, also when a user is renamed, created or hidden in
+/// the middle of the walk (the next page then starts where skipping says); a cursor walk
+/// sorted by userName sees every user once, in order.
+#[tokio::test]
+async fn walks_sorted_by_user_name_are_the_pages_of_the_users_table() {
+    for (store, _dir) in stores().await {
+        let sqlite = store.backend.dialect() == crate::sql::Dialect::Sqlite;
+        store.backend.write(writes(sqlite)).await.expect("written");
+        let query = |order: SortOrder, page: Page| ListQuery {
+            sort_by: Some(scim::list::sort_by("userName", &USER).expect("sortBy")),
+            sort_order: order,
+            page,
+            ..ListQuery::default()
+        };
+        // Writes in the middle of each walk: a rename to the front, a create, a user hidden.
+        let meanwhile = |walk: usize| {
+            [
+                format!(
+                    "UPDATE users SET user_name = 'a-renamed-{walk}', user_name_ci = 'a-renamed-{walk}' \
+                     WHERE pk = (SELECT MAX(pk) FROM users WHERE tenant_id = 1 AND scim_id IS NOT NULL)"
+                ),
+                format!(
+                    "INSERT INTO users (pk, tenant_id, scim_id, user_name, user_name_ci, active, resource, \
+                     resource_ci, version, created_at, updated_at, state, managed_by, display_name, upn) \
+                     VALUES (9999{walk}, 1, 'new-{walk}', 'u0-{walk}', 'u0-{walk}', true, '{{}}', '{{}}', 1, 0, 0, \
+                     'active', 'scim', 'u0', 'u0')"
+                ),
+                "UPDATE users SET scim_id = NULL WHERE pk = (SELECT MIN(pk) FROM users \
+                 WHERE tenant_id = 1 AND scim_id IS NOT NULL)"
+                    .to_owned(),
+            ]
+        };
+        for (walk, order) in [SortOrder::Ascending, SortOrder::Descending]
+            .into_iter()
+            .enumerate()
+        {
+            let meanwhile = meanwhile(walk);
+            let mut start_index = 1;
+            let mut pages = 0;
+            loop {
+                if pages % 4 == 3 && pages / 4 < meanwhile.len() {
+                    let write = Step::run(meanwhile[pages / 4].clone(), vec![]);
+                    store.backend.write(vec![write]).await.expect("meanwhile");
+                }
+                let all = by_name(&store, order).await;
+                let page = Page::Index {
+                    start_index,
+                    count: 50,
+                };
+                let found = store
+                    .query_users(TenantId(1), &query(order, page))
+                    .await
+                    .expect("page");
+                let ids: Vec<&str> = found
+                    .users
+                    .iter()
+                    .map(|user| user.scim_id.as_str())
+                    .collect();
+                let from = usize::try_from(start_index - 1)
+                    .expect("index")
+                    .min(all.len());
+                let wanted: Vec<&str> = all[from..].iter().take(50).map(String::as_str).collect();
+                assert_eq!(ids, wanted, "{order:?} startIndex {start_index}");
+                assert_eq!(
+                    found.total,
+                    all.len() as u64,
+                    "{order:?} startIndex {start_index}"
+                );
+                if ids.is_empty() {
+                    break;
+                }
+                start_index += ids.len() as u64;
+                pages += 1;
+            }
+            assert!(pages > 12, "{pages} pages");
+            let all = by_name(&store, order).await;
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = Page::Cursor { cursor, count: 70 };
+                let found = store
+                    .query_users(TenantId(1), &query(order, page))
+                    .await
+                    .expect("page");
+                seen.extend(found.users.into_iter().map(|user| user.scim_id));
+                cursor = found.next_cursor;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(seen, all, "{order:?} by cursor");
+        }
     }
 }

@@ -39,6 +39,7 @@ mod tenant_shares;
 mod tenants;
 pub mod test_support;
 mod tokens;
+mod walks;
 mod webhooks;
 
 pub use sql_store::SqlStore;

@@ -6,6 +6,7 @@ use crate::cursor_seal::CursorSeal;
 use crate::server_keys::{Sealer, server_key};
 use crate::sql::Statement;
 use crate::tenant_shares::TenantShares;
+use crate::walks::Walks;
 use scimd_core::store::{Database, StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct SqlStore {
     pub(crate) cursors: Arc<CursorSeal>,
     /// Seals webhook signing secrets at rest.
     pub(crate) webhook_secrets: Arc<Sealer>,
+    /// Where index pages sorted by userName ended, to continue after them.
+    pub(crate) walks: Arc<Walks>,
 }
 
 impl SqlStore {
@@ -31,6 +34,7 @@ impl SqlStore {
             shares,
             cursors,
             webhook_secrets,
+            walks: Arc::default(),
         })
     }
 

@@ -2,9 +2,12 @@
 
 use super::{ACCOUNTS, STORED, Shape, USER_TYPES, user_from};
 use crate::backend::{Cell, Column};
+use crate::sql::counted::Counted;
+use crate::sql::filter::sorts_by_user_name;
 use crate::sql::users::{PlannedQuery, USER_COLUMNS, next_cursor, plan_query};
 use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
+use crate::walks::{PageEnd, WalkPage};
 use scim::filter::fold_case;
 use scim::list::ListQuery;
 use scimd_core::store::{
@@ -40,11 +43,46 @@ async fn query_page(
     tenant: TenantId,
     query: &ListQuery,
 ) -> StoreResult<UserPage> {
+    let sorted_by_user_name = query.sort_by.as_ref().is_some_and(sorts_by_user_name)
+        && Counted::of(query.filter.as_ref()).is_some();
+    let walk = WalkPage::of(tenant, query, sorted_by_user_name);
+    let resumed = walk.as_ref().and_then(|page| store.walks.resume(page));
+    let mut read = read_page(store, tenant, query, resumed.as_ref()).await?;
+    if let Some(resumed) = &resumed
+        && read.changes != Some(resumed.changes)
+    {
+        // Written meanwhile: where the last page ended is no longer where this one starts.
+        read = read_page(store, tenant, query, None).await?;
+    }
+    if let (Some(walk), Some(last_name), Some(changes)) = (&walk, read.last_name, read.changes) {
+        let end = PageEnd { last_name, changes };
+        store.walks.ended(walk, read.page.users.len(), end);
+    }
+    Ok(read.page)
+}
+
+/// A page as read, with what continues a walk: the tenant's count of changes in the page's
+/// snapshot and the folded name of its last user (when the listing counts them and sorts by
+/// userName).
+struct ReadPage {
+    page: UserPage,
+    changes: Option<i64>,
+    last_name: Option<String>,
+}
+
+async fn read_page(
+    store: &SqlStore,
+    tenant: TenantId,
+    query: &ListQuery,
+    resumed: Option<&PageEnd>,
+) -> StoreResult<ReadPage> {
     let shape = &STORED;
     let PlannedQuery {
         point_read,
         count,
         rows,
+        counts_changes,
+        reads_names,
         page_size,
         continuation,
     } = plan_query(
@@ -53,28 +91,49 @@ async fn query_page(
         tenant,
         query,
         shape.columns,
+        resumed.map(|end| end.last_name.as_str()),
     )?;
+    let count_types: &[Column] = if counts_changes {
+        &[Column::Int, Column::Int]
+    } else {
+        &[Column::Int]
+    };
+    let row_types: Vec<Column> = shape
+        .types
+        .iter()
+        .cloned()
+        .chain(reads_names.then_some(Column::Text))
+        .collect();
     let mut reads: Vec<(&Statement, &[Column])> = Vec::new();
-    reads.extend(count.as_ref().map(|count| (count, &[Column::Int][..])));
-    reads.extend(rows.as_ref().map(|rows| (rows, shape.types)));
+    reads.extend(count.as_ref().map(|count| (count, count_types)));
+    reads.extend(rows.as_ref().map(|rows| (rows, &row_types[..])));
     let results = if point_read {
         store.lookup_many(&reads).await?
     } else {
         store.query_many_for(tenant, &reads).await?
     };
     let mut results = results.into_iter();
+    let mut changes = None;
     let counted = count.is_some().then(|| {
-        let total = results
-            .next()
-            .and_then(|rows| rows.into_iter().next())
+        let counts = results.next().and_then(|rows| rows.into_iter().next());
+        changes = counts
+            .as_ref()
+            .filter(|_| counts_changes)
+            .and_then(|row| row.get(1).map(Cell::int));
+        let total = counts
             .and_then(|row| row.first().map(Cell::int))
             .unwrap_or(0);
         u64::try_from(total).unwrap_or(0)
     });
     let Some(mut rows) = results.next() else {
-        return Ok(UserPage {
+        let page = UserPage {
             total: counted.unwrap_or(0),
             ..UserPage::default()
+        };
+        return Ok(ReadPage {
+            page,
+            changes,
+            last_name: None,
         });
     };
     let fetched_count = rows.len();
@@ -83,22 +142,37 @@ async fn query_page(
     rows.truncate(page_size as usize);
     // The key of the page's last row (`u.pk`, first in every shape) continues a keyset cursor.
     let last_key = rows.last().and_then(|row| row.first()).map(Cell::int);
+    let last_name = rows
+        .last_mut()
+        .filter(|_| reads_names)
+        .and_then(|row| row.pop())
+        .map(|mut name| name.take_text());
     let users = rows
         .into_iter()
-        .map(|row| (shape.decode)(tenant, row))
+        .map(|mut row| {
+            row.truncate(shape.types.len());
+            (shape.decode)(tenant, row)
+        })
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(UserPage {
+    let next_cursor = next_cursor(
+        &store.cursors,
+        tenant,
+        &continuation,
+        page_size,
+        fetched_count,
+        last_key,
+        last_name.as_deref(),
+    )?;
+    let page = UserPage {
         total,
         users,
-        next_cursor: next_cursor(
-            &store.cursors,
-            tenant,
-            &continuation,
-            page_size,
-            fetched_count,
-            last_key,
-        )?,
+        next_cursor,
         start_index: None,
+    };
+    Ok(ReadPage {
+        page,
+        changes,
+        last_name,
     })
 }
 

@@ -42,12 +42,14 @@ impl Counted {
         }
     }
 
-    /// A statement reading the listing's total.
+    /// A statement reading the listing's total and the tenant's count of changes (see
+    /// `walks.rs`).
     pub fn total(self, tenant: TenantId) -> Statement {
         let mut params = Params::default();
         let tenant = params.int(tenant.0);
         let sql = format!(
-            "SELECT CAST(COALESCE(SUM({}), 0) AS BIGINT) FROM user_counts WHERE tenant_id = {tenant}",
+            "SELECT CAST(COALESCE(SUM({}), 0) AS BIGINT), CAST(COALESCE(SUM(changes), 0) AS BIGINT) \
+             FROM user_counts WHERE tenant_id = {tenant}",
             self.users()
         );
         Statement { sql, params }

@@ -331,6 +331,12 @@ pub(crate) fn active_only(filter: &ResolvedFilter) -> Option<bool> {
     }
 }
 
+/// Whether a `sortBy` path is `userName`: unique in the tenant and never null, so a page
+/// sorted by it may continue after the previous page's last name, through an index.
+pub(crate) fn sorts_by_user_name(resolved: &Resolved) -> bool {
+    source(resolved).is_ok_and(|source| matches!(source, Source::Column("user_name_ci", _)))
+}
+
 /// The column or JSON location of a resolved path.
 fn source(resolved: &Resolved) -> Result<Source, scim::Error> {
     let sub = resolved.sub_attribute.map(|sub| sub.name);

@@ -1,7 +1,7 @@
 //! User statements and row mapping shared by both backends.
 
 use super::counted::{Counted, PageStart};
-use super::filter::{Lowering, pins_one_user, sort_expression};
+use super::filter::{Lowering, pins_one_user, sort_expression, sorts_by_user_name};
 use super::{Dialect, Params, Statement};
 use crate::cursor_seal::CursorSeal;
 use scim::filter::fold_case;
@@ -65,7 +65,9 @@ pub(crate) enum Continuation {
     Index,
     /// Default order: continue after the last row's key.
     Keyset,
-    /// Sorted: continue at this offset.
+    /// Sorted by userName: continue after the last row's name.
+    AfterName,
+    /// Sorted otherwise: continue at this offset.
     Offset(u64),
 }
 
@@ -77,20 +79,29 @@ pub(crate) struct PlannedQuery {
     pub count: Option<Statement>,
     /// `None` when only the total was asked for (`count=0`).
     pub rows: Option<Statement>,
+    /// The count statement reads the tenant's count of changes too, as its second column.
+    pub counts_changes: bool,
+    /// The page reads each row's folded userName too, as its last column (sorted by userName:
+    /// the last one continues the listing).
+    pub reads_names: bool,
     pub page_size: u32,
     pub continuation: Continuation,
 }
 
 const CURSOR_AFTER_KEY: &str = "k";
+const CURSOR_AFTER_NAME: &str = "n";
 const CURSOR_AT_OFFSET: &str = "o";
 
-/// The count and page statements of `query`; the page selects `columns` of `users u`.
+/// The count and page statements of `query`; the page selects `columns` of `users u`. An
+/// index page sorted by userName that follows on from an earlier page may start after that
+/// page's last name (`after_name`, from `walks.rs`) instead of skipping rows.
 pub(crate) fn plan_query(
     dialect: Dialect,
     cursors: &CursorSeal,
     tenant: TenantId,
     query: &ListQuery,
     columns: &str,
+    after_name: Option<&str>,
 ) -> StoreResult<PlannedQuery> {
     let condition = |params: &mut Params| -> StoreResult<String> {
         let tenant = params.int(tenant.0);
@@ -127,26 +138,42 @@ pub(crate) fn plan_query(
         Some(Statement { sql, params })
     };
 
-    let order = match &query.sort_by {
+    let (direction, after) = match query.sort_order {
+        SortOrder::Ascending => ("ASC", ">"),
+        SortOrder::Descending => ("DESC", "<"),
+    };
+    let by_user_name = query.sort_by.as_ref().is_some_and(sorts_by_user_name);
+    let sort_expression = query
+        .sort_by
+        .as_ref()
+        .map(|path| sort_expression(dialect, path).map_err(client_error))
+        .transpose()?;
+    let order = match &sort_expression {
         None => "u.pk ASC".to_owned(),
-        Some(path) => {
-            let expression = sort_expression(dialect, path).map_err(client_error)?;
-            let direction = match query.sort_order {
-                SortOrder::Ascending => "ASC",
-                SortOrder::Descending => "DESC",
-            };
-            format!("({expression}) IS NULL, {expression} {direction}, u.pk ASC")
-        }
+        // Never null and unique: the order of the tenant's name index.
+        Some(expression) if by_user_name => format!("{expression} {direction}, u.pk {direction}"),
+        Some(expression) => format!("({expression}) IS NULL, {expression} {direction}, u.pk ASC"),
+    };
+    let continue_after_name = |condition: &mut String, params: &mut Params, name: String| {
+        let expression = sort_expression.as_deref().unwrap_or_default();
+        condition.push_str(&format!(" AND {expression} {after} {}", params.text(name)));
     };
     let mut params = Params::default();
     let mut condition = condition(&mut params)?;
     let mut start = None;
     let (limit, offset, continuation) = match &page {
         Page::Index { start_index, count } => {
-            let offset = start_index - 1;
-            // In key order, a counted listing starts its scan where its page falls.
-            if let (Some(counted), None, 1..) = (counted, &query.sort_by, offset) {
-                start = Some(counted.page_start(&mut params, tenant, offset));
+            let mut offset = start_index - 1;
+            match (counted, &query.sort_by, after_name) {
+                // In key order, a counted listing starts its scan where its page falls.
+                (Some(counted), None, _) if offset > 0 => {
+                    start = Some(counted.page_start(&mut params, tenant, offset));
+                }
+                (Some(_), Some(_), Some(name)) if by_user_name => {
+                    continue_after_name(&mut condition, &mut params, name.to_owned());
+                    offset = 0;
+                }
+                _ => {}
             }
             (u64::from(*count), offset, Continuation::Index)
         }
@@ -162,14 +189,16 @@ pub(crate) fn plan_query(
                     condition.push_str(&format!(" AND u.pk > {}", params.int(pk)));
                     (fetch, 0, Continuation::Keyset)
                 }
+                (Some(_), None) if by_user_name => (fetch, 0, Continuation::AfterName),
+                (Some(_), Some(CursorPosition::AfterName(name))) if by_user_name => {
+                    continue_after_name(&mut condition, &mut params, name);
+                    (fetch, 0, Continuation::AfterName)
+                }
                 (Some(_), None) => (fetch, 0, Continuation::Offset(0)),
-                (Some(_), Some(CursorPosition::AtOffset(offset))) => {
+                (Some(_), Some(CursorPosition::AtOffset(offset))) if !by_user_name => {
                     (fetch, offset, Continuation::Offset(offset))
                 }
-                (None, Some(CursorPosition::AtOffset(_)))
-                | (Some(_), Some(CursorPosition::AfterKey(_))) => {
-                    return Err(client_error(invalid_cursor()));
-                }
+                _ => return Err(client_error(invalid_cursor())),
             }
         }
     };
@@ -190,8 +219,9 @@ pub(crate) fn plan_query(
                 params.int(i64::try_from(offset).unwrap_or(i64::MAX)),
             ),
         };
+        let name = if by_user_name { ", u.user_name_ci" } else { "" };
         let sql = format!(
-            "{with}SELECT {columns} FROM users u WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
+            "{with}SELECT {columns}{name} FROM users u WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
         );
         Statement { sql, params }
     });
@@ -199,6 +229,8 @@ pub(crate) fn plan_query(
         point_read,
         count,
         rows,
+        counts_changes: counted.is_some(),
+        reads_names: by_user_name,
         page_size: page.count(),
         continuation,
     })
@@ -206,6 +238,7 @@ pub(crate) fn plan_query(
 
 enum CursorPosition {
     AfterKey(i64),
+    AfterName(String),
     AtOffset(u64),
 }
 
@@ -217,6 +250,8 @@ fn decode_cursor(
     let position = cursors.open(tenant, cursor).map_err(client_error)?;
     let parsed = if let Some(key) = position.strip_prefix(CURSOR_AFTER_KEY) {
         key.parse().ok().map(CursorPosition::AfterKey)
+    } else if let Some(name) = position.strip_prefix(CURSOR_AFTER_NAME) {
+        Some(CursorPosition::AfterName(name.to_owned()))
     } else if let Some(offset) = position.strip_prefix(CURSOR_AT_OFFSET) {
         offset.parse().ok().map(CursorPosition::AtOffset)
     } else {
@@ -233,6 +268,7 @@ pub(crate) fn next_cursor(
     page_size: u32,
     fetched: usize,
     last_key: Option<i64>,
+    last_name: Option<&str>,
 ) -> StoreResult<Option<Cursor>> {
     if fetched <= page_size as usize {
         return Ok(None);
@@ -240,6 +276,7 @@ pub(crate) fn next_cursor(
     let position = match continuation {
         Continuation::Index => None,
         Continuation::Keyset => last_key.map(|key| format!("{CURSOR_AFTER_KEY}{key}")),
+        Continuation::AfterName => last_name.map(|name| format!("{CURSOR_AFTER_NAME}{name}")),
         Continuation::Offset(offset) => Some(format!(
             "{CURSOR_AT_OFFSET}{}",
             offset + u64::from(page_size)

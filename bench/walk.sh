@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A full directory walk, as an IdP's import or reconciliation does it: every user of a seeded
+# directory by index paging and by RFC 9865 cursor (pages of 100, one connection), for all
+# users, `active eq true` and `sortBy=userName`; then single pages far into the directory
+# (startIndex near the end), each asked 100 times. One line per walk: pages, users, seconds,
+# the server's CPU per page and its resident memory after the walk.
+#
+#   BENCH_DATABASE_URL=sqlite:///path/big.db BENCH_SEEDED_USERS=/path/big-users.txt bench/walk.sh
+#   BENCH_WALKS="index cursor" …  # only these walks (index cursor active sorted far)
+#
+# Seed a directory once with bench/run.sh's seeding (BENCH_USERS=1000000 takes minutes), or
+# any SCIM client; BENCH_SEEDED_USERS is its `id userName` list.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WALKS=${BENCH_WALKS:-index cursor active sorted far}
+source bench/lib.sh
+
+walk() {
+  local name=$1; shift
+  local ticks_before result pages users seconds
+  ticks_before=$(cpu_ticks)
+  result=$(python3 bench/walk.py "$base" "$BENCH_TOKEN" "$@")
+  read -r pages users seconds <<<"$result"
+  printf '%-34s %7s %9s %9s %13s %7s\n' "$name" "$pages" "$users" "$seconds" \
+    "$(awk -v ticks=$(( $(cpu_ticks) - ticks_before )) -v tick_us="$tick_us" -v pages="$pages" \
+      'BEGIN { printf "%.0f", ticks * tick_us / pages }')" "$(rss_mb)"
+}
+
+echo "scimd directory walk: $USERS users; server: $name"
+printf '%-34s %7s %9s %9s %13s %7s\n' walk pages users seconds "CPU us/page" "RSS MB"
+for kind in $WALKS; do
+  case $kind in
+    index) walk "startIndex, all users" index ;;
+    cursor) walk "cursor, all users" cursor ;;
+    active) walk "startIndex, active eq true" index "filter=active%20eq%20true"
+            walk "cursor, active eq true" cursor "filter=active%20eq%20true" ;;
+    sorted) walk "startIndex, sortBy=userName" index "sortBy=userName"
+            walk "cursor, sortBy=userName" cursor "sortBy=userName" ;;
+    far) for start in $(( USERS - 99 )) $(( USERS / 2 )); do
+           walk "startIndex=$start, x100" repeat "$start" 100
+           walk "startIndex=$start sortBy=userName, x100" repeat "$start" 100 "sortBy=userName"
+         done ;;
+    *) echo "walk: unknown walk $kind" >&2; exit 1 ;;
+  esac
+done
