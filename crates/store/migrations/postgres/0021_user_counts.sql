@@ -58,6 +58,6 @@ FOR EACH ROW EXECUTE FUNCTION count_users();
 
 -- Pages sorted by userName order names byte by byte (`COLLATE "C"`, as SQLite does), which the
 -- unique name index, in the database's collation, cannot serve: this one walks the visible
--- users of a tenant in that order, and continues after a name (`walks.rs`).
+-- users of a tenant in that order, continues after a name (`walks.rs`) and skips rows alone.
 CREATE INDEX users_listed_by_name ON users (tenant_id, (user_name_ci COLLATE "C"), pk)
 WHERE scim_id IS NOT NULL;
