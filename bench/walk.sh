@@ -5,11 +5,11 @@
 # (startIndex near the end), each asked 100 times. One line per walk: pages, users, seconds,
 # the server's CPU per page and its resident memory after the walk.
 #
-#   BENCH_DATABASE_URL=sqlite:///path/big.db BENCH_SEEDED_USERS=/path/big-users.txt bench/walk.sh
+#   BENCH_DATABASE_URL=sqlite://big.db BENCH_SEEDED_USERS=big-users.txt bench/walk.sh
 #   BENCH_WALKS="index cursor" …  # only these walks (index cursor active sorted far)
 #
-# Seed a directory once with bench/run.sh's seeding (BENCH_USERS=1000000 takes minutes), or
-# any SCIM client; BENCH_SEEDED_USERS is its `id userName` list.
+# Seed the directory once (a million users take about five minutes), with the server running:
+#   python3 bench/seed.py http://127.0.0.1:8080/scim/v2 TOKEN 1000000 big-users.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,13 +22,13 @@ walk() {
   ticks_before=$(cpu_ticks)
   result=$(python3 bench/walk.py "$base" "$BENCH_TOKEN" "$@")
   read -r pages users seconds <<<"$result"
-  printf '%-34s %7s %9s %9s %13s %7s\n' "$name" "$pages" "$users" "$seconds" \
+  printf '%-42s %7s %9s %9s %13s %7s\n' "$name" "$pages" "$users" "$seconds" \
     "$(awk -v ticks=$(( $(cpu_ticks) - ticks_before )) -v tick_us="$tick_us" -v pages="$pages" \
       'BEGIN { printf "%.0f", ticks * tick_us / pages }')" "$(rss_mb)"
 }
 
 echo "scimd directory walk: $USERS users; server: $name"
-printf '%-34s %7s %9s %9s %13s %7s\n' walk pages users seconds "CPU us/page" "RSS MB"
+printf '%-42s %7s %9s %9s %13s %7s\n' walk pages users seconds "CPU us/page" "RSS MB"
 for kind in $WALKS; do
   case $kind in
     index) walk "startIndex, all users" index ;;
