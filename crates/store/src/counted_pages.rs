@@ -190,8 +190,9 @@ async fn by_name(store: &SqlStore, order: SortOrder) -> Vec<String> {
 
 /// A walk sorted by userName continues after the last page's name (`walks.rs`) and gives what
 /// skipping rows gives, page after page, also when a user is renamed, created or hidden in
-/// the middle of the walk (the next page then starts where skipping says); a cursor walk
-/// sorted by userName sees every user once, in order.
+/// the middle of the walk (the next page then starts where skipping says); a jump past the
+/// middle, read backwards, gives the same page; a cursor walk sorted by userName sees every
+/// user once, in order.
 #[tokio::test]
 async fn walks_sorted_by_user_name_are_the_pages_of_the_users_table() {
     for (store, _dir) in stores().await {
@@ -265,6 +266,37 @@ async fn walks_sorted_by_user_name_are_the_pages_of_the_users_table() {
             }
             assert!(pages > 12, "{pages} pages");
             let all = by_name(&store, order).await;
+            // Jumps past the middle are read backwards from the last name: the same pages.
+            let total = all.len() as u64;
+            for start_index in [
+                total / 2,
+                total / 2 + 1,
+                total * 3 / 4,
+                total - 49,
+                total - 1,
+                total,
+            ] {
+                let page = Page::Index {
+                    start_index,
+                    count: 50,
+                };
+                let found = store
+                    .query_users(TenantId(1), &query(order, page))
+                    .await
+                    .expect("page");
+                let ids: Vec<&str> = found
+                    .users
+                    .iter()
+                    .map(|user| user.scim_id.as_str())
+                    .collect();
+                let from = usize::try_from(start_index - 1).expect("index");
+                let wanted: Vec<&str> = all[from..].iter().take(50).map(String::as_str).collect();
+                assert_eq!(ids, wanted, "{order:?} jump to startIndex {start_index}");
+                assert_eq!(
+                    found.total, total,
+                    "{order:?} jump to startIndex {start_index}"
+                );
+            }
             let mut seen = Vec::new();
             let mut cursor = None;
             loop {

@@ -171,7 +171,7 @@ fn planned(store: &SqlStore, query: &ListQuery) -> crate::sql::users::PlannedQue
         TenantId(1),
         query,
         USER_COLUMNS,
-        None,
+        crate::sql::users::NameStart::First,
     )
     .expect("planned")
 }

@@ -4,12 +4,12 @@ use super::{ACCOUNTS, STORED, Shape, USER_TYPES, user_from};
 use crate::backend::{Cell, Column};
 use crate::sql::counted::Counted;
 use crate::sql::filter::sorts_by_user_name;
-use crate::sql::users::{PlannedQuery, USER_COLUMNS, next_cursor, plan_query};
+use crate::sql::users::{NameStart, PlannedQuery, USER_COLUMNS, next_cursor, plan_query};
 use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
 use crate::walks::{PageEnd, WalkPage};
 use scim::filter::fold_case;
-use scim::list::ListQuery;
+use scim::list::{ListQuery, Page};
 use scimd_core::store::{
     AccountCounts, AccountQuery, AccountReads, StateFilter, StoreResult, UserPage,
 };
@@ -47,12 +47,27 @@ async fn query_page(
         && Counted::of(query.filter.as_ref()).is_some();
     let walk = WalkPage::of(tenant, query, sorted_by_user_name);
     let resumed = walk.as_ref().and_then(|page| store.walks.resume(page));
-    let mut read = read_page(store, tenant, query, resumed.as_ref()).await?;
-    if let Some(resumed) = &resumed
-        && read.changes != Some(resumed.changes)
-    {
-        // Written meanwhile: where the last page ended is no longer where this one starts.
-        read = read_page(store, tenant, query, None).await?;
+    let name_start = match (&resumed, &query.page) {
+        (Some(end), _) => NameStart::After(&end.last_name),
+        (None, Page::Index { start_index, .. }) if sorted_by_user_name && *start_index > 1 => {
+            let total = listing_total(store, tenant, query).await?;
+            if (start_index - 1) * 2 > total {
+                NameStart::Last { total }
+            } else {
+                NameStart::First
+            }
+        }
+        _ => NameStart::First,
+    };
+    let mut read = read_page(store, tenant, query, name_start).await?;
+    let still_true = match name_start {
+        NameStart::First => true,
+        NameStart::After(_) => read.changes == resumed.as_ref().map(|end| end.changes),
+        NameStart::Last { total } => read.page.total == total,
+    };
+    if !still_true {
+        // Written meanwhile: the page is not where the choice of its start said.
+        read = read_page(store, tenant, query, NameStart::First).await?;
     }
     if let (Some(walk), Some(last_name), Some(changes)) = (&walk, read.last_name, read.changes) {
         let end = PageEnd { last_name, changes };
@@ -70,11 +85,25 @@ struct ReadPage {
     last_name: Option<String>,
 }
 
+/// The total of a counted listing, read on its own.
+async fn listing_total(store: &SqlStore, tenant: TenantId, query: &ListQuery) -> StoreResult<u64> {
+    let Some(counted) = Counted::of(query.filter.as_ref()) else {
+        return Ok(0);
+    };
+    let rows = store
+        .lookup(counted.total(tenant), &[Column::Int, Column::Int])
+        .await?;
+    let total = rows.first().and_then(|row| row.first()).map(Cell::int);
+    Ok(total
+        .and_then(|total| u64::try_from(total).ok())
+        .unwrap_or(0))
+}
+
 async fn read_page(
     store: &SqlStore,
     tenant: TenantId,
     query: &ListQuery,
-    resumed: Option<&PageEnd>,
+    name_start: NameStart<'_>,
 ) -> StoreResult<ReadPage> {
     let shape = &STORED;
     let PlannedQuery {
@@ -83,6 +112,7 @@ async fn read_page(
         rows,
         counts_changes,
         reads_names,
+        backwards,
         page_size,
         continuation,
     } = plan_query(
@@ -91,7 +121,7 @@ async fn read_page(
         tenant,
         query,
         shape.columns,
-        resumed.map(|end| end.last_name.as_str()),
+        name_start,
     )?;
     let count_types: &[Column] = if counts_changes {
         &[Column::Int, Column::Int]
@@ -140,6 +170,9 @@ async fn read_page(
     // No count statement: the page holds every match (`PlannedQuery::count`).
     let total = counted.unwrap_or(fetched_count as u64);
     rows.truncate(page_size as usize);
+    if backwards {
+        rows.reverse();
+    }
     // The key of the page's last row (`u.pk`, first in every shape) continues a keyset cursor.
     let last_key = rows.last().and_then(|row| row.first()).map(Cell::int);
     let last_name = rows

@@ -84,6 +84,8 @@ pub(crate) struct PlannedQuery {
     /// The page reads each row's folded userName too, as its last column (sorted by userName:
     /// the last one continues the listing).
     pub reads_names: bool,
+    /// The page's rows come last to first ([`NameStart::Last`]).
+    pub backwards: bool,
     pub page_size: u32,
     pub continuation: Continuation,
 }
@@ -92,16 +94,26 @@ const CURSOR_AFTER_KEY: &str = "k";
 const CURSOR_AFTER_NAME: &str = "n";
 const CURSOR_AT_OFFSET: &str = "o";
 
-/// The count and page statements of `query`; the page selects `columns` of `users u`. An
-/// index page sorted by userName that follows on from an earlier page may start after that
-/// page's last name (`after_name`, from `walks.rs`) instead of skipping rows.
+/// Where an index page sorted by userName starts reading. The reader that chooses checks the
+/// choice against the page's own snapshot (the count of changes, the total).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NameStart<'a> {
+    /// At the first name, skipping the rows before the page.
+    First,
+    /// After this name, where an earlier page ended (`walks.rs`).
+    After(&'a str),
+    /// At the last name, backwards: a page past the middle of `total` users skips fewer rows.
+    Last { total: u64 },
+}
+
+/// The count and page statements of `query`; the page selects `columns` of `users u`.
 pub(crate) fn plan_query(
     dialect: Dialect,
     cursors: &CursorSeal,
     tenant: TenantId,
     query: &ListQuery,
     columns: &str,
-    after_name: Option<&str>,
+    name_start: NameStart<'_>,
 ) -> StoreResult<PlannedQuery> {
     let condition = |params: &mut Params| -> StoreResult<String> {
         let tenant = params.int(tenant.0);
@@ -138,11 +150,19 @@ pub(crate) fn plan_query(
         Some(Statement { sql, params })
     };
 
-    let (direction, after) = match query.sort_order {
-        SortOrder::Ascending => ("ASC", ">"),
-        SortOrder::Descending => ("DESC", "<"),
-    };
     let by_user_name = query.sort_by.as_ref().is_some_and(sorts_by_user_name);
+    // Read backwards: the rows to skip from the last name, and the page's rows.
+    let backwards = match (name_start, &page) {
+        (NameStart::Last { total }, Page::Index { start_index, count }) if by_user_name => {
+            let end = (start_index - 1 + u64::from(*count)).min(total);
+            (start_index - 1 < end).then(|| (total - end, end - (start_index - 1)))
+        }
+        _ => None,
+    };
+    let (direction, after) = match (query.sort_order, backwards.is_some()) {
+        (SortOrder::Ascending, false) | (SortOrder::Descending, true) => ("ASC", ">"),
+        (SortOrder::Descending, false) | (SortOrder::Ascending, true) => ("DESC", "<"),
+    };
     let sort_expression = query
         .sort_by
         .as_ref()
@@ -164,18 +184,22 @@ pub(crate) fn plan_query(
     let (limit, offset, continuation) = match &page {
         Page::Index { start_index, count } => {
             let mut offset = start_index - 1;
-            match (counted, &query.sort_by, after_name) {
+            let mut limit = u64::from(*count);
+            match (counted, &query.sort_by, name_start) {
                 // In key order, a counted listing starts its scan where its page falls.
                 (Some(counted), None, _) if offset > 0 => {
                     start = Some(counted.page_start(&mut params, tenant, offset));
                 }
-                (Some(_), Some(_), Some(name)) if by_user_name => {
+                (Some(_), Some(_), NameStart::After(name)) if by_user_name => {
                     continue_after_name(&mut condition, &mut params, name.to_owned());
                     offset = 0;
                 }
                 _ => {}
             }
-            (u64::from(*count), offset, Continuation::Index)
+            if let Some((skipped_from_last, rows)) = backwards {
+                (offset, limit) = (skipped_from_last, rows);
+            }
+            (limit, offset, Continuation::Index)
         }
         Page::Cursor { cursor, count } => {
             let position = cursor
@@ -231,6 +255,7 @@ pub(crate) fn plan_query(
         rows,
         counts_changes: counted.is_some(),
         reads_names: by_user_name,
+        backwards: backwards.is_some(),
         page_size: page.count(),
         continuation,
     })

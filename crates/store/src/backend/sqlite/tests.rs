@@ -196,7 +196,7 @@ async fn planned_user_queries_are_compiled_once() {
             scimd_core::tenant::TenantId(1),
             &query,
             USER_COLUMNS,
-            None,
+            crate::sql::users::NameStart::First,
         )
         .unwrap();
         for statement in planned.count.into_iter().chain(planned.rows) {
