@@ -9,7 +9,7 @@ use crate::{Durability, SqlStore, connect};
 use scim::Filter;
 use scim::list::{ListQuery, Page, SortOrder};
 use scim::schema::USER;
-use scimd_core::store::AccountReads;
+use scimd_core::store::{AccountReads, AccountWrites};
 use scimd_core::tenant::TenantId;
 
 async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
@@ -85,6 +85,26 @@ async fn expected(store: &SqlStore, tenant: i64, active: Option<bool>) -> Vec<St
     rows.into_iter().map(|mut row| row[0].take_text()).collect()
 }
 
+/// How many blocks' counts differ from a recount of the users table.
+async fn blocks_miscounted(store: &SqlStore) -> i64 {
+    let recount = Statement::new(
+        "SELECT COUNT(*) FROM (SELECT tenant_id, pk / 1024 AS block, COUNT(*) AS visible, \
+           SUM(CASE WHEN active THEN 1 ELSE 0 END) AS active \
+           FROM users WHERE scim_id IS NOT NULL GROUP BY tenant_id, pk / 1024) AS t \
+         FULL OUTER JOIN (SELECT tenant_id, block, SUM(visible) AS visible, SUM(active) AS active \
+           FROM user_counts GROUP BY tenant_id, block HAVING SUM(visible) <> 0) AS c \
+         USING (tenant_id, block) \
+         WHERE t.visible IS DISTINCT FROM c.visible OR t.active IS DISTINCT FROM c.active",
+        vec![],
+    );
+    let differing = store
+        .backend
+        .query(&recount, &[Column::Int])
+        .await
+        .expect("recount");
+    differing[0].first().map(Cell::int).unwrap_or(-1)
+}
+
 #[tokio::test]
 async fn counted_pages_are_the_pages_of_the_users_table() {
     for (store, _dir) in stores().await {
@@ -143,23 +163,7 @@ async fn counted_pages_are_the_pages_of_the_users_table() {
                 }
             }
         }
-        // The counts are what a recount of the table gives, block by block.
-        let recount = Statement::new(
-            "SELECT COUNT(*) FROM (SELECT tenant_id, pk / 1024 AS block, COUNT(*) AS visible, \
-               SUM(CASE WHEN active THEN 1 ELSE 0 END) AS active \
-               FROM users WHERE scim_id IS NOT NULL GROUP BY tenant_id, pk / 1024) AS t \
-             FULL OUTER JOIN (SELECT tenant_id, block, SUM(visible) AS visible, SUM(active) AS active \
-               FROM user_counts GROUP BY tenant_id, block HAVING SUM(visible) <> 0) AS c \
-             USING (tenant_id, block) \
-             WHERE t.visible IS DISTINCT FROM c.visible OR t.active IS DISTINCT FROM c.active",
-            vec![],
-        );
-        let differing = store
-            .backend
-            .query(&recount, &[Column::Int])
-            .await
-            .expect("recount");
-        assert_eq!(differing[0].first().map(Cell::int), Some(0));
+        assert_eq!(blocks_miscounted(&store).await, 0);
     }
 }
 
@@ -313,5 +317,115 @@ async fn walks_sorted_by_user_name_are_the_pages_of_the_users_table() {
             }
             assert_eq!(seen, all, "{order:?} by cursor");
         }
+    }
+}
+
+/// Tidying (PostgreSQL: each block's rows of writing sessions merged into slot 0) changes no
+/// count and no page: with rows of several sessions in place, every page and total is the
+/// same after it, the changes count too, and only slot 0 is left.
+#[tokio::test]
+async fn tidying_the_counts_changes_no_page() {
+    for (store, _dir) in stores().await {
+        let sqlite = store.backend.dialect() == crate::sql::Dialect::Sqlite;
+        let mut steps = writes(sqlite);
+        if !sqlite {
+            // Rows as other sessions leave them: their sums cancel out but for `changes`.
+            steps.push(Step::run(
+                "INSERT INTO user_counts (tenant_id, block, slot, visible, active, changes) \
+                 VALUES (1, 0, 5, 3, 2, 7), (1, 0, 9, -3, -2, 1), (2, 3, 16, 0, 0, 4)",
+                vec![],
+            ));
+        }
+        store.backend.write(steps).await.expect("written");
+        let sums = Statement::new(
+            "SELECT CAST(SUM(visible) AS BIGINT), CAST(SUM(active) AS BIGINT), \
+             CAST(SUM(changes) AS BIGINT), CAST(MAX(slot) AS BIGINT) FROM user_counts",
+            vec![],
+        );
+        let columns = [Column::Int, Column::Int, Column::Int, Column::Int];
+        let before = store.backend.query(&sums, &columns).await.expect("sums");
+        let pages = |store: &SqlStore| {
+            let store = store.clone();
+            async move {
+                let mut pages = Vec::new();
+                for start_index in [1, 74, 300, 700] {
+                    let query = ListQuery {
+                        page: Page::Index {
+                            start_index,
+                            count: 50,
+                        },
+                        ..ListQuery::default()
+                    };
+                    let page = store.query_users(TenantId(1), &query).await.expect("page");
+                    let ids: Vec<String> =
+                        page.users.into_iter().map(|user| user.scim_id).collect();
+                    pages.push((page.total, ids));
+                }
+                pages
+            }
+        };
+        let pages_before = pages(&store).await;
+        store.tidy_user_counts().await.expect("tidied");
+        let after = store.backend.query(&sums, &columns).await.expect("sums");
+        assert_eq!(pages(&store).await, pages_before);
+        assert_eq!(after[0][..3], before[0][..3]);
+        assert_eq!(after[0][3].int(), 0, "only slot 0 is left");
+        if !sqlite {
+            assert_eq!(
+                before[0][3].int(),
+                16,
+                "rows of sessions were there to tidy"
+            );
+        }
+    }
+}
+
+/// Writers in many sessions at once, and tidying beside them, over and over: the counts stay
+/// what a recount gives.
+#[tokio::test]
+async fn counts_stay_exact_while_sessions_write_and_tidying_runs() {
+    for (store, _dir) in stores().await {
+        let tenant = Step::run(
+            "INSERT INTO tenants (id, slug, name, created_at) VALUES (1, 'one', 'one', 0)",
+            vec![],
+        );
+        store.backend.write(vec![tenant]).await.expect("tenant");
+        let writer = |worker: i64| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for n in 0..40 {
+                    let pk = 1 + worker * 40 + n;
+                    let sql = format!(
+                        "INSERT INTO users (pk, tenant_id, scim_id, user_name, user_name_ci, active, \
+                         resource, resource_ci, version, created_at, updated_at, state, managed_by, \
+                         display_name, upn) VALUES ({pk}, 1, 'id-{pk}', 'u{pk}', 'u{pk}', true, '{{}}', \
+                         '{{}}', 1, 0, 0, 'active', 'scim', 'u', 'u')"
+                    );
+                    let mut steps = vec![Step::run(sql, vec![])];
+                    if n % 3 == 0 {
+                        steps.push(Step::run(
+                            format!("UPDATE users SET scim_id = NULL WHERE pk = {}", pk - 1),
+                            vec![],
+                        ));
+                    }
+                    store.backend.write(steps).await.expect("write");
+                }
+            })
+        };
+        let writers: Vec<_> = (0..8).map(writer).collect();
+        let tidier = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    store.tidy_user_counts().await.expect("tidied");
+                }
+            })
+        };
+        for task in writers.into_iter().chain([tidier]) {
+            task.await.expect("task");
+        }
+        assert_eq!(blocks_miscounted(&store).await, 0);
+        store.tidy_user_counts().await.expect("tidied");
+        assert_eq!(blocks_miscounted(&store).await, 0);
     }
 }

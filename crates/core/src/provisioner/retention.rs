@@ -1,6 +1,7 @@
 //! How long the activity log and the change feed keep their events: older ones are deleted a
 //! small batch at a time, each batch its own short transaction, so that provisioning writes
-//! queued meanwhile barely wait.
+//! queued meanwhile barely wait. Also the housekeeping's other chore on stored data: tidying
+//! the user counts that listings read.
 
 use super::Provisioner;
 use crate::clock::Clock;
@@ -21,6 +22,11 @@ impl<S: Store, C: Clock> Provisioner<S, C> {
         let before = days_after(self.now(), -i64::from(retention_days));
         self.in_batches(|tenant| self.store.delete_events_before(tenant, before, PURGE_BATCH))
             .await
+    }
+
+    /// Merges the rows that count users for listings (see [`crate::store::AccountWrites::tidy_user_counts`]).
+    pub async fn tidy_user_counts(&self) -> Result<()> {
+        Ok(self.store.tidy_user_counts().await?)
     }
 
     /// Deletes every tenant's change events older than `retention_days` (each tenant's latest

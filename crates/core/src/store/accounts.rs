@@ -148,4 +148,8 @@ pub trait AccountWrites {
         user: &User,
         record: &Recorded,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Tidies the per-block user counts that listings read their totals from: where writers
+    /// running side by side keep a block's counts on several rows, merges them into one, so
+    /// reading them stays short. Changes no count.
+    fn tidy_user_counts(&self) -> impl Future<Output = StoreResult<()>> + Send;
 }

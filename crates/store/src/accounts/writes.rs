@@ -324,4 +324,8 @@ impl AccountWrites for SqlStore {
             Written::Unmet { .. } => Err(StoreError::VersionMismatch),
         }
     }
+
+    async fn tidy_user_counts(&self) -> StoreResult<()> {
+        crate::sql::counted::tidy(self).await
+    }
 }
