@@ -371,9 +371,8 @@ async fn tidying_the_counts_changes_no_page() {
         assert_eq!(after[0][..3], before[0][..3]);
         assert_eq!(after[0][3].int(), 0, "only slot 0 is left");
         if !sqlite {
-            assert_eq!(
-                before[0][3].int(),
-                16,
+            assert!(
+                before[0][3].int() >= 16,
                 "rows of sessions were there to tidy"
             );
         }

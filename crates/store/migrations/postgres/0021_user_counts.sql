@@ -6,10 +6,12 @@
 -- `changes` counts the writes that moved users in or out of a listing or renamed one: while
 -- its sum over the tenant stays the same, a page sorted by userName may continue after the
 -- previous page's last name (`walks.rs`).
--- A block's count is spread over 16 rows (`slot` 1-16, from the writing session's process id)
--- so that creates running side by side, which all land in the newest block, do not wait for
--- each other's commits on one row; a slot's own count may go below zero, only the sum is a
--- count. Housekeeping moves them into slot 0, which no writer uses (`counted::tidy`).
+-- A block's count is spread over up to 64 rows (`slot` 1-64: scimd gives each of its
+-- connections a slot of its own, `scimd.count_slot`; other sessions take one from their
+-- process id) so that creates running side by side, which all land in the newest block, do
+-- not wait for each other's commits on one row; a slot's own count may go below zero, only
+-- the sum is a count. Housekeeping moves them into slot 0, which no writer uses
+-- (`counted::tidy`).
 CREATE TABLE user_counts (
     tenant_id BIGINT   NOT NULL,
     block     BIGINT   NOT NULL,
@@ -46,7 +48,10 @@ BEGIN
     -- A user's tenant and key never change.
     IF TG_OP = 'DELETE' THEN counted := OLD; ELSE counted := NEW; END IF;
     INSERT INTO user_counts AS c (tenant_id, block, slot, visible, active, changes)
-    VALUES (counted.tenant_id, counted.pk / 1024, pg_backend_pid() % 16 + 1, visible_delta,
+    VALUES (counted.tenant_id, counted.pk / 1024,
+            COALESCE(NULLIF(current_setting('scimd.count_slot', true), '')::int,
+                     pg_backend_pid() % 64 + 1),
+            visible_delta,
             active_delta, 1)
     ON CONFLICT (tenant_id, block, slot) DO UPDATE
     SET visible = c.visible + excluded.visible, active = c.active + excluded.active,

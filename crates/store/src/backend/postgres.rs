@@ -5,10 +5,14 @@ use super::{BackendError, Cell, Column, Row, Step, Written};
 use crate::sql::{SqlValue, Statement};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, Postgres, Row as _};
+use sqlx::{AssertSqlSafe, Executor as _, Postgres, Row as _};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub(super) const CONNECTIONS: u32 = 16;
+/// Rows a block's user counts are spread over (the migration's trigger allows 1 to 64).
+const COUNT_SLOTS: u32 = 64;
 /// No statement runs longer than a request may (the server's default request deadline): the
 /// server stops a query whose request was abandoned, rather than finish it for nobody.
 const STATEMENT_TIMEOUT: &str = "30s";
@@ -24,8 +28,19 @@ impl PostgresBackend {
     pub async fn open(url: &str) -> Result<Self, BackendError> {
         let options =
             PgConnectOptions::from_str(url)?.options([("statement_timeout", STATEMENT_TIMEOUT)]);
+        // Each connection counts users on a slot of its own (migration "user counts"), so that
+        // creates side by side never wait on one count row; instances start at their process
+        // id, so two instances' connections rarely meet on a slot either.
+        let next_slot = Arc::new(AtomicU32::new(std::process::id()));
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
+            .after_connect(move |connection, _| {
+                let slot = next_slot.fetch_add(1, Ordering::Relaxed) % COUNT_SLOTS + 1;
+                Box::pin(async move {
+                    let set = format!("SET scimd.count_slot = {slot}");
+                    connection.execute(AssertSqlSafe(set)).await.map(|_| ())
+                })
+            })
             .connect_with(options)
             .await?;
         crate::migrations::postgres()
