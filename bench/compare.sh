@@ -7,6 +7,8 @@
 #   BENCH_PEERS=/path/to/peers bench/compare.sh
 #   BENCH_PEERS=… BENCH_ROUNDS=3 BENCH_USERS=10000 BENCH_DURATION=5 bench/compare.sh
 #   BENCH_PEERS=… BENCH_DATABASE_URL=postgres://… bench/compare.sh   # scimd on PostgreSQL
+#   BENCH_PEERS=… BENCH_DATABASE_URL=postgres://… BENCH_INSTANCES=2 bench/compare.sh
+#                                    # two scimd instances sharing it, 8 connections each
 #
 # BENCH_PEERS is a writable folder holding the peers and their scripts: `setup.sh` (installs
 # them; run first unless BENCH_PEERS_READY=1) and `start_peers.sh start|stop TOKEN`, which serve

@@ -18,6 +18,7 @@ if [ -n "${BENCH_BASE_URL:-}" ]; then
   origin=$(echo "$base" | sed -E 's#^(https?://[^/]+).*#\1#')
   export BENCH_BASE_PATH=${base#"$origin"}
   servers=${BENCH_SERVER_PIDS:-}
+  origins=$origin
   OPERATIONS=${OPERATIONS//healthz/}
   trap 'rm -rf "$work"' EXIT
   startup="not measured"
@@ -36,11 +37,21 @@ else
   started=$(date +%s%N)
   until "$scimd" healthcheck --listen "127.0.0.1:$port" >/dev/null 2>&1; do sleep 0.05; done
   startup="$(( ($(date +%s%N) - started) / 1000000 )) ms"
+  origins="http://127.0.0.1:$port"
+  # BENCH_INSTANCES=2: a second instance on the same database (PostgreSQL), each given half
+  # of the connections by its own wrk; the table sums their rates.
+  if [ "${BENCH_INSTANCES:-1}" = 2 ]; then
+    port2=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$scimd" serve --listen "127.0.0.1:$port2" --rate-limit-per-token 0 >"$work/server2.log" 2>&1 &
+    servers="$servers $!"
+    until "$scimd" healthcheck --listen "127.0.0.1:$port2" >/dev/null 2>&1; do sleep 0.05; done
+    origins="$origins http://127.0.0.1:$port2"
+  fi
   export BENCH_TOKEN=$("$scimd" token create --name "bench-$port" 2>/dev/null)
   origin="http://127.0.0.1:$port"
   export BENCH_BASE_PATH=/scim/v2
   base="$origin/scim/v2"
-  name="scimd, database ${SCIMD_DATABASE_URL%%://*}"
+  name="scimd, database ${SCIMD_DATABASE_URL%%://*}, ${BENCH_INSTANCES:-1} instance(s)"
 fi
 if [ -n "${BENCH_SEEDED_USERS:-}" ]; then
   # A database seeded before (BENCH_DATABASE_URL) and the `id userName` list written then:
