@@ -44,9 +44,22 @@ collect() {
     'index(ops, " " $1 " ") && $2 ~ /^[0-9.]+$/ { print server, $1, $2 }' >>"$results"
 }
 
+# scimd starts every run on an empty database, as the peers do: on PostgreSQL a new database
+# per run on BENCH_DATABASE_URL's server (its user creates it with psql; dropped after).
+scimd_run() {
+  if [[ ${BENCH_DATABASE_URL:-} == postgres* ]]; then
+    local database="scimd_compare_$$_$1"
+    psql "$BENCH_DATABASE_URL" -qc "CREATE DATABASE $database" >&2
+    BENCH_DATABASE_URL="${BENCH_DATABASE_URL%/*}/$database" BENCH_OPERATIONS="$OPERATIONS" bash bench/run.sh
+    psql "$BENCH_DATABASE_URL" -qc "DROP DATABASE $database WITH (FORCE)" >&2
+  else
+    BENCH_OPERATIONS="$OPERATIONS" bash bench/run.sh
+  fi
+}
+
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round of $ROUNDS: scimd" >&2
-  BENCH_OPERATIONS="$OPERATIONS" bash bench/run.sh | tee -a "$log/runs.txt" | collect scimd
+  scimd_run "$round" | tee -a "$log/runs.txt" | collect scimd
   for peer in "${PEERS[@]}"; do
     read -r name url <<<"$peer"
     "$BENCH_PEERS/start_peers.sh" stop >/dev/null 2>&1 || true
