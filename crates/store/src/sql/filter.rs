@@ -314,7 +314,7 @@ pub(crate) fn pins_one_user(filter: &ResolvedFilter) -> bool {
     let ResolvedFilter::Compare(path, CompareOp::Eq, CompValue::String(_)) = filter else {
         return false;
     };
-    source(path).is_ok_and(|source| matches!(source, Source::Column("user_name_ci" | "scim_id", _)))
+    matches!(indexed_column(path), Some("user_name_ci" | "scim_id"))
 }
 
 /// The value of `active` the filter asks for, when it asks for nothing else (`active eq true`,
@@ -323,7 +323,7 @@ pub(crate) fn active_only(filter: &ResolvedFilter) -> Option<bool> {
     let ResolvedFilter::Compare(path, op, CompValue::Bool(value)) = filter else {
         return None;
     };
-    let is_active = source(path).is_ok_and(|source| matches!(source, Source::Column("active", _)));
+    let is_active = indexed_column(path) == Some("active");
     match op {
         CompareOp::Eq if is_active => Some(*value),
         CompareOp::Ne if is_active => Some(!*value),
@@ -334,7 +334,15 @@ pub(crate) fn active_only(filter: &ResolvedFilter) -> Option<bool> {
 /// Whether a `sortBy` path is `userName`: unique in the tenant and never null, so a page
 /// sorted by it may continue after the previous page's last name, through an index.
 pub(crate) fn sorts_by_user_name(resolved: &Resolved) -> bool {
-    source(resolved).is_ok_and(|source| matches!(source, Source::Column("user_name_ci", _)))
+    indexed_column(resolved) == Some("user_name_ci")
+}
+
+/// The indexed column of `users` that holds the path, if one does.
+fn indexed_column(resolved: &Resolved) -> Option<&'static str> {
+    match source(resolved) {
+        Ok(Source::Column(column, _)) => Some(column),
+        _ => None,
+    }
 }
 
 /// The column or JSON location of a resolved path.
