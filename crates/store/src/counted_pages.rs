@@ -3,9 +3,9 @@
 //! two tenants were created across many blocks of keys, deactivated, hidden and deleted by the
 //! writes the triggers watch. Checked against the users table itself, on both backends.
 
+use crate::SqlStore;
 use crate::backend::{Cell, Column, Step};
 use crate::sql::Statement;
-use crate::{Durability, SqlStore, connect};
 use scim::Filter;
 use scim::list::{ListQuery, Page, SortOrder};
 use scim::schema::USER;
@@ -13,24 +13,7 @@ use scimd_core::store::{AccountReads, AccountWrites};
 use scimd_core::tenant::TenantId;
 
 async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("counted.db").display());
-    let mut stores = vec![(
-        connect(&url, Durability::default()).await.expect("sqlite"),
-        Some(dir),
-    )];
-    if let Some(admin_url) = crate::test_support::postgres_admin_url() {
-        let url = crate::test_support::fresh_postgres_database(&admin_url)
-            .await
-            .expect("fresh database");
-        stores.push((
-            connect(&url, Durability::default())
-                .await
-                .expect("postgres"),
-            None,
-        ));
-    }
-    stores
+    crate::test_support::stores_on_both_backends("counted.db").await
 }
 
 /// 2,400 users of tenants 1 and 2 interleaved, keys 7 apart (16 blocks each), then a third
@@ -67,21 +50,27 @@ fn writes(sqlite: bool) -> Vec<Step> {
 /// The SCIM ids a listing holds, in key order, read from the users table.
 async fn expected(store: &SqlStore, tenant: i64, active: Option<bool>) -> Vec<String> {
     let condition = match active {
-        None => String::new(),
-        Some(true) => " AND active".to_owned(),
-        Some(false) => " AND NOT active".to_owned(),
+        None => "",
+        Some(true) => " AND active",
+        Some(false) => " AND NOT active",
     };
-    let statement = Statement::new(
-        format!(
+    scim_ids(
+        store,
+        &format!(
             "SELECT scim_id FROM users WHERE tenant_id = {tenant} AND scim_id IS NOT NULL{condition} ORDER BY pk"
         ),
-        vec![],
-    );
+    )
+    .await
+}
+
+/// The first column of `select`'s rows: SCIM ids.
+async fn scim_ids(store: &SqlStore, select: &str) -> Vec<String> {
+    let statement = Statement::new(select, vec![]);
     let rows = store
         .backend
         .query(&statement, &[Column::Text])
         .await
-        .expect("expected");
+        .expect("scim ids");
     rows.into_iter().map(|mut row| row[0].take_text()).collect()
 }
 
@@ -187,19 +176,14 @@ async fn by_name(store: &SqlStore, order: SortOrder) -> Vec<String> {
         crate::sql::Dialect::Sqlite => "",
         crate::sql::Dialect::Postgres => " COLLATE \"C\"",
     };
-    let statement = Statement::new(
-        format!(
+    scim_ids(
+        store,
+        &format!(
             "SELECT scim_id FROM users WHERE tenant_id = 1 AND scim_id IS NOT NULL \
              ORDER BY user_name_ci{collate} {direction}"
         ),
-        vec![],
-    );
-    let rows = store
-        .backend
-        .query(&statement, &[Column::Text])
-        .await
-        .expect("by name");
-    rows.into_iter().map(|mut row| row[0].take_text()).collect()
+    )
+    .await
 }
 
 /// A walk sorted by userName continues after the last page's name (`walks.rs`) and gives what

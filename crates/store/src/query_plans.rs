@@ -1,10 +1,10 @@
 //! SPEC §3: `userName`, `externalId`, `id` and `emails.value` lookups use indexes, never a scan
 //! of the users table, on both backends. Checked on the real query plans.
 
+use crate::SqlStore;
 use crate::backend::{Column, Step, Written};
 use crate::sql::Statement;
 use crate::sql::users::{USER_COLUMNS, plan_query};
-use crate::{Durability, SqlStore, connect};
 use scim::Filter;
 use scim::list::ListQuery;
 use scim::list::Page;
@@ -40,23 +40,11 @@ const LOOKUPS: [(&str, [&str; 2]); 5] = [
 ];
 
 async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("plans.db").display());
-    let mut stores = vec![(
-        connect(&url, Durability::default()).await.expect("sqlite"),
-        Some(dir),
-    )];
-    if let Some(admin_url) = crate::test_support::postgres_admin_url() {
-        let store = connect(
-            &crate::test_support::fresh_postgres_database(&admin_url)
-                .await
-                .expect("fresh database"),
-            Durability::default(),
-        )
-        .await
-        .expect("postgres");
-        seed_and_analyze(&store).await;
-        stores.push((store, None));
+    let stores = crate::test_support::stores_on_both_backends("plans.db").await;
+    for (store, _) in &stores {
+        if store.backend.dialect() == crate::sql::Dialect::Postgres {
+            seed_and_analyze(store).await;
+        }
     }
     stores
 }

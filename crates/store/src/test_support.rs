@@ -21,6 +21,27 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
     Ok(format!("{base}/{name}"))
 }
 
+/// A store on a temp-file SQLite database (`file` in a directory that lives as long as the
+/// returned guard), and one on a fresh PostgreSQL database when the environment has a server.
+#[cfg(test)]
+pub(crate) async fn stores_on_both_backends(
+    file: &str,
+) -> Vec<(crate::SqlStore, Option<tempfile::TempDir>)> {
+    let durability = crate::Durability::default();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join(file).display());
+    let sqlite = crate::connect(&url, durability).await.expect("sqlite");
+    let mut stores = vec![(sqlite, Some(dir))];
+    if let Some(admin_url) = postgres_admin_url() {
+        let url = fresh_postgres_database(&admin_url)
+            .await
+            .expect("fresh database");
+        let postgres = crate::connect(&url, durability).await.expect("postgres");
+        stores.push((postgres, None));
+    }
+    stores
+}
+
 /// The PostgreSQL server test cases run on (`SCIMD_TEST_POSTGRES_URL`, a URL whose user may
 /// create databases), or `None` without one: see [`skipped_unless_ci`].
 pub fn postgres_admin_url() -> Option<String> {
