@@ -12,7 +12,7 @@ use scim::schema::USER;
 use scimd_core::store::{AccountReads, AccountWrites};
 use scimd_core::tenant::TenantId;
 
-async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
+pub(crate) async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
     crate::test_support::stores_on_both_backends("counted.db").await
 }
 
@@ -47,13 +47,18 @@ fn writes(sqlite: bool) -> Vec<Step> {
     .collect()
 }
 
-/// The SCIM ids a listing holds, in key order, read from the users table.
-async fn expected(store: &SqlStore, tenant: i64, active: Option<bool>) -> Vec<String> {
-    let condition = match active {
+/// The condition on `users` that holds the listing of users with that value of `active`.
+fn active_condition(active: Option<bool>) -> &'static str {
+    match active {
         None => "",
         Some(true) => " AND active",
         Some(false) => " AND NOT active",
-    };
+    }
+}
+
+/// The SCIM ids a listing holds, in key order, read from the users table.
+async fn expected(store: &SqlStore, tenant: i64, active: Option<bool>) -> Vec<String> {
+    let condition = active_condition(active);
     scim_ids(
         store,
         &format!(
@@ -63,8 +68,8 @@ async fn expected(store: &SqlStore, tenant: i64, active: Option<bool>) -> Vec<St
     .await
 }
 
-/// The first column of `select`'s rows: SCIM ids.
-async fn scim_ids(store: &SqlStore, select: &str) -> Vec<String> {
+/// The first column of `select`'s rows: SCIM ids, or another text.
+pub(crate) async fn scim_ids(store: &SqlStore, select: &str) -> Vec<String> {
     let statement = Statement::new(select, vec![]);
     let rows = store
         .backend
@@ -77,7 +82,12 @@ async fn scim_ids(store: &SqlStore, select: &str) -> Vec<String> {
 /// Reads tenant `tenant`'s page of `query` (index paging, 50 users) and checks it against
 /// `all`, the listing read from the users table: the same users in order, and its length as
 /// the total. How many users the page held.
-async fn assert_page(store: &SqlStore, tenant: i64, query: &ListQuery, all: &[String]) -> usize {
+pub(crate) async fn assert_page(
+    store: &SqlStore,
+    tenant: i64,
+    query: &ListQuery,
+    all: &[String],
+) -> usize {
     let Page::Index { start_index, .. } = query.page else {
         panic!("index pages only");
     };
@@ -166,8 +176,14 @@ async fn counted_pages_are_the_pages_of_the_users_table() {
     }
 }
 
-/// The SCIM ids of tenant 1's users in userName order, read from the users table.
-async fn by_name(store: &SqlStore, order: SortOrder) -> Vec<String> {
+/// `column` (text) of tenant 1's users (`active`: those with that value only) in userName
+/// order, read from the users table.
+pub(crate) async fn in_name_order(
+    store: &SqlStore,
+    column: &str,
+    active: Option<bool>,
+    order: SortOrder,
+) -> Vec<String> {
     let direction = match order {
         SortOrder::Ascending => "ASC",
         SortOrder::Descending => "DESC",
@@ -176,10 +192,11 @@ async fn by_name(store: &SqlStore, order: SortOrder) -> Vec<String> {
         crate::sql::Dialect::Sqlite => "",
         crate::sql::Dialect::Postgres => " COLLATE \"C\"",
     };
+    let condition = active_condition(active);
     scim_ids(
         store,
         &format!(
-            "SELECT scim_id FROM users WHERE tenant_id = 1 AND scim_id IS NOT NULL \
+            "SELECT {column} FROM users WHERE tenant_id = 1 AND scim_id IS NOT NULL{condition} \
              ORDER BY user_name_ci{collate} {direction}"
         ),
     )
@@ -232,7 +249,7 @@ async fn walks_sorted_by_user_name_are_the_pages_of_the_users_table() {
                     let write = Step::run(meanwhile[pages / 4].clone(), vec![]);
                     store.backend.write(vec![write]).await.expect("meanwhile");
                 }
-                let all = by_name(&store, order).await;
+                let all = in_name_order(&store, "scim_id", None, order).await;
                 let page = Page::Index {
                     start_index,
                     count: 50,
@@ -245,7 +262,7 @@ async fn walks_sorted_by_user_name_are_the_pages_of_the_users_table() {
                 pages += 1;
             }
             assert!(pages > 12, "{pages} pages");
-            let all = by_name(&store, order).await;
+            let all = in_name_order(&store, "scim_id", None, order).await;
             // Jumps past the middle are read backwards from the last name: the same pages.
             let total = all.len() as u64;
             for start_index in [

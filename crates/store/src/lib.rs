@@ -31,6 +31,8 @@ mod feed;
 mod mail;
 mod migrations;
 #[cfg(test)]
+mod name_jumps;
+#[cfg(test)]
 mod query_plans;
 mod server_keys;
 mod sql;

@@ -4,6 +4,7 @@
 use crate::SqlStore;
 use crate::backend::{Column, Step, Written};
 use crate::sql::Statement;
+use crate::sql::name_anchors::anchors_statement;
 use crate::sql::users::{USER_COLUMNS, plan_query};
 use scim::Filter;
 use scim::list::ListQuery;
@@ -225,5 +226,47 @@ async fn pages_sorted_by_user_name_skip_through_the_name_index() {
         let rows = rows.join("\n");
         assert!(rows.contains("users_listed_by_name"), "{rows}");
         assert!(!rows.to_ascii_lowercase().contains("sort"), "{rows}");
+    }
+}
+
+/// Name anchors are read through the index of visible users by name, each from the one
+/// before it, without a sort, for both directions; a page after an anchor reads the same index.
+#[tokio::test]
+async fn name_anchors_are_read_through_the_name_index() {
+    for (store, _dir) in stores().await {
+        for sort_order in [
+            scim::list::SortOrder::Ascending,
+            scim::list::SortOrder::Descending,
+        ] {
+            let query = ListQuery {
+                sort_by: Some(scim::list::sort_by("userName", &USER).expect("sortBy")),
+                sort_order,
+                page: Page::Index {
+                    start_index: 4001,
+                    count: 100,
+                },
+                ..ListQuery::default()
+            };
+            let dialect = store.backend.dialect();
+            let anchors = anchors_statement(dialect, TenantId(1), &query).expect("anchors");
+            let after_anchor = plan_query(
+                dialect,
+                &store.cursors,
+                TenantId(1),
+                &query,
+                USER_COLUMNS,
+                crate::sql::users::NameStart::After {
+                    name: "u2047",
+                    skip: 900,
+                },
+            )
+            .expect("planned");
+            for statement in [&anchors, after_anchor.rows.as_ref().expect("a page")] {
+                let plan = plan(&store, statement).await.join("\n");
+                assert!(plan.contains("users_listed_by_name"), "{plan}");
+                assert!(!plan.to_ascii_lowercase().contains("sort"), "{plan}");
+                assert!(!plan.lines().any(scans_users), "{plan}");
+            }
+        }
     }
 }

@@ -7,8 +7,17 @@
 //! of changes, read in the page's own snapshot, is still the same. Otherwise the page is read
 //! again by skipping. Nothing is shared between instances: another instance serving the next
 //! page skips rows, and is as exact.
+//!
+//! A page far from both ends of such a listing, with no page ending where it starts (a jump),
+//! starts after the name anchor before it (`sql/name_anchors.rs`) when the anchors were read
+//! at the count of changes the page's snapshot has, and skips fewer than 1,024 rows from
+//! there. Anchors gone stale are read again at the eighth jump that finds them so: a directory
+//! written between every jump costs a full pass over its name index once per eight jumps
+//! (about four skips to the middle), one left alone costs it once.
 
-use scim::list::{ListQuery, Page};
+use crate::sql::counted::Counted;
+use crate::sql::name_anchors::ANCHOR_ROWS;
+use scim::list::{ListQuery, Page, SortOrder};
 use scimd_core::tenant::TenantId;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +27,13 @@ use std::sync::Mutex;
 const MAX_ENDS: usize = 4096;
 /// Longer names are not remembered, so the table's memory stays bounded.
 const MAX_NAME_BYTES: usize = 1024;
+/// Listings whose anchors are kept at most; one more forgets one at random.
+const MAX_ANCHORED_LISTINGS: usize = 16;
+/// A listing's anchors are kept when their names take at most this much, else none are (and
+/// its jumps skip, as without anchors).
+const MAX_ANCHOR_BYTES: usize = 1 << 20;
+/// Jumps that find a listing's anchors stale before they are read again.
+const STALE_JUMPS_BEFORE_REREAD: u32 = 8;
 
 /// A page of a walk: its listing, and where it starts.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
@@ -53,9 +69,51 @@ pub(crate) struct PageEnd {
     pub changes: i64,
 }
 
+/// A listing sorted by userName that anchors can serve: a counted one, in one direction.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub(crate) struct AnchoredListing {
+    pub tenant: TenantId,
+    pub counted: Counted,
+    pub descending: bool,
+}
+
+impl AnchoredListing {
+    pub fn of(tenant: TenantId, counted: Counted, order: SortOrder) -> Self {
+        Self {
+            tenant,
+            counted,
+            descending: order == SortOrder::Descending,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Anchors {
+    /// The tenant's count of changes in the snapshot they were read in.
+    changes: i64,
+    names: Vec<String>,
+    stale_jumps: u32,
+}
+
+/// Where a jump into a listing sorted by userName starts.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Jump {
+    /// After this anchor, skipping `skip` rows; true while the count of changes is `changes`.
+    After {
+        name: String,
+        skip: u64,
+        changes: i64,
+    },
+    /// The listing's anchors are to be read (none are kept, or they are stale long enough).
+    ReadAnchors,
+    /// By skipping rows, as without anchors.
+    Skip,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Walks {
     ends: Mutex<HashMap<WalkPage, PageEnd>>,
+    anchors: Mutex<HashMap<AnchoredListing, Anchors>>,
 }
 
 impl Walks {
@@ -83,5 +141,137 @@ impl Walks {
             ..page.clone()
         };
         ends.insert(next, end);
+    }
+}
+
+impl Walks {
+    /// Where a page `offset` rows into `listing` starts, given the tenant's count of changes
+    /// now.
+    pub fn jump(&self, listing: &AnchoredListing, offset: u64, changes: i64) -> Jump {
+        let Ok(mut kept) = self.anchors.lock() else {
+            return Jump::Skip;
+        };
+        let Some(anchors) = kept.get_mut(listing) else {
+            return Jump::ReadAnchors;
+        };
+        if anchors.changes != changes {
+            anchors.stale_jumps += 1;
+            return if anchors.stale_jumps >= STALE_JUMPS_BEFORE_REREAD {
+                Jump::ReadAnchors
+            } else {
+                Jump::Skip
+            };
+        }
+        // Anchor `i` (0-based) names row (i + 1) × ANCHOR_ROWS; the page's first row is
+        // row offset + 1.
+        let before = usize::try_from(offset / ANCHOR_ROWS)
+            .unwrap_or(usize::MAX)
+            .min(anchors.names.len());
+        let Some(name) = before.checked_sub(1).map(|i| anchors.names[i].clone()) else {
+            return Jump::Skip;
+        };
+        Jump::After {
+            name,
+            skip: offset - before as u64 * ANCHOR_ROWS,
+            changes,
+        }
+    }
+
+    /// The anchors of `listing`, read when the tenant's count of changes was `changes`.
+    pub fn anchored(&self, listing: AnchoredListing, changes: i64, mut names: Vec<String>) {
+        if names.iter().map(String::len).sum::<usize>() > MAX_ANCHOR_BYTES {
+            names = Vec::new();
+        }
+        let Ok(mut kept) = self.anchors.lock() else {
+            return;
+        };
+        if kept.len() >= MAX_ANCHORED_LISTINGS
+            && !kept.contains_key(&listing)
+            && let Some(forgotten) = kept.keys().next().copied()
+        {
+            kept.remove(&forgotten);
+        }
+        let anchors = Anchors {
+            changes,
+            names,
+            stale_jumps: 0,
+        };
+        kept.insert(listing, anchors);
+    }
+}
+
+#[cfg(test)]
+impl Walks {
+    /// The anchors kept for `listing`.
+    pub fn anchors_of(&self, listing: &AnchoredListing) -> Option<Vec<String>> {
+        let kept = self.anchors.lock().ok()?;
+        kept.get(listing).map(|anchors| anchors.names.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing() -> AnchoredListing {
+        AnchoredListing::of(TenantId(1), Counted::All, SortOrder::Ascending)
+    }
+
+    fn names(count: usize) -> Vec<String> {
+        (1..=count).map(|i| format!("anchor-{i}")).collect()
+    }
+
+    #[test]
+    fn a_jump_starts_after_the_anchor_before_it() {
+        let walks = Walks::default();
+        assert_eq!(walks.jump(&listing(), 5000, 7), Jump::ReadAnchors);
+        walks.anchored(listing(), 7, names(3));
+        let after = |name: &str, skip| Jump::After {
+            name: name.into(),
+            skip,
+            changes: 7,
+        };
+        assert_eq!(walks.jump(&listing(), 1023, 7), Jump::Skip);
+        assert_eq!(walks.jump(&listing(), 1024, 7), after("anchor-1", 0));
+        assert_eq!(walks.jump(&listing(), 2047, 7), after("anchor-1", 1023));
+        assert_eq!(walks.jump(&listing(), 3072, 7), after("anchor-3", 0));
+        // Past the last anchor: from the last one.
+        assert_eq!(
+            walks.jump(&listing(), 5000, 7),
+            after("anchor-3", 5000 - 3072)
+        );
+    }
+
+    #[test]
+    fn stale_anchors_are_read_again_at_the_eighth_jump_that_finds_them_so() {
+        let walks = Walks::default();
+        walks.anchored(listing(), 7, names(3));
+        for _ in 1..STALE_JUMPS_BEFORE_REREAD {
+            assert_eq!(walks.jump(&listing(), 2048, 8), Jump::Skip);
+        }
+        assert_eq!(walks.jump(&listing(), 2048, 8), Jump::ReadAnchors);
+        walks.anchored(listing(), 8, names(3));
+        assert!(matches!(
+            walks.jump(&listing(), 2048, 8),
+            Jump::After { .. }
+        ));
+    }
+
+    #[test]
+    fn anchors_too_long_to_keep_leave_jumps_skipping() {
+        let walks = Walks::default();
+        let long = vec!["x".repeat(MAX_NAME_BYTES); MAX_ANCHOR_BYTES / MAX_NAME_BYTES + 1];
+        walks.anchored(listing(), 7, long);
+        assert_eq!(walks.jump(&listing(), 2048, 7), Jump::Skip);
+    }
+
+    #[test]
+    fn anchors_are_kept_for_a_bounded_number_of_listings() {
+        let walks = Walks::default();
+        for tenant in 0..3 * MAX_ANCHORED_LISTINGS as i64 {
+            let listing = AnchoredListing::of(TenantId(tenant), Counted::All, SortOrder::Ascending);
+            walks.anchored(listing, 7, names(1));
+        }
+        assert_eq!(walks.anchors.lock().unwrap().len(), MAX_ANCHORED_LISTINGS);
     }
 }

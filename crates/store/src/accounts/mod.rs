@@ -10,6 +10,7 @@ use scimd_core::tenant::TenantId;
 use scimd_core::user::{AccountProfile, Connection, Placement, StoredUser, User};
 use serde_json::{Map, Value};
 
+mod name_starts;
 mod reads;
 mod writes;
 

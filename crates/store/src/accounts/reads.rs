@@ -1,5 +1,6 @@
 //! Account reads: by SCIM id or email, `/Users` queries and pages, admin listings, counts.
 
+use super::name_starts::Start;
 use super::{ACCOUNTS, STORED, Shape, USER_TYPES, user_from};
 use crate::backend::{Cell, Column};
 use crate::sql::counted::Counted;
@@ -43,29 +44,19 @@ async fn query_page(
     tenant: TenantId,
     query: &ListQuery,
 ) -> StoreResult<UserPage> {
-    let sorted_by_user_name = query.sort_by.as_ref().is_some_and(sorts_by_user_name)
-        && Counted::of(query.filter.as_ref()).is_some();
-    let walk = WalkPage::of(tenant, query, sorted_by_user_name);
+    let counted_by_name = Counted::of(query.filter.as_ref())
+        .filter(|_| query.sort_by.as_ref().is_some_and(sorts_by_user_name));
+    let walk = WalkPage::of(tenant, query, counted_by_name.is_some());
     let resumed = walk.as_ref().and_then(|page| store.walks.resume(page));
-    let name_start = match (&resumed, &query.page) {
-        (Some(end), _) => NameStart::After(&end.last_name),
-        (None, Page::Index { start_index, .. }) if sorted_by_user_name && *start_index > 1 => {
-            let total = listing_total(store, tenant, query).await?;
-            if (start_index - 1) * 2 > total {
-                NameStart::Last { total }
-            } else {
-                NameStart::First
-            }
+    let start = match (resumed, &query.page, counted_by_name) {
+        (Some(end), _, _) => Start::resuming(end),
+        (None, Page::Index { start_index, .. }, Some(counted)) if *start_index > 1 => {
+            Start::jumping(store, tenant, query, counted, start_index - 1).await?
         }
-        _ => NameStart::First,
+        _ => Start::First,
     };
-    let mut read = read_page(store, tenant, query, name_start).await?;
-    let still_true = match name_start {
-        NameStart::First => true,
-        NameStart::After(_) => read.changes == resumed.as_ref().map(|end| end.changes),
-        NameStart::Last { total } => read.page.total == total,
-    };
-    if !still_true {
+    let mut read = read_page(store, tenant, query, start.name_start()).await?;
+    if !start.held(read.changes, read.page.total) {
         // Written meanwhile: the page is not where the choice of its start said.
         read = read_page(store, tenant, query, NameStart::First).await?;
     }
@@ -83,20 +74,6 @@ struct ReadPage {
     page: UserPage,
     changes: Option<i64>,
     last_name: Option<String>,
-}
-
-/// The total of a counted listing, read on its own.
-async fn listing_total(store: &SqlStore, tenant: TenantId, query: &ListQuery) -> StoreResult<u64> {
-    let Some(counted) = Counted::of(query.filter.as_ref()) else {
-        return Ok(0);
-    };
-    let rows = store
-        .lookup(counted.total(tenant), &[Column::Int, Column::Int])
-        .await?;
-    let total = rows.first().and_then(|row| row.first()).map(Cell::int);
-    Ok(total
-        .and_then(|total| u64::try_from(total).ok())
-        .unwrap_or(0))
 }
 
 async fn read_page(

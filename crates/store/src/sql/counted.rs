@@ -18,7 +18,7 @@ use scimd_core::tenant::TenantId;
 const BLOCK_KEYS: i64 = 1024;
 
 /// Which of the tenant's SCIM-visible users a counted listing holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Counted {
     All,
     Active,

@@ -4,6 +4,7 @@
 
 pub(crate) mod counted;
 pub(crate) mod filter;
+pub(crate) mod name_anchors;
 pub(crate) mod users;
 
 /// `LIMIT n`, with the number in the statement's text and never a parameter: SQLite's planner

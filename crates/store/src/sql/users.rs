@@ -100,10 +100,34 @@ const CURSOR_AT_OFFSET: &str = "o";
 pub(crate) enum NameStart<'a> {
     /// At the first name, skipping the rows before the page.
     First,
-    /// After this name, where an earlier page ended (`walks.rs`).
-    After(&'a str),
+    /// After this name, skipping `skip` more rows: where an earlier page ended, or a name
+    /// anchor before the page (`walks.rs`).
+    After { name: &'a str, skip: u64 },
     /// At the last name, backwards: a page past the middle of `total` users skips fewer rows.
     Last { total: u64 },
+}
+
+/// Which users of `users u` the listing of `query` holds: the tenant's SCIM-visible users
+/// that match its filter.
+pub(crate) fn listing_condition(
+    dialect: Dialect,
+    params: &mut Params,
+    tenant: TenantId,
+    query: &ListQuery,
+) -> StoreResult<String> {
+    let tenant = params.int(tenant.0);
+    let mut condition = format!("u.tenant_id = {tenant} AND {SCIM_VISIBLE}");
+    if let Some(filter) = &query.filter {
+        let sql = Lowering {
+            dialect,
+            params,
+            tenant,
+        }
+        .condition(filter)
+        .map_err(client_error)?;
+        condition.push_str(&format!(" AND ({sql})"));
+    }
+    Ok(condition)
 }
 
 /// The count and page statements of `query`; the page selects `columns` of `users u`.
@@ -115,21 +139,7 @@ pub(crate) fn plan_query(
     columns: &str,
     name_start: NameStart<'_>,
 ) -> StoreResult<PlannedQuery> {
-    let condition = |params: &mut Params| -> StoreResult<String> {
-        let tenant = params.int(tenant.0);
-        let mut condition = format!("u.tenant_id = {tenant} AND {SCIM_VISIBLE}");
-        if let Some(filter) = &query.filter {
-            let sql = Lowering {
-                dialect,
-                params,
-                tenant,
-            }
-            .condition(filter)
-            .map_err(client_error)?;
-            condition.push_str(&format!(" AND ({sql})"));
-        }
-        Ok(condition)
-    };
+    let condition = |params: &mut Params| listing_condition(dialect, params, tenant, query);
     let page = query.page.clone();
     let point_read = query.filter.as_ref().is_some_and(pins_one_user);
     let first_page = matches!(
@@ -190,9 +200,9 @@ pub(crate) fn plan_query(
                 (Some(counted), None, _) if offset > 0 => {
                     start = Some(counted.page_start(&mut params, tenant, offset));
                 }
-                (Some(_), Some(_), NameStart::After(name)) if by_user_name => {
+                (Some(_), Some(_), NameStart::After { name, skip }) if by_user_name => {
                     continue_after_name(&mut condition, &mut params, name.to_owned());
-                    offset = 0;
+                    offset = skip;
                 }
                 _ => {}
             }
@@ -319,6 +329,6 @@ fn invalid_cursor() -> scim::Error {
     )
 }
 
-fn client_error(error: scim::Error) -> StoreError {
+pub(crate) fn client_error(error: scim::Error) -> StoreError {
     StoreError::Invalid(error)
 }
