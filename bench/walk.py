@@ -3,10 +3,13 @@ of 100, by startIndex or by RFC 9865 cursor, until the last user. Checks the wal
 once, as many as totalResults. Prints `pages users seconds`.
 
 Usage: walk.py BASE_URL TOKEN index|cursor [EXTRA_QUERY]
-       walk.py BASE_URL TOKEN repeat START_INDEX TIMES [EXTRA_QUERY]   (one page, again and again)"""
+       walk.py BASE_URL TOKEN repeat START_INDEX TIMES [EXTRA_QUERY]   (one page, again and again)
+       walk.py BASE_URL TOKEN jumps TIMES [EXTRA_QUERY]   (pages at random startIndex, the same
+                                                           ones every run)"""
 
 import http.client
 import json
+import random
 import sys
 import time
 import urllib.parse
@@ -33,6 +36,17 @@ def main():
         for _ in range(times):
             found = page(f"startIndex={start}&count=100{extra}")
             if not found.get("Resources"):
+                raise SystemExit(f"walk: startIndex={start} gave no users")
+        print(times, times * 100, f"{time.monotonic() - started:.2f}")
+        return
+    if mode == "jumps":
+        times = int(sys.argv[4])
+        extra = "&" + sys.argv[5] if len(sys.argv) > 5 else ""
+        total = page(f"count=0{extra}")["totalResults"]
+        starts = random.Random(21).sample(range(1, total + 1), times)
+        started = time.monotonic()
+        for start in starts:
+            if not page(f"startIndex={start}&count=100{extra}").get("Resources"):
                 raise SystemExit(f"walk: startIndex={start} gave no users")
         print(times, times * 100, f"{time.monotonic() - started:.2f}")
         return
