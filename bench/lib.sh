@@ -1,6 +1,7 @@
 # Sourced by bench/run.sh and bench/soak.sh: starts scimd (release build, free loopback port,
 # fresh database) or points at another SCIM server (BENCH_BASE_URL), seeds BENCH_USERS users
-# over SCIM, and defines rss_mb and cpu_ticks for the server's processes. The knobs both
+# over SCIM, and defines rss_mb and cpu_ticks for the server's processes (machine_ticks for
+# the whole machine). The knobs both
 # scripts share are read here.
 
 USERS=${BENCH_USERS:-10000}
@@ -77,3 +78,8 @@ cpu_ticks() {
   for pid in $servers; do cat "/proc/$pid/stat"; done | awk '{ ticks += $14 + $15 } END { print ticks }'
 }
 tick_us=$(( 1000000 / $(getconf CLK_TCK) ))
+# The whole machine's busy and total clock ticks so far (all cores, /proc/stat): how close a
+# run came to using every core, whichever process used them (the server, its database, wrk).
+machine_ticks() {
+  awk '/^cpu / { total = 0; for (i = 2; i <= NF; i++) total += $i; print total - $5 - $6, total }' /proc/stat
+}

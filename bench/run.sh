@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scimd's benchmark: a release build on a loopback port, N seeded users, then wrk runs each
 # operation for a fixed time and one table is printed: requests per second, p50 and p99
-# latency, errors, and the server's resident memory after the run.
+# latency, errors, the server's resident memory after the run, its CPU per request, and how
+# busy the whole machine was (every core, every process: 100 means nothing was left).
 #
 #   bench/run.sh                         # 10,000 users, 10 s per operation, 16 connections
 #   BENCH_USERS=100000 BENCH_DURATION=30 bench/run.sh
@@ -43,14 +44,19 @@ loaded() {
 
 echo "scimd benchmark: $USERS users, ${DURATION}s per operation, $CONNECTIONS connections, $THREADS wrk threads"
 echo "server: $name; start-up $startup; seeding ${USERS} users over SCIM took ${seed_ms} ms"
-printf '%-8s %10s %9s %9s %7s %8s %11s\n' operation "req/s" "p50 ms" "p99 ms" errors "RSS MB" "CPU us/req"
+printf '%-8s %10s %9s %9s %7s %8s %11s %9s\n' operation "req/s" "p50 ms" "p99 ms" errors "RSS MB" \
+  "CPU us/req" "machine%"
 for operation in $OPERATIONS; do
   export BENCH_RUN=$operation-$RANDOM
   ticks_before=$(cpu_ticks)
+  read -r machine_busy_before machine_total_before <<<"$(machine_ticks)"
   cpu_us=-
   result=$(loaded "$operation")
+  read -r machine_busy machine_total <<<"$(machine_ticks)"
+  machine_busy=$(( 100 * (machine_busy - machine_busy_before) / (machine_total - machine_total_before) ))
   read -r rate p50 p99 errors <<<"$result"
   [ -n "$servers" ] && cpu_us=$(awk -v ticks=$(( $(cpu_ticks) - ticks_before )) -v tick_us="$tick_us" -v rate="$rate" \
     -v seconds="$DURATION" 'BEGIN { printf "%.0f", ticks * tick_us / (rate * seconds) }')
-  printf '%-8s %10s %9s %9s %7s %8s %11s\n' "$operation" "$rate" "$p50" "$p99" "$errors" "$(rss_mb)" "$cpu_us"
+  printf '%-8s %10s %9s %9s %7s %8s %11s %9s\n' "$operation" "$rate" "$p50" "$p99" "$errors" "$(rss_mb)" \
+    "$cpu_us" "$machine_busy"
 done
