@@ -83,8 +83,9 @@ impl Counted {
 
 /// Merges each block's counts on PostgreSQL, where writing sessions keep them on rows of their
 /// own (`slot` 1-64, one per connection) so that creates side by side never wait on one row: a
-/// million users written by 16 connections are 15,000 rows, and reading them cost a page 4 ms. Every row but slot 0 is moved into slot 0, which no writer uses, in one
-/// statement: readers see the rows before or after, never a count twice or not at all. Rows a
+/// million users written by 16 connections are 15,000 rows, and reading them cost a page 4 ms.
+/// Every row but slot 0 is moved into slot 0, which no writer uses, in one statement: readers
+/// see the rows before or after, never a count twice or not at all. Rows a
 /// write holds are skipped (taken next time), so this never waits for a writer and no writer
 /// waits on it for longer than the statement; the advisory lock keeps two instances' tidying
 /// from meeting on slot 0. SQLite's single writer keeps one row per block already.

@@ -6,9 +6,9 @@
 //! the tenant's count of changes says they still hold.
 
 use super::filter::sort_expression;
-use super::users::{client_error, listing_condition};
+use super::users::{client_error, listing_condition, reading_direction};
 use super::{Dialect, Params, Statement};
-use scim::list::{ListQuery, SortOrder};
+use scim::list::ListQuery;
 use scimd_core::store::{StoreError, StoreResult};
 use scimd_core::tenant::TenantId;
 
@@ -33,10 +33,7 @@ pub(crate) fn anchors_statement(
     let name = sort_expression(dialect, path).map_err(client_error)?;
     let mut params = Params::default();
     let condition = listing_condition(dialect, &mut params, tenant, query)?;
-    let (direction, beyond) = match query.sort_order {
-        SortOrder::Ascending => ("ASC", ">"),
-        SortOrder::Descending => ("DESC", "<"),
-    };
+    let (direction, beyond) = reading_direction(query.sort_order, false);
     let skip = ANCHOR_ROWS - 1;
     let next = |after: &str| {
         format!(

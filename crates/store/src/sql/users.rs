@@ -107,6 +107,15 @@ pub(crate) enum NameStart<'a> {
     Last { total: u64 },
 }
 
+/// The SQL direction a listing in `order` is read in (the other one when read `backwards`),
+/// and the comparison that continues after a value in it.
+pub(crate) fn reading_direction(order: SortOrder, backwards: bool) -> (&'static str, &'static str) {
+    match (order, backwards) {
+        (SortOrder::Ascending, false) | (SortOrder::Descending, true) => ("ASC", ">"),
+        (SortOrder::Descending, false) | (SortOrder::Ascending, true) => ("DESC", "<"),
+    }
+}
+
 /// Which users of `users u` the listing of `query` holds: the tenant's SCIM-visible users
 /// that match its filter.
 pub(crate) fn listing_condition(
@@ -169,10 +178,7 @@ pub(crate) fn plan_query(
         }
         _ => None,
     };
-    let (direction, after) = match (query.sort_order, backwards.is_some()) {
-        (SortOrder::Ascending, false) | (SortOrder::Descending, true) => ("ASC", ">"),
-        (SortOrder::Descending, false) | (SortOrder::Ascending, true) => ("DESC", "<"),
-    };
+    let (direction, after) = reading_direction(query.sort_order, backwards.is_some());
     let sort_expression = query
         .sort_by
         .as_ref()
