@@ -6,7 +6,7 @@
 
 use crate::counted_pages::{assert_page, in_name_order, stores};
 use crate::sql::counted::Counted;
-use crate::walks::AnchoredListing;
+use crate::walks::SortedListing;
 use crate::{SqlStore, backend::Step};
 use scim::Filter;
 use scim::list::{ListQuery, Page, SortOrder};
@@ -76,7 +76,7 @@ async fn jumps_far_into_listings_sorted_by_user_name_start_after_name_anchors() 
             (Some("active eq true"), Some(true), Counted::Active),
         ] {
             for order in [SortOrder::Ascending, SortOrder::Descending] {
-                let listing = AnchoredListing::of(TenantId(1), counted, order);
+                let listing = SortedListing::of(TenantId(1), counted, order);
                 let all = in_name_order(&store, "scim_id", active, order).await;
                 let total = all.len() as u64;
                 assert!(total > 36_000, "{total} users");

@@ -17,7 +17,7 @@
 
 use crate::sql::counted::Counted;
 use crate::sql::name_anchors::ANCHOR_ROWS;
-use scim::list::{ListQuery, Page, SortOrder};
+use scim::list::{Page, SortOrder};
 use scimd_core::tenant::TenantId;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,49 +35,17 @@ const MAX_ANCHOR_BYTES: usize = 1 << 20;
 /// Jumps that find a listing's anchors stale before they are read again.
 const STALE_JUMPS_BEFORE_REREAD: u32 = 8;
 
-/// A page of a walk: its listing, and where it starts.
-#[derive(Debug, Clone, Hash, PartialEq, Eq)]
-pub(crate) struct WalkPage {
-    tenant: TenantId,
-    /// The filter and sort order, as text.
-    listing: String,
-    start_index: u64,
-}
-
-impl WalkPage {
-    /// The page of `query` when it may be part of a walk sorted by userName.
-    pub fn of(tenant: TenantId, query: &ListQuery, sorted_by_user_name: bool) -> Option<Self> {
-        let Page::Index { start_index, .. } = query.page else {
-            return None;
-        };
-        sorted_by_user_name.then(|| Self {
-            tenant,
-            listing: format!(
-                "{:?} {:?}",
-                query.filter.as_ref().map(ToString::to_string),
-                query.sort_order
-            ),
-            start_index,
-        })
-    }
-}
-
-/// Where a served page ended.
-#[derive(Debug, Clone)]
-pub(crate) struct PageEnd {
-    pub last_name: String,
-    pub changes: i64,
-}
-
-/// A listing sorted by userName that anchors can serve: a counted one, in one direction.
+/// A listing sorted by userName that page ends and anchors are kept for: a counted one (all
+/// users, or those with one value of `active`) in one direction. Filters that select the same
+/// users (`active eq true`, `active ne false`) are the same listing.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
-pub(crate) struct AnchoredListing {
+pub(crate) struct SortedListing {
     pub tenant: TenantId,
     pub counted: Counted,
     pub descending: bool,
 }
 
-impl AnchoredListing {
+impl SortedListing {
     pub fn of(tenant: TenantId, counted: Counted, order: SortOrder) -> Self {
         Self {
             tenant,
@@ -85,6 +53,35 @@ impl AnchoredListing {
             descending: order == SortOrder::Descending,
         }
     }
+}
+
+/// A page of a walk: its listing, and where it starts.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub(crate) struct WalkPage {
+    listing: SortedListing,
+    start_index: u64,
+}
+
+impl WalkPage {
+    /// The page `page` asks for in `listing`, when it is an index page.
+    pub fn of(listing: SortedListing, page: &Page) -> Option<Self> {
+        let Page::Index { start_index, .. } = *page else {
+            return None;
+        };
+        Some(Self {
+            listing,
+            start_index,
+        })
+    }
+}
+
+/// A place in a listing sorted by userName: after `name`, then `skip` rows more. It is where
+/// skipping from the first name gets while the tenant's count of changes is `changes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AfterName {
+    pub name: String,
+    pub skip: u64,
+    pub changes: i64,
 }
 
 #[derive(Debug)]
@@ -98,12 +95,8 @@ struct Anchors {
 /// Where a jump into a listing sorted by userName starts.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Jump {
-    /// After this anchor, skipping `skip` rows; true while the count of changes is `changes`.
-    After {
-        name: String,
-        skip: u64,
-        changes: i64,
-    },
+    /// After an anchor.
+    After(AfterName),
     /// The listing's anchors are to be read (none are kept, or they are stale long enough).
     ReadAnchors,
     /// By skipping rows, as without anchors.
@@ -112,19 +105,21 @@ pub(crate) enum Jump {
 
 #[derive(Debug, Default)]
 pub(crate) struct Walks {
-    ends: Mutex<HashMap<WalkPage, PageEnd>>,
-    anchors: Mutex<HashMap<AnchoredListing, Anchors>>,
+    /// Where served pages ended (`skip` 0), by the page that would start there.
+    ends: Mutex<HashMap<WalkPage, AfterName>>,
+    anchors: Mutex<HashMap<SortedListing, Anchors>>,
 }
 
 impl Walks {
     /// Where the page before `page` ended, if this instance served it.
-    pub fn resume(&self, page: &WalkPage) -> Option<PageEnd> {
+    pub fn resume(&self, page: &WalkPage) -> Option<AfterName> {
         self.ends.lock().ok()?.get(page).cloned()
     }
 
-    /// `page` was served with `rows` rows, the last named `end.last_name`.
-    pub fn ended(&self, page: &WalkPage, rows: usize, end: PageEnd) {
-        if rows == 0 || end.last_name.len() > MAX_NAME_BYTES {
+    /// `page` was served with `rows` rows, the last named `last_name`, when the tenant's count
+    /// of changes was `changes`.
+    pub fn ended(&self, page: &WalkPage, rows: usize, last_name: String, changes: i64) {
+        if rows == 0 || last_name.len() > MAX_NAME_BYTES {
             return;
         }
         let Ok(mut ends) = self.ends.lock() else {
@@ -132,13 +127,18 @@ impl Walks {
         };
         ends.remove(page);
         if ends.len() >= MAX_ENDS
-            && let Some(forgotten) = ends.keys().next().cloned()
+            && let Some(forgotten) = ends.keys().next().copied()
         {
             ends.remove(&forgotten);
         }
         let next = WalkPage {
             start_index: page.start_index + rows as u64,
-            ..page.clone()
+            ..*page
+        };
+        let end = AfterName {
+            name: last_name,
+            skip: 0,
+            changes,
         };
         ends.insert(next, end);
     }
@@ -147,7 +147,7 @@ impl Walks {
 impl Walks {
     /// Where a page `offset` rows into `listing` starts, given the tenant's count of changes
     /// now.
-    pub fn jump(&self, listing: &AnchoredListing, offset: u64, changes: i64) -> Jump {
+    pub fn jump(&self, listing: &SortedListing, offset: u64, changes: i64) -> Jump {
         let Ok(mut kept) = self.anchors.lock() else {
             return Jump::Skip;
         };
@@ -170,15 +170,15 @@ impl Walks {
         let Some(name) = before.checked_sub(1).map(|i| anchors.names[i].clone()) else {
             return Jump::Skip;
         };
-        Jump::After {
+        Jump::After(AfterName {
             name,
             skip: offset - before as u64 * ANCHOR_ROWS,
             changes,
-        }
+        })
     }
 
     /// The anchors of `listing`, read when the tenant's count of changes was `changes`.
-    pub fn anchored(&self, listing: AnchoredListing, changes: i64, mut names: Vec<String>) {
+    pub fn anchored(&self, listing: SortedListing, changes: i64, mut names: Vec<String>) {
         if names.iter().map(String::len).sum::<usize>() > MAX_ANCHOR_BYTES {
             names = Vec::new();
         }
@@ -203,7 +203,7 @@ impl Walks {
 #[cfg(test)]
 impl Walks {
     /// The anchors kept for `listing`.
-    pub fn anchors_of(&self, listing: &AnchoredListing) -> Option<Vec<String>> {
+    pub fn anchors_of(&self, listing: &SortedListing) -> Option<Vec<String>> {
         let kept = self.anchors.lock().ok()?;
         kept.get(listing).map(|anchors| anchors.names.clone())
     }
@@ -213,8 +213,8 @@ impl Walks {
 mod tests {
     use super::*;
 
-    fn listing() -> AnchoredListing {
-        AnchoredListing::of(TenantId(1), Counted::All, SortOrder::Ascending)
+    fn listing() -> SortedListing {
+        SortedListing::of(TenantId(1), Counted::All, SortOrder::Ascending)
     }
 
     fn names(count: usize) -> Vec<String> {
@@ -226,10 +226,12 @@ mod tests {
         let walks = Walks::default();
         assert_eq!(walks.jump(&listing(), 5000, 7), Jump::ReadAnchors);
         walks.anchored(listing(), 7, names(3));
-        let after = |name: &str, skip| Jump::After {
-            name: name.into(),
-            skip,
-            changes: 7,
+        let after = |name: &str, skip| {
+            Jump::After(AfterName {
+                name: name.into(),
+                skip,
+                changes: 7,
+            })
         };
         assert_eq!(walks.jump(&listing(), 1023, 7), Jump::Skip);
         assert_eq!(walks.jump(&listing(), 1024, 7), after("anchor-1", 0));
@@ -269,7 +271,7 @@ mod tests {
     fn anchors_are_kept_for_a_bounded_number_of_listings() {
         let walks = Walks::default();
         for tenant in 0..3 * MAX_ANCHORED_LISTINGS as i64 {
-            let listing = AnchoredListing::of(TenantId(tenant), Counted::All, SortOrder::Ascending);
+            let listing = SortedListing::of(TenantId(tenant), Counted::All, SortOrder::Ascending);
             walks.anchored(listing, 7, names(1));
         }
         assert_eq!(walks.anchors.lock().unwrap().len(), MAX_ANCHORED_LISTINGS);

@@ -4,14 +4,12 @@
 //! must confirm, or the page is read again from the first name.
 
 use crate::backend::{Cell, Column};
-use crate::sql::counted::Counted;
 use crate::sql::name_anchors::{ANCHOR_ROWS, anchors_statement};
 use crate::sql::users::NameStart;
 use crate::sql_store::SqlStore;
-use crate::walks::{AnchoredListing, Jump, PageEnd};
+use crate::walks::{AfterName, Jump, SortedListing};
 use scim::list::ListQuery;
 use scimd_core::store::StoreResult;
-use scimd_core::tenant::TenantId;
 
 /// A page closer than this to both ends of its listing skips rows from the nearer end: that
 /// costs less than reading anchors would.
@@ -21,12 +19,8 @@ const SKIP_WITHOUT_ANCHORS: u64 = 16 * ANCHOR_ROWS;
 #[derive(Debug)]
 pub(super) enum Start {
     First,
-    /// After `name` and `skip` rows more, while the tenant's count of changes is `changes`.
-    After {
-        name: String,
-        skip: u64,
-        changes: i64,
-    },
+    /// After a name: where an earlier page ended, or an anchor.
+    After(AfterName),
     /// From the last of `total` users, while there are as many.
     Last {
         total: u64,
@@ -34,25 +28,15 @@ pub(super) enum Start {
 }
 
 impl Start {
-    /// Continues the walk whose earlier page ended at `end`.
-    pub fn resuming(end: PageEnd) -> Self {
-        Self::After {
-            name: end.last_name,
-            skip: 0,
-            changes: end.changes,
-        }
-    }
-
-    /// The start of a page `offset` rows into `query`'s listing, of `counted` users sorted by
-    /// userName, that no earlier page ended at.
+    /// The start of a page `offset` rows into `listing` (`query`'s) that no earlier page
+    /// ended at.
     pub async fn jumping(
         store: &SqlStore,
-        tenant: TenantId,
         query: &ListQuery,
-        counted: Counted,
+        listing: SortedListing,
         offset: u64,
     ) -> StoreResult<Self> {
-        let (total, changes) = listing_total(store, tenant, counted).await?;
+        let (total, changes) = listing_total(store, listing).await?;
         let skipping = if offset.saturating_mul(2) > total {
             Self::Last { total }
         } else {
@@ -61,22 +45,13 @@ impl Start {
         if offset.min(total.saturating_sub(offset)) < SKIP_WITHOUT_ANCHORS {
             return Ok(skipping);
         }
-        let listing = AnchoredListing::of(tenant, counted, query.sort_order);
         let mut jump = store.walks.jump(&listing, offset, changes);
         if jump == Jump::ReadAnchors {
             let changes = read_anchors(store, query, listing).await?;
             jump = store.walks.jump(&listing, offset, changes);
         }
         Ok(match jump {
-            Jump::After {
-                name,
-                skip,
-                changes,
-            } => Self::After {
-                name,
-                skip,
-                changes,
-            },
+            Jump::After(at) => Self::After(at),
             Jump::ReadAnchors | Jump::Skip => skipping,
         })
     }
@@ -84,7 +59,10 @@ impl Start {
     pub fn name_start(&self) -> NameStart<'_> {
         match self {
             Self::First => NameStart::First,
-            Self::After { name, skip, .. } => NameStart::After { name, skip: *skip },
+            Self::After(at) => NameStart::After {
+                name: &at.name,
+                skip: at.skip,
+            },
             Self::Last { total } => NameStart::Last { total: *total },
         }
     }
@@ -94,20 +72,19 @@ impl Start {
     pub fn held(&self, changes: Option<i64>, total: u64) -> bool {
         match self {
             Self::First => true,
-            Self::After { changes: then, .. } => changes == Some(*then),
+            Self::After(at) => changes == Some(at.changes),
             Self::Last { total: then } => total == *then,
         }
     }
 }
 
 /// The listing's total and the tenant's count of changes, read on their own.
-async fn listing_total(
-    store: &SqlStore,
-    tenant: TenantId,
-    counted: Counted,
-) -> StoreResult<(u64, i64)> {
+async fn listing_total(store: &SqlStore, listing: SortedListing) -> StoreResult<(u64, i64)> {
     let rows = store
-        .lookup(counted.total(tenant), &[Column::Int, Column::Int])
+        .lookup(
+            listing.counted.total(listing.tenant),
+            &[Column::Int, Column::Int],
+        )
         .await?;
     let row = rows.first();
     let total = row.and_then(|row| row.first()).map_or(0, Cell::int);
@@ -120,7 +97,7 @@ async fn listing_total(
 async fn read_anchors(
     store: &SqlStore,
     query: &ListQuery,
-    listing: AnchoredListing,
+    listing: SortedListing,
 ) -> StoreResult<i64> {
     let tenant = listing.tenant;
     let total = listing.counted.total(tenant);

@@ -8,7 +8,7 @@ use crate::sql::filter::sorts_by_user_name;
 use crate::sql::users::{NameStart, PlannedQuery, USER_COLUMNS, next_cursor, plan_query};
 use crate::sql::{SqlValue, Statement};
 use crate::sql_store::SqlStore;
-use crate::walks::{PageEnd, WalkPage};
+use crate::walks::{SortedListing, WalkPage};
 use scim::filter::fold_case;
 use scim::list::{ListQuery, Page};
 use scimd_core::store::{
@@ -44,14 +44,15 @@ async fn query_page(
     tenant: TenantId,
     query: &ListQuery,
 ) -> StoreResult<UserPage> {
-    let counted_by_name = Counted::of(query.filter.as_ref())
-        .filter(|_| query.sort_by.as_ref().is_some_and(sorts_by_user_name));
-    let walk = WalkPage::of(tenant, query, counted_by_name.is_some());
+    let listing = Counted::of(query.filter.as_ref())
+        .filter(|_| query.sort_by.as_ref().is_some_and(sorts_by_user_name))
+        .map(|counted| SortedListing::of(tenant, counted, query.sort_order));
+    let walk = listing.and_then(|listing| WalkPage::of(listing, &query.page));
     let resumed = walk.as_ref().and_then(|page| store.walks.resume(page));
-    let start = match (resumed, &query.page, counted_by_name) {
-        (Some(end), _, _) => Start::resuming(end),
-        (None, Page::Index { start_index, .. }, Some(counted)) if *start_index > 1 => {
-            Start::jumping(store, tenant, query, counted, start_index - 1).await?
+    let start = match (resumed, &query.page, listing) {
+        (Some(at), _, _) => Start::After(at),
+        (None, Page::Index { start_index, .. }, Some(listing)) if *start_index > 1 => {
+            Start::jumping(store, query, listing, start_index - 1).await?
         }
         _ => Start::First,
     };
@@ -61,8 +62,9 @@ async fn query_page(
         read = read_page(store, tenant, query, NameStart::First).await?;
     }
     if let (Some(walk), Some(last_name), Some(changes)) = (&walk, read.last_name, read.changes) {
-        let end = PageEnd { last_name, changes };
-        store.walks.ended(walk, read.page.users.len(), end);
+        store
+            .walks
+            .ended(walk, read.page.users.len(), last_name, changes);
     }
     Ok(read.page)
 }
