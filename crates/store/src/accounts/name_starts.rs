@@ -3,7 +3,8 @@
 //! or from the first. Each choice but the first rests on something the page's own snapshot
 //! must confirm, or the page is read again from the first name.
 
-use crate::backend::{Cell, Column};
+use crate::backend::Column;
+use crate::sql::counted::{Counted, TOTAL_COLUMNS};
 use crate::sql::name_anchors::{ANCHOR_ROWS, anchors_statement};
 use crate::sql::users::NameStart;
 use crate::sql_store::SqlStore;
@@ -80,16 +81,9 @@ impl Start {
 
 /// The listing's total and the tenant's count of changes, read on their own.
 async fn listing_total(store: &SqlStore, listing: SortedListing) -> StoreResult<(u64, i64)> {
-    let rows = store
-        .lookup(
-            listing.counted.total(listing.tenant),
-            &[Column::Int, Column::Int],
-        )
-        .await?;
-    let row = rows.first();
-    let total = row.and_then(|row| row.first()).map_or(0, Cell::int);
-    let changes = row.and_then(|row| row.get(1)).map_or(0, Cell::int);
-    Ok((u64::try_from(total).unwrap_or(0), changes))
+    let total = listing.counted.total(listing.tenant);
+    let rows = store.lookup(total, TOTAL_COLUMNS).await?;
+    Ok(Counted::total_from(&rows))
 }
 
 /// Reads the anchors of `listing` (`query`'s) with the count of changes in the same snapshot,
@@ -106,17 +100,13 @@ async fn read_anchors(
         .query_many_for(
             tenant,
             &[
-                (&total, &[Column::Int, Column::Int]),
+                (&total, TOTAL_COLUMNS),
                 (&anchors, &[Column::Text, Column::Int]),
             ],
         )
         .await?
         .into_iter();
-    let changes = results
-        .next()
-        .and_then(|rows| rows.into_iter().next())
-        .and_then(|row| row.get(1).map(Cell::int))
-        .unwrap_or(0);
+    let (_, changes) = Counted::total_from(&results.next().unwrap_or_default());
     let mut numbered: Vec<(i64, String)> = results
         .next()
         .unwrap_or_default()

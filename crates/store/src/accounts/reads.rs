@@ -3,7 +3,7 @@
 use super::name_starts::Start;
 use super::{ACCOUNTS, STORED, Shape, USER_TYPES, user_from};
 use crate::backend::{Cell, Column};
-use crate::sql::counted::Counted;
+use crate::sql::counted::{Counted, TOTAL_COLUMNS};
 use crate::sql::filter::sorts_by_user_name;
 use crate::sql::users::{NameStart, PlannedQuery, USER_COLUMNS, next_cursor, plan_query};
 use crate::sql::{SqlValue, Statement};
@@ -103,7 +103,7 @@ async fn read_page(
         name_start,
     )?;
     let count_types: &[Column] = if counts_changes {
-        &[Column::Int, Column::Int]
+        TOTAL_COLUMNS
     } else {
         &[Column::Int]
     };

@@ -8,11 +8,14 @@
 
 use super::filter::active_only;
 use super::{Dialect, Params, Statement};
-use crate::backend::Step;
+use crate::backend::{Cell, Column, Row, Step};
 use crate::sql_store::SqlStore;
 use scim::filter::ResolvedFilter;
 use scimd_core::store::StoreResult;
 use scimd_core::tenant::TenantId;
+
+/// The columns of [`Counted::total`]'s row.
+pub(crate) const TOTAL_COLUMNS: &[Column] = &[Column::Int, Column::Int];
 
 /// Keys per block: the migrations' triggers divide by the same number.
 const BLOCK_KEYS: i64 = 1024;
@@ -56,6 +59,15 @@ impl Counted {
             self.users()
         );
         Statement { sql, params }
+    }
+
+    /// The listing's total and the tenant's count of changes, from the row of [`Self::total`]
+    /// (read with [`TOTAL_COLUMNS`]).
+    pub fn total_from(rows: &[Row]) -> (u64, i64) {
+        let row = rows.first();
+        let total = row.and_then(|row| row.first()).map_or(0, Cell::int);
+        let changes = row.and_then(|row| row.get(1)).map_or(0, Cell::int);
+        (u64::try_from(total).unwrap_or(0), changes)
     }
 
     /// Where a page in key order that skips `offset` of the listing's users starts: a `WITH`
