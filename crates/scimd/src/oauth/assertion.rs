@@ -151,7 +151,7 @@ impl Unverified {
 
 /// The tests' signing keys, shared with the integration tests.
 #[cfg(test)]
-#[path = "../../tests/common/signing.rs"]
+#[path = "../../tests/service/common/signing.rs"]
 mod signing;
 
 #[cfg(test)]

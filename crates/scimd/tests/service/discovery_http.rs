@@ -1,13 +1,8 @@
 //! Discovery, groups, unknown paths and operations endpoints over HTTP.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common::{TestApp, assert_scim_error};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::{TestApp, assert_scim_error};
 use serde_json::json;
 
 #[tokio::test]

@@ -3,12 +3,9 @@
 //! headers, slow bodies, connection caps, per-token rates, failed-authentication throttling,
 //! request deadlines).
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::live::LiveServer;
+use crate::common::live::LiveServer;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};

@@ -4,13 +4,8 @@
 //! console session opened on one is open on the other until signed out on either.
 //! On PostgreSQL (when `SCIMD_TEST_POSTGRES_URL` is set) and on one SQLite file.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::live::{LiveServer, Reply, exchange, http_request};
-use common::{add_admin, admin_origin, database_urls};
+use crate::common::live::{LiveServer, Reply, exchange, http_request};
+use crate::common::{add_admin, admin_origin, database_urls};
 use scimd::open_provisioner;
 use scimd_core::access::Grant;
 use scimd_store::Durability;

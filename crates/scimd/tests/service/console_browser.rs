@@ -7,12 +7,9 @@
 //! Skipped with a message when chromium or chromedriver is missing, except in CI (`CI` set),
 //! where a missing browser fails the test.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::live::{LiveServer, exchange};
+use crate::common::live::{LiveServer, exchange};
 use fantoccini::{Client, ClientBuilder, Locator};
 use scimd_core::admin::Role;
 use serde_json::json;

@@ -1,12 +1,7 @@
 //! Console accounts and sessions (SPEC §7) on SQLite and PostgreSQL: Argon2id passwords,
 //! lockout after repeated failures, idle and absolute session expiry, sign-out.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::{admin_origin, database_urls};
+use crate::common::{admin_origin, database_urls};
 use scimd_core::Provisioner;
 use scimd_core::admin::Role;
 use scimd_core::clock::{ManualClock, SharedClock};

@@ -1,12 +1,9 @@
 //! `scimd user | report | activity` end to end against a real database: SQLite always,
 //! PostgreSQL when `SCIMD_TEST_POSTGRES_URL` is set (SPEC §4, §7).
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::cli::Cli;
+use crate::common::cli::Cli;
 
 use serde_json::{Value, json};
 use std::process::Command;

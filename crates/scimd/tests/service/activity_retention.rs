@@ -1,12 +1,7 @@
 //! The activity log's retention (`serve --activity-retention-days`, default 90) on SQLite and
 //! PostgreSQL: older events of every tenant go, a batch at a time; newer ones stay.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::{admin_origin, database_or_temp, database_urls};
+use crate::common::{admin_origin, database_or_temp, database_urls};
 use scim::datetime::Timestamp;
 use scimd::open_provisioner;
 use scimd_core::access::Grant;

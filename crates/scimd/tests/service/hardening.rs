@@ -3,14 +3,11 @@
 //! sign-ins that would hold the server's threads with password hashing, invented methods that
 //! would grow the metrics, and values with characters that act on terminals and readers.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
+use crate::common::live::{LiveServer, Reply, exchange, http_request};
+use crate::common::{TestApp, assert_scim_error, database_urls};
 use axum::http::{Method, StatusCode};
-use common::live::{LiveServer, Reply, exchange, http_request};
-use common::{TestApp, assert_scim_error, database_urls};
 use scimd::open_provisioner;
 use scimd_core::access::Grant;
 use scimd_core::admin::Role;

@@ -2,13 +2,8 @@
 //! the first matching mapping places the user; no match or a full profile refuses the create
 //! and changes nothing.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use axum::http::{Method, StatusCode};
-use common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use scimd::AppProvisioner;
 use scimd_core::access::Grant;
 use scimd_core::mapping::Criteria;

@@ -1,9 +1,6 @@
 //! Every rule the code cites as `R-nn` is explained in `docs/rules.md`, so a reader of the
 //! repository can resolve it.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -3,12 +3,7 @@
 //! API only authenticate and hand over the grant core made; what a role may not do is refused
 //! here with 403 and changes nothing, whichever face forgot to check.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::{admin_origin, database_or_temp, database_urls};
+use crate::common::{admin_origin, database_or_temp, database_urls};
 use scimd::{AppProvisioner, open_provisioner};
 use scimd_core::access::Grant;
 use scimd_core::activity::{EventQuery, Origin};

@@ -35,7 +35,6 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub id: String,
-    pub timestamp: i64,
     pub content_type: String,
     /// The signature checked out against the secret the receiver was given.
     pub verified: bool,
@@ -203,7 +202,6 @@ async fn answer(
                 .is_some_and(|key| verify(key, &id, &timestamp, &body, &signature));
             state.received.push(Received {
                 id,
-                timestamp: timestamp.parse().unwrap_or_default(),
                 content_type,
                 verified,
                 body: String::from_utf8_lossy(&body).into_owned(),

@@ -23,7 +23,7 @@ impl TestKey {
     }
 
     pub fn rsa() -> Self {
-        let der = include_bytes!("../../../../tests/fixtures/oauth/rsa-2048.der");
+        let der = include_bytes!("../../../../../tests/fixtures/oauth/rsa-2048.der");
         Self::Rsa(RsaKeyPair::from_der(der).unwrap())
     }
 

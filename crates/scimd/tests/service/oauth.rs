@@ -3,17 +3,14 @@
 //! tokens, every refusal the RFC 6749 error for it (and nothing changed), rotation, revocation
 //! that ends access tokens at once (on a second instance too), and RFC 7523 assertions.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
+use crate::common::cli::Cli;
+use crate::common::database_urls;
+use crate::common::live::{LiveServer, Reply, exchange, http_request};
+use crate::common::signing::TestKey;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::cli::Cli;
-use common::database_urls;
-use common::live::{LiveServer, Reply, exchange, http_request};
-use common::signing::TestKey;
 use scimd_core::clock::{Clock, ManualClock, SystemClock};
 use serde_json::{Value, json};
 use std::net::SocketAddr;

@@ -4,14 +4,11 @@
 //! with its cause, retried while the SMTP server is down, given up on a permanent refusal, and
 //! sent once however many workers run.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
+use crate::common::smtp::TestSmtp;
+use crate::common::{TestApp, admin_origin};
 use axum::http::{Method, StatusCode};
-use common::smtp::TestSmtp;
-use common::{TestApp, admin_origin};
 use scimd::mail::{MailConfig, SmtpMailer};
 use scimd_core::access::Grant;
 use scimd_core::admin::Role;

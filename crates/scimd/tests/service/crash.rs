@@ -4,10 +4,7 @@
 //! half. 20 rounds on SQLite (default durability: WAL, synchronous=NORMAL) and, when
 //! `SCIMD_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use std::collections::HashMap;

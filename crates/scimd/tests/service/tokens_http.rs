@@ -1,9 +1,6 @@
 //! Token lifetimes over HTTP with a controlled clock: expiry, revocation, rotation with a grace
 //! period (SPEC §6, R-10–R-12).
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;

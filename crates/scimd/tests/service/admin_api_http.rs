@@ -2,14 +2,11 @@
 //! authenticate (sessions need the CSRF header to change anything), viewers only read, and the
 //! operations do what the console and the CLI do.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
+use crate::common::{TestApp, admin_origin};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{TestApp, admin_origin};
 use http_body_util::BodyExt;
 use scimd_core::admin::Role;
 use serde_json::{Value, json};
@@ -17,8 +14,8 @@ use std::collections::BTreeSet;
 use tower::ServiceExt;
 
 const PASSWORD: &str = "a long enough passphrase";
-const OPENAPI: &str = include_str!("../src/http/admin_api/openapi.json");
-const ROUTES: &str = include_str!("../src/http/admin_api/routes.rs");
+const OPENAPI: &str = include_str!("../../src/http/admin_api/openapi.json");
+const ROUTES: &str = include_str!("../../src/http/admin_api/routes.rs");
 
 async fn key_for(app: &TestApp, email: &str, role: Role) -> String {
     let provisioner = app.provisioner().await;

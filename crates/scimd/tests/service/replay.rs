@@ -8,13 +8,10 @@
 //! claim the README's "proved by" column cites is read back by a later step (`GET`), not taken
 //! from the answer to the write alone.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::database_urls;
-use common::live::LiveServer;
+use crate::common::database_urls;
+use crate::common::live::LiveServer;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -302,7 +299,7 @@ async fn the_runner_reports_unmet_expectations() {
     );
 }
 
-const ENTRA: &str = include_str!("../../../tests/fixtures/idp/entra.json");
+const ENTRA: &str = include_str!("../../../../tests/fixtures/idp/entra.json");
 
 #[tokio::test]
 async fn entra_id_sequence_replays_in_legacy_mode() {
@@ -318,7 +315,7 @@ async fn entra_id_sequence_replays_with_aad_opt_scim_062020() {
 async fn okta_sequence_replays() {
     replay(
         "okta",
-        include_str!("../../../tests/fixtures/idp/okta.json"),
+        include_str!("../../../../tests/fixtures/idp/okta.json"),
         Mode::All,
     )
     .await;
@@ -328,7 +325,7 @@ async fn okta_sequence_replays() {
 async fn jumpcloud_sequence_replays() {
     replay(
         "jumpcloud",
-        include_str!("../../../tests/fixtures/idp/jumpcloud.json"),
+        include_str!("../../../../tests/fixtures/idp/jumpcloud.json"),
         Mode::All,
     )
     .await;

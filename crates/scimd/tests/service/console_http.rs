@@ -2,15 +2,12 @@
 //! and the security rules: no page without a session, CSRF tokens, same-origin POSTs, viewers
 //! read only, sign-out ends the session, every value HTML-escaped.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
+use crate::common::{TestApp, admin_origin};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine;
-use common::{TestApp, admin_origin};
 use http_body_util::BodyExt;
 use scimd_core::access::Grant;
 use scimd_core::admin::Role;

@@ -1,16 +1,13 @@
 //! The `scimd` binary end to end, as an operator uses it, on a temp database.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
-use common::cli::Cli;
+use crate::common::cli::Cli;
 
 /// A `scimd serve` process, killed if a failed assertion unwinds past it: a server left running
 /// would hold the test run's output open.

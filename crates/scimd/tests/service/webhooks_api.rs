@@ -2,14 +2,9 @@
 //! rotates and deletes endpoints and sends an event again; a viewer only reads; bad bodies and
 //! internal URLs are refused naming what is wrong, and change nothing.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common::admin_api::{call, key};
+use crate::common::{TestApp, database_urls};
 use axum::http::{Method, StatusCode};
-use common::admin_api::{call, key};
-use common::{TestApp, database_urls};
 use scimd_core::admin::Role;
 use serde_json::json;
 

@@ -1,14 +1,9 @@
 //! The account lifecycle of SPEC §4 over HTTP, on SQLite and on PostgreSQL: every transition
 //! of the state machine, the errors of the catalogue, racing creates, and the activity log.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
-use common::{TestApp, admin_origin, assert_scim_error, database_urls};
 use http_body_util::BodyExt;
 use scim::datetime::Timestamp;
 use scimd::AppProvisioner;

@@ -1,13 +1,10 @@
 //! `/Users` over HTTP, in process: every route, every header rule, every error path.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
+use crate::common::{TestApp, assert_scim_error, database_urls};
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
-use common::{TestApp, assert_scim_error, database_urls};
 use scimd_core::access::Grant;
 use scimd_core::activity::{EventQuery, Outcome};
 use serde_json::{Value, json};

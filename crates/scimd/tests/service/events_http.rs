@@ -2,14 +2,9 @@
 //! order after a cursor, read by admin key; bad parameters refused; a waiting read answers
 //! when the next event is written.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common::{TestApp, admin_origin, database_urls};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{TestApp, admin_origin, database_urls};
 use scimd_core::admin::Role;
 use serde_json::{Value, json};
 

@@ -3,16 +3,11 @@
 //! a trust, revokes the client; a viewer only reads; bad bodies are refused naming what is
 //! wrong, and change nothing.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common::admin_api::{call, key};
+use crate::common::{TestApp, database_urls};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine;
-use common::admin_api::{call, key};
-use common::{TestApp, database_urls};
 use scimd_core::admin::Role;
 use serde_json::{Value, json};
 

@@ -4,16 +4,13 @@
 //! again; 410 disables the endpoint; internal addresses are refused; two instances on one
 //! PostgreSQL database never send one try twice.
 
-// Test helpers fail loudly: a panic is how a test reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::cli::Cli;
-use common::database_urls;
-use common::live::LiveServer;
-use common::receiver::{Mode, Receiver};
-use common::smtp::TestSmtp;
+use crate::common::cli::Cli;
+use crate::common::database_urls;
+use crate::common::live::LiveServer;
+use crate::common::receiver::{Mode, Receiver};
+use crate::common::smtp::TestSmtp;
 use scimd::ServeConfig;
 use scimd::mail::MailConfig;
 use scimd_core::admin::Role;
