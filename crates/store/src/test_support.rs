@@ -4,13 +4,19 @@
 use sqlx::Executor;
 
 /// Creates an empty database on the server of `admin_url` (whose user may create databases) and
-/// returns its URL.
+/// returns its URL. Its name carries this process's id, so that the first call in a later
+/// process drops it (see [`drop_databases_of_ended_runs`]): test runs leave no databases behind
+/// to fill the server's disk.
 pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Error> {
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     let admin = sqlx::PgPool::connect(admin_url).await?;
+    SWEPT
+        .get_or_init(|| drop_databases_of_ended_runs(&admin))
+        .await;
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|error| sqlx::Error::Protocol(error.to_string()))?;
     let suffix: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    let name = format!("scimd_test_{suffix}");
+    let name = format!("{TEST_DATABASE_PREFIX}{}_{suffix}", std::process::id());
     admin
         .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await?;
@@ -19,6 +25,40 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
         .rsplit_once('/')
         .map_or(admin_url, |(base, _)| base);
     Ok(format!("{base}/{name}"))
+}
+
+const TEST_DATABASE_PREFIX: &str = "scimd_test_";
+
+/// Drops the test databases of processes that have ended. Best effort: a database another
+/// process drops at the same moment, or one still open, is left for the next run. Where
+/// `/proc` does not tell which processes live, nothing is dropped.
+async fn drop_databases_of_ended_runs(admin: &sqlx::PgPool) {
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(TEST_DATABASE_PREFIX)
+            .fetch_all(admin)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let Some(pid) = name
+            .strip_prefix(TEST_DATABASE_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let _ = admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .await;
+    }
 }
 
 /// A store on a temp-file SQLite database (`file` in a directory that lives as long as the
