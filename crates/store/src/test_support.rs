@@ -5,8 +5,7 @@ use sqlx::Executor;
 
 /// Creates an empty database on the server of `admin_url` (whose user may create databases) and
 /// returns its URL. Its name carries this process's id, so that the first call in a later
-/// process drops it (see [`drop_databases_of_ended_runs`]): test runs leave no databases behind
-/// to fill the server's disk.
+/// process drops it: test runs leave no databases behind to fill the server's disk.
 pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Error> {
     static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     let admin = sqlx::PgPool::connect(admin_url).await?;
