@@ -88,6 +88,11 @@ pub(crate) fn sqlite() -> Migrator {
             "user counts",
             "../migrations/sqlite/0020_user_counts.sql"
         ),
+        migration!(
+            21,
+            "active in name index",
+            "../migrations/sqlite/0021_active_in_name_index.sql"
+        ),
     ])
 }
 
@@ -169,6 +174,11 @@ pub(crate) fn postgres() -> Migrator {
             21,
             "user counts",
             "../migrations/postgres/0021_user_counts.sql"
+        ),
+        migration!(
+            22,
+            "active in name index",
+            "../migrations/postgres/0022_active_in_name_index.sql"
         ),
     ])
 }

@@ -6,7 +6,7 @@
 //! the tenant's count of changes says they still hold.
 
 use super::filter::sort_expression;
-use super::users::{client_error, listing_condition, reading_direction};
+use super::users::{client_error, listing_condition, reading_direction, users_listed_by_name};
 use super::{Dialect, Params, Statement};
 use scim::list::ListQuery;
 use scimd_core::store::{StoreError, StoreResult};
@@ -35,9 +35,10 @@ pub(crate) fn anchors_statement(
     let condition = listing_condition(dialect, &mut params, tenant, query)?;
     let (direction, beyond) = reading_direction(query.sort_order, false);
     let skip = ANCHOR_ROWS - 1;
+    let users = users_listed_by_name(dialect);
     let next = |after: &str| {
         format!(
-            "SELECT {name} FROM users u WHERE {condition}{after} \
+            "SELECT {name} FROM {users} WHERE {condition}{after} \
              ORDER BY {name} {direction} LIMIT 1 OFFSET {skip}"
         )
     };

@@ -59,6 +59,18 @@ pub(crate) const USER_COLUMNS: &str = "u.pk, u.scim_id, u.resource, u.version, u
 /// Only accounts with a live SCIM id are SCIM resources (R-34: a deleted id disappears).
 pub(crate) const SCIM_VISIBLE: &str = "u.scim_id IS NOT NULL";
 
+/// The users table as a counted listing sorted by userName reads it: through its index of
+/// visible users by name, which holds `active` too, so skipped rows are told apart without
+/// reading them. SQLite, which plans without statistics, would take the unique name index
+/// (narrower, but holding hidden users, so every skipped row is read): it is told. PostgreSQL
+/// plans by its statistics.
+pub(crate) fn users_listed_by_name(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "users u INDEXED BY users_listed_by_name",
+        Dialect::Postgres => "users u",
+    }
+}
+
 /// How the next cursor is made from the fetched rows.
 pub(crate) enum Continuation {
     /// Index paging: no cursor.
@@ -260,8 +272,12 @@ pub(crate) fn plan_query(
             ),
         };
         let name = if by_user_name { ", u.user_name_ci" } else { "" };
+        let users = match counted {
+            Some(_) if by_user_name => users_listed_by_name(dialect),
+            _ => "users u",
+        };
         let sql = format!(
-            "{with}SELECT {columns}{name} FROM users u WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
+            "{with}SELECT {columns}{name} FROM {users} WHERE {condition} ORDER BY {order} {limit} OFFSET {offset}"
         );
         Statement { sql, params }
     });
