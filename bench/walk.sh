@@ -44,7 +44,9 @@ for kind in $WALKS; do
          done ;;
     jumps) walk "100 random startIndex" jumps 100
            walk "100 random startIndex, sortBy=userName" jumps 100 "sortBy=userName"
-           walk "100 random, sortBy=userName descending" jumps 100 "sortBy=userName&sortOrder=descending" ;;
+           walk "100 random, sortBy=userName descending" jumps 100 "sortBy=userName&sortOrder=descending"
+           walk "100 random, active eq true sortBy=userName" jumps 100 \
+             "filter=active%20eq%20true&sortBy=userName" ;;
     *) echo "walk: unknown walk $kind" >&2; exit 1 ;;
   esac
 done
