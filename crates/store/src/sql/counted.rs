@@ -76,11 +76,13 @@ impl Counted {
     pub fn page_start(self, params: &mut Params, tenant: TenantId, offset: u64) -> PageStart {
         let tenant = params.int(tenant.0);
         let offset = params.int(i64::try_from(offset).unwrap_or(i64::MAX));
+        // The running sum over blocks in one pass: the window sums each block's merged counts
+        // row by row (ROWS: blocks are unique once grouped, so no peers to look ahead for).
         let with = format!(
-            "WITH blocks AS (SELECT block, CAST(SUM({users}) AS BIGINT) AS n FROM user_counts \
-               WHERE tenant_id = {tenant} GROUP BY block), \
-             placed AS (SELECT block, CAST(SUM(n) OVER (ORDER BY block) AS BIGINT) - n AS before \
-               FROM blocks), \
+            "WITH placed AS (SELECT block, \
+               CAST(SUM(SUM({users})) OVER (ORDER BY block ROWS UNBOUNDED PRECEDING) AS BIGINT) \
+               - CAST(SUM({users}) AS BIGINT) AS before \
+               FROM user_counts WHERE tenant_id = {tenant} GROUP BY block), \
              page_start AS (SELECT block * {BLOCK_KEYS} AS first_key, {offset} - before AS skip \
                FROM placed WHERE before <= {offset} ORDER BY block DESC LIMIT 1)",
             users = self.users()
